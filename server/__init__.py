@@ -1,0 +1,1 @@
+"""Smiletap server."""

@@ -1,0 +1,226 @@
+"""Message models for every body in PROTOCOL.md.
+
+The server validates requests with these models and builds its OpenAPI document from them;
+the kiosk builds its requests with them. Field names are the wire contract: never rename one.
+Unknown fields in a request are ignored so that newer clients keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.survey import Survey
+
+MAX_BATCH = 500
+
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Comment = Annotated[str, StringConstraints(max_length=2000)]
+
+SubmissionStatus = Literal["accepted", "duplicate", "rejected"]
+
+#: Why a single submission in a batch was rejected (PROTOCOL.md, POST /submissions).
+RejectReason = Literal[
+    "unknown_survey_version",
+    "value_out_of_range",
+    "unknown_question",
+    "unknown_reason",
+    "location_mismatch",
+    "unknown_staff",
+    "id_conflict",
+    "missing_answer",
+    "duplicate_question",
+]
+
+
+class Message(BaseModel):
+    """Base of every wire message: strict types, unknown keys ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ErrorDetail(Message):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(Message):
+    """The body of every 4xx answer."""
+
+    error: ErrorDetail
+
+
+# --- enroll -------------------------------------------------------------------------------
+
+
+class DeviceInfo(Message):
+    app_version: ShortText = ""
+    platform: ShortText = ""
+    hostname: ShortText = ""
+
+
+class EnrollRequest(Message):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    device_info: DeviceInfo = Field(default_factory=DeviceInfo)
+
+
+class EnrollResponse(Message):
+    device_id: str
+    token: str
+    server_time: AwareDatetime
+
+
+# --- config -------------------------------------------------------------------------------
+
+
+class DeviceRef(Message):
+    id: str
+    name: str
+
+
+class LocationRef(Message):
+    id: str
+    name: str
+    timezone: str
+
+
+class StaffMember(Message):
+    id: str
+    display_name: str
+
+
+class KioskSettings(Message):
+    idle_reset_s: int = Field(default=20, ge=1)
+    thank_you_s: int = Field(default=4, ge=1)
+    burst_max_taps: int = Field(default=5, ge=1)
+    burst_window_s: int = Field(default=10, ge=1)
+
+
+class ConfigResponse(Message):
+    """GET /api/v1/config. `survey` is null while no survey is assigned to the location."""
+
+    etag: str
+    device: DeviceRef
+    location: LocationRef
+    survey: Survey | None
+    staff: list[StaffMember]
+    kiosk: KioskSettings
+
+
+# --- submissions --------------------------------------------------------------------------
+
+
+class Answer(Message):
+    question_id: Id
+    value: int
+    reasons: list[Id] = Field(default_factory=list, max_length=50)
+    comment: Comment | None = None
+
+
+class Submission(Message):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    survey_id: Id
+    survey_version: int
+    location_id: Id
+    staff_id: Id | None = None
+    language: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    tapped_at: AwareDatetime
+    answers: list[Answer] = Field(min_length=1, max_length=50)
+    flags: list[Literal["burst"]] = Field(default_factory=list, max_length=10)
+
+
+class SubmissionBatch(Message):
+    sent_at: AwareDatetime
+    submissions: list[Submission] = Field(max_length=MAX_BATCH)
+
+
+class SubmissionResult(Message):
+    id: str
+    status: SubmissionStatus
+    reason: RejectReason | None = None
+    field: str | None = None
+
+
+class SubmissionsResponse(Message):
+    server_time: AwareDatetime
+    results: list[SubmissionResult]
+
+
+# --- heartbeat ----------------------------------------------------------------------------
+
+
+class HeartbeatRequest(Message):
+    sent_at: AwareDatetime
+    app_version: ShortText = ""
+    backlog: int = Field(default=0, ge=0)
+    oldest_pending_at: AwareDatetime | None = None
+    rejected_count: int = Field(default=0, ge=0)
+    last_error: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    config_etag: ShortText | None = None
+
+
+class HeartbeatResponse(Message):
+    server_time: AwareDatetime
+    config_etag: str
+
+
+# --- reports ------------------------------------------------------------------------------
+
+GroupBy = Literal["location", "staff", "day", "weekday_hour"]
+
+
+class NpsScore(Message):
+    score: float
+    ci95: tuple[float, float]
+    promoters: int
+    passives: int
+    detractors: int
+    n: int
+
+
+class CsatScore(Message):
+    score: float
+    ci95: tuple[float, float]
+    n: int
+
+
+class CesScore(Message):
+    mean: float
+    mean_ci95: tuple[float, float]
+    easy_share: float
+    n: int
+    scale: int
+
+
+class SmileyScore(Message):
+    scale: int
+    counts: list[int]
+    positive_share: float
+    ci95: tuple[float, float]
+    n: int
+
+
+class ScoreGroup(Message):
+    key: dict[str, str | int | None]
+    n: int
+    ranked: bool
+    nps: NpsScore | None = None
+    csat: CsatScore | None = None
+    ces: CesScore | None = None
+    smiley: SmileyScore | None = None
+
+
+class ScoresResponse(Message):
+    from_: str = Field(alias="from")
+    to: str
+    group_by: GroupBy
+    min_n: int
+    groups: list[ScoreGroup]
+
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
