@@ -1,0 +1,157 @@
+"""Run the whole product on one machine: a SQLite server with demo data and one kiosk window.
+
+Started by `deploy/dev/demo.sh` after it installs the venv. Every run starts from a fresh
+demo instance folder (default `instance/demo`). Without a display the kiosk window opens on
+Xvfb and a screenshot is saved. `--check` stops after the screenshot instead of serving
+until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from harness import KioskProcess, ServerProcess, Xvfb
+
+ROOT = Path(__file__).resolve().parents[2]
+SURVEY_FILE = ROOT / "deploy" / "examples" / "demo-survey.json"
+
+LOCATIONS = [
+    ("Warszawa Centrum", "Europe/Warsaw", ["Anna", "Piotr", "Kasia"]),
+    ("New York 5th Ave", "America/New_York", ["Maria", "James"]),
+]
+#: How each demo location's customers tend to answer on the 5-face scale.
+FACE_WEIGHTS = {"Europe/Warsaw": [4, 6, 12, 38, 40], "America/New_York": [9, 11, 20, 35, 25]}
+
+
+def post_json(url: str, body: dict, token: str | None = None) -> dict:  # type: ignore[type-arg]
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def seed_history(
+    server: ServerProcess,
+    location_id: str,
+    timezone: str,
+    survey: dict,
+    staff_ids: list[str],
+    days: int,
+    rng: random.Random,
+) -> int:  # type: ignore[type-arg]
+    """Post four weeks of plausible answers through a 'history' device over the real API."""
+    device = server.cli("create-device", "--location", location_id, "--name", "Demo history")
+    token = post_json(
+        f"{server.url}/api/v1/enroll",
+        {"code": device["code"], "device_info": {"app_version": "demo"}},
+    )["token"]
+    now = dt.datetime.now(dt.UTC)
+    submissions = []
+    for _ in range(days * 25):
+        tapped = now - dt.timedelta(days=rng.uniform(0, days), hours=0)
+        face = rng.choices(range(1, 6), weights=FACE_WEIGHTS[timezone])[0]
+        reasons = [rng.choice(["wait", "staff", "stock", "clean"])] if face <= 2 else []
+        submissions.append(
+            {
+                "id": str(uuid.uuid4()),
+                "survey_id": survey["id"],
+                "survey_version": survey["version"],
+                "location_id": location_id,
+                "staff_id": rng.choice([*staff_ids, None]),
+                "language": "en",
+                "tapped_at": tapped.isoformat(),
+                "answers": [
+                    {"question_id": "q1", "value": face, "reasons": reasons, "comment": None}
+                ],
+                "flags": [],
+            }
+        )
+    for start in range(0, len(submissions), 500):
+        batch = {
+            "sent_at": dt.datetime.now(dt.UTC).isoformat(),
+            "submissions": submissions[start : start + 500],
+        }
+        post_json(f"{server.url}/api/v1/submissions", batch, token)
+    return len(submissions)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--instance", type=Path, default=ROOT / "instance" / "demo")
+    parser.add_argument("--check", action="store_true", help="exit after the screenshot")
+    args = parser.parse_args()
+
+    shutil.rmtree(args.instance, ignore_errors=True)
+    server = ServerProcess(args.instance / "server")
+    server.cli("migrate")
+    rng = random.Random(7)
+    survey = server.cli("create-survey", "--file", str(SURVEY_FILE))
+    server.start()
+    print(f"server: {server.url} (SQLite in {server.instance_dir}, log {server.log_path})")
+    started: list[KioskProcess | Xvfb] = []  # stopped in reverse order at the end
+    kiosk_location = ""
+    kiosk_code = ""
+    try:
+        for name, timezone, staff in LOCATIONS:
+            location = server.cli("create-location", "--name", name, "--timezone", timezone)["id"]
+            server.cli("assign-survey", "--location", location, "--survey", survey["id"])
+            staff_ids = [
+                server.cli("create-staff", "--location", location, "--name", person)["id"]
+                for person in staff
+            ]
+            count = seed_history(server, location, timezone, survey, staff_ids, 28, rng)
+            print(f"location: {name} ({timezone}) {location}: {len(staff)} staff, {count} answers")
+            if not kiosk_location:
+                kiosk_location = location
+                device = server.cli("create-device", "--location", location, "--name", "Front door")
+                kiosk_code = device["code"]
+        api_key = server.cli("create-api-key", "--role", "admin")["key"]
+
+        xvfb = None
+        display = os.environ.get("DISPLAY", "")
+        if not display:
+            xvfb = Xvfb(1280, 800)
+            started.append(xvfb)
+            display = xvfb.display
+        kiosk = KioskProcess(args.instance / "kiosk", display, size=(1280, 800))
+        print(kiosk.enroll(server.url, kiosk_code))
+        started.append(kiosk.start())
+        kiosk.targets("q1", timeout=90)
+        if xvfb:
+            shot = xvfb.screenshot(args.instance / "kiosk-screenshot.png")
+            print(f"kiosk: running on Xvfb {display}; screenshot: {shot}")
+        else:
+            print(f"kiosk: window open on {display}")
+        today = dt.date.today()
+        query = f"from={today - dt.timedelta(days=27)}&to={today}&group_by=location"
+        report_url = f"{server.url}/api/v1/reports/scores?{query}"
+        print(f"report: {report_url}")
+        print(f"  curl -H 'Authorization: Bearer {api_key}' '{report_url}'")
+        if args.check:
+            return 0
+        print("Ctrl-C stops the demo.")
+        while kiosk.proc and kiosk.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in reversed(started):
+            process.stop()
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

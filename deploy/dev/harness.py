@@ -1,0 +1,257 @@
+"""Real processes for the demo and the end-to-end tests: Xvfb, the server, a kiosk window.
+
+Everything here starts the product the way an operator would (its console scripts, real
+sockets, a real X display) so that `deploy/dev/demo.py` and `tests/e2e` exercise the same
+paths. Only the standard library: it runs before anything else is importable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+class HarnessError(RuntimeError):
+    """A process did not start or did not say what was expected in time."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Xvfb:
+    """A virtual X display; `display` is its name, e.g. `:5`."""
+
+    def __init__(self, width: int = 1280, height: int = 800) -> None:
+        read_fd, write_fd = os.pipe()
+        self.proc = subprocess.Popen(
+            [
+                "Xvfb",
+                "-displayfd",
+                str(write_fd),
+                "-screen",
+                "0",
+                f"{width}x{height}x24",
+                "-nolisten",
+                "tcp",
+            ],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        number = b""
+        with os.fdopen(read_fd, "rb") as pipe:
+            while not number.endswith(b"\n"):
+                chunk = pipe.read(1)
+                if not chunk:
+                    raise HarnessError("Xvfb exited before naming its display")
+                number += chunk
+        self.display = f":{number.decode().strip()}"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DISPLAY": self.display}
+
+    def click(self, x: int, y: int) -> None:
+        """A real pointer press and release at window pixel (x, y)."""
+        subprocess.run(
+            ["xdotool", "mousemove", str(x), str(y), "mousedown", "1"],
+            env=self.env(),
+            check=True,
+        )
+        time.sleep(0.08)
+        subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["/usr/bin/import", "-window", "root", str(path)], env=self.env(), check=True
+        )
+        return path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class LineReader:
+    """Collects a process's output lines in a background thread so we can wait on them."""
+
+    def __init__(self, stream, echo_to: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._echo = echo_to.open("a", encoding="utf-8") if echo_to else None
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for raw in stream:
+            line = raw.rstrip("\n")
+            if self._echo:
+                self._echo.write(line + "\n")
+                self._echo.flush()
+            self.lines.put(line)
+        stream.close()
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        """Block until a line matches `pattern` (a regex); return the match."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                tail = "\n".join(self.seen[-30:])
+                raise HarnessError(f"no line matching {pattern!r} within {timeout}s:\n{tail}")
+            try:
+                line = self.lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            match = regex.search(line)
+            if match:
+                return match
+
+
+class ServerProcess:
+    """`smiletap-server run` on a free loopback port, with its own database."""
+
+    def __init__(self, instance_dir: Path, database_url: str | None = None) -> None:
+        self.instance_dir = instance_dir
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "SMILETAP_INSTANCE_PATH": str(instance_dir)}
+        if database_url:
+            self.env["SMILETAP_DATABASE_URL"] = database_url
+        self.log_path = instance_dir / "server.log"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def cli(self, *args: str) -> dict:  # type: ignore[type-arg]
+        """Run `smiletap-server ARGS --json` and return its JSON object."""
+        done = subprocess.run(
+            [str(BIN / "smiletap-server"), *args, "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise HarnessError(f"smiletap-server {' '.join(args)} failed: {done.stderr.strip()}")
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def start(self) -> ServerProcess:
+        log = self.log_path.open("a", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [str(BIN / "smiletap-server"), "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v1/config", timeout=1)
+            except urllib.error.HTTPError:
+                return self  # any HTTP answer (401 here) means it serves
+            except OSError:
+                time.sleep(0.2)
+        raise HarnessError("server did not answer within 60 s")
+
+    def get_json(self, path: str, token: str) -> dict:  # type: ignore[type-arg]
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+
+class KioskProcess:
+    """`smiletap-kiosk run` in a borderless window of an explicit size on an X display."""
+
+    def __init__(self, data_dir: Path, display: str, size: Sequence[int] = (800, 480)) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        width, height = size
+        self.env = {
+            **os.environ,
+            "DISPLAY": display,
+            "SMILETAP_KIOSK_DATA_DIR": str(data_dir),
+            "KIVY_HOME": str(data_dir / "kivy-home"),
+            "KIVY_NO_ARGS": "1",
+            "KCFG_GRAPHICS_WIDTH": str(width),
+            "KCFG_GRAPHICS_HEIGHT": str(height),
+            "KCFG_GRAPHICS_BORDERLESS": "1",
+            "KCFG_GRAPHICS_FULLSCREEN": "0",
+            "KCFG_GRAPHICS_POSITION": "custom",
+            "KCFG_GRAPHICS_LEFT": "0",
+            "KCFG_GRAPHICS_TOP": "0",
+        }
+        self.env.pop("SDL_VIDEODRIVER", None)  # a real X window, not the offscreen driver
+        self.log_path = data_dir / "kiosk.log"
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: LineReader | None = None
+
+    def enroll(self, server_url: str, code: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "smiletap-kiosk"), "enroll", "--server", server_url, "--code", code],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise HarnessError(f"kiosk enroll failed: {done.stdout} {done.stderr}")
+        return done.stdout.strip()
+
+    def start(self, **extra_env: str) -> KioskProcess:
+        self.proc = subprocess.Popen(
+            [str(BIN / "smiletap-kiosk"), "run"],
+            env={**self.env, **extra_env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output = LineReader(self.proc.stdout, echo_to=self.log_path)
+        return self
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        assert self.output is not None, "start() first"
+        return self.output.wait_for(pattern, timeout)
+
+    def targets(self, question_id: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
+        """The answer targets the kiosk logged for a question: value → window pixel."""
+        match = self.wait_for(rf"targets {re.escape(question_id)}: (.*)$", timeout)
+        found = re.findall(r"(-?\d+)@(\d+),(\d+)", match.group(1))
+        return {int(v): (int(x), int(y)) for v, x, y in found}
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Smiletap's development, demo and tests need on Debian 12 / Python 3.11:
+# system packages (Xvfb and xdotool for real kiosk windows, ImageMagick for screenshots,
+# CJK fonts for zh-Hant, Chromium for dashboard tests) and a project venv in .venv.
+# Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+APT_PACKAGES=(xvfb xauth xdotool imagemagick libmtdev1 fonts-noto-cjk chromium chromium-driver)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "installing system packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c "import kivy, flask, sqlalchemy, alembic, pydantic, playwright" \
+  || { echo "install.sh: the venv is incomplete (see pip's output above)" >&2; exit 1; }

@@ -1,0 +1,42 @@
+"""Fixtures that start real processes: an X display, the server, a kiosk window."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "deploy" / "dev"))
+
+from harness import ServerProcess, Xvfb  # noqa: E402
+
+#: Screenshots from the end-to-end tests land here (git-ignored); look at them.
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[Xvfb]:
+    if not shutil.which("Xvfb") or not shutil.which("xdotool"):
+        pytest.fail("Xvfb and xdotool are needed: run deploy/dev/install.sh")
+    display = Xvfb(1920, 1280)
+    yield display
+    display.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "server").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    folder = ARTIFACTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
