@@ -70,12 +70,11 @@ class Xvfb:
 
     def click(self, x: int, y: int) -> None:
         """A real pointer press and release at window pixel (x, y)."""
-        subprocess.run(
-            ["xdotool", "mousemove", str(x), str(y), "mousedown", "1"],
-            env=self.env(),
-            check=True,
-        )
-        time.sleep(0.08)
+        # SDL drops a press that arrives together with the motion into its window, so the
+        # pointer moves first and settles before the button goes down.
+        for args, pause in ((["mousemove", str(x), str(y)], 0.25), (["mousedown", "1"], 0.08)):
+            subprocess.run(["xdotool", *args], env=self.env(), check=True)
+            time.sleep(pause)
         subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
 
     def screenshot(self, path: Path) -> Path:
