@@ -103,9 +103,11 @@ def main() -> int:
     started: list[KioskProcess | Xvfb] = []  # stopped in reverse order at the end
     kiosk_location = ""
     kiosk_code = ""
+    names: dict[str, str] = {}
     try:
         for name, timezone, staff in LOCATIONS:
             location = server.cli("create-location", "--name", name, "--timezone", timezone)["id"]
+            names[location] = name
             server.cli("assign-survey", "--location", location, "--survey", survey["id"])
             staff_ids = [
                 server.cli("create-staff", "--location", location, "--name", person)["id"]
@@ -135,10 +137,17 @@ def main() -> int:
         else:
             print(f"kiosk: window open on {display}")
         today = dt.date.today()
-        query = f"from={today - dt.timedelta(days=27)}&to={today}&group_by=location"
+        query = f"from={today - dt.timedelta(days=30)}&to={today + dt.timedelta(days=1)}"
+        query += "&group_by=location"
         report_url = f"{server.url}/api/v1/reports/scores?{query}"
         print(f"report: {report_url}")
         print(f"  curl -H 'Authorization: Bearer {api_key}' '{report_url}'")
+        for group in server.get_json(report_url.removeprefix(server.url), api_key)["groups"]:
+            smiley = group["smiley"]
+            print(
+                f"  {names[group['key']['location_id']]}: n={group['n']}, smiley positive "
+                f"{smiley['positive_share']}% {smiley['ci95']}"
+            )
         if args.check:
             return 0
         print("Ctrl-C stops the demo.")

@@ -1,0 +1,46 @@
+"""The README's first command: the demo comes up with seeded data and a kiosk window."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "SDL_VIDEODRIVER")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "deploy" / "dev" / "demo.py"),
+            "--check",
+            "--instance",
+            str(tmp_path / "demo"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    screenshot = Path(re.search(r"screenshot: (\S+)", out).group(1))
+    assert screenshot.is_file() and screenshot.stat().st_size > 10_000
+    shutil.copy(screenshot, artifacts / "demo-kiosk.png")
+    assert re.search(r"enrolled as device \S+", out)
+
+    key = re.search(r"Authorization: Bearer (\S+)'", out)
+    assert key and re.search(r"report: http://127\.0\.0\.1:\d+/api/v1/reports/scores\?", out)
+    seeded = dict(re.findall(r"location: (.+?) \(.*: \d+ staff, (\d+) answers", out))
+    reported = dict(re.findall(r"^  (.+?): n=(\d+), smiley positive", out, re.MULTILINE))
+    assert len(seeded) == 2
+    assert reported == seeded
