@@ -7,10 +7,11 @@ Unknown fields in a request are ignored so that newer clients keep working.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from shared.clock import parse_rfc3339
 from shared.survey import Survey
 
 MAX_BATCH = 500
@@ -18,6 +19,19 @@ MAX_BATCH = 500
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Comment = Annotated[str, StringConstraints(max_length=2000)]
+
+
+def _parse_timestamp_text(value: Any) -> Any:
+    """Parse a timestamp string with `parse_rfc3339` (offset required), in every mode.
+
+    Strict mode alone accepts a string only from raw JSON, so a body already decoded by
+    `json.loads` (Flask's `get_json()`, requests' `.json()`) would fail on every timestamp.
+    """
+    return parse_rfc3339(value) if isinstance(value, str) else value
+
+
+#: An RFC 3339 timestamp with an explicit offset, from raw JSON or from decoded JSON.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_parse_timestamp_text)]
 
 SubmissionStatus = Literal["accepted", "duplicate", "rejected"]
 
@@ -73,7 +87,7 @@ class EnrollRequest(Message):
 class EnrollResponse(Message):
     device_id: str
     token: str
-    server_time: AwareDatetime
+    server_time: Timestamp
 
 
 # --- config -------------------------------------------------------------------------------
@@ -130,13 +144,13 @@ class Submission(Message):
     location_id: Id
     staff_id: Id | None = None
     language: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    tapped_at: AwareDatetime
+    tapped_at: Timestamp
     answers: list[Answer] = Field(min_length=1, max_length=50)
     flags: list[Literal["burst"]] = Field(default_factory=list, max_length=10)
 
 
 class SubmissionBatch(Message):
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     submissions: list[Submission] = Field(max_length=MAX_BATCH)
 
 
@@ -148,7 +162,7 @@ class SubmissionResult(Message):
 
 
 class SubmissionsResponse(Message):
-    server_time: AwareDatetime
+    server_time: Timestamp
     results: list[SubmissionResult]
 
 
@@ -156,17 +170,17 @@ class SubmissionsResponse(Message):
 
 
 class HeartbeatRequest(Message):
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     app_version: ShortText = ""
     backlog: int = Field(default=0, ge=0)
-    oldest_pending_at: AwareDatetime | None = None
+    oldest_pending_at: Timestamp | None = None
     rejected_count: int = Field(default=0, ge=0)
     last_error: Annotated[str, StringConstraints(max_length=2000)] | None = None
     config_etag: ShortText | None = None
 
 
 class HeartbeatResponse(Message):
-    server_time: AwareDatetime
+    server_time: Timestamp
     config_etag: str
 
 
@@ -223,4 +237,7 @@ class ScoresResponse(Message):
     min_n: int
     groups: list[ScoreGroup]
 
-    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+    # `from` is a Python keyword: the field is `from_`, but the wire name is always `from`.
+    model_config = ConfigDict(
+        extra="ignore", strict=True, validate_by_name=True, serialize_by_alias=True
+    )
