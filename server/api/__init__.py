@@ -1,0 +1,1 @@
+"""HTTP blueprints: the device API and the reports API."""

@@ -1,0 +1,129 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 document, built from the models the code validates
+with (`shared.protocol`), so the document and the checks cannot drift apart."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from pydantic.json_schema import models_json_schema
+
+from shared import __version__
+from shared.protocol import (
+    ConfigResponse,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    ScoresResponse,
+    SubmissionBatch,
+    SubmissionsResponse,
+)
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+REF = "#/components/schemas/{model}"
+
+
+def _json(model: type) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(s): {"description": "error", "content": _json(ErrorBody)} for s in statuses}
+
+
+def _op(
+    summary: str, ok: tuple[int, type], body: type | None, auth: str | None, *errs: int
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(ok[0]): {"description": "ok", "content": _json(ok[1])}, **_errors(*errs)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": _json(body)}
+    if auth:
+        op["security"] = [{auth: []}]
+    return op
+
+
+def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI document (built once per process)."""
+    models = [
+        EnrollRequest, EnrollResponse, ConfigResponse, SubmissionBatch, SubmissionsResponse,
+        HeartbeatRequest, HeartbeatResponse, ScoresResponse, ErrorBody,
+    ]  # fmt: skip
+    _, schemas = models_json_schema(
+        [(m, "serialization" if "Response" in m.__name__ else "validation") for m in models],
+        ref_template=REF,
+    )
+    report_params = [
+        _query("from", {"type": "string", "format": "date"}, True),
+        _query("to", {"type": "string", "format": "date"}, True),
+        _query("location_id", {"type": "array", "items": {"type": "string"}}),
+        _query("include_burst", {"type": "boolean", "default": False}),
+    ]
+    scores = _op("Scores per group", (200, ScoresResponse), None, "apiKey", 400, 401, 403)
+    scores["parameters"] = [
+        *report_params,
+        _query("group_by", {"enum": ["location", "staff", "day", "weekday_hour"]}),
+        _query("min_n", {"type": "integer", "minimum": 0}),
+    ]
+    csv_op = {
+        "summary": "One CSV row per answer",
+        "security": [{"apiKey": []}],
+        "parameters": report_params,
+        "responses": {
+            "200": {"description": "ok", "content": {"text/csv": {"schema": {"type": "string"}}}},
+            **_errors(400, 401, 403),
+        },
+    }
+    config = _op("The device's config", (200, ConfigResponse), None, "device", 401)
+    config["responses"]["304"] = {"description": "unchanged since If-None-Match"}
+    device_errors = (400, 401, 413, 422)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Smiletap", "version": __version__},
+        "paths": {
+            "/api/v1/enroll": {
+                "post": _op("Enroll", (201, EnrollResponse), EnrollRequest, None, 400, 422, 429)
+            },
+            "/api/v1/config": {"get": config},
+            "/api/v1/submissions": {
+                "post": _op(
+                    "Upload", (200, SubmissionsResponse), SubmissionBatch, "device", *device_errors
+                )
+            },
+            "/api/v1/heartbeat": {
+                "post": _op(
+                    "Heartbeat",
+                    (200, HeartbeatResponse),
+                    HeartbeatRequest,
+                    "device",
+                    *device_errors,
+                )
+            },
+            "/api/v1/reports/scores": {"get": scores},
+            "/api/v1/reports/responses.csv": {"get": csv_op},
+        },
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "device": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document."""
+    return jsonify(document())

@@ -1,0 +1,129 @@
+"""The reports API: scores per location, staff, day or weekday × hour, and a CSV export."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from server.auth import require_api_key
+from server.db import get_db
+from server.errors import ApiError
+from server.export import responses_csv_text
+from server.scores import build_groups
+from server.store import rollups, submissions
+from server.store.api_keys import ApiKey
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+MAX_DAYS = 3700  # about ten years: bounds the work one request can ask for
+
+
+def _date_arg(name: str) -> date:
+    raw = request.args.get(name)
+    if not raw:
+        raise ApiError("invalid_query", f"{name} is required (YYYY-MM-DD)", name)
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError("invalid_query", f"{name} must be a date YYYY-MM-DD", name) from None
+
+
+def _bool_arg(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ApiError("invalid_query", f"{name} must be true or false", name)
+
+
+def _min_n_arg() -> int:
+    raw = request.args.get("min_n")
+    if raw is None:
+        return int(current_app.config["MIN_N"])
+    if not raw.isdigit() or len(raw) > 9:
+        raise ApiError("invalid_query", "min_n must be a whole number >= 0", "min_n")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters every report takes."""
+
+    day_from: date
+    day_to: date
+    location_ids: list[str] | None  # None: every location (admin only)
+    include_burst: bool
+
+
+def _filters(key: ApiKey) -> Filters:
+    day_from, day_to = _date_arg("from"), _date_arg("to")
+    if day_to < day_from:
+        raise ApiError("invalid_query", "to must not be before from", "to")
+    if (day_to - day_from).days > MAX_DAYS:
+        raise ApiError("invalid_query", "the range is too long", "to")
+    include_burst = _bool_arg("include_burst", False)
+    asked = request.args.getlist("location_id")
+    if any(not ID_PATTERN.fullmatch(loc) for loc in asked):
+        raise ApiError("invalid_query", "location_id must be a location id", "location_id")
+    if any(not key.may_see(loc) for loc in asked):
+        raise ApiError("forbidden", "this key may not see that location", "location_id")
+    scope: list[str] | None = asked or None
+    if scope is None and key.role != "admin":
+        scope = sorted(key.location_ids)
+    return Filters(day_from, day_to, scope, include_burst)
+
+
+@bp.get("/scores")
+def scores() -> Response:
+    """Scores per group for store-local days from..to, read from the rollups only."""
+    key = require_api_key()
+    filters = _filters(key)
+    group_by = request.args.get("group_by", "location")
+    if group_by not in rollups.GROUP_COLUMNS:
+        raise ApiError(
+            "invalid_query", "group_by must be location, staff, day or weekday_hour", "group_by"
+        )
+    min_n = _min_n_arg()
+    conn = get_db()
+    with conn.begin():
+        rows = rollups.counts(
+            conn,
+            group_by,
+            filters.day_from,
+            filters.day_to,
+            filters.location_ids,
+            filters.include_burst,
+        )
+    return jsonify(
+        {
+            "from": filters.day_from.isoformat(),
+            "to": filters.day_to.isoformat(),
+            "group_by": group_by,
+            "min_n": min_n,
+            "groups": build_groups(rows, group_by, min_n),
+        }
+    )
+
+
+@bp.get("/responses.csv")
+def responses_csv() -> Response:
+    """One CSV row per answer for the same filters, safe to open in a spreadsheet."""
+    key = require_api_key()
+    filters = _filters(key)
+    conn = get_db()
+    with conn.begin():
+        rows = submissions.export_rows(
+            conn, filters.day_from, filters.day_to, filters.location_ids, filters.include_burst
+        )
+    response = Response(responses_csv_text(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=responses.csv"
+    return response

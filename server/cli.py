@@ -1,0 +1,253 @@
+"""`smiletap-server`: migrate, serve, and manage locations, surveys, staff, devices and keys.
+
+Every command takes `--json` to print one JSON object instead of a plain line. Problems are
+one clear line on stderr and a non-zero exit (`click.ClickException`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from pydantic import ValidationError
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
+from server import migrations
+from server.app import create_app
+from server.db import dispose_engine, get_engine
+from server.errors import from_validation_error
+from server.settings import SettingError
+from server.store import api_keys, devices, locations, rollups, staff, surveys
+from shared.clock import is_valid_timezone, to_rfc3339
+from shared.survey import STRICT_KEYS, SurveyDefinition
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _transaction() -> Iterator[Connection]:
+    """A connection in one transaction on the configured database, closed afterwards."""
+    app = _app()
+    try:
+        with app.app_context(), get_engine(app).begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        hint = " (run `smiletap-server migrate` first?)" if "no such table" in str(exc) else ""
+        raise click.ClickException(f"database error: {exc.orig}{hint}") from None
+    finally:
+        dispose_engine(app)
+
+
+def _emit(as_json: bool, data: dict[str, Any], line: str) -> None:
+    click.echo(json.dumps(data) if as_json else line)
+
+
+def _read_survey(path: str) -> SurveyDefinition:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"--file: cannot read {path}: {exc}") from None
+    try:
+        return SurveyDefinition.model_validate_json(text, context=STRICT_KEYS)
+    except ValidationError as exc:
+        problem = from_validation_error(exc)
+        where = problem.field or "survey"
+        raise click.ClickException(f"{path}: {where}: {_first_message(exc)}") from None
+
+
+def _first_message(exc: ValidationError) -> str:
+    return exc.errors(include_url=False)[0]["msg"]
+
+
+def _need_location(conn: Connection, location_id: str) -> None:
+    if locations.get(conn, location_id) is None:
+        raise click.ClickException(f"--location: no location {location_id!r}")
+
+
+@click.group(name="smiletap-server")
+def main() -> None:
+    """Smiletap server: serve the API and manage its data."""
+
+
+@main.command()
+@json_option
+def migrate(as_json: bool) -> None:
+    """Bring the database to the newest schema (safe to repeat)."""
+    app = _app()
+    try:
+        engine = get_engine(app)
+        migrations.upgrade(engine)
+        revision = migrations.current_revision(engine)
+    except OperationalError as exc:
+        raise click.ClickException(f"database error: {exc.orig}") from None
+    finally:
+        dispose_engine(app)
+    _emit(as_json, {"revision": revision}, f"database at revision {revision}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@json_option
+def run(host: str, port: int, threads: int, as_json: bool) -> None:
+    """Migrate, then serve the app with waitress."""
+    import waitress
+
+    app = _app()
+    try:
+        migrations.upgrade(get_engine(app))
+    except OperationalError as exc:
+        raise click.ClickException(f"database error: {exc.orig}") from None
+    _emit(as_json, {"host": host, "port": port}, f"serving on http://{host}:{port}")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads)
+    finally:
+        dispose_engine(app)
+
+
+@main.command("create-location")
+@click.option("--name", required=True)
+@click.option("--timezone", required=True, help="IANA time zone, e.g. Europe/Warsaw.")
+@json_option
+def create_location(name: str, timezone: str, as_json: bool) -> None:
+    """Create a location."""
+    if not is_valid_timezone(timezone):
+        raise click.ClickException(f"--timezone: {timezone!r} is not an IANA time zone")
+    if not name.strip():
+        raise click.ClickException("--name: must not be empty")
+    with _transaction() as conn:
+        location_id = locations.create(conn, name, timezone)
+    _emit(as_json, {"id": location_id}, location_id)
+
+
+@main.command("create-survey")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+@json_option
+def create_survey(path: str, as_json: bool) -> None:
+    """Create a survey from a JSON file (the /config survey without id and version)."""
+    definition = _read_survey(path)
+    with _transaction() as conn:
+        survey_id, version = surveys.create(conn, definition)
+    _emit(as_json, {"id": survey_id, "version": version}, f"{survey_id} version {version}")
+
+
+@main.command("update-survey")
+@click.argument("survey_id")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+@json_option
+def update_survey(survey_id: str, path: str, as_json: bool) -> None:
+    """Store the next version of a survey."""
+    definition = _read_survey(path)
+    with _transaction() as conn:
+        version = surveys.add_version(conn, survey_id, definition)
+        if version is None:
+            raise click.ClickException(f"SURVEY_ID: no survey {survey_id!r}")
+    _emit(as_json, {"id": survey_id, "version": version}, f"{survey_id} version {version}")
+
+
+@main.command("assign-survey")
+@click.option("--location", "location_id", required=True)
+@click.option("--survey", "survey_id", required=True)
+@json_option
+def assign_survey(location_id: str, survey_id: str, as_json: bool) -> None:
+    """Show a survey's newest version on the location's kiosks."""
+    with _transaction() as conn:
+        if not surveys.exists(conn, survey_id):
+            raise click.ClickException(f"--survey: no survey {survey_id!r}")
+        if not locations.assign_survey(conn, location_id, survey_id):
+            raise click.ClickException(f"--location: no location {location_id!r}")
+    data = {"location_id": location_id, "survey_id": survey_id}
+    _emit(as_json, data, f"{location_id} shows {survey_id}")
+
+
+@main.command("create-staff")
+@click.option("--location", "location_id", required=True)
+@click.option("--name", required=True)
+@json_option
+def create_staff(location_id: str, name: str, as_json: bool) -> None:
+    """Add a staff member to a location."""
+    if not name.strip():
+        raise click.ClickException("--name: must not be empty")
+    with _transaction() as conn:
+        _need_location(conn, location_id)
+        staff_id = staff.create(conn, location_id, name)
+    _emit(as_json, {"id": staff_id}, staff_id)
+
+
+def _code_answer(conn: Connection, device_id: str, as_json: bool) -> None:
+    ttl = float(current_app.config["ENROLL_CODE_TTL_H"])
+    code, expires_at = devices.issue_code(conn, device_id, ttl)
+    data = {"device_id": device_id, "code": code, "expires_at": to_rfc3339(expires_at)}
+    _emit(as_json, data, f"{device_id} code {code} (expires {data['expires_at']})")
+
+
+@main.command("create-device")
+@click.option("--location", "location_id", required=True)
+@click.option("--name", required=True)
+@json_option
+def create_device(location_id: str, name: str, as_json: bool) -> None:
+    """Create a device and a one-time enrollment code for it."""
+    with _transaction() as conn:
+        _need_location(conn, location_id)
+        device_id = devices.create(conn, location_id, name)
+        _code_answer(conn, device_id, as_json)
+
+
+@main.command("new-enroll-code")
+@click.argument("device_id")
+@json_option
+def new_enroll_code(device_id: str, as_json: bool) -> None:
+    """Make a fresh one-time code for an existing device (e.g. after revoking it)."""
+    with _transaction() as conn:
+        if devices.get(conn, device_id) is None:
+            raise click.ClickException(f"DEVICE_ID: no device {device_id!r}")
+        _code_answer(conn, device_id, as_json)
+
+
+@main.command("create-api-key")
+@click.option("--role", required=True, type=click.Choice(api_keys.ROLES))
+@click.option("--location", "location_ids", multiple=True, help="Repeat for each location.")
+@json_option
+def create_api_key(role: str, location_ids: tuple[str, ...], as_json: bool) -> None:
+    """Create a reports API key; a manager key needs at least one --location."""
+    if role == "manager" and not location_ids:
+        raise click.ClickException("--location: a manager key needs at least one location")
+    with _transaction() as conn:
+        for location_id in location_ids:
+            _need_location(conn, location_id)
+        key_id, key = api_keys.create(conn, role, list(location_ids))
+    _emit(as_json, {"id": key_id, "key": key, "role": role}, key)
+
+
+@main.command("revoke-device")
+@click.argument("device_id")
+@json_option
+def revoke_device(device_id: str, as_json: bool) -> None:
+    """Revoke a device's token (effective on its next request) and its unused codes."""
+    with _transaction() as conn:
+        if not devices.revoke(conn, device_id):
+            raise click.ClickException(f"DEVICE_ID: no device {device_id!r}")
+    _emit(as_json, {"device_id": device_id, "revoked": True}, f"{device_id} revoked")
+
+
+@main.command("rebuild-rollups")
+@json_option
+def rebuild_rollups(as_json: bool) -> None:
+    """Recompute every rollup from the stored answers, in one transaction."""
+    with _transaction() as conn:
+        count = rollups.rebuild(conn)
+    _emit(as_json, {"rows": count}, f"{count} rollup rows")

@@ -1,0 +1,99 @@
+"""The database: one SQLAlchemy Core engine per app, one connection per request.
+
+SQLite (the default) runs in WAL mode with a busy timeout and foreign keys on, and every
+transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
+fails with SQLITE_BUSY_SNAPSHOT when another writer got in between, while an immediate one
+waits for the write lock instead. PostgreSQL is used through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+_ENGINE_KEY = "smiletap_engine"
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def database_url(app: Flask) -> str:
+    """The configured database URL, or the default SQLite file in the instance folder."""
+    url = app.config.get("DATABASE_URL")
+    if url:
+        return normalize_url(str(url))
+    os.makedirs(app.instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app.instance_path, "smiletap.db")
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so `begin` below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for this URL, with the SQLite settings above when it is SQLite."""
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _setup_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    """The app's engine, made on first use."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    engine = app.extensions.get(_ENGINE_KEY)
+    if engine is None:
+        engine = make_engine(database_url(app))
+        app.extensions[_ENGINE_KEY] = engine
+    return engine
+
+
+def dispose_engine(app: Flask) -> None:
+    """Close every pooled connection of the app's engine (tests, CLI commands)."""
+    engine = app.extensions.pop(_ENGINE_KEY, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def get_db() -> Connection:
+    """This request's connection, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = get_engine().connect()
+    return g.db  # type: ignore[no-any-return]
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Close this request's connection; an unfinished transaction is rolled back."""
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+def init_app(app: Flask) -> None:
+    """Close the request's connection when the app context ends."""
+    app.teardown_appcontext(close_db)

@@ -1,0 +1,52 @@
+"""The body of GET /api/v1/config and its ETag."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+
+from server.store import locations, staff, surveys
+
+
+def kiosk_settings(config: Mapping[str, Any]) -> dict[str, int]:
+    """The kiosk timings from the server's settings."""
+    return {
+        "idle_reset_s": int(config["IDLE_RESET_S"]),
+        "thank_you_s": int(config["THANK_YOU_S"]),
+        "burst_max_taps": int(config["BURST_MAX_TAPS"]),
+        "burst_window_s": int(config["BURST_WINDOW_S"]),
+    }
+
+
+def etag_of(body: Mapping[str, Any]) -> str:
+    """A hash of the config body (everything but the etag itself)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The device's config: its location, the newest version of the assigned survey, staff."""
+    location = locations.get(conn, device["location_id"])
+    assert location is not None  # a device's location is a foreign key
+    survey_body = None
+    if location["survey_id"]:
+        survey = surveys.latest(conn, location["survey_id"])
+        if survey is not None:
+            dumped = survey.model_dump(mode="json")
+            survey_body = {"id": dumped.pop("id"), "version": dumped.pop("version"), **dumped}
+    body: dict[str, Any] = {
+        "device": {"id": device["id"], "name": device["name"]},
+        "location": {
+            "id": location["id"],
+            "name": location["name"],
+            "timezone": location["timezone"],
+        },
+        "survey": survey_body,
+        "staff": staff.active_at(conn, location["id"]),
+        "kiosk": kiosk_settings(config),
+    }
+    return {"etag": etag_of(body), **body}

@@ -1,0 +1,35 @@
+"""Alembic migrations, run in code so no alembic.ini is needed beside an installed package."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic Config pointing at this folder's scripts."""
+    config = Config()
+    config.set_main_option("script_location", HERE)
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest schema (idempotent)."""
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

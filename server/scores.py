@@ -1,0 +1,80 @@
+"""Turning rollup counts into PROTOCOL.md's score groups, with `shared.scoring`.
+
+Rules a reader of a report should know:
+- Answers of the same kind are pooled within a group (two smiley questions count together).
+- A group whose smiley or CES answers came on different scales reports the scale with the
+  most answers; answers on the other scales are left out of that kind's score.
+- A group's `n` is the largest per-kind n in it: submissions usually answer one question, and
+  the largest kind is the best stand-in for how many customers answered.
+- `ranked` is whether n >= min_n.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from server.store.rollups import GROUP_COLUMNS
+from shared import scoring
+
+KEY_NAMES: dict[str, tuple[str, ...]] = {
+    "location": ("location_id",),
+    "staff": ("location_id", "staff_id"),
+    "day": ("location_id", "date"),
+    "weekday_hour": ("location_id", "weekday", "hour"),
+}
+
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if value == "":
+        return None  # staff '' in rollups means no staff member named
+    return value
+
+
+def _majority_scale(by_scale: dict[int, dict[int, int]]) -> int:
+    # Most answers wins; on a tie the larger scale, so the choice is deterministic.
+    return max(by_scale, key=lambda s: (sum(by_scale[s].values()), s))
+
+
+def _score_kinds(counts: dict[str, dict[int, dict[int, int]]]) -> dict[str, Any]:
+    found: dict[str, Any] = {"nps": None, "csat": None, "ces": None, "smiley": None}
+    if "nps" in counts:
+        found["nps"] = scoring.nps(counts["nps"][_majority_scale(counts["nps"])])
+    if "csat" in counts:
+        found["csat"] = scoring.csat(counts["csat"][_majority_scale(counts["csat"])])
+    for kind, fn in (("ces", scoring.ces), ("smiley", scoring.smiley)):
+        if kind in counts:
+            scale = _majority_scale(counts[kind])
+            found[kind] = fn(counts[kind][scale], scale)
+    return {k: (dataclasses.asdict(v) if v is not None else None) for k, v in found.items()}
+
+
+def build_groups(rows: Iterable[dict[str, Any]], group_by: str, min_n: int) -> list[dict[str, Any]]:
+    """One score group per key, in key order, from summed counts per kind, scale and value."""
+    columns = GROUP_COLUMNS[group_by]
+    names = KEY_NAMES[group_by]
+    tallies: dict[tuple[Any, ...], dict[str, dict[int, dict[int, int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    for row in rows:
+        key = tuple(row[c] for c in columns)
+        by_value = tallies[key][row["kind"]][row["scale"]]
+        by_value[row["value"]] = by_value.get(row["value"], 0) + int(row["n"])
+    groups = []
+    for key in sorted(tallies, key=lambda k: tuple(str(p) for p in k)):
+        scored = _score_kinds(tallies[key])
+        n = max((s["n"] for s in scored.values() if s is not None), default=0)
+        groups.append(
+            {
+                "key": {name: _key_value(v) for name, v in zip(names, key, strict=True)},
+                "n": n,
+                "ranked": n >= min_n,
+                **scored,
+            }
+        )
+    return groups

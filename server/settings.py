@@ -1,0 +1,90 @@
+"""Server settings, declared once as data.
+
+Each setting has a name, a default and a help line. `create_app` reads the defaults from here,
+then `SMILETAP_<NAME>` environment variables, then a test override; the README's settings
+table is rendered from the same list by `settings_table_markdown`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "SMILETAP_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: its name, default and what it does."""
+
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL (sqlite:///path or postgresql://...); default: smiletap.db in the "
+        "instance folder",
+    ),
+    Setting("SECRET_KEY", "dev", "Flask secret key; set a long random value in production"),
+    Setting("INSTANCE_PATH", None, "Folder for the default SQLite file and instance data"),
+    Setting("SKEW_THRESHOLD_S", 120.0, "Device clock skew (s) above which tap times are corrected"),
+    Setting("MIN_N", 30, "Default minimum number of answers before a group is ranked"),
+    Setting("ENROLL_CODE_TTL_H", 24, "Hours an enrollment code stays valid"),
+    Setting("ENROLL_FAILS_PER_ADDRESS", 10, "Failed enrollments allowed per address per window"),
+    Setting("ENROLL_FAILS_GLOBAL", 200, "Failed enrollments allowed in total per window"),
+    Setting("ENROLL_FAIL_WINDOW_S", 900, "Window (s) over which failed enrollments are counted"),
+    Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest accepted request body, in bytes"),
+    Setting("IDLE_RESET_S", 20, "Kiosk: seconds without a touch before it returns to the start"),
+    Setting("THANK_YOU_S", 4, "Kiosk: seconds the thank-you screen shows"),
+    Setting("BURST_MAX_TAPS", 5, "Kiosk: submissions within the burst window before flagging"),
+    Setting("BURST_WINDOW_S", 10, "Kiosk: burst window in seconds"),
+]
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value of the wrong type."""
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    # The default's type decides how the environment string is read.
+    default = setting.default
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingError(f"{ENV_PREFIX}{setting.name}: not a number: {raw!r}") from exc
+    return raw
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting's default value, by name."""
+    return {s.name: s.default for s in SETTINGS}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The settings given as `SMILETAP_*` environment variables, typed like their defaults."""
+    env = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(ENV_PREFIX + setting.name)
+        if raw is not None:
+            found[setting.name] = _coerce(setting, raw)
+    return found
+
+
+def settings_table_markdown() -> str:
+    """The settings as a Markdown table for the README."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

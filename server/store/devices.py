@@ -1,0 +1,148 @@
+"""Devices, their one-time enrollment codes and their tokens (both stored only as hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from server.store.schema import devices, enroll_codes
+from shared.clock import utcnow
+from shared.ids import new_entity_id
+
+#: No vowels (no words), no look-alikes. 10 letters of 20 = 43 bits.
+CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+CODE_LENGTH = 10
+
+
+def sha256_hex(text: str) -> str:
+    """The hex SHA-256 of a secret, which is all the database keeps."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def new_code() -> str:
+    """A random enrollment code formatted `XXXXX-XXXXX`."""
+    letters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{letters[:5]}-{letters[5:]}"
+
+
+def normalize_code(code: str) -> str:
+    """A typed code without dashes, spaces or case, so `bcdfg hjklm` matches."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def create(conn: Connection, location_id: str, name: str) -> str:
+    """Insert a device (not yet enrolled) and return its id."""
+    device_id = new_entity_id("dev")
+    conn.execute(
+        devices.insert().values(
+            id=device_id, location_id=location_id, name=name, created_at=utcnow()
+        )
+    )
+    return device_id
+
+
+def get(conn: Connection, device_id: str) -> dict[str, Any] | None:
+    """One device row as a dict, or None."""
+    row = conn.execute(select(devices).where(devices.c.id == device_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def issue_code(conn: Connection, device_id: str, ttl_hours: float) -> tuple[str, datetime]:
+    """Make a new one-time code for the device; return it and when it expires."""
+    code = new_code()
+    now = utcnow()
+    expires_at = now + timedelta(hours=ttl_hours)
+    conn.execute(
+        enroll_codes.insert().values(
+            code_hash=sha256_hex(normalize_code(code)),
+            device_id=device_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return code, expires_at
+
+
+def redeem_code(conn: Connection, code: str, info: dict[str, str]) -> tuple[str, str] | None:
+    """Use a code: give its device a new token; return (device_id, token) or None if invalid."""
+    now = utcnow()
+    code_hash = sha256_hex(normalize_code(code))
+    # The guarded UPDATE makes the code single-use even when two requests race.
+    used = conn.execute(
+        update(enroll_codes)
+        .where(
+            enroll_codes.c.code_hash == code_hash,
+            enroll_codes.c.used_at.is_(None),
+            enroll_codes.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if used.rowcount != 1:
+        return None
+    device_id = conn.execute(
+        select(enroll_codes.c.device_id).where(enroll_codes.c.code_hash == code_hash)
+    ).scalar_one()
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(
+            token_hash=sha256_hex(token),
+            enrolled_at=now,
+            revoked_at=None,
+            last_contact_at=now,
+            app_version=info.get("app_version"),
+            platform=info.get("platform"),
+            hostname=info.get("hostname"),
+        )
+    )
+    return device_id, token
+
+
+def by_token(conn: Connection, token: str) -> dict[str, Any] | None:
+    """The enrolled, unrevoked device this token belongs to, or None."""
+    row = (
+        conn.execute(
+            select(devices).where(
+                devices.c.token_hash == sha256_hex(token), devices.c.revoked_at.is_(None)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def revoke(conn: Connection, device_id: str) -> bool:
+    """Revoke the device's token and any unused codes; False when no such device."""
+    now = utcnow()
+    result = conn.execute(
+        update(devices).where(devices.c.id == device_id).values(revoked_at=now, token_hash=None)
+    )
+    conn.execute(
+        update(enroll_codes)
+        .where(enroll_codes.c.device_id == device_id, enroll_codes.c.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+def record_contact(conn: Connection, device_id: str, skew_s: float | None) -> None:
+    """Note that the device called now, and its clock skew when the call carried one."""
+    values: dict[str, Any] = {"last_contact_at": utcnow()}
+    if skew_s is not None:
+        values["clock_skew_s"] = skew_s
+    conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+
+
+def record_heartbeat(conn: Connection, device_id: str, status: dict[str, Any]) -> None:
+    """Store what the kiosk reports about itself."""
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(last_heartbeat_at=utcnow(), **status)
+    )

@@ -1,0 +1,208 @@
+"""Every table, on one MetaData. Timestamps are stored in UTC."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+Ts = DateTime(timezone=True)
+
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", Ts, nullable=False),
+)
+
+survey_versions = Table(
+    "survey_versions",
+    metadata,
+    Column("survey_id", String(64), ForeignKey("surveys.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    PrimaryKeyConstraint("survey_id", "version"),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("survey_id", String(64), ForeignKey("surveys.id"), nullable=True),
+    Column("created_at", Ts, nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False, index=True),
+    Column("display_name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Ts, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("created_at", Ts, nullable=False),
+    Column("enrolled_at", Ts, nullable=True),
+    Column("revoked_at", Ts, nullable=True),
+    Column("app_version", String(200), nullable=True),
+    Column("platform", String(200), nullable=True),
+    Column("hostname", String(200), nullable=True),
+    Column("last_contact_at", Ts, nullable=True),
+    Column("clock_skew_s", Float, nullable=True),
+    Column("backlog", BigInteger, nullable=True),
+    Column("oldest_pending_at", Ts, nullable=True),
+    Column("rejected_count", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("config_etag", String(200), nullable=True),
+    Column("last_heartbeat_at", Ts, nullable=True),
+)
+
+enroll_codes = Table(
+    "enroll_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("device_id", String(64), ForeignKey("devices.id"), nullable=False, index=True),
+    Column("created_at", Ts, nullable=False),
+    Column("expires_at", Ts, nullable=False),
+    Column("used_at", Ts, nullable=True),
+)
+
+enroll_failures = Table(
+    "enroll_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("address", String(64), nullable=False),
+    Column("at", Ts, nullable=False),
+    Index("ix_enroll_failures_at", "at"),
+    Index("ix_enroll_failures_address_at", "address", "at"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("revoked_at", Ts, nullable=True),
+)
+
+api_key_locations = Table(
+    "api_key_locations",
+    metadata,
+    Column("api_key_id", String(64), ForeignKey("api_keys.id"), nullable=False),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    PrimaryKeyConstraint("api_key_id", "location_id"),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the kiosk's UUID: the idempotency key
+    Column("device_id", String(64), ForeignKey("devices.id"), nullable=False),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("survey_id", String(64), nullable=False),
+    Column("survey_version", Integer, nullable=False),
+    Column("staff_id", String(64), nullable=True),
+    Column("language", String(16), nullable=False),
+    Column("tapped_at", Ts, nullable=False),
+    Column("received_at", Ts, nullable=False),
+    Column("skew_s", Float, nullable=False),
+    Column("effective_at", Ts, nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("burst", Boolean, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_submissions_location_date", "location_id", "local_date"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("submission_id", String(64), ForeignKey("submissions.id"), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scale", Integer, nullable=False),
+    Column("value", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list of reason ids
+    Column("comment", Text, nullable=True),
+    PrimaryKeyConstraint("submission_id", "question_id"),
+)
+
+id_conflicts = Table(
+    "id_conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", String(64), nullable=False),
+    Column("submission_id", String(64), nullable=False),
+    Column("stored_payload", Text, nullable=False),
+    Column("new_payload", Text, nullable=False),
+    Column("at", Ts, nullable=False),
+)
+
+ROLLUP_KEY = (
+    "location_id",
+    "staff_id",
+    "survey_id",
+    "survey_version",
+    "question_id",
+    "kind",
+    "scale",
+    "local_date",
+    "weekday",
+    "hour",
+    "burst",
+    "value",
+)
+
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("location_id", String(64), nullable=False),
+    Column("staff_id", String(64), nullable=False),  # '' when no staff member was named
+    Column("survey_id", String(64), nullable=False),
+    Column("survey_version", Integer, nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scale", Integer, nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("burst", Boolean, nullable=False),
+    Column("value", Integer, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint(*ROLLUP_KEY, name="pk_rollups"),
+    Index("ix_rollups_date_location", "local_date", "location_id"),
+)
+
+#: Tables in an order that deletes children before parents.
+DELETE_ORDER = list(reversed(metadata.sorted_tables))

@@ -1,0 +1,285 @@
+"""Fixtures for server tests: `app`, `client` and `runner` on SQLite and on PostgreSQL.
+
+Each backend's database is made and migrated once per session; every test starts from empty
+tables. PostgreSQL tests skip locally when the server is unreachable, and fail under CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from server import migrations
+from server.app import create_app
+from server.cli import main
+from server.db import dispose_engine, make_engine
+from server.store.schema import DELETE_ORDER, metadata
+from shared.clock import to_rfc3339
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+
+SURVEY: dict[str, Any] = {
+    "languages": ["en", "pl"],
+    "default_language": "en",
+    "questions": [
+        {
+            "id": "q1",
+            "kind": "smiley",
+            "scale": 5,
+            "text": {"en": "How was it?", "pl": "Jak było?"},
+            "follow_up": {
+                "when_at_most": 2,
+                "text": {"en": "Why?", "pl": "Dlaczego?"},
+                "reasons": [
+                    {"id": "wait", "text": {"en": "Waiting", "pl": "Czekanie"}},
+                    {"id": "rude", "text": {"en": "Rude", "pl": "Niemiło"}},
+                ],
+            },
+            "comment": False,
+        },
+        {
+            "id": "q2",
+            "kind": "nps",
+            "scale": 11,
+            "text": {"en": "Recommend us?", "pl": "Polecisz nas?"},
+        },
+    ],
+    "staff_prompt": "ask",
+    "thank_you": {"en": "Thanks!", "pl": "Dziękujemy!"},
+}
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file for the session."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'smiletap.db'}"
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for the session, dropped at the end."""
+    base = make_url(os.environ.get("SMILETAP_TEST_PG_URL", DEFAULT_PG_URL))
+    if base.drivername in ("postgresql", "postgres"):
+        base = base.set(drivername="postgresql+psycopg")
+    name = f"smiletap_test_{uuid.uuid4().hex[:12]}"
+    admin_engine = make_engine(base.set(database="postgres").render_as_string(False))
+    admin = admin_engine.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin_engine.dispose()
+        reason = f"PostgreSQL unreachable at {base.render_as_string()}: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The backend's session database, emptied for this test."""
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in DELETE_ORDER:
+                conn.execute(table.delete())
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app on the test database."""
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
+    )
+    yield app
+    dispose_engine(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for the app."""
+    return app.test_client()
+
+
+class Cli:
+    """Runs `smiletap-server` commands against the test database."""
+
+    def __init__(self, database_url: str, instance_path: str) -> None:
+        self.env = {
+            "SMILETAP_DATABASE_URL": database_url,
+            "SMILETAP_INSTANCE_PATH": instance_path,
+        }
+        self.runner = CliRunner()
+
+    def invoke(self, *args: str) -> Result:
+        """Run a command; return click's result whatever the exit code."""
+        return self.runner.invoke(main, list(args), env=self.env, catch_exceptions=False)
+
+    def json(self, *args: str) -> dict[str, Any]:
+        """Run a command with --json, assert success and return the object it printed."""
+        result = self.invoke(*args, "--json")
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+
+@pytest.fixture
+def runner(database_url: str, tmp_path: Path) -> Cli:
+    """The CLI on the test database."""
+    return Cli(database_url, str(tmp_path))
+
+
+def now_rfc3339() -> str:
+    """The current time on the wire."""
+    return to_rfc3339(datetime.now(UTC))
+
+
+class Smiletap:
+    """Repeated sequences: a location with a survey, an enrolled device, submissions, keys."""
+
+    def __init__(self, client: FlaskClient, cli: Cli, tmp_path: Path) -> None:
+        self.client = client
+        self.cli = cli
+        self.tmp_path = tmp_path
+
+    def survey_file(self, body: dict[str, Any] | None = None) -> str:
+        """Write a survey definition to a file and return its path."""
+        path = self.tmp_path / f"survey-{uuid.uuid4().hex[:6]}.json"
+        path.write_text(json.dumps(body or SURVEY), encoding="utf-8")
+        return str(path)
+
+    def location(self, timezone: str = "Europe/Warsaw", name: str = "Centrum") -> str:
+        """Create a location and return its id."""
+        return self.cli.json("create-location", "--name", name, "--timezone", timezone)["id"]
+
+    def survey(self, body: dict[str, Any] | None = None) -> str:
+        """Create a survey and return its id."""
+        return self.cli.json("create-survey", "--file", self.survey_file(body))["id"]
+
+    def device(self, location_id: str, name: str = "Front door") -> dict[str, Any]:
+        """Create a device; return {device_id, code, expires_at}."""
+        return self.cli.json("create-device", "--location", location_id, "--name", name)
+
+    def enroll(self, code: str) -> str:
+        """Enroll with a code and return the token."""
+        response = self.client.post("/api/v1/enroll", json={"code": code})
+        assert response.status_code == 201, response.json
+        return str(response.json["token"])
+
+    def setup(self, timezone: str = "Europe/Warsaw") -> Kiosk:
+        """A location showing the default survey, with one enrolled device."""
+        location_id = self.location(timezone)
+        survey_id = self.survey()
+        self.cli.json("assign-survey", "--location", location_id, "--survey", survey_id)
+        device = self.device(location_id)
+        token = self.enroll(device["code"])
+        return Kiosk(self.client, location_id, survey_id, device["device_id"], token)
+
+    def api_key(self, role: str = "admin", *location_ids: str) -> str:
+        """Create an API key and return it."""
+        args = [arg for loc in location_ids for arg in ("--location", loc)]
+        return self.cli.json("create-api-key", "--role", role, *args)["key"]
+
+    def scores(self, key: str, **params: Any) -> Any:
+        """GET /reports/scores with these query parameters."""
+        return self.client.get(
+            "/api/v1/reports/scores",
+            query_string=params,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+
+class Kiosk:
+    """An enrolled device and what it knows."""
+
+    def __init__(
+        self, client: FlaskClient, location_id: str, survey_id: str, device_id: str, token: str
+    ) -> None:
+        self.client = client
+        self.location_id = location_id
+        self.survey_id = survey_id
+        self.device_id = device_id
+        self.token = token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The device's Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def item(self, value: int = 5, question_id: str = "q1", **overrides: Any) -> dict[str, Any]:
+        """One submission with one answer; overrides replace top-level fields."""
+        item = {
+            "id": str(uuid.uuid4()),
+            "survey_id": self.survey_id,
+            "survey_version": 1,
+            "location_id": self.location_id,
+            "staff_id": None,
+            "language": "en",
+            "tapped_at": now_rfc3339(),
+            "answers": [{"question_id": question_id, "value": value, "reasons": []}],
+            "flags": [],
+        }
+        item.update(overrides)
+        return item
+
+    def submit(self, items: list[dict[str, Any]], sent_at: str | None = None) -> Any:
+        """POST a batch; return the response."""
+        body = {"sent_at": sent_at or now_rfc3339(), "submissions": items}
+        return self.client.post("/api/v1/submissions", json=body, headers=self.headers)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET with the device's token."""
+        return self.client.get(path, headers={**self.headers, **kwargs.pop("headers", {})})
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """POST with the device's token."""
+        return self.client.post(path, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def smiletap(client: FlaskClient, runner: Cli, tmp_path: Path) -> Smiletap:
+    """The helper for repeated request sequences."""
+    return Smiletap(client, runner, tmp_path)
+
+
+def assert_error(response: Any, status: int, code: str, field: str | None = "any") -> None:
+    """Assert PROTOCOL.md's error shape, its code and (unless 'any') its field."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "field"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    if field != "any":
+        assert body["error"]["field"] == field

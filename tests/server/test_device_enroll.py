@@ -1,0 +1,93 @@
+"""POST /api/v1/enroll."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from server.db import get_engine
+from server.store.schema import enroll_codes
+from shared.clock import parse_rfc3339, utcnow
+from tests.server.conftest import Smiletap, assert_error
+
+
+def test_enroll_ok(smiletap: Smiletap, client) -> None:
+    device = smiletap.device(smiletap.location())
+    info = {"app_version": "1.0.0", "platform": "linux", "hostname": "pi-front"}
+    response = client.post("/api/v1/enroll", json={"code": device["code"], "device_info": info})
+    assert response.status_code == 201
+    body = response.json
+    assert set(body) == {"device_id", "token", "server_time"}
+    assert body["device_id"] == device["device_id"]
+    assert len(body["token"]) >= 40
+    assert parse_rfc3339(body["server_time"])
+
+
+def test_code_is_case_and_dash_insensitive(smiletap: Smiletap, client) -> None:
+    code = smiletap.device(smiletap.location())["code"]
+    typed = code.replace("-", " ").lower()
+    assert client.post("/api/v1/enroll", json={"code": typed}).status_code == 201
+
+
+def test_reused_unknown_expired_codes_are_the_same_answer(smiletap: Smiletap, client, app) -> None:
+    location_id = smiletap.location()
+    used = smiletap.device(location_id)["code"]
+    smiletap.enroll(used)
+    expired = smiletap.device(location_id)["code"]
+    with get_engine(app).begin() as conn:
+        conn.execute(
+            update(enroll_codes)
+            .where(enroll_codes.c.used_at.is_(None))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    answers = []
+    for code in (used, expired, "BCDFG-HJKLM"):
+        response = client.post("/api/v1/enroll", json={"code": code})
+        assert_error(response, 400, "invalid_code", "code")
+        answers.append(response.json)
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_reenroll_replaces_token(smiletap: Smiletap, runner, client) -> None:
+    kiosk = smiletap.setup()
+    code = runner.json("new-enroll-code", kiosk.device_id)["code"]
+    new_token = smiletap.enroll(code)
+    assert_error(kiosk.get("/api/v1/config"), 401, "unauthorized")
+    response = client.get("/api/v1/config", headers={"Authorization": f"Bearer {new_token}"})
+    assert response.status_code == 200
+
+
+def test_rate_limited_per_address(smiletap: Smiletap, client, app) -> None:
+    app.config["ENROLL_FAILS_PER_ADDRESS"] = 3
+    good = smiletap.device(smiletap.location())["code"]
+    for _ in range(3):
+        assert_error(
+            client.post("/api/v1/enroll", json={"code": "XXXXX-XXXXX"}), 400, "invalid_code"
+        )
+    # Even a good code is refused while the address is limited.
+    assert_error(client.post("/api/v1/enroll", json={"code": good}), 429, "rate_limited")
+    other = client.post(
+        "/api/v1/enroll", json={"code": good}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert other.status_code == 201
+
+
+def test_rate_limited_globally(client, app) -> None:
+    app.config["ENROLL_FAILS_GLOBAL"] = 4
+    for i in range(4):
+        response = client.post(
+            "/api/v1/enroll", json={"code": "XX"}, environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}
+        )
+        assert_error(response, 400, "invalid_code")
+    response = client.post(
+        "/api/v1/enroll", json={"code": "XX"}, environ_base={"REMOTE_ADDR": "10.0.2.1"}
+    )
+    assert_error(response, 429, "rate_limited")
+
+
+def test_old_failures_expire(client, app) -> None:
+    app.config["ENROLL_FAILS_PER_ADDRESS"] = 1
+    app.config["ENROLL_FAIL_WINDOW_S"] = 0
+    for _ in range(3):
+        assert_error(client.post("/api/v1/enroll", json={"code": "XX"}), 400, "invalid_code")

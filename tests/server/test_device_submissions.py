@@ -1,0 +1,200 @@
+"""POST /api/v1/submissions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from server.db import get_engine
+from server.store.schema import answers, id_conflicts, submissions
+from shared.clock import utcnow
+from tests.server.conftest import Smiletap
+
+
+def _results(response) -> list[dict]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json["results"]
+
+
+def test_accepted_then_duplicate(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item(2)
+    item["answers"][0]["reasons"] = ["wait"]
+    item["answers"][0]["comment"] = "slow"
+    first = kiosk.submit([item])
+    assert set(first.json) == {"server_time", "results"}
+    assert _results(first) == [
+        {"id": item["id"], "status": "accepted", "reason": None, "field": None}
+    ]
+    assert _results(kiosk.submit([item]))[0]["status"] == "duplicate"
+    with get_engine(app).connect() as conn:
+        row = conn.execute(select(submissions)).one()
+        answer = conn.execute(select(answers)).one()
+    assert row.device_id == kiosk.device_id and row.location_id == kiosk.location_id
+    assert row.survey_version == 1 and row.burst is False and len(row.content_hash) == 64
+    assert answer.kind == "smiley" and answer.scale == 5 and answer.value == 2
+    assert answer.reasons == '["wait"]' and answer.comment == "slow"
+
+
+def test_duplicate_within_one_batch(smiletap: Smiletap) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item()
+    statuses = [r["status"] for r in _results(kiosk.submit([item, item]))]
+    assert statuses == ["accepted", "duplicate"]
+
+
+def test_id_conflict_keeps_stored_and_records(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item(5)
+    other = {**item, "answers": [{"question_id": "q1", "value": 1, "reasons": []}]}
+    results = _results(kiosk.submit([item, other]))
+    assert results[1] == {
+        "id": item["id"],
+        "status": "rejected",
+        "reason": "id_conflict",
+        "field": "submissions[1].id",
+    }
+    with get_engine(app).connect() as conn:
+        conflict = conn.execute(select(id_conflicts)).one()
+        value = conn.execute(select(answers.c.value)).scalar_one()
+    assert value == 5
+    assert conflict.submission_id == item["id"] and conflict.device_id == kiosk.device_id
+    assert '"value":5' in conflict.stored_payload and '"value":1' in conflict.new_payload
+
+
+def test_same_instant_other_offset_is_duplicate(smiletap: Smiletap) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item(tapped_at="2026-11-23T10:00:00+01:00")
+    same = {**item, "tapped_at": "2026-11-23T09:00:00Z"}
+    assert [r["status"] for r in _results(kiosk.submit([item, same]))] == [
+        "accepted",
+        "duplicate",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "field"),
+    [
+        ({"survey_version": 9}, "unknown_survey_version", "submissions[1].survey_version"),
+        ({"survey_version": 10**20}, "unknown_survey_version", "submissions[1].survey_version"),
+        ({"survey_id": "srv_nope"}, "unknown_survey_version", "submissions[1].survey_version"),
+        ({"location_id": "loc_other"}, "location_mismatch", "submissions[1].location_id"),
+        ({"staff_id": "stf_nope"}, "unknown_staff", "submissions[1].staff_id"),
+        (
+            {"answers": [{"question_id": "q1", "value": 6}]},
+            "value_out_of_range",
+            "submissions[1].answers[0].value",
+        ),
+        (
+            {"answers": [{"question_id": "q1", "value": 10**40}]},
+            "value_out_of_range",
+            "submissions[1].answers[0].value",
+        ),
+        (
+            {"answers": [{"question_id": "q2", "value": 10}, {"question_id": "q2", "value": 0}]},
+            "duplicate_question",
+            "submissions[1].answers[1].question_id",
+        ),
+        (
+            {"answers": [{"question_id": "q9", "value": 1}]},
+            "unknown_question",
+            "submissions[1].answers[0].question_id",
+        ),
+        (
+            {"answers": [{"question_id": "q1", "value": 1, "reasons": ["wait", "cold"]}]},
+            "unknown_reason",
+            "submissions[1].answers[0].reasons[1]",
+        ),
+    ],
+)
+def test_reject_reasons(smiletap: Smiletap, change, reason, field) -> None:
+    kiosk = smiletap.setup()
+    good, bad, last = kiosk.item(), kiosk.item(**change), kiosk.item()
+    results = _results(kiosk.submit([good, bad, last]))
+    assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
+    assert results[1] == {"id": bad["id"], "status": "rejected", "reason": reason, "field": field}
+
+
+def test_known_staff_accepted(smiletap: Smiletap, runner) -> None:
+    kiosk = smiletap.setup()
+    staff_id = runner.json("create-staff", "--location", kiosk.location_id, "--name", "Anna")["id"]
+    assert _results(kiosk.submit([kiosk.item(staff_id=staff_id)]))[0]["status"] == "accepted"
+
+
+def test_staff_of_other_location_rejected(smiletap: Smiletap, runner) -> None:
+    kiosk = smiletap.setup()
+    elsewhere = smiletap.location(name="Other")
+    staff_id = runner.json("create-staff", "--location", elsewhere, "--name", "Anna")["id"]
+    result = _results(kiosk.submit([kiosk.item(staff_id=staff_id)]))[0]
+    assert result["reason"] == "unknown_staff"
+
+
+def test_old_survey_version_still_accepted(smiletap: Smiletap, runner) -> None:
+    kiosk = smiletap.setup()
+    runner.json("update-survey", kiosk.survey_id, "--file", smiletap.survey_file())
+    items = [kiosk.item(survey_version=1), kiosk.item(survey_version=2)]
+    assert [r["status"] for r in _results(kiosk.submit(items))] == ["accepted", "accepted"]
+
+
+def test_results_in_request_order(smiletap: Smiletap) -> None:
+    kiosk = smiletap.setup()
+    items = [kiosk.item(v % 5 + 1) if v % 3 else kiosk.item(9) for v in range(30)]
+    results = _results(kiosk.submit(items))
+    assert [r["id"] for r in results] == [i["id"] for i in items]
+    assert [r["status"] for r in results] == [
+        "rejected" if v % 3 == 0 else "accepted" for v in range(30)
+    ]
+
+
+def test_batch_of_500_ok_and_501_refused(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    items = [kiosk.item() for _ in range(501)]
+    response = kiosk.submit(items)
+    assert response.status_code in (413, 422)
+    assert response.json["error"]["field"] == "submissions"
+    assert len(_results(kiosk.submit(items[:500]))) == 500
+    with get_engine(app).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(submissions)).scalar_one() == 500
+
+
+def test_skew_corrects_effective_time(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    # The device clock is one hour ahead, so its tap times are corrected by an hour.
+    now = utcnow()
+    ahead = now + timedelta(hours=1)
+    item = kiosk.item(tapped_at=ahead.isoformat())
+    kiosk.submit([item], sent_at=ahead.isoformat())
+    with get_engine(app).connect() as conn:
+        row = conn.execute(select(submissions)).one()
+    assert 3590 < row.skew_s < 3610
+    effective = row.effective_at.replace(tzinfo=None) - now.replace(tzinfo=None)
+    assert abs(effective.total_seconds()) < 10
+
+
+def test_concurrent_same_id_never_fails(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item()
+    statuses: list[str] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            response = app.test_client().post(
+                "/api/v1/submissions",
+                json={"sent_at": item["tapped_at"], "submissions": [item]},
+                headers=kiosk.headers,
+            )
+            statuses.append(response.json["results"][0]["status"])
+        except Exception as exc:  # kept for the assert below: a thread cannot fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(statuses) == ["accepted", "duplicate", "duplicate", "duplicate"]

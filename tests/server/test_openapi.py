@@ -1,0 +1,28 @@
+"""GET /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+
+def test_document_lists_every_endpoint(client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    doc = response.json
+    assert doc["openapi"] == "3.1.0"
+    assert set(doc["paths"]) == {
+        "/api/v1/enroll",
+        "/api/v1/config",
+        "/api/v1/submissions",
+        "/api/v1/heartbeat",
+        "/api/v1/reports/scores",
+        "/api/v1/reports/responses.csv",
+    }
+    schemas = doc["components"]["schemas"]
+    assert "SubmissionBatch" in schemas and "ErrorBody" in schemas
+    batch = schemas["SubmissionBatch"]["properties"]["submissions"]
+    assert batch["maxItems"] == 500
+
+
+def test_every_route_is_documented(app) -> None:
+    documented = set(app.test_client().get("/api/v1/openapi.json").json["paths"])
+    routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
+    assert routes - {"/api/v1/openapi.json"} == documented

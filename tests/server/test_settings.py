@@ -1,0 +1,40 @@
+"""Settings as data, layered config."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.app import create_app
+from server.db import database_url
+from server.settings import SETTINGS, SettingError, from_environment, settings_table_markdown
+
+
+def test_every_setting_in_the_table() -> None:
+    table = settings_table_markdown()
+    for setting in SETTINGS:
+        assert f"`SMILETAP_{setting.name}`" in table
+        assert setting.help in table
+
+
+def test_environment_is_typed() -> None:
+    env = {"SMILETAP_MIN_N": "12", "SMILETAP_SKEW_THRESHOLD_S": "2.5", "OTHER": "x"}
+    assert from_environment(env) == {"MIN_N": 12, "SKEW_THRESHOLD_S": 2.5}
+    with pytest.raises(SettingError, match="SMILETAP_MIN_N"):
+        from_environment({"SMILETAP_MIN_N": "lots"})
+
+
+def test_layers(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("SMILETAP_MIN_N", "7")
+    monkeypatch.setenv("SMILETAP_THANK_YOU_S", "9")
+    monkeypatch.setenv("SMILETAP_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"THANK_YOU_S": 3})
+    assert app.config["MIN_N"] == 7  # environment over default
+    assert app.config["THANK_YOU_S"] == 3  # test override over environment
+    assert app.config["IDLE_RESET_S"] == 20  # default
+    assert app.instance_path == str(tmp_path)
+    assert database_url(app) == f"sqlite:///{tmp_path / 'smiletap.db'}"
+
+
+def test_postgres_url_uses_psycopg(tmp_path) -> None:
+    app = create_app({"DATABASE_URL": "postgresql://u@h/db", "INSTANCE_PATH": str(tmp_path)})
+    assert database_url(app) == "postgresql+psycopg://u@h/db"
