@@ -1,0 +1,156 @@
+"""`smiletap-kiosk`: enroll from a shell, run the kiosk, print its status.
+
+Every failure a user can cause prints one clear line and exits non-zero; no tracebacks.
+Kivy is imported only by `run`, so `enroll` and `status` work on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk.settings import SETTINGS, Settings, SettingsError, load_settings
+
+log = logging.getLogger("kiosk")
+
+#: Kivy settings the kiosk wants unless the caller set the matching `KCFG_<SECTION>_<KEY>`.
+KIVY_DEFAULTS: dict[tuple[str, str], str] = {
+    ("graphics", "fullscreen"): "auto",
+    ("graphics", "borderless"): "1",
+    ("kivy", "exit_on_escape"): "0",
+    ("input", "mouse"): "mouse,multitouch_on_demand",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings_help = "\n".join(f"  {s.env_var}: {s.help}" for s in SETTINGS)
+    parser = argparse.ArgumentParser(
+        prog="smiletap-kiosk",
+        description="The Smiletap survey kiosk.",
+        epilog="environment variables:\n" + settings_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--data-dir", type=Path, help="where the kiosk keeps its data (overrides the env)"
+        )
+        return sub
+
+    enroll = add("enroll", "Enroll this kiosk with a server using a one-time code.")
+    enroll.add_argument("--server", required=True, help="the server's URL")
+    enroll.add_argument("--code", required=True, help="the one-time enrollment code")
+    add("run", "Start the kiosk app (full screen).")
+    status = add("status", "Print enrollment, backlog and the last sync.")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `smiletap-kiosk` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.data_dir is not None:
+        settings = settings.with_data_dir(args.data_dir)
+    command = {"enroll": cmd_enroll, "run": cmd_run, "status": cmd_status}[args.command]
+    return command(settings, args)
+
+
+def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
+    from kiosk.api_client import ApiError, InvalidCode, ServerUnreachable
+    from kiosk.enrollment import enroll
+    from kiosk.store import LocalStore
+
+    store = LocalStore(settings.database_path)
+    try:
+        enrollment = enroll(store, args.server, args.code, timeout=settings.http_timeout_s)
+    except InvalidCode:
+        print("error: that code is not valid or has expired", file=sys.stderr)
+        return 1
+    except ServerUnreachable:
+        print(f"error: can't reach the server at {args.server}", file=sys.stderr)
+        return 1
+    except ApiError as exc:
+        print(f"error: the server refused the enrollment ({exc})", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"enrolled as device {enrollment.device_id} at {enrollment.server_url}")
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from kiosk.store import LocalStore
+
+    store = LocalStore(settings.database_path)
+    try:
+        summary = store.summary()
+    finally:
+        store.close()
+    summary["data_dir"] = str(settings.data_dir)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {'-' if value is None else value}")
+    return 0
+
+
+def configure_kivy(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
+    """Environment Kivy reads at import: Python logging, no argv parsing, home in DATA_DIR."""
+    environ["KIVY_LOG_MODE"] = "PYTHON"
+    environ.setdefault("KIVY_NO_ARGS", "1")
+    environ.setdefault("KIVY_HOME", str(settings.data_dir / "kivy"))
+    environ.setdefault("KIVY_CLIPBOARD", "sdl2")  # no probing for xclip/xsel
+
+
+def apply_kivy_defaults(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Full screen, borderless, no escape key — unless a `KCFG_*` variable says otherwise."""
+    from kivy.config import Config
+
+    for (section, key), value in KIVY_DEFAULTS.items():
+        if f"KCFG_{section.upper()}_{key.upper()}" not in environ:
+            Config.set(section, key, value)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_kivy(settings, os.environ)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    apply_kivy_defaults(os.environ)
+    from kivy.clock import Clock
+
+    from kiosk.app import SmiletapKioskApp
+
+    log.info("data dir: %s", settings.data_dir)
+    app = SmiletapKioskApp(settings)
+
+    def stop_on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    app.run()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

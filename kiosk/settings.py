@@ -1,0 +1,116 @@
+"""Kiosk settings, declared once as data and read from `SMILETAP_KIOSK_<NAME>` variables.
+
+The declaration (`SETTINGS`) drives both the parsing here and the README's settings table
+(`settings_table_markdown`), so a setting cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SMILETAP_KIOSK_"
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_DATA_HOME/smiletap-kiosk`, else `~/.local/share/smiletap-kiosk`."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "smiletap-kiosk"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (the env variable without the prefix), default and help."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATA_DIR",
+        None,
+        "Where the kiosk keeps its database (default `$XDG_DATA_HOME/smiletap-kiosk`, "
+        "else `~/.local/share/smiletap-kiosk`).",
+        Path,
+    ),
+    Setting("SYNC_INTERVAL_S", 30.0, "Seconds between uploads and config pulls.", _positive_float),
+    Setting("HEARTBEAT_INTERVAL_S", 60.0, "Seconds between heartbeats.", _positive_float),
+    Setting("BATCH_SIZE", 500, "Most submissions sent in one upload (at most 500).", _positive_int),
+    Setting("HTTP_TIMEOUT_S", 10.0, "Seconds before an HTTP request gives up.", _positive_float),
+)
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value its setting cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The kiosk's settings, passed explicitly to the pieces that need them."""
+
+    data_dir: Path
+    sync_interval_s: float = 30.0
+    heartbeat_interval_s: float = 60.0
+    batch_size: int = 500
+    http_timeout_s: float = 10.0
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "kiosk.db"
+
+    def with_data_dir(self, data_dir: Path | str) -> Settings:
+        """A copy with another data directory (the CLI's `--data-dir`)."""
+        return replace(self, data_dir=Path(data_dir))
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, each falling back to its declared default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env_var)
+        if raw is None or raw == "":
+            values[setting.name.lower()] = setting.default
+            continue
+        try:
+            values[setting.name.lower()] = setting.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{setting.env_var}={raw!r}: {exc}") from exc
+    if values["data_dir"] is None:
+        values["data_dir"] = default_data_dir(environ)
+    values["batch_size"] = min(values["batch_size"], 500)
+    return Settings(**values)
+
+
+def settings_table_markdown() -> str:
+    """The README's table of kiosk settings."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = "see meaning" if setting.default is None else f"`{setting.default}`"
+        lines.append(f"| `{setting.env_var}` | {default} | {setting.help} |")
+    return "\n".join(lines)

@@ -1,0 +1,343 @@
+"""The kiosk's local store: every tap, its delivery state, and the device's own state.
+
+One SQLite file in WAL mode with `synchronous=FULL`, so a tap that `record_submission` has
+returned is on disk and survives a power cut. The UI thread and the sync thread share one
+connection behind a lock; each write is its own committed transaction.
+
+Tables:
+
+- `submissions`: one row per customer, keyed by the id made at the first tap. `payload` is the
+  `shared.protocol.Submission` body; `state` is `pending`, `delivered` or `rejected` (kept
+  aside with the server's `reason` and `field`, never deleted). `in_progress` is 1 while the
+  customer is still answering later questions; such a row is not uploaded until it is
+  finished or has been left alone for `OPEN_GRACE_S` (so a crash mid-survey still delivers
+  the first tap).
+- `state`: key/value pairs for enrollment, the cached config and the last sync outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from shared.clock import to_rfc3339
+from shared.protocol import ConfigResponse, Submission, SubmissionResult
+
+#: An unfinished submission is uploaded anyway once it has been open this long.
+OPEN_GRACE_S = 300.0
+
+PENDING = "pending"
+DELIVERED = "delivered"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """Who this device is to which server."""
+
+    server_url: str
+    device_id: str
+    token: str
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    """A row of `submissions`, with its payload parsed."""
+
+    submission: Submission
+    state: str
+    created_at: str
+    reason: str | None = None
+    field: str | None = None
+    delivered_at: str | None = None
+
+
+class LocalStore:
+    """The kiosk's SQLite database (see the module docstring for its tables)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._create_tables()
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            yield self.db
+
+    def _create_tables(self) -> None:
+        with self._locked() as db:
+            db["submissions"].create(
+                {
+                    "id": str,
+                    "created_at": str,
+                    "created_ts": float,
+                    "payload": str,
+                    "state": str,
+                    "in_progress": int,
+                    "reason": str,
+                    "field": str,
+                    "delivered_at": str,
+                },
+                pk="id",
+                not_null={"created_at", "created_ts", "payload", "state", "in_progress"},
+                defaults={"state": PENDING, "in_progress": 0},
+                if_not_exists=True,
+            )
+            db["submissions"].create_index(
+                ["state", "created_ts"], if_not_exists=True, find_unique_name=True
+            )
+            db["state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+
+    # --- pragmas (read back by tests and the status command) ---------------------------------
+
+    def pragma(self, name: str) -> Any:
+        """The current value of a SQLite pragma, e.g. `journal_mode`."""
+        with self._locked() as db:
+            return db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    # --- submissions --------------------------------------------------------------------------
+
+    def record_submission(
+        self,
+        submission: Submission,
+        *,
+        in_progress: bool = False,
+        burst_max_taps: int | None = None,
+        burst_window_s: float | None = None,
+        now: float | None = None,
+    ) -> Submission:
+        """Commit a new submission to disk and return it as stored (maybe flagged `burst`).
+
+        More than `burst_max_taps` submissions within `burst_window_s` on this device: the new
+        one is flagged `burst` and kept.
+        """
+        now = time.time() if now is None else now
+        with self._locked() as db, db.atomic():
+            if burst_max_taps is not None and burst_window_s is not None:
+                recent = db.execute(
+                    "SELECT count(*) FROM submissions WHERE created_ts > ?",
+                    [now - burst_window_s],
+                ).fetchone()[0]
+                if recent >= burst_max_taps and "burst" not in submission.flags:
+                    submission = submission.model_copy(
+                        update={"flags": [*submission.flags, "burst"]}
+                    )
+            db["submissions"].insert(
+                {
+                    "id": submission.id,
+                    "created_at": to_rfc3339(datetime.fromtimestamp(now, UTC)),
+                    "created_ts": now,
+                    "payload": submission.model_dump_json(),
+                    "state": PENDING,
+                    "in_progress": int(in_progress),
+                }
+            )
+        return submission
+
+    def update_submission(self, submission: Submission, *, in_progress: bool = False) -> None:
+        """Replace the payload of a submission not yet sent (a later answer, or finishing)."""
+        with self._locked() as db, db.atomic():
+            db.execute(
+                "UPDATE submissions SET payload = ?, in_progress = ? WHERE id = ? AND state = ?",
+                [submission.model_dump_json(), int(in_progress), submission.id, PENDING],
+            )
+
+    def finish_submission(self, submission_id: str) -> None:
+        """Mark a submission as complete, so the next upload sends it."""
+        with self._locked() as db:
+            db.execute("UPDATE submissions SET in_progress = 0 WHERE id = ?", [submission_id])
+
+    def finish_all(self) -> int:
+        """Finish every in-progress submission (at start-up nobody can still be answering)."""
+        with self._locked() as db:
+            return db.execute(
+                "UPDATE submissions SET in_progress = 0 WHERE in_progress = 1"
+            ).rowcount
+
+    def pending(self, limit: int, *, now: float | None = None) -> list[Submission]:
+        """Up to `limit` submissions waiting for delivery, oldest first."""
+        now = time.time() if now is None else now
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT payload FROM submissions WHERE state = ?"
+                " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
+                [PENDING, now - OPEN_GRACE_S, limit],
+            ).fetchall()
+        return [Submission.model_validate_json(row[0]) for row in rows]
+
+    def mark_results(
+        self, results: Iterable[SubmissionResult], *, now: float | None = None
+    ) -> None:
+        """Apply the server's results in one transaction: all of them or none."""
+        delivered_at = to_rfc3339(datetime.fromtimestamp(time.time() if now is None else now, UTC))
+        with self._locked() as db, db.atomic():
+            for result in results:
+                if result.status in ("accepted", "duplicate"):
+                    db.execute(
+                        "UPDATE submissions SET state = ?, delivered_at = ?, reason = NULL,"
+                        " field = NULL WHERE id = ? AND state = ?",
+                        [DELIVERED, delivered_at, result.id, PENDING],
+                    )
+                elif result.status == "rejected":
+                    db.execute(
+                        "UPDATE submissions SET state = ?, reason = ?, field = ?"
+                        " WHERE id = ? AND state = ?",
+                        [REJECTED, result.reason, result.field, result.id, PENDING],
+                    )
+                else:
+                    raise ValueError(f"unknown result status {result.status!r}")
+
+    def get_submission(self, submission_id: str) -> StoredSubmission | None:
+        """One stored submission with its delivery state, or None."""
+        with self._locked() as db:
+            rows = list(db["submissions"].rows_where("id = ?", [submission_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return StoredSubmission(
+            submission=Submission.model_validate_json(row["payload"]),
+            state=row["state"],
+            created_at=row["created_at"],
+            reason=row["reason"],
+            field=row["field"],
+            delivered_at=row["delivered_at"],
+        )
+
+    def rejected(self) -> list[StoredSubmission]:
+        """Submissions the server refused, with its reasons, oldest first."""
+        with self._locked() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM submissions WHERE state = ? ORDER BY created_ts, rowid",
+                    [REJECTED],
+                )
+            ]
+        return [s for s in map(self.get_submission, ids) if s is not None]
+
+    def count(self, state: str | None = None) -> int:
+        """How many submissions there are (in one state, or all)."""
+        with self._locked() as db:
+            if state is None:
+                return db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+            return db.execute(
+                "SELECT count(*) FROM submissions WHERE state = ?", [state]
+            ).fetchone()[0]
+
+    def backlog(self) -> int:
+        """How many submissions are waiting for delivery."""
+        return self.count(PENDING)
+
+    def rejected_count(self) -> int:
+        return self.count(REJECTED)
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest undelivered submission was recorded, or None."""
+        with self._locked() as db:
+            row = db.execute(
+                "SELECT min(created_ts) FROM submissions WHERE state = ?", [PENDING]
+            ).fetchone()
+        return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+    # --- key/value state ----------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        with self._locked() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
+    def set_state(self, **values: str | None) -> None:
+        """Set several keys in one transaction (None deletes a key)."""
+        with self._locked() as db, db.atomic():
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM state WHERE key = ?", [key])
+                else:
+                    db.execute(
+                        "INSERT INTO state (key, value) VALUES (?, ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        [key, value],
+                    )
+
+    def get_enrollment(self) -> Enrollment | None:
+        """The stored enrollment, or None if this device was never enrolled."""
+        server_url = self.get_state("server_url")
+        device_id = self.get_state("device_id")
+        token = self.get_state("token")
+        if not (server_url and device_id and token):
+            return None
+        return Enrollment(server_url=server_url, device_id=device_id, token=token)
+
+    def set_enrollment(self, enrollment: Enrollment) -> None:
+        """Store a new enrollment; a previous device's cached config and status are dropped."""
+        self.set_state(
+            server_url=enrollment.server_url,
+            device_id=enrollment.device_id,
+            token=enrollment.token,
+            status="ok",
+            config=None,
+            config_etag=None,
+        )
+
+    def get_config(self) -> ConfigResponse | None:
+        """The last config pulled from the server, or None."""
+        text = self.get_state("config")
+        return None if text is None else ConfigResponse.model_validate_json(text)
+
+    def config_etag(self) -> str | None:
+        return self.get_state("config_etag")
+
+    def set_config(self, config: ConfigResponse, etag: str | None = None) -> None:
+        """Cache a pulled config (and its ETag) on disk."""
+        self.set_state(config=config.model_dump_json(), config_etag=etag or config.etag)
+
+    def status(self) -> str:
+        """`ok`, `revoked` (the server answered 401) or `unenrolled`."""
+        if self.get_enrollment() is None:
+            return "unenrolled"
+        return self.get_state("status") or "ok"
+
+    def summary(self) -> dict[str, Any]:
+        """Everything the status command and the IT status screen show."""
+        enrollment = self.get_enrollment()
+        oldest = self.oldest_pending_at()
+        config = self.get_config()
+        last_result = self.get_state("last_sync_result")
+        return {
+            "status": self.status(),
+            "server_url": enrollment.server_url if enrollment else None,
+            "device_id": enrollment.device_id if enrollment else None,
+            "backlog": self.backlog(),
+            "oldest_pending_at": to_rfc3339(oldest) if oldest else None,
+            "rejected_count": self.rejected_count(),
+            "delivered_count": self.count(DELIVERED),
+            "last_sync_at": self.get_state("last_sync_at"),
+            "last_sync_result": json.loads(last_result) if last_result else None,
+            "last_error": self.get_state("last_error"),
+            "config_etag": self.config_etag(),
+            "survey": (
+                {"id": config.survey.id, "version": config.survey.version}
+                if config and config.survey
+                else None
+            ),
+        }

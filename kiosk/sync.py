@@ -1,0 +1,266 @@
+"""Sending taps to the server and keeping the config current, off the UI thread.
+
+`SyncService` does one thing per method — `upload_pending`, `pull_config`,
+`send_heartbeat` — each under one lock, so a scheduled run and a manual one never overlap and
+never send the same submission twice. `start` schedules them with an APScheduler
+`BackgroundScheduler`; scheduled runs back off exponentially (full jitter, capped) while the
+server is failing, manual runs go at once. A 401 marks the device `revoked`: nothing more is
+sent and nothing is deleted.
+
+The service knows nothing of Kivy: it tells the app about changes through `listener`, a
+function taking one event name (`config_changed`, `revoked`, `synced`, `sync_failed`) that the
+app wraps in `Clock.schedule_once`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from kiosk.api_client import ApiClient, ApiError, Unauthorized
+from kiosk.settings import Settings
+from kiosk.store import Enrollment, LocalStore
+from shared.clock import to_rfc3339, utcnow
+from shared.protocol import HeartbeatRequest
+
+log = logging.getLogger(__name__)
+
+APP_VERSION = "0.1.0"
+
+#: Stop one upload run after this many batches, so one run never holds the lock for long.
+MAX_BATCHES_PER_RUN = 20
+
+ClientFactory = Callable[[Enrollment], ApiClient]
+Listener = Callable[[str], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """What one `upload_pending` run sent and what the server said."""
+
+    sent: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: UploadReport) -> UploadReport:
+        return UploadReport(
+            sent=self.sent + other.sent,
+            accepted=self.accepted + other.accepted,
+            duplicate=self.duplicate + other.duplicate,
+            rejected=self.rejected + other.rejected,
+        )
+
+
+class Backoff:
+    """Exponential backoff with full jitter: wait a random time up to base·2ⁿ, capped."""
+
+    def __init__(
+        self, base_s: float = 5.0, cap_s: float = 300.0, rng: random.Random | None = None
+    ) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.failures = 0
+        self.next_attempt = 0.0
+        self._rng = rng or random.Random()
+
+    def failure(self, now: float | None = None) -> float:
+        """Count a failure; returns the delay before the next scheduled attempt."""
+        now = time.monotonic() if now is None else now
+        ceiling = min(self.cap_s, self.base_s * 2**self.failures)
+        self.failures += 1
+        delay = self._rng.uniform(0, ceiling)
+        self.next_attempt = now + delay
+        return delay
+
+    def success(self) -> None:
+        self.failures = 0
+        self.next_attempt = 0.0
+
+    def ready(self, now: float | None = None) -> bool:
+        return (time.monotonic() if now is None else now) >= self.next_attempt
+
+
+class SyncService:
+    """Uploads pending taps, pulls config and sends heartbeats for one store."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        settings: Settings,
+        client_factory: ClientFactory | None = None,
+        listener: Listener | None = None,
+        app_version: str = APP_VERSION,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.client_factory = client_factory or self._default_client
+        self.listener = listener or (lambda event: None)
+        self.app_version = app_version
+        self.backoff = Backoff()
+        self._lock = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None
+
+    def _default_client(self, enrollment: Enrollment) -> ApiClient:
+        return ApiClient(enrollment.server_url, enrollment.token, self.settings.http_timeout_s)
+
+    # --- the three jobs -----------------------------------------------------------------------
+
+    def upload_pending(self) -> UploadReport:
+        """Send every pending submission, oldest first, in batches; record each result."""
+        with self._lock:
+            return self._guarded("upload", self._upload_locked) or UploadReport()
+
+    def pull_config(self) -> bool:
+        """Fetch the config if it changed (ETag); True when a new one was cached."""
+        with self._lock:
+            return bool(self._guarded("config", self._pull_config_locked))
+
+    def send_heartbeat(self) -> bool:
+        """Report health; pulls the config when the server's ETag differs. True on success."""
+        with self._lock:
+            return self._guarded("heartbeat", self._heartbeat_locked) is not None
+
+    def sync_now(self) -> UploadReport:
+        """Upload, then pull the config: what the scheduler does every interval."""
+        with self._lock:
+            report = self._guarded("upload", self._upload_locked)
+            if report is not None:
+                self._guarded("config", self._pull_config_locked)
+            return report or UploadReport()
+
+    # --- scheduling ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run sync and heartbeat on their intervals in a background thread."""
+        if self._scheduler is not None:
+            return
+        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+        now = datetime.now(UTC)
+        common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
+        scheduler.add_job(
+            self._scheduled(self.sync_now),
+            "interval",
+            seconds=self.settings.sync_interval_s,
+            id="sync",
+            **common,
+        )
+        scheduler.add_job(
+            self._scheduled(self.send_heartbeat),
+            "interval",
+            seconds=self.settings.heartbeat_interval_s,
+            id="heartbeat",
+            **common,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        """Stop scheduling; a run in flight finishes on its own (it is a daemon thread)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    def _scheduled(self, job: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            if self.backoff.ready():
+                job()
+
+        return run
+
+    # --- internals (called with the lock held) ------------------------------------------------
+
+    def _guarded(self, what: str, work: Callable[[ApiClient], T]) -> T | None:
+        """Run `work` with a client; turn API errors into state, backoff and an event."""
+        if self.store.status() != "ok":
+            return None
+        enrollment = self.store.get_enrollment()
+        assert enrollment is not None
+        client = self.client_factory(enrollment)
+        try:
+            result = work(client)
+        except Unauthorized as exc:
+            log.warning("sync: %s refused (401): device revoked; keeping all data", what)
+            self.store.set_state(status="revoked", last_error=f"{what}: {exc}")
+            self.listener("revoked")
+            return None
+        except ApiError as exc:
+            delay = self.backoff.failure()
+            log.warning("sync: %s failed: %s (next try in %.0f s or later)", what, exc, delay)
+            self.store.set_state(last_error=f"{what}: {exc}")
+            self.listener("sync_failed")
+            return None
+        finally:
+            client.close()
+        self.backoff.success()
+        return result
+
+    def _upload_locked(self, client: ApiClient) -> UploadReport:
+        totals = UploadReport()
+        for _ in range(MAX_BATCHES_PER_RUN):
+            batch = self.store.pending(self.settings.batch_size)
+            if not batch:
+                break
+            response = client.post_submissions(batch)
+            self.store.mark_results(response.results)
+            statuses = [r.status for r in response.results]
+            report = UploadReport(
+                sent=len(batch),
+                accepted=statuses.count("accepted"),
+                duplicate=statuses.count("duplicate"),
+                rejected=statuses.count("rejected"),
+            )
+            log.info(
+                "sync: uploaded %d accepted %d duplicate %d rejected %d",
+                report.sent,
+                report.accepted,
+                report.duplicate,
+                report.rejected,
+            )
+            for result in response.results:
+                if result.status == "rejected":
+                    log.warning("sync: %s rejected: %s %s", result.id, result.reason, result.field)
+            totals = totals + report
+        self.store.set_state(
+            last_sync_at=to_rfc3339(utcnow()),
+            last_sync_result=json.dumps(asdict(totals)),
+            last_error=None,
+        )
+        self.listener("synced")
+        return totals
+
+    def _pull_config_locked(self, client: ApiClient) -> bool:
+        config = client.get_config(self.store.config_etag())
+        if config is None:
+            return False
+        self.store.set_config(config)
+        log.info("sync: new config %s", config.etag)
+        self.listener("config_changed")
+        return True
+
+    def _heartbeat_locked(self, client: ApiClient) -> bool:
+        oldest = self.store.oldest_pending_at()
+        response = client.heartbeat(
+            HeartbeatRequest(
+                sent_at=utcnow(),
+                app_version=self.app_version,
+                backlog=self.store.backlog(),
+                oldest_pending_at=oldest,
+                rejected_count=self.store.rejected_count(),
+                last_error=(self.store.get_state("last_error") or "")[:2000] or None,
+                config_etag=self.store.config_etag(),
+            )
+        )
+        if response.config_etag != self.store.config_etag():
+            self._pull_config_locked(client)
+        return True

@@ -1,0 +1,110 @@
+"""Answer targets: a face (or a numbered disc) drawn on the canvas, with a word under it.
+
+`FaceDrawing` draws; `AnswerTarget` is one pressable face with its caption; `AnswerRow` lays
+out one target per value and fires `on_answer(value)` when one is pressed.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
+
+#: Hues (degrees) of the unhappiest and the happiest face: red to green through amber.
+UNHAPPY_HUE = 4.0
+HAPPY_HUE = 122.0
+
+KINDS = ("smiley", "nps", "ces", "csat")
+
+
+def mood_colour(mood: float) -> tuple[float, float, float, float]:
+    """Red (0) through amber (0.5) to green (1), equally bright all the way."""
+    mood = min(1.0, max(0.0, mood))
+    hue = UNHAPPY_HUE + (HAPPY_HUE - UNHAPPY_HUE) * mood
+    r, g, b = colorsys.hsv_to_rgb(hue / 360, 0.72, 0.90 - 0.18 * mood)
+    return r, g, b, 1.0
+
+
+def mouth_points(cx: float, cy: float, radius: float, mood: float, steps: int = 16) -> list[float]:
+    """A parabola below the eyes: frowning at mood 0, flat at 0.5, smiling at 1."""
+    curve = (mood * 2 - 1) * radius * 0.22
+    half_width = radius * 0.42
+    base = cy - radius * 0.35
+    points: list[float] = []
+    for i in range(steps + 1):
+        t = -1 + 2 * i / steps
+        points += [cx + t * half_width, base + curve * (t * t - 0.5)]
+    return points
+
+
+class FaceDrawing(Widget):
+    """A round face whose colour and mouth follow `mood` (0 unhappiest … 1 happiest)."""
+
+    mood = NumericProperty(0.5)
+    show_face = BooleanProperty(True)
+    number = StringProperty("")
+    pressed = BooleanProperty(False)
+    radius = NumericProperty(0)
+    key_height = NumericProperty(0)
+    face_colour = ListProperty([1, 1, 1, 1])
+    mouth = ListProperty([])
+
+    def on_kv_post(self, base_widget: Widget) -> None:
+        self.bind(pos=self._redraw, size=self._redraw, mood=self._redraw, pressed=self._redraw)
+        self._redraw()
+
+    def _redraw(self, *args: object) -> None:
+        self.radius = max(0.0, min(self.width, self.height) / 2 * 0.94)
+        self.key_height = max(0.0, min(self.height, self.width * 2.2))
+        r, g, b, a = mood_colour(self.mood)
+        shade = 0.8 if self.pressed else 1.0
+        self.face_colour = [r * shade, g * shade, b * shade, a]
+        self.mouth = mouth_points(self.center_x, self.center_y, self.radius, self.mood)
+
+
+class AnswerTarget(ButtonBehavior, BoxLayout):
+    """One pressable answer: the drawing and its caption."""
+
+    value = NumericProperty(0)
+    mood = NumericProperty(0.5)
+    kind = OptionProperty("smiley", options=KINDS)
+    word = StringProperty("")
+    drawing = ObjectProperty(None, allownone=True)
+
+
+class AnswerRow(BoxLayout):
+    """One target per entry of `options` (dicts with `value`, `mood`, `word`)."""
+
+    kind = OptionProperty("smiley", options=KINDS)
+    options = ListProperty([])
+    targets = ListProperty([])
+
+    __events__ = ("on_answer",)
+
+    def on_options(self, instance: AnswerRow, options: list[dict[str, object]]) -> None:
+        self.clear_widgets()
+        targets = []
+        for option in options:
+            target = AnswerTarget(
+                value=option["value"], mood=option["mood"], word=option["word"], kind=self.kind
+            )
+            target.bind(on_release=self._released)
+            self.add_widget(target)
+            targets.append(target)
+        self.targets = targets
+
+    def _released(self, target: AnswerTarget) -> None:
+        self.dispatch("on_answer", int(target.value))
+
+    def on_answer(self, value: int) -> None:
+        """Fired with the value of the target pressed."""

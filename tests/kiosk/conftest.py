@@ -1,0 +1,151 @@
+"""Fixtures for the kiosk tests: settings and a store in a temp dir, a stored config, and a
+real Smiletap server on a real socket (set up through its pinned command line)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.settings import Settings
+from kiosk.store import LocalStore
+from shared.ids import new_submission_id
+from shared.protocol import Answer, ConfigResponse, Submission
+
+SURVEY_DEFINITION: dict[str, Any] = {
+    "languages": ["en", "pl"],
+    "default_language": "en",
+    "questions": [
+        {
+            "id": "q1",
+            "kind": "smiley",
+            "scale": 4,
+            "text": {"en": "How was your visit today?", "pl": "Jak oceniasz wizytę?"},
+        },
+    ],
+    "staff_prompt": "none",
+    "fixed_staff_id": None,
+    "thank_you": {"en": "Thank you!", "pl": "Dziękujemy!"},
+}
+
+
+def config_json(**overrides: Any) -> str:
+    """A /config body as the server would send it (JSON text, as the kiosk receives it)."""
+    survey = {"id": "srv_test", "version": 1, **SURVEY_DEFINITION}
+    survey.update(overrides.pop("survey", {}))
+    body = {
+        "etag": "etag-1",
+        "device": {"id": "dev_test", "name": "Front door"},
+        "location": {"id": "loc_test", "name": "Test store", "timezone": "Europe/Warsaw"},
+        "survey": survey,
+        "staff": [],
+        "kiosk": {"idle_reset_s": 20, "thank_you_s": 4, "burst_max_taps": 5, "burst_window_s": 10},
+    }
+    body.update(overrides)
+    return json.dumps(body)
+
+
+def make_config(**overrides: Any) -> ConfigResponse:
+    return ConfigResponse.model_validate_json(config_json(**overrides))
+
+
+def make_submission(value: int = 3, **overrides: Any) -> Submission:
+    """A valid submission for the test config (or for a live server's, via overrides)."""
+    fields: dict[str, Any] = {
+        "id": new_submission_id(),
+        "survey_id": "srv_test",
+        "survey_version": 1,
+        "location_id": "loc_test",
+        "language": "en",
+        "tapped_at": datetime.now(UTC),
+        "answers": [Answer(question_id="q1", value=value)],
+    }
+    fields.update(overrides)
+    return Submission(**fields)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "kiosk", http_timeout_s=5.0, batch_size=500)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[LocalStore]:
+    local = LocalStore(settings.database_path)
+    yield local
+    local.close()
+
+
+# --- a real server ---------------------------------------------------------------------------
+
+
+class LiveServer:
+    """A Smiletap server in a thread on 127.0.0.1, set up through `smiletap-server` commands."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from werkzeug.serving import make_server
+
+        from server.app import create_app
+
+        self.database_url = f"sqlite:///{tmp_path / 'server.db'}"
+        self.cli("migrate")
+        self.app = create_app({"DATABASE_URL": self.database_url, "TESTING": True})
+        self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread: threading.Thread | None = threading.Thread(
+            target=self.httpd.serve_forever, daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread is None:
+            return
+        self.thread, thread = None, self.thread
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        thread.join(5)
+        from server.db import dispose_engine
+
+        dispose_engine(self.app)
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        """Run a `smiletap-server` command with `--json`; its JSON answer."""
+        from click.testing import CliRunner
+
+        from server.cli import main
+
+        result = CliRunner(env={"SMILETAP_DATABASE_URL": self.database_url}).invoke(
+            main, [*args, "--json"], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def setup_location(self, tmp_path: Path) -> dict[str, str]:
+        """A location with the test survey assigned and a device with a fresh code."""
+        location = self.cli(
+            "create-location", "--name", "Test store", "--timezone", "Europe/Warsaw"
+        )
+        survey_file = tmp_path / "survey.json"
+        survey_file.write_text(json.dumps(SURVEY_DEFINITION))
+        survey = self.cli("create-survey", "--file", str(survey_file))
+        self.cli("assign-survey", "--location", location["id"], "--survey", survey["id"])
+        device = self.cli("create-device", "--location", location["id"], "--name", "Front door")
+        return {
+            "location_id": location["id"],
+            "survey_id": survey["id"],
+            "survey_version": survey["version"],
+            "device_id": device["device_id"],
+            "code": device["code"],
+        }
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path)
+    yield server
+    server.stop()

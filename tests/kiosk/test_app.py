@@ -1,0 +1,311 @@
+"""The kiosk app in an offscreen Kivy window: taps, screens, timers, setup errors, looks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.button import Button
+
+from kiosk.app import SmiletapKioskApp
+from kiosk.settings import Settings
+from kiosk.store import Enrollment, LocalStore
+from kiosk.ui import words
+from tests.kiosk.conftest import SURVEY_DEFINITION, make_config
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "kiosk"
+TARGETS_LINE = re.compile(r"^targets (\S+): ((?:\d+@\d+,\d+ ?)+)$")
+
+FAST = {"idle_reset_s": 2, "thank_you_s": 1, "burst_max_taps": 5, "burst_window_s": 10}
+
+
+def pump(seconds: float = 0.0, until=None) -> None:
+    """Run Kivy's loop (clock and drawing) for a while, or until `until()` is true."""
+    deadline = time.monotonic() + seconds
+    while True:
+        EventLoop.idle()
+        if until is not None and until():
+            return
+        if time.monotonic() >= deadline:
+            if until is None:
+                return
+            raise AssertionError("timed out waiting for the UI")
+
+
+def tap_window(x: float, y_top: float) -> None:
+    """A real touch at window pixels with the origin top-left (as xdotool clicks)."""
+    touch = UnitTestTouch(x, Window.height - y_top)
+    touch.touch_down()
+    touch.touch_up()
+
+
+def press(widget) -> None:
+    """Touch the centre of a widget."""
+    x, y = widget.to_window(*widget.center)
+    tap_window(x, Window.height - y)
+
+
+class Kiosk:
+    """A running app, built into the offscreen window."""
+
+    def __init__(self, settings: Settings, store: LocalStore) -> None:
+        self.store = store
+        self.app = SmiletapKioskApp(settings, store=store, start_sync=False)
+        self.root = self.app.build()
+        self.app.root = self.root
+        Window.add_widget(self.root)
+        pump(0.05)
+
+    @property
+    def screen(self) -> str:
+        return self.root.current
+
+    def targets(self) -> list:
+        return self.app.question_screen.targets
+
+    def close(self) -> None:
+        self.app.dispatch("on_stop")
+        Window.remove_widget(self.root)
+        for thread in self.app.background:
+            thread.join(10)
+
+
+@pytest.fixture
+def window_size() -> Iterator[None]:
+    Window.size = (800, 480)
+    pump(0.05)
+    yield
+
+
+@pytest.fixture
+def make_kiosk(settings: Settings, store: LocalStore, window_size) -> Iterator:
+    opened: list[Kiosk] = []
+
+    def make(config=None, enrolled: bool = True) -> Kiosk:
+        if enrolled:
+            store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
+        if config is not None:
+            store.set_config(config)
+        kiosk = Kiosk(settings, store)
+        opened.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in opened:
+        kiosk.close()
+
+
+def test_a_tap_is_stored_before_the_thank_you_screen(make_kiosk, store, caplog):
+    kiosk = make_kiosk(make_config(kiosk=FAST))
+    assert kiosk.screen == "question"
+    assert kiosk.app.question_screen.question_text == "How was your visit today?"
+    assert [int(t.value) for t in kiosk.targets()] == [1, 2, 3, 4]
+    screens_at_commit: list[str] = []
+    real_record = store.record_submission
+
+    def record(*args, **kwargs):
+        stored = real_record(*args, **kwargs)
+        screens_at_commit.append(kiosk.screen)
+        return stored
+
+    store.record_submission = record
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        press(kiosk.targets()[1].drawing)  # "Bad", value 2
+        pump(0.05)
+    assert screens_at_commit == ["question"]
+    assert kiosk.screen == "thanks"
+    assert kiosk.app.thanks_screen.message == "Thank you!"
+    [submission] = store.pending(10)
+    assert [(a.question_id, a.value, a.reasons, a.comment) for a in submission.answers] == [
+        ("q1", 2, [], None)
+    ]
+    assert (submission.survey_id, submission.survey_version) == ("srv_test", 1)
+    assert (submission.location_id, submission.language) == ("loc_test", "en")
+    assert submission.tapped_at.utcoffset() is not None
+    assert f"tap recorded {submission.id} value=2" in caplog.messages
+    assert "screen: thanks" in caplog.messages
+    pump(3, until=lambda: kiosk.screen == "question")  # after thank_you_s
+
+
+def test_targets_are_logged_in_top_left_window_pixels(make_kiosk, store, caplog):
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        kiosk = make_kiosk(make_config(kiosk=FAST))
+        pump(1.0)
+    lines = [m for m in caplog.messages if m.startswith("targets ")]
+    assert lines, caplog.messages
+    match = TARGETS_LINE.match(lines[-1])
+    assert match and match.group(1) == "q1"
+    spots = {
+        int(v): (int(x), int(y)) for v, x, y in re.findall(r"(\d+)@(\d+),(\d+)", match.group(2))
+    }
+    assert sorted(spots) == [1, 2, 3, 4]
+    xs = [spots[v][0] for v in (1, 2, 3, 4)]
+    assert xs == sorted(xs) and all(0 < x < Window.width for x in xs)
+    assert all(0 < y < Window.height for _, y in spots.values())
+    tap_window(*spots[4])  # where xdotool would click
+    pump(0.05)
+    assert kiosk.screen == "thanks"
+    assert store.pending(10)[0].answers[0].value == 4
+
+
+def test_multi_question_survey_updates_one_row(make_kiosk, store):
+    questions = [
+        SURVEY_DEFINITION["questions"][0],
+        {"id": "q2", "kind": "smiley", "scale": 3, "text": {"en": "And the staff?", "pl": "A?"}},
+    ]
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey={"questions": questions}))
+    press(kiosk.targets()[0].drawing)
+    pump(0.05)
+    assert kiosk.screen == "question"
+    assert kiosk.app.question_screen.question_id == "q2"
+    assert store.count() == 1
+    assert store.pending(10) == []  # still answering: not uploaded yet
+    press(kiosk.targets()[2].drawing)
+    pump(0.05)
+    assert kiosk.screen == "thanks"
+    [submission] = store.pending(10)
+    assert [(a.question_id, a.value) for a in submission.answers] == [("q1", 1), ("q2", 3)]
+
+
+def test_idle_reset_returns_to_the_first_question(make_kiosk, store):
+    questions = [
+        SURVEY_DEFINITION["questions"][0],
+        {"id": "q2", "kind": "smiley", "scale": 3, "text": {"en": "And the staff?", "pl": "A?"}},
+    ]
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey={"questions": questions}))
+    press(kiosk.targets()[3].drawing)
+    pump(0.05)
+    assert kiosk.app.question_screen.question_id == "q2"
+    pump(4, until=lambda: kiosk.app.question_screen.question_id == "q1")
+    [submission] = store.pending(10)  # the first answer is kept and released for upload
+    assert [a.value for a in submission.answers] == [4]
+
+
+def test_burst_taps_are_flagged(make_kiosk, store):
+    kiosk = make_kiosk(make_config(kiosk={**FAST, "burst_max_taps": 2}))
+    for _ in range(3):
+        kiosk.app.question_screen.dispatch("on_answer", 3)
+        kiosk.app._after_thanks()
+    assert [s.flags for s in store.pending(10)] == [[], [], ["burst"]]
+
+
+def test_a_failing_store_still_thanks_the_customer(make_kiosk, store, caplog):
+    kiosk = make_kiosk(make_config(kiosk=FAST))
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    store.record_submission = broken
+    with caplog.at_level(logging.ERROR, logger="kiosk"):
+        press(kiosk.targets()[0].drawing)
+        pump(0.05)
+    assert kiosk.screen == "thanks"
+    assert any("tap NOT recorded" in m for m in caplog.messages)
+
+
+def test_nps_question_shows_eleven_numbered_targets(make_kiosk, store):
+    nps = {"id": "q1", "kind": "nps", "scale": 11, "text": {"en": "Recommend us?", "pl": "?"}}
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey={"questions": [nps]}))
+    pump(0.3)
+    assert [int(t.value) for t in kiosk.targets()] == list(range(11))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    snap(kiosk, "question-nps-800x480.png")
+    press(kiosk.targets()[10].drawing)
+    pump(0.05)
+    assert store.pending(10)[0].answers[0].value == 10
+
+
+def test_enrolled_without_config_shows_setting_up(make_kiosk):
+    kiosk = make_kiosk(config=None)
+    assert kiosk.screen == "waiting"
+    assert kiosk.app.waiting_screen.message == words.SETTING_UP
+
+
+def test_config_without_survey_shows_setting_up(make_kiosk):
+    kiosk = make_kiosk(make_config().model_copy(update={"survey": None}))
+    assert kiosk.screen == "waiting"
+
+
+def test_revoked_device_is_out_of_service(make_kiosk, store):
+    store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
+    store.set_config(make_config())
+    store.set_state(status="revoked")
+    kiosk = make_kiosk(enrolled=False)
+    assert kiosk.screen == "waiting"
+    assert kiosk.app.waiting_screen.message == words.OUT_OF_SERVICE
+
+
+def enroll_button(kiosk: Kiosk) -> Button:
+    return next(w for w in kiosk.app.setup_screen.walk() if isinstance(w, Button))
+
+
+def test_setup_shows_a_plain_error_for_a_bad_code(make_kiosk, live_server):
+    kiosk = make_kiosk(enrolled=False)
+    assert kiosk.screen == "setup"
+    kiosk.app.setup_screen.server_url = live_server.url
+    kiosk.app.setup_screen.code = "NOPE-NOPE"
+    press(enroll_button(kiosk))
+    pump(10, until=lambda: not kiosk.app.setup_screen.busy)
+    assert kiosk.app.setup_screen.error == "That code is not valid or has expired"
+    assert kiosk.screen == "setup"
+
+
+def test_setup_says_when_the_server_is_unreachable(make_kiosk):
+    kiosk = make_kiosk(enrolled=False)
+    kiosk.app.setup_screen.server_url = "http://127.0.0.1:9"
+    kiosk.app.setup_screen.code = "ABCD-EFGH"
+    press(enroll_button(kiosk))
+    pump(10, until=lambda: not kiosk.app.setup_screen.busy)
+    assert kiosk.app.setup_screen.error == "Can't reach the server"
+
+
+def test_setup_enrolls_and_shows_the_survey(make_kiosk, live_server, tmp_path, store):
+    ids = live_server.setup_location(tmp_path)
+    kiosk = make_kiosk(enrolled=False)
+    kiosk.app.setup_screen.server_url = live_server.url
+    kiosk.app.setup_screen.code = ids["code"]
+    press(enroll_button(kiosk))
+    pump(10, until=lambda: kiosk.screen == "question")
+    assert store.get_enrollment().device_id == ids["device_id"]
+
+
+def snap(kiosk: Kiosk, name: str) -> None:
+    """Render the whole root into an image (an offscreen window cannot grow its framebuffer)."""
+    kiosk.root.export_to_png(str(ARTIFACTS / name))
+    assert (ARTIFACTS / name).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1280, 800)])
+def test_screenshots(make_kiosk, store, size):
+    """Exports PNGs of each screen to artifacts/kiosk/ for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    Window.size = size
+    pump(0.1)
+    kiosk = make_kiosk(make_config(kiosk=FAST))
+    tag = f"{size[0]}x{size[1]}"
+    pump(0.3)
+    for target in kiosk.targets():  # big targets, all on screen
+        drawing = target.drawing
+        assert drawing.radius * 2 >= min(size) * 0.2
+        x, y = drawing.to_window(*drawing.center)
+        assert 0 < x < size[0] and 0 < y < size[1]
+    snap(kiosk, f"question-{tag}.png")
+    press(kiosk.targets()[3].drawing)
+    pump(0.3)
+    snap(kiosk, f"thanks-{tag}.png")
+    kiosk.app.refresh()
+    kiosk.root.current = "setup"
+    kiosk.app.setup_screen.error = words.INVALID_CODE
+    pump(0.3)
+    snap(kiosk, f"setup-{tag}.png")
+    kiosk.root.current = "waiting"
+    pump(0.3)
+    snap(kiosk, f"waiting-{tag}.png")

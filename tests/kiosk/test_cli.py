@@ -1,0 +1,82 @@
+"""`smiletap-kiosk`: one clear line on success and on failure, exit codes, status JSON."""
+
+from __future__ import annotations
+
+import json
+
+from kiosk.cli import KIVY_DEFAULTS, build_parser, main
+from kiosk.settings import SETTINGS
+from kiosk.store import LocalStore
+
+
+def test_enroll_prints_one_line(live_server, tmp_path, capsys):
+    ids = live_server.setup_location(tmp_path)
+    data_dir = tmp_path / "kiosk"
+    code = main(
+        ["enroll", "--server", live_server.url, "--code", ids["code"], "--data-dir", str(data_dir)]
+    )
+    out, _err = capsys.readouterr()
+    assert code == 0
+    assert out == f"enrolled as device {ids['device_id']} at {live_server.url}\n"
+    store = LocalStore(data_dir / "kiosk.db")
+    try:
+        assert store.get_config() is not None
+    finally:
+        store.close()
+
+
+def test_enroll_with_a_bad_code_fails_cleanly(live_server, tmp_path, capsys):
+    code = main(
+        ["enroll", "--server", live_server.url, "--code", "NOPE-NOPE", "--data-dir", str(tmp_path)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err == "error: that code is not valid or has expired\n"
+
+
+def test_enroll_with_no_server_fails_cleanly(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SMILETAP_KIOSK_HTTP_TIMEOUT_S", "2")
+    code = main(
+        ["enroll", "--server", "http://127.0.0.1:9", "--code", "X", "--data-dir", str(tmp_path)]
+    )
+    _out, err = capsys.readouterr()
+    assert code == 1
+    assert err == "error: can't reach the server at http://127.0.0.1:9\n"
+    assert "Traceback" not in err
+
+
+def test_bad_setting_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SMILETAP_KIOSK_BATCH_SIZE", "lots")
+    assert main(["status", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: SMILETAP_KIOSK_BATCH_SIZE=")
+
+
+def test_status_json(tmp_path, capsys):
+    assert main(["status", "--json", "--data-dir", str(tmp_path)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["status"] == "unenrolled"
+    assert status["backlog"] == 0
+    assert status["data_dir"] == str(tmp_path)
+    assert {"last_sync_at", "last_error", "rejected_count", "oldest_pending_at"} <= set(status)
+
+
+def test_help_lists_every_setting():
+    text = build_parser().format_help()
+    for setting in SETTINGS:
+        assert setting.env_var in text
+
+
+def test_kivy_defaults_yield_to_kcfg_variables(monkeypatch):
+    from kivy.config import Config
+
+    from kiosk.cli import apply_kivy_defaults
+
+    saved = {key: Config.get(*key) for key in KIVY_DEFAULTS}
+    try:
+        apply_kivy_defaults({"KCFG_GRAPHICS_FULLSCREEN": "0"})
+        assert Config.get("graphics", "borderless") == "1"
+        assert Config.get("graphics", "fullscreen") == saved[("graphics", "fullscreen")]
+    finally:
+        for (section, key), value in saved.items():
+            Config.set(section, key, value)

@@ -1,0 +1,57 @@
+"""Enrollment against a real server over a real socket."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from kiosk.api_client import InvalidCode, ServerUnreachable
+from kiosk.enrollment import enroll, normalise_server_url
+from kiosk.store import LocalStore
+
+
+def test_enroll_stores_the_device_and_pulls_config(live_server, store: LocalStore, tmp_path):
+    ids = live_server.setup_location(tmp_path)
+    enrollment = enroll(store, live_server.url, ids["code"])
+    assert enrollment.device_id == ids["device_id"]
+    assert store.get_enrollment() == enrollment
+    assert store.status() == "ok"
+    config = store.get_config()
+    assert config is not None and config.survey is not None
+    assert config.survey.id == ids["survey_id"]
+    assert config.location.id == ids["location_id"]
+
+
+def test_a_code_works_once(live_server, store: LocalStore, tmp_path):
+    ids = live_server.setup_location(tmp_path)
+    enroll(store, live_server.url, ids["code"])
+    with pytest.raises(InvalidCode):
+        enroll(store, live_server.url, ids["code"])
+
+
+def test_bad_code_is_invalid_code(live_server, store: LocalStore):
+    with pytest.raises(InvalidCode):
+        enroll(store, live_server.url, "NOPE-NOPE")
+    assert store.get_enrollment() is None
+
+
+def test_unreachable_server(store: LocalStore):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ServerUnreachable):
+        enroll(store, f"http://127.0.0.1:{port}", "ABCD-EFGH", timeout=2)
+    assert store.get_enrollment() is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://host:8080/", "http://host:8080"),
+        ("  host:8080 ", "http://host:8080"),
+        ("https://smiletap.example.com", "https://smiletap.example.com"),
+    ],
+)
+def test_normalise_server_url(given: str, expected: str):
+    assert normalise_server_url(given) == expected

@@ -1,0 +1,119 @@
+"""The local store: durability pragmas, order, transactional results, burst flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.store import OPEN_GRACE_S, Enrollment, LocalStore
+from shared.protocol import SubmissionResult
+from tests.kiosk.conftest import make_config, make_submission
+
+
+def test_wal_and_synchronous_full_are_set(store: LocalStore) -> None:
+    assert store.pragma("journal_mode") == "wal"
+    assert store.pragma("synchronous") == 2  # FULL
+
+
+def test_pending_is_oldest_first_and_limited(store: LocalStore) -> None:
+    subs = [make_submission(v) for v in (1, 2, 3, 4)]
+    for i, sub in enumerate(subs):
+        store.record_submission(sub, now=1000.0 + i)
+    assert [s.id for s in store.pending(10)] == [s.id for s in subs]
+    assert [s.id for s in store.pending(2)] == [s.id for s in subs[:2]]
+    assert store.backlog() == 4
+    assert store.oldest_pending_at() is not None
+    assert store.oldest_pending_at().timestamp() == 1000.0
+
+
+def test_payload_round_trips(store: LocalStore) -> None:
+    sub = make_submission(2)
+    store.record_submission(sub)
+    assert store.pending(1) == [sub]
+
+
+def test_mark_results_delivers_and_keeps_rejected_aside(store: LocalStore) -> None:
+    a, b, c = make_submission(1), make_submission(2), make_submission(3)
+    for sub in (a, b, c):
+        store.record_submission(sub)
+    store.mark_results(
+        [
+            SubmissionResult(id=a.id, status="accepted"),
+            SubmissionResult(id=b.id, status="duplicate"),
+            SubmissionResult(
+                id=c.id, status="rejected", reason="value_out_of_range", field="answers[0].value"
+            ),
+        ]
+    )
+    assert store.pending(10) == []
+    assert store.get_submission(a.id).state == "delivered"
+    assert store.get_submission(b.id).state == "delivered"
+    rejected = store.rejected()
+    assert [(r.submission.id, r.reason, r.field) for r in rejected] == [
+        (c.id, "value_out_of_range", "answers[0].value")
+    ]
+    assert store.rejected_count() == 1
+    assert store.count() == 3  # nothing deleted
+
+
+def test_mark_results_is_one_transaction(store: LocalStore) -> None:
+    a, b = make_submission(1), make_submission(2)
+    store.record_submission(a)
+    store.record_submission(b)
+    broken = SubmissionResult.model_construct(id=b.id, status="exploded")
+    with pytest.raises(ValueError, match="exploded"):
+        store.mark_results([SubmissionResult(id=a.id, status="accepted"), broken])
+    assert store.get_submission(a.id).state == "pending"
+    assert store.backlog() == 2
+
+
+def test_burst_flags_taps_beyond_the_limit_and_keeps_them(store: LocalStore) -> None:
+    flags = [
+        store.record_submission(
+            make_submission(), burst_max_taps=3, burst_window_s=10, now=100.0 + i
+        ).flags
+        for i in range(5)
+    ]
+    assert flags == [[], [], [], ["burst"], ["burst"]]
+    stored = store.pending(10)
+    assert [s.flags for s in stored] == flags
+    # Outside the window again: not flagged.
+    later = store.record_submission(
+        make_submission(), burst_max_taps=3, burst_window_s=10, now=200.0
+    )
+    assert later.flags == []
+
+
+def test_in_progress_rows_wait_until_finished_or_abandoned(store: LocalStore) -> None:
+    sub = make_submission()
+    store.record_submission(sub, in_progress=True, now=1000.0)
+    assert store.pending(10, now=1001.0) == []
+    assert store.pending(10, now=1000.0 + OPEN_GRACE_S + 1) == [sub]
+    store.finish_submission(sub.id)
+    assert store.pending(10, now=1001.0) == [sub]
+
+
+def test_data_survives_reopening(settings, store: LocalStore) -> None:
+    sub = make_submission()
+    store.record_submission(sub)
+    store.set_enrollment(Enrollment("http://server", "dev_1", "tok"))
+    store.set_config(make_config())
+    store.close()
+    reopened = LocalStore(settings.database_path)
+    try:
+        assert reopened.pending(10) == [sub]
+        assert reopened.get_enrollment() == Enrollment("http://server", "dev_1", "tok")
+        assert reopened.get_config() == make_config()
+        assert reopened.config_etag() == "etag-1"
+        assert reopened.status() == "ok"
+    finally:
+        reopened.close()
+
+
+def test_status_and_summary(store: LocalStore) -> None:
+    assert store.status() == "unenrolled"
+    store.set_enrollment(Enrollment("http://server", "dev_1", "tok"))
+    store.set_state(status="revoked")
+    summary = store.summary()
+    assert summary["status"] == "revoked"
+    assert summary["device_id"] == "dev_1"
+    assert summary["backlog"] == 0
