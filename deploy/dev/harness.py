@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 BIN = Path(sys.executable).parent
 
@@ -77,8 +78,10 @@ class Xvfb:
             time.sleep(pause)
         subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
 
-    def screenshot(self, path: Path) -> Path:
+    def screenshot(self, path: Path, settle_s: float = 0.6) -> Path:
+        """Capture the whole display once the last logged change has had time to be drawn."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        time.sleep(settle_s)  # an app logs a screen change a frame or two before it is drawn
         subprocess.run(
             ["/usr/bin/import", "-window", "root", str(path)], env=self.env(), check=True
         )
@@ -107,6 +110,8 @@ class LineReader:
                 self._echo.flush()
             self.lines.put(line)
         stream.close()
+        if self._echo:
+            self._echo.close()
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """Block until a line matches `pattern` (a regex); return the match."""
@@ -140,6 +145,7 @@ class ServerProcess:
             self.env["SMILETAP_DATABASE_URL"] = database_url
         self.log_path = instance_dir / "server.log"
         self.proc: subprocess.Popen[str] | None = None
+        self._log: IO[str] | None = None
 
     def cli(self, *args: str) -> dict:  # type: ignore[type-arg]
         """Run `smiletap-server ARGS --json` and return its JSON object."""
@@ -155,7 +161,7 @@ class ServerProcess:
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
     def start(self) -> ServerProcess:
-        log = self.log_path.open("a", encoding="utf-8")
+        self._log = log = self.log_path.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [str(BIN / "smiletap-server"), "run", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env,
@@ -185,6 +191,8 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
+        if self._log:
+            self._log.close()
 
 
 class KioskProcess:
