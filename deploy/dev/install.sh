@@ -24,5 +24,5 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c "import kivy, flask, sqlalchemy, alembic, pydantic, playwright" \
+KIVY_NO_CONSOLELOG=1 KIVY_NO_ARGS=1 .venv/bin/python -c "import kivy, flask, sqlalchemy, alembic, pydantic, playwright" \
   || { echo "install.sh: the venv is incomplete (see pip's output above)" >&2; exit 1; }
