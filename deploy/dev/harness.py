@@ -161,6 +161,8 @@ class ServerProcess:
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
     def start(self) -> ServerProcess:
+        if self._log:
+            self._log.close()  # a restart after a kill
         self._log = log = self.log_path.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [str(BIN / "smiletap-server"), "run", "--host", "127.0.0.1", "--port", str(self.port)],

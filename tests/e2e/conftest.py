@@ -14,6 +14,8 @@ sys.path.insert(0, str(ROOT / "deploy" / "dev"))
 
 from harness import ServerProcess, Xvfb  # noqa: E402
 
+from tests.pgdb import fresh_pg_database  # noqa: E402
+
 #: Screenshots from the end-to-end tests land here (git-ignored); look at them.
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 
@@ -29,6 +31,7 @@ def xvfb() -> Iterator[Xvfb]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server on its default SQLite file."""
     process = ServerProcess(tmp_path / "server").start()
     yield process
     process.stop()
@@ -40,3 +43,24 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
+
+
+@pytest.fixture
+def store_setup(server: ServerProcess) -> tuple[str, dict]:
+    """A location with the demo survey assigned: (location id, survey {id, version})."""
+    location = server.cli(
+        "create-location", "--name", "Fault store", "--timezone", "Europe/Warsaw"
+    )["id"]
+    survey = server.cli("create-survey", "--file", str(ROOT / "deploy/examples/demo-survey.json"))
+    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
+    return location, survey
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the server's default SQLite file, or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_pg_database() as url:
+        yield url

@@ -1,0 +1,80 @@
+"""The kiosk's real store and sync service without a window, and what the server stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from harness import ServerProcess
+from sqlalchemy import create_engine, text
+
+from kiosk.enrollment import enroll
+from kiosk.settings import Settings
+from kiosk.store import LocalStore
+from kiosk.sync import SyncService
+from shared.ids import new_submission_id
+from shared.protocol import Answer, Submission
+
+
+def soak_factor() -> int:
+    """How many times longer the fault scenarios run: `SMILETAP_SOAK=20` for a soak."""
+    return max(1, int(os.environ.get("SMILETAP_SOAK", "1")))
+
+
+class HeadlessKiosk:
+    """The kiosk's real store and sync service, driven without a window."""
+
+    def __init__(self, server: ServerProcess, folder: Path, location: str, survey: dict) -> None:
+        device = server.cli("create-device", "--location", location, "--name", folder.name)
+        self.settings = Settings(data_dir=folder, http_timeout_s=2.0, batch_size=50)
+        self.store = LocalStore(self.settings.database_path)
+        self.enrollment = enroll(self.store, server.url, device["code"])
+        self.survey = survey
+        self.location = location
+        self.sync = SyncService(self.store, self.settings)
+
+    def route_through(self, url: str) -> None:
+        """Send all later requests to `url` (a proxy) instead of the server itself."""
+        self.store.set_enrollment(replace(self.enrollment, server_url=url))
+
+    def tap(self, value: int) -> str:
+        """Record one durable tap, as the question screen does; returns its id."""
+        submission = Submission(
+            id=new_submission_id(),
+            survey_id=self.survey["id"],
+            survey_version=self.survey["version"],
+            location_id=self.location,
+            language="en",
+            tapped_at=dt.datetime.now(dt.UTC),
+            answers=[Answer(question_id="q1", value=value)],
+        )
+        return self.store.record_submission(submission).id
+
+    def recorded_ids(self) -> set[str]:
+        return {row["id"] for row in self.store.db["submissions"].rows}
+
+    def drain(self, attempts: int = 200) -> int:
+        """Upload until nothing is pending; returns how many upload runs it took."""
+        for attempt in range(1, attempts + 1):
+            self.sync.upload_pending()
+            if self.store.backlog() == 0:
+                return attempt
+        raise AssertionError(f"backlog still {self.store.backlog()} after {attempts} runs")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def server_counts(server: ServerProcess) -> tuple[list[str], int]:
+    """The submission ids the server stored, and the answers its rollups count."""
+    url = server.env.get("SMILETAP_DATABASE_URL") or f"sqlite:///{server.instance_dir}/smiletap.db"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as db:
+            ids = [row[0] for row in db.execute(text("SELECT id FROM submissions"))]
+            counted = db.execute(text("SELECT coalesce(sum(count), 0) FROM rollups")).scalar()
+    finally:
+        engine.dispose()
+    return ids, int(counted or 0)
