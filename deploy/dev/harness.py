@@ -113,6 +113,13 @@ class LineReader:
         if self._echo:
             self._echo.close()
 
+    def wait_closed(self, timeout: float = 10.0) -> list[str]:
+        """Wait for the stream to end; every line seen, in order."""
+        self._thread.join(timeout)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get_nowait())
+        return self.seen
+
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """Block until a line matches `pattern` (a regex); return the match."""
         regex = re.compile(pattern)

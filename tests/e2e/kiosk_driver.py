@@ -35,6 +35,19 @@ class HeadlessKiosk:
         self.location = location
         self.sync = SyncService(self.store, self.settings)
 
+    @classmethod
+    def reopen(cls, folder: Path, location: str, survey: dict) -> HeadlessKiosk:  # type: ignore[type-arg]
+        """The kiosk in `folder` as it is on disk after a crash (already enrolled)."""
+        kiosk = cls.__new__(cls)
+        kiosk.settings = Settings(data_dir=folder, http_timeout_s=2.0, batch_size=50)
+        kiosk.store = LocalStore(kiosk.settings.database_path)
+        enrollment = kiosk.store.get_enrollment()
+        assert enrollment is not None
+        kiosk.enrollment = enrollment
+        kiosk.survey, kiosk.location = survey, location
+        kiosk.sync = SyncService(kiosk.store, kiosk.settings)
+        return kiosk
+
     def route_through(self, url: str) -> None:
         """Send all later requests to `url` (a proxy) instead of the server itself."""
         self.store.set_enrollment(replace(self.enrollment, server_url=url))
