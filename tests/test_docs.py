@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,10 @@ def _kiosk_commands() -> list[str]:
 @pytest.mark.parametrize("command", _kiosk_commands())
 def test_kiosk_command_in_readme(command: str) -> None:
     assert f"smiletap-kiosk {command}" in README
+
+
+def test_readme_settings_section_is_generated() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "dev"))
+    from readme_settings import settings_section
+
+    assert settings_section() in README, "run deploy/dev/readme_settings.py"

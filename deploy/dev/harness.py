@@ -167,12 +167,23 @@ class ServerProcess:
             raise HarnessError(f"smiletap-server {' '.join(args)} failed: {done.stderr.strip()}")
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
+    def command(self) -> list[str]:
+        """How the server is started: the single-machine `smiletap-server run`."""
+        return [
+            str(BIN / "smiletap-server"),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+
     def start(self) -> ServerProcess:
         if self._log:
             self._log.close()  # a restart after a kill
         self._log = log = self.log_path.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [str(BIN / "smiletap-server"), "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            self.command(),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -202,6 +213,36 @@ class ServerProcess:
             self.proc.wait(timeout=15)
         if self._log:
             self._log.close()
+
+
+class GunicornProcess(ServerProcess):
+    """The production set-up: gunicorn with `deploy/server/gunicorn.conf.py`, N workers.
+
+    Workers never migrate (so they never race to): `start` runs `migrate` first, as the
+    systemd unit does.
+    """
+
+    def __init__(self, instance_dir: Path, database_url: str | None = None, workers: int = 2):
+        super().__init__(instance_dir, database_url)
+        self.workers = workers
+
+    def command(self) -> list[str]:
+        config = Path(__file__).resolve().parents[1] / "server" / "gunicorn.conf.py"
+        return [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(config),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "-w",
+            str(self.workers),
+            "--access-logfile",
+            "/dev/null",
+        ]
+
+    def start(self) -> ServerProcess:
+        self.cli("migrate")
+        return super().start()
 
 
 class KioskProcess:

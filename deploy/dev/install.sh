@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 APT_PACKAGES=(xvfb xauth xdotool imagemagick libmtdev1 fonts-noto-cjk chromium chromium-driver)
+# tests/deploy: shell lint, systemd-analyze, nginx in front of gunicorn, pg_dump/pg_restore/psql
+APT_PACKAGES+=(shellcheck systemd nginx-light postgresql-client)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

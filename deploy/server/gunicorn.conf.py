@@ -1,0 +1,25 @@
+"""Gunicorn settings for the Smiletap server: `gunicorn -c deploy/server/gunicorn.conf.py`.
+
+Every value can be overridden from the environment (GUNICORN_*) or the command line. Run
+`smiletap-server migrate` before starting, and put nginx in front (see PROXY_FIX_X_FOR).
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "server.wsgi:app"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
+# Threads let a worker answer while another request waits on the SQLite write lock.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Each worker opens its own database engine after the fork: a pool must never be shared.
+preload_app = False
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+# Bodies are limited by the app (5 MiB, 413); headers stay at gunicorn's defaults.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Behind nginx on the same host; nginx sets X-Forwarded-For (see SMILETAP_PROXY_FIX_X_FOR).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

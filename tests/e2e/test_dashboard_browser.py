@@ -1,0 +1,189 @@
+"""The dashboard in a real Chromium against a real `smiletap-server run`: numbers, roles, devices.
+
+Screenshots of every page at desktop and phone widths land in artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness import BIN, ServerProcess
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.server.conftest import SURVEY
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "dashboard"
+PASSWORD = "a long enough secret"
+NPS_VALUES = [10, 10, 10, 9, 8, 7, 6, 5, 0, 10]  # NPS 20.0
+SMILEY_VALUES = [5, 5, 4, 1, 2]  # 3 of 5 happy: 60.0 %
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def _create_user(server: ServerProcess, email: str, role: str, *locations: str) -> None:
+    args = [str(BIN / "smiletap-server"), "create-user", "--email", email, "--role", role]
+    args += [a for loc in locations for a in ("--location", loc)] + ["--password-stdin"]
+    done = subprocess.run(
+        args, input=PASSWORD + "\n", env=server.env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _post_json(url: str, body: object, token: str | None = None) -> dict:  # type: ignore[type-arg]
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def _wire(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _seed(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
+    survey_file = tmp_path / "survey.json"
+    survey_file.write_text(json.dumps(SURVEY), encoding="utf-8")
+    a = server.cli("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
+    b = server.cli("create-location", "--name", "Zeta Mall", "--timezone", "Europe/London")["id"]
+    survey = server.cli("create-survey", "--file", str(survey_file))["id"]
+    server.cli("assign-survey", "--location", a, "--survey", survey)
+    server.cli("create-staff", "--location", a, "--name", "Anna")
+    code = server.cli("create-device", "--location", a, "--name", "Front door")["code"]
+    token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
+    now = datetime.now(UTC)
+    items = []
+    for question, values in (("q2", NPS_VALUES), ("q1", SMILEY_VALUES)):
+        for i, value in enumerate(values):
+            reasons = ["wait"] if question == "q1" and value <= 2 else []
+            items.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "survey_id": survey,
+                    "survey_version": 1,
+                    "location_id": a,
+                    "staff_id": None,
+                    "language": "en",
+                    "tapped_at": _wire(now - timedelta(days=i % 4)),  # a trend over days
+                    "answers": [{"question_id": question, "value": value, "reasons": reasons}],
+                    "flags": [],
+                }
+            )
+    batch = {"sent_at": _wire(now), "submissions": items}
+    _post_json(server.url + "/api/v1/submissions", batch, token)
+    _create_user(server, "admin@example.com", "admin")
+    _create_user(server, "anna@example.com", "manager", a)
+    return {"a": a, "b": b}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _shoot(browser: Browser, cookies: list, url: str, name: str) -> None:  # type: ignore[type-arg]
+    """Screenshot a page at desktop and phone widths with the given session."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.add_cookies(cookies)
+        page = context.new_page()
+        answer = page.goto(url)
+        if "/locations/" in url and answer is not None and answer.ok:
+            expect(page.locator("body")).to_have_attribute("data-charts", "ready")
+        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
+        context.close()
+
+
+def _login(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Locations")
+
+
+def test_dashboard_in_a_browser(server: ServerProcess, browser: Browser, tmp_path: Path) -> None:
+    ids = _seed(server, tmp_path)
+    base = server.url
+    errors: list[str] = []
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _shoot(browser, [], base + "/login", "login")
+
+    # Admin: both locations, the numbers the seeded answers give.
+    _login(page, base, "admin@example.com")
+    row = page.locator(f'tr[data-location="{ids["a"]}"]')
+    expect(row.locator(".metric-nps strong")).to_have_text("20.0")
+    expect(row.locator(".metric-smiley strong")).to_have_text("60.0%")
+    expect(row.locator(".n")).to_have_text("10")
+    expect(row).to_contain_text("not enough responses")
+    expect(page.locator(f'tr[data-location="{ids["b"]}"]')).to_be_visible()
+    admin_cookies = context.cookies()
+    _shoot(browser, admin_cookies, base + "/dashboard/", "overview")
+
+    page.click(f'tr[data-location="{ids["a"]}"] a')
+    expect(page.locator("#total-n")).to_have_text("10")
+    expect(page.locator("body")).to_have_attribute("data-charts", "ready")
+    expect(page.locator("#reasons")).to_contain_text("Waiting")
+    _shoot(browser, admin_cookies, page.url, "location")
+
+    # Devices: create one, see its code and QR, revoke it.
+    page.goto(base + "/dashboard/devices/")
+    _shoot(browser, admin_cookies, page.url, "devices")
+    page.select_option("select[name=location_id]", ids["b"])
+    page.fill("input[name=name]", "Till 7")
+    page.click("#new-device button[type=submit]")
+    code = page.locator("#enroll-code").inner_text()
+    assert re.fullmatch(r"[A-Z]{5}-[A-Z]{5}", code)
+    expect(page.locator("#enroll-qr svg")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "device-created-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SHOTS / "device-created-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(base + "/dashboard/devices/")
+    new_row = page.locator("tr", has_text="Till 7")
+    expect(new_row.locator(".state")).to_have_text("not enrolled")
+    new_row.locator("button", has_text="Revoke").click()
+    expect(page.locator(".flash")).to_contain_text("revoked")
+    expect(page.locator("tr", has_text="Till 7").locator(".state")).to_have_text("revoked")
+    _shoot(browser, admin_cookies, base + "/account/password", "password")
+    context.close()
+
+    # Manager: only location A; B is refused.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _login(page, base, "anna@example.com")
+    expect(page.locator(f'tr[data-location="{ids["a"]}"] .metric-nps strong')).to_have_text("20.0")
+    expect(page.locator(f'tr[data-location="{ids["b"]}"]')).to_have_count(0)
+    answer = page.goto(f"{base}/dashboard/locations/{ids['b']}")
+    assert answer is not None and answer.status == 403
+    expect(page.locator("h1")).to_have_text("403")
+    manager_cookies = context.cookies()
+    _shoot(browser, manager_cookies, f"{base}/dashboard/locations/{ids['b']}", "forbidden")
+    _shoot(browser, manager_cookies, base + "/dashboard/", "overview-manager")
+    context.close()
+    assert errors == []
