@@ -7,65 +7,33 @@ The servers run as real processes (the harness's `ServerProcess`, or gunicorn be
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
-from server.db import make_engine
+from tests.pgdb import fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DEMO_SURVEY = DEPLOY / "examples" / "demo-survey.json"
 BIN = Path(sys.executable).parent
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 sys.path.insert(0, str(DEPLOY / "dev"))
-
-
-def _pg_base() -> Any:
-    base = make_url(os.environ.get("SMILETAP_TEST_PG_URL", DEFAULT_PG_URL))
-    if base.drivername in ("postgresql", "postgres"):
-        base = base.set(drivername="postgresql+psycopg")
-    return base
 
 
 @pytest.fixture
 def new_pg_database() -> Iterator[Callable[[], str]]:
     """Makes fresh, empty PostgreSQL databases on demand; drops them all afterwards."""
-    base = _pg_base()
-    admin_engine = make_engine(base.set(database="postgres").render_as_string(False))
-    admin = admin_engine.execution_options(isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def new() -> str:
-        name = f"smiletap_deploy_{uuid.uuid4().hex[:12]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except OperationalError as exc:
-            reason = f"PostgreSQL unreachable at {base.render_as_string()}: {exc}"
-            if os.environ.get("CI"):
-                pytest.fail(reason)
-            pytest.skip(reason)
-        made.append(name)
-        return str(base.set(database=name).render_as_string(hide_password=False))
-
-    yield new
-    with admin.connect() as conn:
-        for name in made:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
+    with ExitStack() as made:
+        yield lambda: made.enter_context(fresh_pg_database())
 
 
 def http_json(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
