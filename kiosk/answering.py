@@ -2,8 +2,14 @@
 
 Plain Python (no Kivy), so the tap → store → thank-you order is testable without a window.
 The submission id and `tapped_at` are made at the first tap and the row is committed then;
-later answers update the same row, which stays `in_progress` (not uploaded) until the last
-question is answered or the kiosk resets after `idle_reset_s`.
+later answers, follow-up reasons, a comment and the staff choice update the same row, which
+stays `in_progress` (not uploaded) until nothing is left to ask or the kiosk resets after
+`idle_reset_s`.
+
+After each answer the session queues the extra steps it calls for, in this order:
+`followup` (the value is at most `follow_up.when_at_most`), `comment` (`question.comment`),
+and after the last question `staff` (`staff_prompt == "ask"` and a roster to pick from).
+The staff picker comes last so that the customer's one tap is always the first thing asked.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class SurveySession:
         self.language = self.survey.default_language
         self.submission: Submission | None = None
         self.index = 0
+        self.steps: list[str] = []
 
     @property
     def question(self) -> Question:
@@ -56,7 +63,28 @@ class SurveySession:
 
     @property
     def done(self) -> bool:
-        return self.index >= len(self.survey.questions)
+        """Every question is answered and no extra step is left."""
+        return self.index >= len(self.survey.questions) and not self.steps
+
+    @property
+    def step(self) -> str:
+        """What to show now: `question`, `followup`, `comment`, `staff` or `thanks`."""
+        if self.steps:
+            return self.steps[0]
+        return "thanks" if self.done else "question"
+
+    @property
+    def answered_question(self) -> Question:
+        """The question answered last (the one a follow-up or comment belongs to)."""
+        return self.survey.questions[self.index - 1]
+
+    def set_language(self, language: str) -> None:
+        """The customer picked a language; an already stored submission records it."""
+        if language not in self.survey.languages:
+            raise ValueError(f"{language} is not a language of this survey")
+        self.language = language
+        if self.submission is not None:
+            self._save(language=language)
 
     def text(self, texts: dict[str, str]) -> str:
         """A text in the session's language, else the default one, else any."""
@@ -72,7 +100,9 @@ class SurveySession:
         if value not in question.values:
             raise ValueError(f"{value} is not a value of question {question.id}")
         answer = Answer(question_id=question.id, value=value)
-        more = self.index + 1 < len(self.survey.questions)
+        self.index += 1
+        self.steps = self._steps_after(question, value)
+        more = not self.done
         if self.submission is None:
             submission = Submission(
                 id=new_submission_id(),
@@ -98,7 +128,57 @@ class SurveySession:
                 update={"answers": [*self.submission.answers, answer]}
             )
             self.store.update_submission(self.submission, in_progress=more)
-        self.index += 1
+        return self.submission
+
+    def _steps_after(self, question: Question, value: int) -> list[str]:
+        steps = []
+        follow_up = question.follow_up
+        if follow_up is not None and value <= follow_up.when_at_most:
+            steps.append("followup")
+        if question.comment:
+            steps.append("comment")
+        last = self.index >= len(self.survey.questions)
+        if last and self.survey.staff_prompt == "ask" and self.config.staff:
+            steps.append("staff")
+        return steps
+
+    def add_reasons(self, reasons: list[str]) -> Submission:
+        """The follow-up's chosen reason ids (maybe none) join the last answer on disk."""
+        known = self.answered_question.reason_ids()
+        unknown = [r for r in reasons if r not in known]
+        if unknown:
+            raise ValueError(f"unknown reasons {unknown}")
+        return self._finish_step("followup", reasons=list(reasons))
+
+    def add_comment(self, comment: str | None) -> Submission:
+        """The customer's comment (None when skipped) joins the last answer on disk."""
+        return self._finish_step("comment", comment=(comment or "").strip()[:2000] or None)
+
+    def choose_staff(self, staff_id: str | None) -> Submission:
+        """The staff member the customer picked (None when skipped)."""
+        if staff_id is not None and staff_id not in {s.id for s in self.config.staff}:
+            raise ValueError(f"unknown staff member {staff_id}")
+        self._expect_step("staff")
+        self.steps.pop(0)
+        return self._save(staff_id=staff_id)
+
+    def _expect_step(self, step: str) -> None:
+        if self.step != step or self.submission is None:
+            raise RuntimeError(f"{step} is not the current step ({self.step})")
+
+    def _finish_step(self, step: str, **answer_fields: object) -> Submission:
+        self._expect_step(step)
+        assert self.submission is not None
+        self.steps.pop(0)
+        answers = list(self.submission.answers)
+        answers[-1] = answers[-1].model_copy(update=answer_fields)
+        return self._save(answers=answers)
+
+    def _save(self, **fields: object) -> Submission:
+        """Update the stored submission; it stays open while anything is left to ask."""
+        assert self.submission is not None
+        self.submission = self.submission.model_copy(update=fields)
+        self.store.update_submission(self.submission, in_progress=not self.done)
         return self.submission
 
     def finish(self) -> None:

@@ -1,12 +1,16 @@
 """The Kivy app: a thin shell that shows screens and hands work to the plain-Python core.
 
 Screens: `setup` (never enrolled), `waiting` (enrolled, nothing to ask yet, or revoked),
-`question` and `thanks`. A tap is committed to the local store before the thank-you screen
-shows. Sync runs in a background scheduler; its events reach the UI only through
-`Clock.schedule_once`.
+`question`, then the steps the session asks for (`followup` reason chips, `comment`, `staff`)
+and `thanks`. A tap is committed to the local store before anything else shows; the later
+steps update the same stored submission. Sync runs in a background scheduler; its events
+reach the UI only through `Clock.schedule_once`.
 
 Logged at INFO for the end-to-end tests: `screen: <name>`, `targets <question_id>:
-<value>@<x>,<y> ...` (window pixels, origin top-left), `tap recorded <id> value=<v>`.
+<value>@<x>,<y> ...` (window pixels, origin top-left), `tap recorded <id> value=<v>`, and
+for the other tappable things `targets languages|reasons|comment|staff: <key>@<x>,<y> ...`,
+`reasons recorded <id> reasons=<a,b>`, `comment recorded <id>`, `staff recorded <id>
+staff=<staff id or ->`, `language: <code>`.
 """
 
 from __future__ import annotations
@@ -25,20 +29,35 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import enrollment
 from kiosk.answering import SurveySession
 from kiosk.api_client import InvalidCode, ProtocolError, ServerUnreachable
+from kiosk.i18n import language_name
+from kiosk.recovery import open_store
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
 from kiosk.sync import SyncService
 from kiosk.ui import load_kv, words
+from kiosk.ui.it_access import ItAccess
+from kiosk.ui.language import current as ui_language
+from kiosk.ui.language import font_name_for
+from kiosk.ui.screens.comment import CommentScreen
+from kiosk.ui.screens.followup import FollowUpScreen
+from kiosk.ui.screens.pin import PinScreen
 from kiosk.ui.screens.question import QuestionScreen
 from kiosk.ui.screens.setup import SetupScreen
+from kiosk.ui.screens.staff import StaffScreen
+from kiosk.ui.screens.status import StatusScreen
 from kiosk.ui.screens.thanks import ThanksScreen
 from kiosk.ui.screens.waiting import WaitingScreen
+from kiosk.ui.targets import TargetLog
 from kiosk.ui.widgets.face import KINDS
+from shared.protocol import Submission
 
 log = logging.getLogger("kiosk")
 
-#: Seconds after a question appears before its target positions are logged (layout settles).
-TARGETS_LOG_DELAY_S = 0.3
+#: Screens a customer is in the middle of: a touch there restarts the idle timer.
+CUSTOMER_SCREENS = ("question", "followup", "comment", "staff")
+#: IT's screens (and setup when re-enrolling) go back to the customer after this long idle.
+IT_SCREENS = ("pin", "status", "setup")
+IT_IDLE_S = 120
 
 load_kv()
 
@@ -58,7 +77,7 @@ class SmiletapKioskApp(App):
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
-        self.store = store or LocalStore(settings.database_path)
+        self.store = store or open_store(settings.database_path)
         self.start_sync = start_sync
         self.sync = SyncService(self.store, settings, listener=self._on_sync_event)
         self.session: SurveySession | None = None
@@ -66,29 +85,50 @@ class SmiletapKioskApp(App):
         self.background: list[threading.Thread] = []
         self._thanks_event = None
         self._idle_event = None
-        self._targets_event = None
-        self._logged_targets: str | None = None
+        self.target_log: TargetLog | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def build(self) -> ScreenManager:
         manager = ScreenManager(transition=NoTransition())
+        self.target_log = TargetLog(manager, log)
         self.setup_screen = SetupScreen(name="setup")
         self.waiting_screen = WaitingScreen(name="waiting")
         self.question_screen = QuestionScreen(name="question")
+        self.followup_screen = FollowUpScreen(name="followup")
+        self.comment_screen = CommentScreen(name="comment")
+        self.staff_screen = StaffScreen(name="staff")
         self.thanks_screen = ThanksScreen(name="thanks")
+        self.pin_screen = PinScreen(name="pin")
+        self.status_screen = StatusScreen(name="status")
         for screen in (
             self.waiting_screen,
             self.setup_screen,
             self.question_screen,
+            self.followup_screen,
+            self.comment_screen,
+            self.staff_screen,
             self.thanks_screen,
+            self.pin_screen,
+            self.status_screen,
         ):
             manager.add_widget(screen)
         self.setup_screen.bind(on_enroll=self._on_enroll)
-        self.question_screen.bind(on_answer=self._on_answer, targets=self._watch_targets)
-        Window.bind(on_touch_down=self._on_any_touch)
+        self.question_screen.bind(
+            on_answer=self._on_answer,
+            on_pick_language=self._on_language,
+            targets=self._watch_targets,
+        )
+        self.followup_screen.bind(on_done=self._on_reasons)
+        self.comment_screen.bind(on_comment=self._on_comment)
+        self.staff_screen.bind(on_pick_staff=self._on_staff)
+        Window.bind(on_touch_down=self._on_any_touch, on_resize=self._targets_moved)
+        self.it = ItAccess(self)
         self.manager = manager
         self.store.finish_all()  # rows left open by a crash mid-survey can be sent now
+        pruned = self.store.prune_delivered(self.settings.retention_days)
+        if pruned:
+            log.info("store: pruned %d delivered taps past retention", pruned)
         self.refresh()
         log.info("screen: %s", manager.current)
         manager.bind(current=self._on_screen_changed)
@@ -100,8 +140,12 @@ class SmiletapKioskApp(App):
 
     def on_stop(self) -> None:
         self.sync.stop()
-        Window.unbind(on_touch_down=self._on_any_touch)
-        for event in (self._thanks_event, self._idle_event, self._targets_event):
+        Window.unbind(on_touch_down=self._on_any_touch, on_resize=self._targets_moved)
+        if self.manager is not None:
+            self.it.stop()
+        if self.target_log is not None:
+            self.target_log.cancel()
+        for event in (self._thanks_event, self._idle_event):
             if event is not None:
                 event.cancel()
         if self.session is not None:
@@ -113,6 +157,7 @@ class SmiletapKioskApp(App):
         """Pick the screen from the stored state: setup, waiting or the first question."""
         status = self.store.status()
         config = self.store.get_config()
+        self._use_language("en")  # the kiosk's own language until a survey says otherwise
         if status == "unenrolled":
             self._show("setup")
         elif status == "revoked":
@@ -125,11 +170,56 @@ class SmiletapKioskApp(App):
             if self.session is not None:
                 self.session.finish()
             self.session = SurveySession(config, self.store)
+            self._use_language(self.session.language)  # each customer starts in the default
             self._show_question()
 
     def _show(self, name: str) -> None:
         assert self.manager is not None
         self.manager.current = name
+        assert self.target_log is not None
+        self.target_log.reset()
+        if name in CUSTOMER_SCREENS or name in IT_SCREENS:
+            self._restart_idle_timer()
+        else:
+            self._cancel_idle_timer()
+
+    def show_it(self, name: str) -> None:
+        """Show one of IT's screens (`pin`, `status`)."""
+        self._show(name)
+
+    def show_setup_for_reenroll(self) -> None:
+        """The setup screen, prefilled with the current server; all data is kept."""
+        enrollment = self.store.get_enrollment()
+        self.setup_screen.server_url = enrollment.server_url if enrollment else ""
+        self.setup_screen.code = ""
+        self.setup_screen.error = ""
+        self.setup_screen.busy = False
+        self._show("setup")
+
+    def _use_language(self, code: str) -> None:
+        ui_language.use(code, font_name_for(code, self.settings.data_dir))
+
+    def _show_step(self) -> None:
+        """Show what the session asks for next."""
+        session = self.session
+        assert session is not None
+        step = session.step
+        if step == "question":
+            self._show_question()
+        elif step == "followup":
+            follow_up = session.answered_question.follow_up
+            assert follow_up is not None
+            reasons = [(r.id, session.text(r.text)) for r in follow_up.reasons]
+            self.followup_screen.show(session.text(follow_up.text), reasons)
+            self._show("followup")
+        elif step == "comment":
+            self.comment_screen.text = ""
+            self._show("comment")
+        elif step == "staff":
+            self.staff_screen.show([(s.id, s.display_name) for s in session.config.staff])
+            self._show("staff")
+        else:
+            self._show_thanks()
 
     def _show_question(self) -> None:
         session = self.session
@@ -139,6 +229,11 @@ class SmiletapKioskApp(App):
         kind = question.kind if question.kind in KINDS else "smiley"
         low, high = question.values.start, question.values.stop - 1
         captions = words.face_words(session.language, question.scale) if kind == "smiley" else None
+        screen.languages = [
+            (code, language_name(code), font_name_for(code, self.settings.data_dir))
+            for code in session.survey.languages
+        ]
+        screen.language = session.language
         screen.question_id = question.id
         screen.question_text = session.text(question.text)
         screen.kind = kind
@@ -151,30 +246,14 @@ class SmiletapKioskApp(App):
             for i, value in enumerate(question.values)
         ]
         self._show("question")
-        self._logged_targets = None
-        self._schedule_targets_log()
-        self._restart_idle_timer()
 
     def _watch_targets(self, _screen: QuestionScreen, targets: list[object]) -> None:
         for target in targets:
-            target.drawing.bind(pos=self._schedule_targets_log, size=self._schedule_targets_log)
+            target.drawing.bind(pos=self._targets_moved, size=self._targets_moved)
 
-    def _schedule_targets_log(self, *_args: object) -> None:
-        """Log the targets once the layout has been still for `TARGETS_LOG_DELAY_S`."""
-        if self._targets_event is not None:
-            self._targets_event.cancel()
-        self._targets_event = Clock.schedule_once(self._log_targets, TARGETS_LOG_DELAY_S)
-
-    def _log_targets(self, _dt: float = 0) -> None:
-        self._targets_event = None
-        screen = self.question_screen
-        if self.manager is None or self.manager.current != "question":
-            return
-        spots = " ".join(f"{v}@{x},{y}" for v, x, y in screen.target_centres())
-        line = f"targets {screen.question_id}: {spots}"
-        if line != self._logged_targets:  # the layout moved them (e.g. a window resize)
-            self._logged_targets = line
-            log.info("%s", line)
+    def _targets_moved(self, *_args: object) -> None:
+        if self.target_log is not None:
+            self.target_log.schedule()
 
     def _on_screen_changed(self, _manager: ScreenManager, name: str) -> None:
         log.info("screen: %s", name)
@@ -193,35 +272,82 @@ class SmiletapKioskApp(App):
             self._show_thanks()
             return
         log.info("tap recorded %s value=%s", submission.id, value)
-        if session.done:
+        self._show_step()
+
+    def _on_language(self, _screen: QuestionScreen, code: str) -> None:
+        session = self.session
+        if session is None or code == session.language:
+            return
+        session.set_language(code)
+        self._use_language(code)
+        log.info("language: %s", code)
+        self._show_question()
+
+    def _on_reasons(self, _screen: FollowUpScreen, reasons: list[str]) -> None:
+        self._after_step(lambda session: session.add_reasons(reasons), "reasons", reasons)
+
+    def _on_comment(self, _screen: CommentScreen, comment: str | None) -> None:
+        self._after_step(lambda session: session.add_comment(comment), "comment", None)
+
+    def _on_staff(self, _screen: StaffScreen, staff_id: str | None) -> None:
+        self._after_step(lambda session: session.choose_staff(staff_id), "staff", staff_id)
+
+    def _after_step(
+        self, record: Callable[[SurveySession], Submission], what: str, detail: object
+    ) -> None:
+        """Store one step's choice on the same submission, then show what comes next."""
+        session = self.session
+        if session is None or session.step != what.replace("reasons", "followup"):
+            return  # a second press on a screen already left
+        try:
+            submission = record(session)
+        except (sqlite3.Error, OSError):
+            log.exception("%s NOT recorded: the local store failed", what)
             self._show_thanks()
+            return
+        if what == "reasons":
+            log.info("reasons recorded %s reasons=%s", submission.id, ",".join(detail))
+        elif what == "staff":
+            log.info("staff recorded %s staff=%s", submission.id, detail or "-")
         else:
-            self._show_question()
+            log.info("comment recorded %s", submission.id)
+        self._show_step()
 
     def _show_thanks(self) -> None:
         session = self.session
         assert session is not None
         session.finish()
-        self.thanks_screen.message = session.text(session.survey.thank_you)
+        self.thanks_screen.message = session.text(session.survey.thank_you) or ui_language.gettext(
+            words.THANK_YOU
+        )
         self._show("thanks")
         self._cancel_idle_timer()
+        if self._thanks_event is not None:  # never two timers: on_stop cancels only one
+            self._thanks_event.cancel()
         self._thanks_event = Clock.schedule_once(
             self._after_thanks, session.config.kiosk.thank_you_s
         )
 
     def _after_thanks(self, _dt: float = 0) -> None:
+        if self._thanks_event is not None:  # called early (a test, a touch): once is enough
+            self._thanks_event.cancel()
         self._thanks_event = None
         self.refresh()
 
     # --- idle reset ---------------------------------------------------------------------------
 
     def _on_any_touch(self, *_args: object) -> None:
-        if self.manager is not None and self.manager.current == "question":
+        if self.manager is not None and (
+            self.manager.current in CUSTOMER_SCREENS or self.manager.current in IT_SCREENS
+        ):
             self._restart_idle_timer()
 
     def _restart_idle_timer(self) -> None:
         self._cancel_idle_timer()
-        if self.session is not None:
+        assert self.manager is not None
+        if self.manager.current in IT_SCREENS:
+            self._idle_event = Clock.schedule_once(self._on_idle, IT_IDLE_S)
+        elif self.session is not None:
             self._idle_event = Clock.schedule_once(
                 self._on_idle, self.session.config.kiosk.idle_reset_s
             )
@@ -234,7 +360,17 @@ class SmiletapKioskApp(App):
     def _on_idle(self, _dt: float = 0) -> None:
         """Nobody touched the screen for `idle_reset_s`: back to the first question."""
         self._idle_event = None
-        if self.session is not None and self.session.started:
+        assert self.manager is not None
+        if self.manager.current in IT_SCREENS and self.store.status() != "unenrolled":
+            log.info("idle: leaving %s", self.manager.current)
+            self.it.leave_status()
+            self.refresh()
+            return
+        session = self.session
+        # A picked language is this customer's only: it resets too, even without a tap.
+        if session is not None and (
+            session.started or session.language != session.survey.default_language
+        ):
             log.info("idle: reset to the first question")
             self.refresh()
 
@@ -282,6 +418,9 @@ class SmiletapKioskApp(App):
 
     def _handle_sync_event(self, event: str, _dt: float = 0) -> None:
         if self.manager is None:
+            return
+        if self.manager.current in ("pin", "status"):
+            self.it.update_status()  # never pull IT out of the status screen
             return
         revoked = event == "revoked"
         if revoked or (event == "config_changed" and self._nobody_answering()):

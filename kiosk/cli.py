@@ -45,9 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    enroll = add("enroll", "Enroll this kiosk with a server using a one-time code.")
-    enroll.add_argument("--server", required=True, help="the server's URL")
-    enroll.add_argument("--code", required=True, help="the one-time enrollment code")
+    enroll = add(
+        "enroll",
+        "Enroll this kiosk with a server using a one-time code, and/or set the IT PIN.",
+    )
+    enroll.add_argument("--server", help="the server's URL")
+    enroll.add_argument("--code", help="the one-time enrollment code")
+    enroll.add_argument(
+        "--pin", help="the IT PIN (4-8 digits) for the status screen; stored hashed"
+    )
     add("run", "Start the kiosk app (full screen).")
     status = add("status", "Print enrollment, backlog and the last sync.")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -69,6 +75,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
+    from kiosk.it_pin import BadPin, hash_pin
+
+    if (args.server is None) != (args.code is None):
+        print("error: --server and --code go together", file=sys.stderr)
+        return 2
+    if args.server is None and args.pin is None:
+        print("error: give --server and --code, or --pin, or all three", file=sys.stderr)
+        return 2
+    if args.pin is not None:
+        try:
+            hash_pin(args.pin)  # check it before anything is stored
+        except BadPin as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.server is not None and (status := enroll_device(settings, args)) != 0:
+        return status
+    if args.pin is not None:
+        from kiosk.it_pin import set_pin
+        from kiosk.store import LocalStore
+
+        store = LocalStore(settings.database_path)
+        try:
+            set_pin(store, args.pin)
+        finally:
+            store.close()
+        print("IT PIN set")
+    return 0
+
+
+def enroll_device(settings: Settings, args: argparse.Namespace) -> int:
     from kiosk.api_client import ApiError, InvalidCode, ServerUnreachable
     from kiosk.enrollment import enroll
     from kiosk.store import LocalStore

@@ -50,6 +50,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _pin(text: str) -> str:
+    if not (4 <= len(text) <= 8 and text.isdigit()):
+        raise ValueError("must be 4 to 8 digits")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATA_DIR",
@@ -62,6 +68,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HEARTBEAT_INTERVAL_S", 60.0, "Seconds between heartbeats.", _positive_float),
     Setting("BATCH_SIZE", 500, "Most submissions sent in one upload (at most 500).", _positive_int),
     Setting("HTTP_TIMEOUT_S", 10.0, "Seconds before an HTTP request gives up.", _positive_float),
+    Setting(
+        "IT_PIN",
+        None,
+        "The IT PIN (4-8 digits) behind the long press in the top-left corner, used until "
+        "`smiletap-kiosk enroll --pin` stores a hashed one. With neither, the PIN pad opens "
+        "nothing.",
+        _pin,
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        30,
+        "Days a delivered tap stays in the local database before it is pruned.",
+        _positive_int,
+    ),
 )
 
 
@@ -78,6 +98,8 @@ class Settings:
     heartbeat_interval_s: float = 60.0
     batch_size: int = 500
     http_timeout_s: float = 10.0
+    it_pin: str | None = None
+    retention_days: int = 30
 
     @property
     def database_path(self) -> Path:

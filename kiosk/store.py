@@ -8,7 +8,8 @@ Tables:
 
 - `submissions`: one row per customer, keyed by the id made at the first tap. `payload` is the
   `shared.protocol.Submission` body; `state` is `pending`, `delivered` or `rejected` (kept
-  aside with the server's `reason` and `field`, never deleted). `in_progress` is 1 while the
+  aside with the server's `reason` and `field`, never deleted). Delivered rows are pruned
+  after the retention period (`prune_delivered`). `in_progress` is 1 while the
   customer is still answering later questions; such a row is not uploaded until it is
   finished or has been left alone for `OPEN_GRACE_S` (so a crash mid-survey still delivers
   the first tap).
@@ -206,6 +207,15 @@ class LocalStore:
                     )
                 else:
                     raise ValueError(f"unknown result status {result.status!r}")
+
+    def prune_delivered(self, retention_days: float, *, now: float | None = None) -> int:
+        """Delete delivered submissions recorded more than `retention_days` ago; how many."""
+        now = time.time() if now is None else now
+        with self._locked() as db, db.atomic():
+            return db.execute(
+                "DELETE FROM submissions WHERE state = ? AND created_ts < ?",
+                [DELIVERED, now - retention_days * 86400],
+            ).rowcount
 
     def get_submission(self, submission_id: str) -> StoredSubmission | None:
         """One stored submission with its delivery state, or None."""

@@ -231,6 +231,9 @@ class SyncService:
                 if result.status == "rejected":
                     log.warning("sync: %s rejected: %s %s", result.id, result.reason, result.field)
             totals = totals + report
+        pruned = self.store.prune_delivered(self.settings.retention_days)
+        if pruned:
+            log.info("sync: pruned %d delivered taps past retention", pruned)
         self.store.set_state(
             last_sync_at=to_rfc3339(utcnow()),
             last_sync_result=json.dumps(asdict(totals)),
@@ -261,6 +264,9 @@ class SyncService:
                 config_etag=self.store.config_etag(),
             )
         )
+        # The skew IT sees on the status screen: server clock minus ours, ignoring latency.
+        skew = (response.server_time - utcnow()).total_seconds()
+        self.store.set_state(clock_skew_s=f"{skew:.1f}", clock_skew_at=to_rfc3339(utcnow()))
         if response.config_etag != self.store.config_etag():
             self._pull_config_locked(client)
         return True

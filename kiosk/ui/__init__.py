@@ -10,10 +10,16 @@ UI_DIR = Path(__file__).parent
 KV_FILES = (
     "style.kv",
     "widgets/face.kv",
+    "widgets/chip.kv",
     "screens/setup.kv",
     "screens/waiting.kv",
     "screens/question.kv",
+    "screens/followup.kv",
+    "screens/comment.kv",
+    "screens/staff.kv",
     "screens/thanks.kv",
+    "screens/pin.kv",
+    "screens/status.kv",
 )
 
 _loaded = False
@@ -27,8 +33,18 @@ def load_kv() -> None:
     from kivy.lang import Builder
 
     # Import the classes the kv rules name, so the Factory knows them.
-    from kiosk.ui.screens import question, setup, thanks, waiting  # noqa: F401
-    from kiosk.ui.widgets import face  # noqa: F401
+    from kiosk.ui.screens import (  # noqa: F401
+        comment,
+        followup,
+        pin,
+        question,
+        setup,
+        staff,
+        status,
+        thanks,
+        waiting,
+    )
+    from kiosk.ui.widgets import chip, face  # noqa: F401
 
     for name in KV_FILES:
         Builder.load_file(str(UI_DIR / name))

@@ -4,6 +4,7 @@ real Smiletap server on a real socket (set up through its pinned command line)."
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# A TextInput makes Kivy pick a clipboard: use SDL2's instead of probing for xclip/xsel.
+os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")
 
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
@@ -69,9 +73,18 @@ def make_submission(value: int = 3, **overrides: Any) -> Submission:
     return Submission(**fields)
 
 
+@pytest.fixture(scope="session")
+def shared_fonts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One fonts directory for the whole run: the CJK faces are extracted once, not per test."""
+    return tmp_path_factory.mktemp("fonts")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "kiosk", http_timeout_s=5.0, batch_size=500)
+def settings(tmp_path: Path, shared_fonts: Path) -> Settings:
+    data_dir = tmp_path / "kiosk"
+    data_dir.mkdir()
+    (data_dir / "fonts").symlink_to(shared_fonts, target_is_directory=True)
+    return Settings(data_dir=data_dir, http_timeout_s=5.0, batch_size=500)
 
 
 @pytest.fixture
@@ -79,6 +92,42 @@ def store(settings: Settings) -> Iterator[LocalStore]:
     local = LocalStore(settings.database_path)
     yield local
     local.close()
+
+
+# --- the app in the offscreen window (Kivy is imported only by the tests that use it) ------
+
+
+@pytest.fixture
+def window_size() -> Iterator[None]:
+    from kivy.core.window import Window
+
+    from tests.kiosk.window import pump
+
+    Window.size = (800, 480)
+    pump(0.05)
+    yield
+
+
+@pytest.fixture
+def make_kiosk(settings: Settings, store: LocalStore, window_size: None) -> Iterator[Any]:
+    """Builds kiosks into the window (enrolled, with `config` stored); closes them after."""
+    from kiosk.store import Enrollment
+    from tests.kiosk.window import Kiosk
+
+    opened: list[Kiosk] = []
+
+    def make(config: ConfigResponse | None = None, enrolled: bool = True) -> Kiosk:
+        if enrolled:
+            store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
+        if config is not None:
+            store.set_config(config)
+        kiosk = Kiosk(settings, store)
+        opened.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in opened:
+        kiosk.close()
 
 
 # --- a real server ---------------------------------------------------------------------------

@@ -5,102 +5,17 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from kivy.base import EventLoop
 from kivy.core.window import Window
-from kivy.tests.common import UnitTestTouch
 from kivy.uix.button import Button
 
-from kiosk.app import SmiletapKioskApp
-from kiosk.settings import Settings
-from kiosk.store import Enrollment, LocalStore
+from kiosk.store import Enrollment
 from kiosk.ui import words
 from tests.kiosk.conftest import SURVEY_DEFINITION, make_config
+from tests.kiosk.window import ARTIFACTS, FAST, Kiosk, press, pump, snap, tap_window
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "kiosk"
 TARGETS_LINE = re.compile(r"^targets (\S+): ((?:\d+@\d+,\d+ ?)+)$")
-
-FAST = {"idle_reset_s": 2, "thank_you_s": 1, "burst_max_taps": 5, "burst_window_s": 10}
-
-
-def pump(seconds: float = 0.0, until=None) -> None:
-    """Run Kivy's loop (clock and drawing) for a while, or until `until()` is true."""
-    deadline = time.monotonic() + seconds
-    while True:
-        EventLoop.idle()
-        if until is not None and until():
-            return
-        if time.monotonic() >= deadline:
-            if until is None:
-                return
-            raise AssertionError("timed out waiting for the UI")
-
-
-def tap_window(x: float, y_top: float) -> None:
-    """A real touch at window pixels with the origin top-left (as xdotool clicks)."""
-    touch = UnitTestTouch(x, Window.height - y_top)
-    touch.touch_down()
-    touch.touch_up()
-
-
-def press(widget) -> None:
-    """Touch the centre of a widget."""
-    x, y = widget.to_window(*widget.center)
-    tap_window(x, Window.height - y)
-
-
-class Kiosk:
-    """A running app, built into the offscreen window."""
-
-    def __init__(self, settings: Settings, store: LocalStore) -> None:
-        self.store = store
-        self.app = SmiletapKioskApp(settings, store=store, start_sync=False)
-        self.root = self.app.build()
-        self.app.root = self.root
-        Window.add_widget(self.root)
-        pump(0.05)
-
-    @property
-    def screen(self) -> str:
-        return self.root.current
-
-    def targets(self) -> list:
-        return self.app.question_screen.targets
-
-    def close(self) -> None:
-        self.app.dispatch("on_stop")
-        Window.remove_widget(self.root)
-        for thread in self.app.background:
-            thread.join(10)
-
-
-@pytest.fixture
-def window_size() -> Iterator[None]:
-    Window.size = (800, 480)
-    pump(0.05)
-    yield
-
-
-@pytest.fixture
-def make_kiosk(settings: Settings, store: LocalStore, window_size) -> Iterator:
-    opened: list[Kiosk] = []
-
-    def make(config=None, enrolled: bool = True) -> Kiosk:
-        if enrolled:
-            store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
-        if config is not None:
-            store.set_config(config)
-        kiosk = Kiosk(settings, store)
-        opened.append(kiosk)
-        return kiosk
-
-    yield make
-    for kiosk in opened:
-        kiosk.close()
 
 
 def test_a_tap_is_stored_before_the_thank_you_screen(make_kiosk, store, caplog):
@@ -139,7 +54,7 @@ def test_targets_are_logged_in_top_left_window_pixels(make_kiosk, store, caplog)
     with caplog.at_level(logging.INFO, logger="kiosk"):
         kiosk = make_kiosk(make_config(kiosk=FAST))
         pump(1.0)
-    lines = [m for m in caplog.messages if m.startswith("targets ")]
+    lines = [m for m in caplog.messages if m.startswith("targets q1:")]
     assert lines, caplog.messages
     match = TARGETS_LINE.match(lines[-1])
     assert match and match.group(1) == "q1"
@@ -275,12 +190,6 @@ def test_setup_enrolls_and_shows_the_survey(make_kiosk, live_server, tmp_path, s
     press(enroll_button(kiosk))
     pump(10, until=lambda: kiosk.screen == "question")
     assert store.get_enrollment().device_id == ids["device_id"]
-
-
-def snap(kiosk: Kiosk, name: str) -> None:
-    """Render the whole root into an image (an offscreen window cannot grow its framebuffer)."""
-    kiosk.root.export_to_png(str(ARTIFACTS / name))
-    assert (ARTIFACTS / name).stat().st_size > 1000
 
 
 @pytest.mark.parametrize("size", [(800, 480), (1280, 800)])

@@ -80,3 +80,25 @@ def test_kivy_defaults_yield_to_kcfg_variables(monkeypatch):
     finally:
         for (section, key), value in saved.items():
             Config.set(section, key, value)
+
+
+def test_enroll_pin_stores_only_a_hash(tmp_path, capsys):
+    assert main(["enroll", "--pin", "4821", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "IT PIN set\n"
+    from kiosk.it_pin import STATE_KEY, check_pin
+
+    store = LocalStore(tmp_path / "kiosk.db")
+    try:
+        stored = store.get_state(STATE_KEY)
+        assert stored.startswith("scrypt$") and "4821" not in stored
+        assert check_pin(store, "4821", fallback="9999")  # the enrolled PIN wins
+        assert not check_pin(store, "9999", fallback="9999")
+    finally:
+        store.close()
+
+
+def test_enroll_refuses_a_bad_pin_or_nothing_to_do(tmp_path, capsys):
+    assert main(["enroll", "--pin", "12a4", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "error: the IT PIN must be 4 to 8 digits\n"
+    assert main(["enroll", "--data-dir", str(tmp_path)]) == 2
+    assert main(["enroll", "--server", "http://x", "--data-dir", str(tmp_path)]) == 2

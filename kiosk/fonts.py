@@ -1,0 +1,86 @@
+"""Which font draws which language: Roboto (Kivy's own) for Latin and Cyrillic, Noto Sans
+CJK TC for Traditional Chinese (no Kivy import here).
+
+Kivy has no font fallback and its SDL2 text provider opens only the first face of a `.ttc`
+collection — Noto CJK's first face is Japanese-shaped. So the TC faces (regular and bold) are
+copied out of the collections once, with fontTools, into `<data dir>/fonts/`, and the UI
+registers them as one family.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Kivy's bundled default font (Latin, Latin Extended, Cyrillic, Greek).
+DEFAULT_FONT = "Roboto"
+CJK_DIR = Path("/usr/share/fonts/opentype/noto")
+TC_FAMILY = "NotoSansCJKtc"
+
+
+@dataclass(frozen=True)
+class FontFamily:
+    """A font Kivy registers by `name`: regular and (when available) bold files."""
+
+    name: str
+    regular: str
+    bold: str | None = None
+
+
+ROBOTO = FontFamily(DEFAULT_FONT, DEFAULT_FONT)
+
+#: Languages that need a face other than Roboto: (family name, face name, collections).
+FACE_FOR_LANGUAGE = {
+    "zh-Hant": (
+        TC_FAMILY,
+        "Noto Sans CJK TC",
+        (CJK_DIR / "NotoSansCJK-Regular.ttc", CJK_DIR / "NotoSansCJK-Bold.ttc"),
+    ),
+}
+
+
+class FontMissing(Exception):
+    """The font a language needs is not installed."""
+
+
+def extract_face(collection: Path, face_name: str, target: Path) -> Path:
+    """Copy one face (by its full name) out of a `.ttc` into a standalone font file."""
+    from fontTools.ttLib import TTCollection
+
+    if target.exists():
+        return target
+    if not collection.exists():
+        raise FontMissing(f"{collection} is not installed")
+    with TTCollection(str(collection), lazy=True) as fonts:
+        for font in fonts:
+            if font["name"].getDebugName(4) == face_name:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_suffix(".part")
+                font.save(str(partial))
+                partial.replace(target)  # never leave a half-written font behind
+                log.info("fonts: extracted %s to %s", face_name, target)
+                return target
+    raise FontMissing(f"{collection} has no face {face_name!r}")
+
+
+def font_for(language: str, data_dir: Path) -> FontFamily:
+    """The font family Kivy should draw `language` with (Roboto when unsure)."""
+    entry = FACE_FOR_LANGUAGE.get(language)
+    if entry is None:
+        return ROBOTO
+    family, face, (regular_ttc, bold_ttc) = entry
+    fonts = data_dir / "fonts"
+    try:
+        regular = extract_face(regular_ttc, face, fonts / f"{family}-Regular.otf")
+    except (FontMissing, OSError) as exc:
+        log.warning("fonts: %s; %s shows in %s (missing glyphs)", exc, language, DEFAULT_FONT)
+        return ROBOTO
+    try:
+        bold: Path | None = extract_face(bold_ttc, f"{face} Bold", fonts / f"{family}-Bold.otf")
+    except (FontMissing, OSError) as exc:
+        log.warning("fonts: %s; bold %s text is drawn from the regular face", exc, language)
+        bold = None
+    return FontFamily(family, str(regular), str(bold) if bold else None)

@@ -1,0 +1,228 @@
+"""The steps after a tap in the offscreen window: reason chips, comment, staff, languages."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from kiosk.i18n import LANGUAGE_NAMES
+from kiosk.ui.screens.comment import keyboard_layout
+from tests.kiosk.conftest import make_config
+from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
+
+LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
+
+
+def texts(en: str, pl: str, ru: str, ro: str, zh: str) -> dict[str, str]:
+    return dict(zip(LANGUAGES, (en, pl, ru, ro, zh), strict=True))
+
+
+QUESTION = {
+    "id": "q1",
+    "kind": "smiley",
+    "scale": 5,
+    "text": texts(
+        "How was your visit today?",
+        "Jak oceniasz dzisiejszą wizytę?",
+        "Как прошёл ваш визит?",
+        "Cum a fost vizita de azi?",
+        "您今天的體驗如何？",
+    ),
+    "follow_up": {
+        "when_at_most": 2,
+        "text": texts(
+            "What went wrong?",
+            "Co poszło nie tak?",
+            "Что пошло не так?",
+            "Ce nu a mers?",
+            "哪裡不好？",
+        ),
+        "reasons": [
+            {
+                "id": "wait",
+                "text": texts(
+                    "Waiting time", "Czas oczekiwania", "Ожидание", "Așteptare", "等候時間"
+                ),
+            },
+            {"id": "staff", "text": texts("Staff", "Obsługa", "Персонал", "Personal", "服務人員")},
+            {
+                "id": "stock",
+                "text": texts(
+                    "Product not available", "Brak produktu", "Нет товара", "Produs lipsă", "缺貨"
+                ),
+            },
+            {
+                "id": "clean",
+                "text": texts("Cleanliness", "Czystość", "Чистота", "Curățenie", "清潔"),
+            },
+        ],
+    },
+    "comment": False,
+}
+STAFF = [{"id": "stf_anna", "display_name": "Anna"}, {"id": "stf_olek", "display_name": "Olek"}]
+
+
+def survey(**overrides):
+    return {
+        "languages": LANGUAGES,
+        "default_language": "en",
+        "questions": [{**QUESTION, **overrides}],
+        "thank_you": texts("Thank you!", "Dziękujemy!", "Спасибо!", "Mulțumim!", "謝謝！"),
+    }
+
+
+def spots(caplog, group: str) -> dict[str, tuple[int, int]]:
+    """The last logged targets of a group: key → (x, y) from the top-left."""
+
+    def logged() -> list[str]:
+        return [m for m in caplog.messages if m.startswith(f"targets {group}: ")]
+
+    pump(3, until=lambda: bool(logged()))
+    lines = logged()
+    found = re.findall(r"(\S+)@(\d+),(\d+)", lines[-1].split(": ", 1)[1])
+    return {key: (int(x), int(y)) for key, x, y in found}
+
+
+def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
+    make_kiosk, store, caplog
+):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        press(kiosk.targets()[1].drawing)  # value 2 == when_at_most
+        pump(0.5)
+        assert kiosk.screen == "followup"
+        [first] = store.pending(10, now=0) or [None]  # not yet due: still being answered
+        assert first is None and store.count() == 1
+        chips = spots(caplog, "reasons")
+        assert list(chips) == ["wait", "staff", "stock", "clean", "done"]
+        tap_window(*chips["wait"])
+        tap_window(*chips["clean"])
+        tap_window(*chips["done"])
+        pump(0.1)
+    assert kiosk.screen == "thanks"
+    [submission] = store.pending(10)
+    assert submission.answers[0].value == 2
+    assert submission.answers[0].reasons == ["wait", "clean"]
+    assert f"reasons recorded {submission.id} reasons=wait,clean" in caplog.messages
+    assert store.count() == 1
+
+
+def test_no_chips_above_the_threshold(make_kiosk, store):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    press(kiosk.targets()[2].drawing)  # value 3
+    pump(0.1)
+    assert kiosk.screen == "thanks"
+    assert store.pending(10)[0].answers[0].reasons == []
+
+
+def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    press(kiosk.targets()[0].drawing)
+    pump(0.1)
+    press(kiosk.app.followup_screen.done_button)
+    pump(0.1)
+    assert kiosk.screen == "thanks"
+    assert store.pending(10)[0].answers[0].reasons == []
+
+
+def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey(follow_up=None, comment=True)))
+    press(kiosk.targets()[4].drawing)
+    pump(0.1)
+    assert kiosk.screen == "comment"
+    screen = kiosk.app.comment_screen
+    for char in "Nicex":
+        screen.type_text(char)
+    screen.key_down("backspace")
+    press(screen.send_button)
+    pump(0.1)
+    assert kiosk.screen == "thanks"
+    assert store.pending(10)[0].answers[0].comment == "Nice"
+
+
+def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
+    config = make_config(kiosk=FAST, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
+    kiosk = make_kiosk(config)
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        press(kiosk.targets()[4].drawing)
+        pump(0.5)
+        assert kiosk.screen == "staff"
+        names = spots(caplog, "staff")
+        assert list(names) == ["stf_anna", "stf_olek", "skip"]
+        tap_window(*names["stf_olek"])
+        pump(0.1)
+    assert kiosk.screen == "thanks"
+    assert store.pending(10)[0].staff_id == "stf_olek"
+
+
+def test_staff_skip_records_none(make_kiosk, store):
+    config = make_config(kiosk=FAST, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
+    kiosk = make_kiosk(config)
+    press(kiosk.targets()[4].drawing)
+    pump(0.1)
+    press(kiosk.app.staff_screen.skip_button)
+    pump(0.1)
+    assert store.pending(10)[0].staff_id is None
+
+
+def test_language_chip_applies_to_this_customer_only(make_kiosk, store, caplog):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        pump(0.5)
+        chips = spots(caplog, "languages")
+        assert list(chips) == LANGUAGES
+        tap_window(*chips["ru"])
+        pump(0.1)
+    screen = kiosk.app.question_screen
+    assert screen.question_text == "Как прошёл ваш визит?"
+    assert [t.word for t in kiosk.targets()][-1] == "Отлично"
+    press(kiosk.targets()[4].drawing)
+    pump(0.1)
+    assert kiosk.app.thanks_screen.message == "Спасибо!"
+    assert store.pending(10)[0].language == "ru"
+    pump(3, until=lambda: kiosk.screen == "question")  # the next customer starts in English
+    assert screen.language == "en" and screen.question_text == "How was your visit today?"
+
+
+def test_a_picked_language_resets_when_idle(make_kiosk):
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    kiosk.app.question_screen.dispatch("on_pick_language", "pl")
+    assert kiosk.app.session.language == "pl"
+    pump(4, until=lambda: kiosk.app.session.language == "en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_screenshots_per_language(make_kiosk, store, language):
+    """PNGs of the customer's screens in each language, for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    config = make_config(
+        kiosk=FAST, survey={**survey(comment=True), "staff_prompt": "ask"}, staff=STAFF
+    )
+    kiosk = make_kiosk(config)
+    kiosk.app.question_screen.dispatch("on_pick_language", language)
+    pump(0.3)
+    assert kiosk.app.question_screen.languages[-1][:2] == ("zh-Hant", LANGUAGE_NAMES["zh-Hant"])
+    snap(kiosk, f"question-{language}.png")
+    press(kiosk.targets()[0].drawing)
+    pump(0.3)
+    snap(kiosk, f"followup-{language}.png")
+    press(kiosk.app.followup_screen.grid.chips[0])
+    pump(0.2)
+    snap(kiosk, f"followup-chosen-{language}.png")
+    press(kiosk.app.followup_screen.done_button)
+    pump(0.3)
+    assert kiosk.screen == "comment"
+    keyboard = kiosk.app.comment_screen.keyboard
+    assert keyboard.layout == keyboard_layout(language)
+    pump(0.3)
+    snap(kiosk, f"comment-{language}.png")
+    press(kiosk.app.comment_screen.skip_button)
+    pump(0.3)
+    snap(kiosk, f"staff-{language}.png")
+    press(kiosk.app.staff_screen.skip_button)
+    pump(0.3)
+    snap(kiosk, f"thanks-{language}.png")
+    [submission] = store.pending(10)
+    assert submission.language == language and submission.answers[0].reasons == ["wait"]
