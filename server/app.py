@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, settings
+from server import db, errors, jobs, settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(layered)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    trusted_proxies = int(app.config["PROXY_FIX_X_FOR"])
+    if trusted_proxies > 0:
+        # Behind nginx, remote_addr is the proxy: trust that many X-Forwarded-For hops so
+        # the enroll rate limit counts each real client, and no more, so clients cannot spoof.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies)  # type: ignore[method-assign]
     db.init_app(app)
     errors.init_app(app)
 
@@ -34,4 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(device.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(openapi.bp)
+
+    from server import dashboard
+
+    dashboard.init_app(app)
+    jobs.init_app(app)
     return app

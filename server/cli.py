@@ -7,6 +7,7 @@ one clear line on stderr and a non-zero exit (`click.ClickException`), never a t
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,12 +18,12 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import migrations
+from server import migrations, passwords
 from server.app import create_app
 from server.db import dispose_engine, get_engine
 from server.errors import from_validation_error
 from server.settings import SettingError
-from server.store import api_keys, devices, locations, rollups, staff, surveys
+from server.store import api_keys, devices, locations, rollups, staff, surveys, users
 from shared.clock import is_valid_timezone, to_rfc3339
 from shared.survey import STRICT_KEYS, SurveyDefinition
 
@@ -251,3 +252,40 @@ def rebuild_rollups(as_json: bool) -> None:
     with _transaction() as conn:
         count = rollups.rebuild(conn)
     _emit(as_json, {"rows": count}, f"{count} rollup rows")
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        passwords.check_new_password(password)
+    except passwords.WeakPassword as exc:
+        raise click.ClickException(f"password: {exc}") from None
+    return password
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(users.ROLES))
+@click.option("--location", "location_ids", multiple=True, help="Repeat for each location.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one stdin line.")
+@json_option
+def create_user(
+    email: str, role: str, location_ids: tuple[str, ...], password_stdin: bool, as_json: bool
+) -> None:
+    """Create a dashboard user; a manager needs at least one --location."""
+    if "@" not in email or len(email) > 254:
+        raise click.ClickException("--email: not an e-mail address")
+    if role == "manager" and not location_ids:
+        raise click.ClickException("--location: a manager needs at least one location")
+    password_hash = passwords.hash_password(_new_password(password_stdin))
+    with _transaction() as conn:
+        for location_id in location_ids:
+            _need_location(conn, location_id)
+        try:
+            user_id = users.create(conn, email, password_hash, role, list(location_ids))
+        except users.DuplicateEmail:
+            raise click.ClickException(f"--email: a user {email!r} exists already") from None
+    _emit(as_json, {"id": user_id}, user_id)

@@ -159,21 +159,24 @@ def ingest_batch(
     cache = _Surveys(conn)
     location = locations.get(conn, device["location_id"])
     assert location is not None  # a device's location is a foreign key
-    results: list[SubmissionResult] = []
-    for i, item in enumerate(batch.submissions):
+    results: dict[int, SubmissionResult] = {}
+    counted: list[rollups.RollupKey] = []
+    # Rows are locked in one global order (submissions by id, then rollups by key) so that
+    # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
+    order = sorted(range(len(batch.submissions)), key=lambda i: batch.submissions[i].id)
+    for i in order:
+        item = batch.submissions[i]
         at = f"submissions[{i}]"
         payload = canonical_payload(item)
         known = _known(conn, device, item, payload, at)
         if known is not None:
-            results.append(known)
+            results[i] = known
             continue
         try:
             survey = _check(conn, device, item, at, cache)
         except Rejection as rejection:
-            results.append(
-                SubmissionResult(
-                    id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
-                )
+            results[i] = SubmissionResult(
+                id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
             )
             continue
         timing = {
@@ -184,12 +187,12 @@ def ingest_batch(
         }
         row, answer_rows, keys = _rows(device, item, survey, timing, payload)
         if submissions.insert(conn, row, answer_rows):
-            rollups.add(conn, keys)
-            results.append(SubmissionResult(id=item.id, status="accepted"))
+            counted.extend(keys)
+            results[i] = SubmissionResult(id=item.id, status="accepted")
         else:
             # Another request stored this id between our look-up and our insert.
-            results.append(
-                _known(conn, device, item, payload, at)
-                or SubmissionResult(id=item.id, status="duplicate")
+            results[i] = _known(conn, device, item, payload, at) or SubmissionResult(
+                id=item.id, status="duplicate"
             )
-    return results
+    rollups.add(conn, counted)
+    return [results[i] for i in range(len(batch.submissions))]

@@ -39,10 +39,46 @@ SETTINGS: list[Setting] = [
     Setting("ENROLL_FAILS_GLOBAL", 200, "Failed enrollments allowed in total per window"),
     Setting("ENROLL_FAIL_WINDOW_S", 900, "Window (s) over which failed enrollments are counted"),
     Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest accepted request body, in bytes"),
+    Setting(
+        "SCHEDULER",
+        False,
+        "Run scheduled jobs (rollup check) in this process; each runs once across processes",
+    ),
+    Setting("ROLLUP_CHECK_INTERVAL_S", 86400, "Seconds between rollup consistency checks"),
+    Setting(
+        "PROXY_FIX_X_FOR",
+        0,
+        "Number of trusted proxies (e.g. 1 behind nginx) whose X-Forwarded-For gives the client",
+    ),
     Setting("IDLE_RESET_S", 20, "Kiosk: seconds without a touch before it returns to the start"),
     Setting("THANK_YOU_S", 4, "Kiosk: seconds the thank-you screen shows"),
     Setting("BURST_MAX_TAPS", 5, "Kiosk: submissions within the burst window before flagging"),
     Setting("BURST_WINDOW_S", 10, "Kiosk: burst window in seconds"),
+    Setting("TLS", False, "Served behind TLS: session cookie Secure and HSTS sent"),
+    Setting("SESSION_LIFETIME_H", 12, "Hours a dashboard sign-in lasts"),
+    Setting("LOGIN_FAILS_PER_ACCOUNT", 5, "Failed logins allowed per account per window"),
+    Setting("LOGIN_FAILS_PER_ADDRESS", 20, "Failed logins allowed per address per window"),
+    Setting("LOGIN_FAIL_WINDOW_S", 900, "Window (s) over which failed logins are counted"),
+    Setting("DEVICE_WARNING_SILENT_S", 3600, "Seconds silent before a device shows warning"),
+    Setting("DEVICE_CRITICAL_SILENT_S", 86400, "Seconds silent before a device shows critical"),
+    Setting(
+        "ALERT_CHECK_INTERVAL_S", 60, "Seconds between alert checks (run once across processes)"
+    ),
+    Setting("ALERT_SURGE_SHARE", 50.0, "Alert: % of unhappy answers in the window that is a surge"),
+    Setting("ALERT_SURGE_WINDOW_S", 900, "Alert: seconds of answers a surge looks back over"),
+    Setting("ALERT_SURGE_MIN_N", 4, "Alert: fewest answers in the window before a surge counts"),
+    Setting(
+        "ALERT_DROP", True, "Alert: watch for a week-over-week drop outside the 95 % intervals"
+    ),
+    Setting("ALERT_WEBHOOK_URL", "", "Alert webhook (JSON POST) for locations without their own"),
+    Setting("ALERT_DELIVERY_TIMEOUT_S", 10.0, "Seconds before an alert mail or webhook gives up"),
+    Setting("PUBLIC_URL", "", "The dashboard's address, for links in alerts (https://host)"),
+    Setting("SMTP_HOST", "", "SMTP server for alert mail; empty: no mail is sent"),
+    Setting("SMTP_PORT", 25, "SMTP port"),
+    Setting("SMTP_USER", "", "SMTP user name; empty: no login"),
+    Setting("SMTP_PASSWORD", "", "SMTP password"),
+    Setting("SMTP_FROM", "smiletap@localhost", "Sender address of alert mail"),
+    Setting("SMTP_TLS", False, "Use STARTTLS on the SMTP connection"),
 ]
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic.json_schema import models_json_schema
 
+from server.api.bodies import MAX_INT, MAX_YEAR, MIN_YEAR
+from server.api.reports import ID_PATTERN, MAX_MIN_N
 from shared import __version__
 from shared.protocol import (
     ConfigResponse,
@@ -25,6 +27,10 @@ from shared.protocol import (
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 REF = "#/components/schemas/{model}"
+
+#: What `server.api.bodies` refuses beyond the models' own rules, stated in the schema too.
+NO_NUL = "^[^\x00]*$"
+TIMESTAMP_YEARS = f"^({MIN_YEAR // 100}[0-9]{{2}}|2[01][0-9]{{2}}|{MAX_YEAR}-)"
 
 
 def _json(model: type) -> dict[str, Any]:
@@ -49,6 +55,23 @@ def _op(
     return op
 
 
+def _document_limits(node: Any) -> None:
+    # Pydantic cannot express these body checks, so they are added to its schemas here.
+    if isinstance(node, list):
+        for item in node:
+            _document_limits(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"enum", "const", "pattern"} & node.keys():
+        node["pattern"] = TIMESTAMP_YEARS if node.get("format") == "date-time" else NO_NUL
+    if node.get("type") == "integer":
+        node.setdefault("minimum", -MAX_INT)
+        node.setdefault("maximum", MAX_INT)
+    for value in node.values():
+        _document_limits(value)
+
+
 def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
@@ -64,17 +87,18 @@ def document() -> dict[str, Any]:
         [(m, "serialization" if "Response" in m.__name__ else "validation") for m in models],
         ref_template=REF,
     )
+    _document_limits(schemas)
     report_params = [
         _query("from", {"type": "string", "format": "date"}, True),
         _query("to", {"type": "string", "format": "date"}, True),
-        _query("location_id", {"type": "array", "items": {"type": "string"}}),
+        _query("location_id", {"type": "array", "items": {"pattern": ID_PATTERN.pattern}}),
         _query("include_burst", {"type": "boolean", "default": False}),
     ]
     scores = _op("Scores per group", (200, ScoresResponse), None, "apiKey", 400, 401, 403)
     scores["parameters"] = [
         *report_params,
         _query("group_by", {"enum": ["location", "staff", "day", "weekday_hour"]}),
-        _query("min_n", {"type": "integer", "minimum": 0}),
+        _query("min_n", {"type": "integer", "minimum": 0, "maximum": MAX_MIN_N}),
     ]
     csv_op = {
         "summary": "One CSV row per answer",
@@ -93,7 +117,9 @@ def document() -> dict[str, Any]:
         "info": {"title": "Smiletap", "version": __version__},
         "paths": {
             "/api/v1/enroll": {
-                "post": _op("Enroll", (201, EnrollResponse), EnrollRequest, None, 400, 422, 429)
+                "post": _op(
+                    "Enroll", (201, EnrollResponse), EnrollRequest, None, 400, 413, 422, 429
+                )
             },
             "/api/v1/config": {"get": config},
             "/api/v1/submissions": {

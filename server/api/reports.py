@@ -20,6 +20,8 @@ bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 MAX_DAYS = 3700  # about ten years: bounds the work one request can ask for
+MIN_N_PATTERN = re.compile(r"[0-9]{1,9}")
+MAX_MIN_N = 999_999_999
 
 
 def _date_arg(name: str) -> date:
@@ -49,7 +51,8 @@ def _min_n_arg() -> int:
     raw = request.args.get("min_n")
     if raw is None:
         return int(current_app.config["MIN_N"])
-    if not raw.isdigit() or len(raw) > 9:
+    # ASCII digits only: str.isdigit() also admits '²', which int() refuses.
+    if not MIN_N_PATTERN.fullmatch(raw):
         raise ApiError("invalid_query", "min_n must be a whole number >= 0", "min_n")
     return int(raw)
 

@@ -33,3 +33,10 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision among this folder's scripts."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(HERE).get_current_head()

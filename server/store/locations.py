@@ -1,7 +1,8 @@
-"""Locations: name, IANA time zone and the assigned survey."""
+"""Locations: name, IANA time zone, opening hours, alert webhook and the assigned survey."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -40,3 +41,41 @@ def assign_survey(conn: Connection, location_id: str, survey_id: str) -> bool:
         update(locations).where(locations.c.id == location_id).values(survey_id=survey_id)
     )
     return result.rowcount == 1
+
+
+def all_locations(conn: Connection) -> list[dict[str, Any]]:
+    """Every location, by name."""
+    rows = conn.execute(select(locations).order_by(locations.c.name, locations.c.id)).mappings()
+    return [dict(row) for row in rows]
+
+
+def update_settings(
+    conn: Connection,
+    location_id: str,
+    *,
+    name: str,
+    timezone: str,
+    opening_hours: dict[str, list[str]] | None,
+    webhook_url: str | None,
+    alert_rules: dict[str, Any] | None = None,
+) -> bool:
+    """Save a location's name, time zone, opening hours, webhook and (when given) alert rules."""
+    rules = {} if alert_rules is None else {"alert_rules": json.dumps(alert_rules)}
+    result = conn.execute(
+        update(locations)
+        .where(locations.c.id == location_id)
+        .values(
+            name=name,
+            timezone=timezone,
+            opening_hours=None if opening_hours is None else json.dumps(opening_hours),
+            webhook_url=webhook_url or None,
+            **rules,
+        )
+    )
+    return result.rowcount == 1
+
+
+def opening_hours(location: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The stored opening hours by ISO weekday ("1".."7"), or None (always open)."""
+    raw = location.get("opening_hours")
+    return None if not raw else dict(json.loads(raw))

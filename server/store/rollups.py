@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, literal, select
+from sqlalchemy import Connection, Select, delete, except_, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.store.schema import ROLLUP_KEY, answers, rollups, submissions
@@ -21,7 +21,10 @@ RollupKey = tuple[Any, ...]  # values in ROLLUP_KEY order
 
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
-    """Count one answer for each key (INSERT … ON CONFLICT DO UPDATE count = count + n)."""
+    """Count one answer for each key (INSERT … ON CONFLICT DO UPDATE count = count + n).
+
+    Rows are written in key order, so concurrent transactions lock them in the same order.
+    """
     counted = Counter(keys)
     if not counted:
         return
@@ -31,13 +34,12 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
         index_elements=list(ROLLUP_KEY),
         set_={"count": rollups.c.count + stmt.excluded.count},
     )
-    rows = [dict(zip(ROLLUP_KEY, key, strict=True), count=n) for key, n in counted.items()]
+    rows = [dict(zip(ROLLUP_KEY, key, strict=True), count=n) for key, n in sorted(counted.items())]
     conn.execute(stmt, rows)
 
 
-def rebuild(conn: Connection) -> int:
-    """Recompute every rollup from the stored answers; return the number of rows made."""
-    conn.execute(delete(rollups))
+def _recomputed() -> Select[Any]:
+    """The rollup rows as recomputed from the stored answers."""
     s, a = submissions.c, answers.c
     sources = {
         "location_id": s.location_id,
@@ -54,13 +56,27 @@ def rebuild(conn: Connection) -> int:
         "value": a.value,
     }
     columns = [sources[name].label(name) for name in ROLLUP_KEY]
-    query = (
+    return (
         select(*columns, func.count().label("count"))
         .select_from(answers.join(submissions, a.submission_id == s.id))
         .group_by(*columns)
     )
-    conn.execute(rollups.insert().from_select([*ROLLUP_KEY, "count"], query))
+
+
+def rebuild(conn: Connection) -> int:
+    """Recompute every rollup from the stored answers; return the number of rows made."""
+    conn.execute(delete(rollups))
+    conn.execute(rollups.insert().from_select([*ROLLUP_KEY, "count"], _recomputed()))
     return conn.execute(select(func.count()).select_from(rollups)).scalar_one()
+
+
+def differences(conn: Connection) -> int:
+    """How many rollup rows differ from a recomputation (missing, extra or miscounted)."""
+    stored = select(*[rollups.c[name] for name in (*ROLLUP_KEY, "count")])
+    recomputed = _recomputed()
+    missing = select(func.count()).select_from(except_(recomputed, stored).subquery())
+    extra = select(func.count()).select_from(except_(stored, recomputed).subquery())
+    return int(conn.execute(missing).scalar_one()) + int(conn.execute(extra).scalar_one())
 
 
 GROUP_COLUMNS: dict[str, tuple[str, ...]] = {

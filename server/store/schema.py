@@ -49,6 +49,10 @@ locations = Table(
     Column("timezone", String(64), nullable=False),
     Column("survey_id", String(64), ForeignKey("surveys.id"), nullable=True),
     Column("created_at", Ts, nullable=False),
+    # Migration 0004: {"1": ["08:00", "20:00"], ...} by ISO weekday, store-local; None = always.
+    Column("opening_hours", Text, nullable=True),
+    Column("alert_rules", Text, nullable=True),  # JSON overrides of the alert defaults
+    Column("webhook_url", String(500), nullable=True),  # None: the global ALERT_WEBHOOK_URL
 )
 
 staff = Table(
@@ -112,6 +116,7 @@ api_keys = Table(
     Column("role", String(16), nullable=False),
     Column("created_at", Ts, nullable=False),
     Column("revoked_at", Ts, nullable=True),
+    Column("label", String(200), nullable=True),  # migration 0004
 )
 
 api_key_locations = Table(
@@ -202,6 +207,68 @@ rollups = Table(
     Column("count", BigInteger, nullable=False),
     PrimaryKeyConstraint(*ROLLUP_KEY, name="pk_rollups"),
     Index("ix_rollups_date_location", "local_date", "location_id"),
+)
+
+# Dashboard users (migration 0003_dashboard_users).
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # stored lower-case
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("role", String(16), nullable=False),
+    Column("session_version", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("password_changed_at", Ts, nullable=False),
+)
+
+user_locations = Table(
+    "user_locations",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    PrimaryKeyConstraint("user_id", "location_id"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Ts, nullable=False),
+    Index("ix_login_failures_email_at", "email", "at"),
+    Index("ix_login_failures_address_at", "address", "at"),
+)
+
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Ts, nullable=False),
+)
+
+# Alert episodes (migration 0004): one row per episode; at most one open per (location, rule,
+# subject), so a condition that holds for hours notifies once.
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("rule", String(32), nullable=False),  # surge | drop | silent
+    Column("subject", String(64), nullable=False),  # question id, device id or ''
+    Column("severity", String(16), nullable=False),  # warning | critical
+    Column("state", String(16), nullable=False),  # open | closed
+    Column("message", Text, nullable=False),
+    Column("opened_at", Ts, nullable=False),
+    Column("closed_at", Ts, nullable=True),
+    Column("notified_at", Ts, nullable=True),
+    Index("ix_alerts_state_location", "state", "location_id"),
+    Index("ix_alerts_opened_at", "opened_at"),
 )
 
 #: Tables in an order that deletes children before parents.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from typing import Any
+
+from sqlalchemy import Connection, select, update
 
 from server.store.schema import staff
 from shared.clock import utcnow
@@ -40,3 +42,33 @@ def exists_at(conn: Connection, location_id: str, staff_id: str) -> bool:
         select(staff.c.id).where(staff.c.id == staff_id, staff.c.location_id == location_id)
     ).first()
     return row is not None
+
+
+def roster(conn: Connection, location_id: str) -> list[dict[str, Any]]:
+    """Every staff member of a location, active first, then by name."""
+    rows = conn.execute(
+        select(staff)
+        .where(staff.c.location_id == location_id)
+        .order_by(staff.c.active.desc(), staff.c.display_name, staff.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def get(conn: Connection, staff_id: str) -> dict[str, Any] | None:
+    """One staff member, or None."""
+    row = conn.execute(select(staff).where(staff.c.id == staff_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def rename(conn: Connection, staff_id: str, display_name: str) -> bool:
+    """Change the name a staff member shows under; False when unknown."""
+    result = conn.execute(
+        update(staff).where(staff.c.id == staff_id).values(display_name=display_name)
+    )
+    return result.rowcount == 1
+
+
+def set_active(conn: Connection, staff_id: str, active: bool) -> bool:
+    """(De)activate a staff member: inactive ones leave /config, their answers stay."""
+    result = conn.execute(update(staff).where(staff.c.id == staff_id).values(active=active))
+    return result.rowcount == 1

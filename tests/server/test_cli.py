@@ -13,15 +13,15 @@ from tests.server.conftest import SURVEY, Cli, Smiletap
 
 
 def test_migrate_is_idempotent(runner: Cli) -> None:
-    assert runner.json("migrate") == {"revision": "0001"}
-    assert runner.json("migrate") == {"revision": "0001"}
-    assert "revision 0001" in runner.invoke("migrate").output
+    assert runner.json("migrate") == {"revision": migrations.head_revision()}
+    assert runner.json("migrate") == {"revision": migrations.head_revision()}
+    assert f"revision {migrations.head_revision()}" in runner.invoke("migrate").output
 
 
 def test_migrate_fresh_sqlite_in_instance_folder(tmp_path) -> None:
     cli = Cli("", str(tmp_path))
     del cli.env["SMILETAP_DATABASE_URL"]
-    assert cli.json("migrate") == {"revision": "0001"}
+    assert cli.json("migrate") == {"revision": migrations.head_revision()}
     assert (tmp_path / "smiletap.db").exists()
 
 
@@ -147,5 +147,5 @@ def test_bad_setting_is_a_clear_message(runner: Cli) -> None:
 
 def test_current_revision_helper(database_url) -> None:
     engine = make_engine(database_url)
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == migrations.head_revision()
     engine.dispose()

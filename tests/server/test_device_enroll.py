@@ -91,3 +91,48 @@ def test_old_failures_expire(client, app) -> None:
     app.config["ENROLL_FAIL_WINDOW_S"] = 0
     for _ in range(3):
         assert_error(client.post("/api/v1/enroll", json={"code": "XX"}), 400, "invalid_code")
+
+
+def _proxied_app(database_url: str, tmp_path, proxies: int):
+    from server.app import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "PROXY_FIX_X_FOR": proxies,
+            "ENROLL_FAILS_PER_ADDRESS": 2,
+        }
+    )
+
+
+def _fail_from(client, forwarded_for: str) -> int:
+    response = client.post(
+        "/api/v1/enroll",
+        json={"code": "XXXXX-XXXXX"},
+        headers={"X-Forwarded-For": forwarded_for},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},  # nginx on the same host
+    )
+    return int(response.status_code)
+
+
+def test_behind_a_proxy_the_limit_sees_the_client(database_url, tmp_path) -> None:
+    from server.db import dispose_engine
+
+    app = _proxied_app(database_url, tmp_path, 1)
+    client = app.test_client()
+    assert [_fail_from(client, "203.0.113.5") for _ in range(3)] == [400, 400, 429]
+    # Another client behind the same proxy is not limited; a forged earlier hop is ignored.
+    assert _fail_from(client, "203.0.113.5, 198.51.100.7") == 400
+    assert _fail_from(client, "198.51.100.7") == 400
+    dispose_engine(app)
+
+
+def test_without_proxy_fix_forwarded_for_is_ignored(database_url, tmp_path) -> None:
+    from server.db import dispose_engine
+
+    app = _proxied_app(database_url, tmp_path, 0)
+    client = app.test_client()
+    assert [_fail_from(client, f"203.0.113.{i}") for i in range(3)] == [400, 400, 429]
+    dispose_engine(app)

@@ -1,0 +1,115 @@
+"""Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location
+and weekday_hour, one whole year) on SQLite at 100k, 1M and optionally 10M answers.
+
+    .venv/bin/python bench/reports.py                       # 100k and 1M answers
+    .venv/bin/python bench/reports.py --sizes 100000 1000000 10000000   # adds 10M (minutes)
+
+Reports read only the rollups, so the data made here is the rollup rows that N answers
+spread over 50 locations × 5 staff × 365 days × 14 opening hours × 5 smiley values would
+produce (at 10M about 5M rows), generated with one INSERT … SELECT in SQLite; no raw answers
+are made. Prints figures; never passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server import migrations  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.db import dispose_engine, make_engine  # noqa: E402
+from server.store import api_keys  # noqa: E402
+
+LOCATIONS, STAFF, DAYS, HOURS, VALUES = 50, 5, 365, 14, 5
+
+# Every simulated answer picks a random cell; GROUP BY turns them into rollup counts.
+# MATERIALIZED, or SQLite would call random() again wherever `raw` is referenced.
+GENERATE = f"""
+INSERT INTO rollups (location_id, staff_id, survey_id, survey_version, question_id, kind,
+                     scale, local_date, weekday, hour, burst, value, count)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :answers),
+raw AS MATERIALIZED (
+  SELECT abs(random()) % {LOCATIONS} AS loc, abs(random()) % {STAFF} AS st,
+         abs(random()) % {DAYS} AS d, 8 + abs(random()) % {HOURS} AS h,
+         1 + abs(random()) % {VALUES} AS v
+  FROM n
+)
+SELECT printf('loc_%02d', loc), printf('stf_%02d_%d', loc, st), 'srv_bench', 1, 'q1',
+       'smiley', 5, date('2025-01-01', '+' || d || ' days'),
+       (CAST(strftime('%w', date('2025-01-01', '+' || d || ' days')) AS INTEGER) + 6) % 7 + 1,
+       h, 0, v, count(*)
+FROM raw GROUP BY loc, st, d, h, v
+"""
+
+
+def build(path: Path, answers: int) -> tuple[str, int, float]:
+    """Make a migrated SQLite file with the rollups of `answers` answers; return url, rows, s."""
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(GENERATE.replace(":answers", str(int(answers))))
+        rows = conn.exec_driver_sql("SELECT count(*) FROM rollups").scalar_one()
+        _, key = api_keys.create(conn, "admin", [])
+    engine.dispose()
+    (path.parent / "key").write_text(key)
+    return url, rows, time.perf_counter() - started
+
+
+def measure(url: str, key: str, group_by: str, runs: int) -> tuple[float, float]:
+    """p50 and p95 (ms) of the scores request through the app."""
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.gettempdir()})
+    client = app.test_client()
+    params = {"from": "2025-01-01", "to": "2025-12-31", "group_by": group_by}
+    headers = {"Authorization": f"Bearer {key}"}
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        response = client.get("/api/v1/reports/scores", query_string=params, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.get_data(as_text=True)
+        if i:  # the first run warms the page cache
+            times.append(elapsed)
+    dispose_engine(app)
+    times.sort()
+    return statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
+
+
+def main() -> None:
+    """Build each size, time both groupings, print a table and the largest/smallest ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    p50s: dict[tuple[int, str], float] = {}
+    print(f"{'answers':>10} {'rollup rows':>12} {'build s':>8} {'group_by':>13} "
+          f"{'p50 ms':>8} {'p95 ms':>8}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            path = Path(tmp) / f"reports-{size}.db"
+            url, rows, build_s = build(path, size)
+            key = (path.parent / "key").read_text()
+            for group_by in ("location", "weekday_hour"):
+                p50, p95 = measure(url, key, group_by, args.runs)
+                p50s[(size, group_by)] = p50
+                print(f"{size:>10} {rows:>12} {build_s:>8.1f} {group_by:>13} "
+                      f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
+            path.unlink()
+    small, large = min(args.sizes), max(args.sizes)
+    for group_by in ("location", "weekday_hour"):
+        ratio = p50s[(large, group_by)] / p50s[(small, group_by)]
+        print(f"p50 ratio {large}/{small} answers, {group_by}: {ratio:.1f}x")
+    if large < 10_000_000:
+        print("for 10M answers: bench/reports.py --sizes 100000 1000000 10000000")
+
+
+if __name__ == "__main__":
+    main()

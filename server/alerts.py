@@ -1,0 +1,331 @@
+"""Alert rules, their episodes, and delivery by e-mail and webhook.
+
+Three rules per location, with defaults from settings that a location may override
+(`locations.alert_rules`, JSON):
+
+- surge: at least ALERT_SURGE_SHARE % of the answers of the last ALERT_SURGE_WINDOW_S seconds
+  are unhappy (`shared.scoring.is_unhappy`), with at least ALERT_SURGE_MIN_N answers;
+- drop: per question, this week's 95 % interval (the last 7 store-local days) lies wholly
+  below last week's (the 7 days before), computed with `shared.scoring` from the rollups;
+- silent: an enrolled kiosk without contact for DEVICE_WARNING_SILENT_S while its location
+  is open (warning), or for DEVICE_CRITICAL_SILENT_S at any time (critical).
+
+`check` runs every rule once (the scheduler runs it once across processes), opens an episode
+when a rule starts to hold, closes it when it stops, and notifies each new or escalated
+episode once: mail to the admins and the location's managers, and a JSON POST to the
+location's webhook or the global one. A delivery that fails is logged, not retried, so a
+broken mail server never turns into a storm later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from server import opening_hours
+from server.store import alerts as store
+from server.store import as_utc, users
+from server.store.locations import opening_hours as hours_of
+from shared import scoring
+from shared.clock import to_rfc3339, utcnow
+
+log = logging.getLogger(__name__)
+
+RULE_NAMES = {
+    "surge": "Surge of unhappy answers",
+    "drop": "Week-over-week drop",
+    "silent": "Kiosk silent",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that holds now: where, what about, how bad, and a sentence for people."""
+
+    location_id: str
+    rule: str
+    subject: str
+    severity: str
+    message: str
+
+
+def rules_for(location: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The location's rules: the settings' defaults with its overrides on top."""
+    rules: dict[str, Any] = {
+        "surge": True,
+        "surge_share": float(config["ALERT_SURGE_SHARE"]),
+        "surge_min_n": int(config["ALERT_SURGE_MIN_N"]),
+        "surge_window_s": float(config["ALERT_SURGE_WINDOW_S"]),
+        "drop": bool(config["ALERT_DROP"]),
+        "silent": True,
+    }
+    if location.get("alert_rules"):
+        rules.update(json.loads(location["alert_rules"]))
+    return rules
+
+
+class BadRules(ValueError):
+    """An alert rule override that cannot be used; `field` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+#: Form field → (rule key, lowest, highest, scale to the stored unit).
+_NUMBERS = {
+    "alert_surge_share": ("surge_share", 1, 100, 1),
+    "alert_surge_min_n": ("surge_min_n", 1, 10000, 1),
+    "alert_surge_window_min": ("surge_window_s", 1, 1440, 60),
+}
+
+
+def rules_from_form(form: Mapping[str, str]) -> dict[str, Any] | None:
+    """A location's overrides from its settings form; blank numbers keep the defaults.
+
+    None when the form carries no rules section (e.g. the new-location form).
+    """
+    if not form.get("alert_rules_form"):
+        return None
+    rules: dict[str, Any] = {
+        key: bool(form.get(f"alert_{key}")) for key in ("surge", "drop", "silent")
+    }
+    for field, (key, low, high, unit) in _NUMBERS.items():
+        raw = form.get(field, "").strip()
+        if not raw:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise BadRules(field, f"{raw!r} is not a number") from None
+        if not low <= number <= high:
+            raise BadRules(field, f"must be within {low}..{high}")
+        rules[key] = int(number) if key == "surge_min_n" else number * unit
+    return rules
+
+
+def surge_findings(
+    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+) -> list[Finding]:
+    """Locations where the unhappy share of the recent window reaches the threshold."""
+    rules = {p["id"]: rules_for(p, config) for p in places}
+    longest = max((r["surge_window_s"] for r in rules.values()), default=0.0)
+    tally: dict[str, list[tuple[datetime, bool]]] = {}
+    for row in store.recent_answers(conn, now - timedelta(seconds=longest)):
+        unhappy = scoring.is_unhappy(row["kind"], row["scale"], row["value"])
+        tally.setdefault(row["location_id"], []).append((as_utc(row["effective_at"]), unhappy))  # type: ignore[arg-type]
+    found = []
+    for place in places:
+        rule = rules[place["id"]]
+        if not rule["surge"]:
+            continue
+        since = now - timedelta(seconds=rule["surge_window_s"])
+        window = [bad for at, bad in tally.get(place["id"], []) if at >= since]
+        n, unhappy = len(window), sum(window)
+        if n >= rule["surge_min_n"] and 100 * unhappy >= rule["surge_share"] * n:
+            minutes = round(rule["surge_window_s"] / 60)
+            share = round(100 * unhappy / n)
+            message = f"{unhappy} of {n} answers ({share} %) unhappy in the last {minutes} min"
+            found.append(Finding(place["id"], "surge", "", "warning", message))
+    return found
+
+
+def _interval(
+    kind: str, scale: int, counts: dict[int, int]
+) -> tuple[float, tuple[float, float]] | None:
+    if kind == "nps":
+        m = scoring.nps(counts)
+        return (m.score, m.ci95) if m else None
+    if kind == "csat":
+        s = scoring.csat(counts)
+        return (s.score, s.ci95) if s else None
+    if kind == "ces":
+        c = scoring.ces(counts, scale)
+        return (c.mean, c.mean_ci95) if c else None
+    sm = scoring.smiley(counts, scale)
+    return (sm.positive_share, sm.ci95) if sm else None
+
+
+def drop_findings(
+    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+) -> list[Finding]:
+    """Questions whose interval this week lies wholly below last week's."""
+    found = []
+    for place in places:
+        if not rules_for(place, config)["drop"]:
+            continue
+        today = now.astimezone(ZoneInfo(place["timezone"])).date()
+        this_week = store.value_counts(conn, place["id"], today - timedelta(days=6), today)
+        last_week = store.value_counts(
+            conn, place["id"], today - timedelta(days=13), today - timedelta(days=7)
+        )
+        for key in sorted(set(this_week) & set(last_week)):
+            question_id, kind, scale = key
+            now_m = _interval(kind, scale, this_week[key])
+            before = _interval(kind, scale, last_week[key])
+            if now_m and before and now_m[1][1] < before[1][0]:
+                message = (
+                    f"{question_id} ({kind}) fell from {before[0]} [{before[1][0]}–{before[1][1]}] "
+                    f"last week to {now_m[0]} [{now_m[1][0]}–{now_m[1][1]}] this week"
+                )
+                found.append(Finding(place["id"], "drop", question_id, "warning", message))
+    return found
+
+
+def silent_findings(
+    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+) -> tuple[list[Finding], set[tuple[str, str, str]]]:
+    """Silent kiosks, and the episodes to leave as they are (silent, but the store is closed)."""
+    by_id = {p["id"]: p for p in places}
+    warning_s = float(config["DEVICE_WARNING_SILENT_S"])
+    critical_s = float(config["DEVICE_CRITICAL_SILENT_S"])
+    found, keep = [], set()
+    for device in store.watched_devices(conn):
+        place = by_id.get(device["location_id"])
+        if place is None or not rules_for(place, config)["silent"]:
+            continue
+        last = as_utc(device["last_contact_at"] or device["enrolled_at"])
+        assert last is not None  # watched devices are enrolled
+        silent_s = (now - last).total_seconds()
+        hours = f"{silent_s / 3600:.1f} h"
+        name = f"{device['name']} ({device['id']})"
+        if silent_s >= critical_s:
+            message = f"{name} has not been in contact for {hours}"
+            found.append(Finding(place["id"], "silent", device["id"], "critical", message))
+        elif silent_s >= warning_s:
+            if opening_hours.is_open(hours_of(place), place["timezone"], now):
+                message = f"{name} silent for {hours} while the store is open"
+                found.append(Finding(place["id"], "silent", device["id"], "warning", message))
+            else:
+                keep.add((place["id"], "silent", device["id"]))
+    return found, keep
+
+
+SEVERITY = {"warning": 1, "critical": 2}
+
+
+def evaluate(conn: Connection, config: Mapping[str, Any], now: datetime) -> list[int]:
+    """Open, escalate and close episodes; return the ids that need a notification."""
+    places = store.all_locations(conn)
+    findings = surge_findings(conn, places, config, now) + drop_findings(conn, places, config, now)
+    silent, keep = silent_findings(conn, places, config, now)
+    findings += silent
+    episodes = store.open_episodes(conn)
+    notify = []
+    holding = set()
+    for f in findings:
+        key = (f.location_id, f.rule, f.subject)
+        holding.add(key)
+        current = episodes.get(key)
+        if current is None:
+            notify.append(store.open_episode(conn, *key, f.severity, f.message))
+        elif SEVERITY[f.severity] > SEVERITY[current["severity"]]:
+            store.escalate(conn, current["id"], f.severity, f.message)
+            notify.append(current["id"])
+    for key, episode in episodes.items():
+        if key not in holding and key not in keep:
+            store.close_episode(conn, episode["id"])
+    return notify
+
+
+def link(config: Mapping[str, Any], episode: Mapping[str, Any]) -> str:
+    """Where the episode is seen on the dashboard (absolute when PUBLIC_URL is set)."""
+    if episode["rule"] == "silent":
+        path = "/dashboard/devices/"
+    else:
+        path = f"/dashboard/locations/{episode['location_id']}"
+    return str(config.get("PUBLIC_URL") or "").rstrip("/") + path
+
+
+def payload(config: Mapping[str, Any], episode: Mapping[str, Any]) -> dict[str, Any]:
+    """The webhook's JSON body for an episode."""
+    return {
+        "alert": {
+            "id": episode["id"],
+            "rule": episode["rule"],
+            "title": RULE_NAMES[episode["rule"]],
+            "severity": episode["severity"],
+            "state": episode["state"],
+            "location_id": episode["location_id"],
+            "location_name": episode["location_name"],
+            "subject": episode["subject"] or None,
+            "message": episode["message"],
+            "opened_at": to_rfc3339(as_utc(episode["opened_at"])),  # type: ignore[arg-type]
+            "url": link(config, episode),
+        }
+    }
+
+
+def send_mail(config: Mapping[str, Any], recipients: list[str], subject: str, body: str) -> None:
+    """Send one plain-text mail through the configured SMTP server."""
+    message = EmailMessage()
+    message["From"] = config["SMTP_FROM"]
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject
+    message.set_content(body)
+    timeout = float(config["ALERT_DELIVERY_TIMEOUT_S"])
+    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=timeout) as smtp:
+        if config["SMTP_TLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)
+
+
+def post_webhook(config: Mapping[str, Any], url: str, body: dict[str, Any]) -> None:
+    """POST the JSON body to the webhook; a non-2xx answer raises."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data, {"Content-Type": "application/json", "User-Agent": "smiletap-alerts"}
+    )
+    timeout = float(config["ALERT_DELIVERY_TIMEOUT_S"])
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        answer.read()
+
+
+def deliver(config: Mapping[str, Any], episode: dict[str, Any], recipients: list[str]) -> None:
+    """Mail and webhook for one episode; each failure is logged and the other still tried."""
+    rule, place = RULE_NAMES[episode["rule"]], episode["location_name"]
+    title = f"[Smiletap] {episode['severity']}: {rule} at {place}"
+    body = f"{episode['message']}\n\nSee {link(config, episode)}\n"
+    if config["SMTP_HOST"] and recipients:
+        try:
+            send_mail(config, recipients, title, body)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("alert %s: mail not sent: %s", episode["id"], exc)
+    url = episode.get("webhook_url") or config["ALERT_WEBHOOK_URL"]
+    if url:
+        try:
+            post_webhook(config, url, payload(config, episode))
+        except OSError as exc:  # URLError and HTTPError are OSErrors
+            log.warning("alert %s: webhook not sent: %s", episode["id"], exc)
+
+
+def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None) -> list[int]:
+    """Run every rule once and notify new or escalated episodes; return their ids."""
+    now = now or utcnow()
+    with engine.begin() as conn:
+        notify = evaluate(conn, config, now)
+        places = {p["id"]: p for p in store.all_locations(conn)}
+        outbox = []
+        for episode in store.by_ids(conn, notify):
+            place = places[episode["location_id"]]
+            extra = {"location_name": place["name"], "webhook_url": place["webhook_url"]}
+            recipients = users.alert_recipients(conn, episode["location_id"])
+            outbox.append(({**episode, **extra}, recipients))
+    # Delivery happens outside the transaction: a slow mail server must not hold the database.
+    for episode, recipients in outbox:
+        deliver(config, episode, recipients)
+        with engine.begin() as conn:
+            store.mark_notified(conn, episode["id"])
+    return notify

@@ -1,0 +1,74 @@
+"""The dashboard: server-rendered pages for managers, head office and IT.
+
+`init_app` sets the session cookie's flags, CSRF (checked on the dashboard's own forms only:
+the device and reports APIs authenticate with bearer tokens, not cookies), the security
+headers, and registers one blueprint per area.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, Response, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from server.dashboard import access
+
+csrf = CSRFProtect()
+
+#: No inline scripts or styles anywhere: every script and stylesheet is a file under /static.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", CSP)
+    from flask import current_app
+
+    if current_app.config.get("TLS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Cookie flags, CSRF, security headers and the dashboard's blueprints."""
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a token lives as long as the session
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # access.guard checks the dashboard's forms
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("TLS"))
+    app.config["SESSION_COOKIE_NAME"] = "smiletap_session"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=float(app.config["SESSION_LIFETIME_H"])
+    )
+    csrf.init_app(app)
+    app.after_request(_security_headers)
+
+    from server.dashboard import (
+        account,
+        admin_locations,
+        admin_people,
+        admin_surveys,
+        alerts,
+        devices,
+        location,
+        overview,
+    )
+
+    modules = (account, overview, location, devices, alerts)
+    for module in (*modules, admin_locations, admin_surveys, admin_people):
+        app.register_blueprint(module.bp)
+
+    @app.get("/")
+    def home() -> Response:
+        return redirect(url_for("overview.chain"))  # type: ignore[return-value]
+
+    access.init_app(app)

@@ -1,0 +1,98 @@
+"""Signing in and out, and changing one's password."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from server import passwords
+from server.dashboard.access import make_blueprint, require_user, sign_in
+from server.db import get_db
+from server.store import users
+
+bp = make_blueprint("account", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: "//evil.example" and "https://…" would leave it.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("overview.chain")
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """The sign-in form; limited per account and per address."""
+    if request.method == "GET":
+        return render_template("dashboard/login.html", next=request.args.get("next", ""))
+    email = request.form.get("email", "")[:254]
+    password = request.form.get("password", "")
+    config = current_app.config
+    conn = get_db()
+    with conn.begin():
+        if users.login_limited(
+            conn,
+            email,
+            _address(),
+            int(config["LOGIN_FAILS_PER_ACCOUNT"]),
+            int(config["LOGIN_FAILS_PER_ADDRESS"]),
+            float(config["LOGIN_FAIL_WINDOW_S"]),
+        ):
+            message = "Too many failed sign-ins. Wait a few minutes and try again."
+            return render_template("dashboard/login.html", error=message, email=email), 429
+        found = users.credentials(conn, email)
+        password_hash = found[1] if found else passwords.DUMMY_HASH
+        ok = passwords.verify_password(password_hash, password)
+        if not (found and ok and found[0].active):
+            users.record_login_failure(conn, email, _address())
+            message = "Wrong e-mail or password."
+            return render_template("dashboard/login.html", error=message, email=email), 401
+        users.clear_login_failures(conn, email)
+    sign_in(found[0])
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out here and on every other device."""
+    user = require_user()
+    conn = get_db()
+    with conn.begin():
+        users.end_sessions(conn, user.id)
+    session.clear()
+    return redirect(url_for("account.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> Response | str | tuple[str, int]:
+    """Change one's password; every other session of the user ends."""
+    user = require_user()
+    if request.method == "GET":
+        return render_template("dashboard/password.html")
+    current = request.form.get("current", "")
+    new = request.form.get("new", "")
+    conn = get_db()
+    with conn.begin():
+        found = users.credentials(conn, user.email)
+        if found is None or not passwords.verify_password(found[1], current):
+            error = "The current password is wrong."
+        elif new != request.form.get("confirm", ""):
+            error = "The new passwords do not match."
+        else:
+            try:
+                passwords.check_new_password(new, user.email)
+                error = None
+            except passwords.WeakPassword as exc:
+                error = f"New password: {exc}."
+        if error:
+            return render_template("dashboard/password.html", error=error), 400
+        version = users.set_password(conn, user.id, passwords.hash_password(new))
+    sign_in(dataclasses.replace(user, session_version=version))
+    flash("Password changed. Your other sessions are signed out.")
+    return redirect(url_for("overview.chain"))

@@ -1,0 +1,190 @@
+"""Admin: locations (name, time zone, opening hours, webhook), staff rosters, survey assignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server import alerts, opening_hours
+from server.dashboard.access import make_admin_blueprint
+from server.db import get_db
+from server.store import locations, staff, surveys
+from server.store.admin import survey_list
+from shared.clock import is_valid_timezone
+
+bp = make_admin_blueprint("admin_locations", __name__, "/dashboard/admin/locations")
+
+NAME_MAX = 200
+
+
+def _name(field: str = "name") -> str:
+    return request.form.get(field, "").strip()[:NAME_MAX]
+
+
+def _settings_from_form() -> tuple[dict[str, Any], str | None, str | None]:
+    """(values, error field, error message) from the location form."""
+    name, timezone = _name(), request.form.get("timezone", "").strip()
+    webhook = request.form.get("webhook_url", "").strip()[:500]
+    values: dict[str, Any] = {"name": name, "timezone": timezone, "webhook_url": webhook}
+    if not name:
+        return values, "name", "Name: must not be empty."
+    if not is_valid_timezone(timezone):
+        return values, "timezone", f"Time zone: {timezone!r} is not an IANA time zone."
+    if webhook and not webhook.startswith(("https://", "http://")):
+        return values, "webhook_url", "Webhook URL: must start with https:// or http://."
+    try:
+        values["opening_hours"] = opening_hours.parse_form(request.form)
+    except opening_hours.BadHours as exc:
+        return values, exc.field, f"Opening hours: {exc}."
+    try:
+        values["alert_rules"] = alerts.rules_from_form(request.form)
+    except alerts.BadRules as exc:
+        return values, exc.field, f"Alert rules: {exc}."
+    return values, None, None
+
+
+@bp.get("/")
+def index() -> str:
+    """Every location with its time zone and survey, and a form for a new one."""
+    conn = get_db()
+    with conn.begin():
+        places = locations.all_locations(conn)
+    return render_template(
+        "dashboard/admin/locations.html", places=places, hours=opening_hours.rows(None)
+    )
+
+
+@bp.post("/")
+def create() -> Response | tuple[str, int]:
+    """Create a location from the form."""
+    values, field, error = _settings_from_form()
+    conn = get_db()
+    with conn.begin():
+        if error:
+            places = locations.all_locations(conn)
+            page = render_template(
+                "dashboard/admin/locations.html",
+                places=places,
+                hours=opening_hours.rows(None),
+                error=error,
+                error_field=field,
+                form=values,
+            )
+            return page, 400
+        location_id = locations.create(conn, values["name"], values["timezone"])
+        values.pop("alert_rules", None)  # a new location starts with the defaults
+        locations.update_settings(conn, location_id, **values)
+    flash(f"Location {values['name']} created.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+def _edit_page(location: dict[str, Any], **extra: Any) -> str:
+    conn = get_db()
+    with conn.begin():
+        roster = staff.roster(conn, location["id"])
+        choices = survey_list(conn)
+    return render_template(
+        "dashboard/admin/location_edit.html",
+        place=location,
+        hours=opening_hours.rows(locations.opening_hours(location)),
+        always_open=location.get("opening_hours") is None,
+        roster=roster,
+        surveys=choices,
+        rules=alerts.rules_for(location, current_app.config),
+        **extra,
+    )
+
+
+def _found(location_id: str) -> dict[str, Any]:
+    conn = get_db()
+    with conn.begin():
+        found = locations.get(conn, location_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/<location_id>")
+def edit(location_id: str) -> str:
+    """A location's settings, roster and survey."""
+    return _edit_page(_found(location_id))
+
+
+@bp.post("/<location_id>")
+def save(location_id: str) -> Response | tuple[str, int]:
+    """Save name, time zone, opening hours and webhook."""
+    place = _found(location_id)
+    values, field, error = _settings_from_form()
+    if error:
+        shown = {**place, "name": values["name"], "timezone": values["timezone"]}
+        return _edit_page(shown, error=error, error_field=field), 400
+    conn = get_db()
+    with conn.begin():
+        locations.update_settings(conn, location_id, **values)
+    flash("Location saved.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+@bp.post("/<location_id>/survey")
+def assign(location_id: str) -> Response:
+    """Show a survey's newest version on the location's kiosks."""
+    _found(location_id)
+    survey_id = request.form.get("survey_id", "")
+    conn = get_db()
+    with conn.begin():
+        if not surveys.exists(conn, survey_id):
+            abort(400)
+        locations.assign_survey(conn, location_id, survey_id)
+    flash(f"Survey {survey_id} assigned; kiosks pick it up at their next config check.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+@bp.post("/<location_id>/staff")
+def add_staff(location_id: str) -> Response:
+    """Add a staff member to the roster."""
+    _found(location_id)
+    name = _name("display_name")
+    if not name:
+        flash("Give the staff member a name.")
+    else:
+        conn = get_db()
+        with conn.begin():
+            staff.create(conn, location_id, name)
+        flash(f"{name} added.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+def _member(location_id: str, staff_id: str) -> dict[str, Any]:
+    conn = get_db()
+    with conn.begin():
+        member = staff.get(conn, staff_id)
+    if member is None or member["location_id"] != location_id:
+        abort(404)
+    return member
+
+
+@bp.post("/<location_id>/staff/<staff_id>/rename")
+def rename_staff(location_id: str, staff_id: str) -> Response:
+    """Rename a staff member (their answers keep the id)."""
+    _member(location_id, staff_id)
+    name = _name("display_name")
+    if name:
+        conn = get_db()
+        with conn.begin():
+            staff.rename(conn, staff_id, name)
+        flash(f"Renamed to {name}.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+@bp.post("/<location_id>/staff/<staff_id>/active")
+def set_staff_active(location_id: str, staff_id: str) -> Response:
+    """Deactivate (or reactivate) a staff member: history stays, the kiosk list drops them."""
+    member = _member(location_id, staff_id)
+    active = request.form.get("active") == "1"
+    conn = get_db()
+    with conn.begin():
+        staff.set_active(conn, staff_id, active)
+    flash(f"{member['display_name']} {'reactivated' if active else 'deactivated'}.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))

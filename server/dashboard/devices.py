@@ -1,0 +1,101 @@
+"""Devices for IT: health at a glance, create one with a one-time code and QR, revoke."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from server.dashboard.access import make_blueprint, require_admin, require_user, scope
+from server.db import get_db
+from server.store import as_utc, dashboard, devices, locations
+from shared.clock import utcnow
+
+bp = make_blueprint("devices", __name__, "/dashboard/devices")
+
+
+def device_state(row: dict[str, Any], now: datetime, warning_s: float, critical_s: float) -> str:
+    """ok, warning (silent past warning_s), critical (past critical_s), revoked or new."""
+    if row["revoked_at"] is not None:
+        return "revoked"
+    last = as_utc(row["last_contact_at"])
+    if row["enrolled_at"] is None or last is None:
+        return "not enrolled"
+    silent = (now - last).total_seconds()
+    if silent >= critical_s:
+        return "critical"
+    if silent >= warning_s:
+        return "warning"
+    return "ok"
+
+
+@bp.get("/")
+def index() -> str:
+    """Every device the user may see, with its state."""
+    user = require_user()
+    allowed = scope(user)
+    conn = get_db()
+    with conn.begin():
+        rows = dashboard.device_rows(conn, allowed)
+        places = dashboard.visible_locations(conn, allowed)
+    now = utcnow()
+    warning = float(current_app.config["DEVICE_WARNING_SILENT_S"])
+    critical = float(current_app.config["DEVICE_CRITICAL_SILENT_S"])
+    for row in rows:
+        row["state"] = device_state(row, now, warning, critical)
+        last = as_utc(row["last_contact_at"])
+        row["silent_s"] = (now - last).total_seconds() if last else None
+        row["oldest_pending_at"] = as_utc(row["oldest_pending_at"])
+        row["last_contact_at"] = last
+    return render_template("dashboard/devices.html", devices=rows, places=places)
+
+
+def _qr_svg(payload: str) -> Markup:
+    svg = segno.make(payload, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff")
+    return Markup(svg)  # segno builds the SVG from the payload's bits: no user text in markup
+
+
+@bp.post("/")
+def create() -> str:
+    """Create a device at a location and show its one-time code and QR once."""
+    require_admin()
+    location_id = request.form.get("location_id", "")
+    name = request.form.get("name", "").strip()[:200]
+    if not name:
+        flash("Give the device a name.")
+        return redirect(url_for("devices.index"))  # type: ignore[return-value]
+    conn = get_db()
+    with conn.begin():
+        if locations.get(conn, location_id) is None:
+            abort(400)
+        device_id = devices.create(conn, location_id, name)
+        ttl = float(current_app.config["ENROLL_CODE_TTL_H"])
+        code, expires_at = devices.issue_code(conn, device_id, ttl)
+    server_url = request.host_url.rstrip("/")
+    payload = json.dumps({"server": server_url, "code": code}, separators=(",", ":"))
+    return render_template(
+        "dashboard/device_created.html",
+        device_id=device_id,
+        name=name,
+        code=code,
+        expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        server_url=server_url,
+        qr=_qr_svg(payload),
+    )
+
+
+@bp.post("/<device_id>/revoke")
+def revoke(device_id: str) -> Response:
+    """Revoke a device's token; it gets 401 from its next request."""
+    require_admin()
+    conn = get_db()
+    with conn.begin():
+        if not devices.revoke(conn, device_id):
+            abort(404)
+    flash(f"Device {device_id} revoked.")
+    return redirect(url_for("devices.index"))

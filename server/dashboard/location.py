@@ -1,0 +1,189 @@
+"""One location: scores, trend, weekday × hour heatmap, distribution, staff, reasons, export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, abort, current_app, jsonify, render_template
+
+from server.dashboard import period as periods
+from server.dashboard.access import make_blueprint, require_location
+from server.dashboard.present import LABELS, METRICS, headline, metric, metrics
+from server.db import get_db
+from server.export import responses_csv_text
+from server.scores import build_groups
+from server.store import dashboard, locations, rollups, submissions, surveys
+
+bp = make_blueprint("location", __name__, "/dashboard/locations")
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HEAT_MIN_N = 3  # fewer answers in a cell: shown as "few", not coloured
+
+
+def _location(location_id: str) -> dict[str, Any]:
+    require_location(location_id)  # before the lookup: a manager learns nothing of others
+    conn = get_db()
+    with conn.begin():
+        found = locations.get(conn, location_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _labels(survey_id: str | None) -> dict[tuple[str, str], str]:
+    """(question id, reason id) → reason text, and (question id, '') → question text."""
+    if not survey_id:
+        return {}
+    conn = get_db()
+    with conn.begin():
+        survey = surveys.latest(conn, survey_id)
+    if survey is None:
+        return {}
+    lang = survey.default_language
+    found: dict[tuple[str, str], str] = {}
+    for question in survey.questions:
+        found[(question.id, "")] = question.text.get(lang, question.id)
+        for reason in question.follow_up.reasons if question.follow_up else []:
+            found[(question.id, reason.id)] = reason.text.get(lang, reason.id)
+    return found
+
+
+def _heatmap(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    kind = headline(groups)
+    cells = {(g["key"]["weekday"], g["key"]["hour"]): g for g in groups}
+    hours = sorted({h for _, h in cells}) or [9, 17]
+    rows = []
+    for weekday in range(1, 8):
+        row = []
+        for hour in range(hours[0], hours[-1] + 1):
+            group = cells.get((weekday, hour))
+            found = metric(group, kind) if group and kind else None
+            n = found.n if found else 0
+            level = min(4, int(found.fraction * 5)) if found and n >= HEAT_MIN_N else None
+            row.append({"hour": hour, "n": n, "metric": found, "level": level})
+        rows.append({"weekday": WEEKDAYS[weekday - 1], "cells": row})
+    return {"kind": kind, "hours": list(range(hours[0], hours[-1] + 1)), "rows": rows}
+
+
+def _staff_rows(groups: list[dict[str, Any]], names: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for group in groups:
+        staff_id = group["key"]["staff_id"]
+        person = names.get(staff_id or "", {})
+        rows.append(
+            {
+                "name": person.get("name") or staff_id or "No staff named",
+                "active": person.get("active", True),
+                "n": group["n"],
+                "ranked": group["ranked"],
+                "metrics": metrics(group),
+            }
+        )
+    rows.sort(key=lambda r: (not r["ranked"], r["name"].lower()))
+    return rows
+
+
+@bp.get("/<location_id>")
+def page(location_id: str) -> str:
+    """Everything about one location for the chosen period."""
+    place = _location(location_id)
+    period = periods.from_request()
+    min_n = int(current_app.config["MIN_N"])
+    span = (period.day_from, period.day_to, [location_id], False)
+    conn = get_db()
+    with conn.begin():
+        totals = build_groups(rollups.counts(conn, "location", *span), "location", min_n)
+        staff = build_groups(rollups.counts(conn, "staff", *span), "staff", min_n)
+        heat = build_groups(rollups.counts(conn, "weekday_hour", *span), "weekday_hour", min_n)
+        names = dashboard.staff_names(conn, location_id)
+        burst = dashboard.burst_answers(conn, location_id, period.day_from, period.day_to)
+        reasons, reasons_read = dashboard.top_reasons(conn, location_id, *span[:2])
+        comments = dashboard.latest_comments(conn, location_id, *span[:2])
+    total = totals[0] if totals else {"n": 0, "ranked": False}
+    labels = _labels(place["survey_id"])
+    return render_template(
+        "dashboard/location.html",
+        place=place,
+        period=period,
+        presets=periods.PRESETS,
+        total=total,
+        scores=metrics(total),
+        heatmap=_heatmap(heat),
+        staff=_staff_rows(staff, names),
+        reasons=[(labels.get((q, r), r), labels.get((q, ""), q), n) for q, r, n in reasons],
+        reasons_read=reasons_read,
+        comments=comments,
+        burst=burst,
+        min_n=min_n,
+        labels=LABELS,
+    )
+
+
+def _trend(groups: list[dict[str, Any]], period: periods.Period) -> dict[str, Any]:
+    by_day = {g["key"]["date"]: g for g in groups}
+    days = [period.day_from + timedelta(days=i) for i in range(period.days)]
+    labels = [d.isoformat() for d in days]
+    series: dict[str, dict[str, list[Any]]] = {}
+    for name in METRICS:
+        points = [metric(by_day[d], name) if d in by_day else None for d in labels]
+        if any(points):
+            series[name] = {
+                "label": LABELS[name],
+                "value": [p.value if p else None for p in points],
+                "lo": [p.lo if p else None for p in points],
+                "hi": [p.hi if p else None for p in points],
+                "n": [p.n if p else 0 for p in points],
+            }
+    return {"labels": labels, "series": series}
+
+
+def _distribution(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = f"{row['kind']}-{row['scale']}"
+        entry = found.setdefault(key, {"kind": row["kind"], "scale": row["scale"], "counts": {}})
+        entry["counts"][row["value"]] = entry["counts"].get(row["value"], 0) + int(row["n"])
+    out = {}
+    for key, entry in sorted(found.items()):
+        low = 0 if entry["kind"] == "nps" else 1
+        high = 10 if entry["kind"] == "nps" else entry["scale"]
+        values = list(range(low, high + 1))
+        out[key] = {
+            "title": f"{LABELS[entry['kind']].rstrip(' +')} (1..{high})"
+            if low == 1
+            else "NPS (0..10)",
+            "labels": [str(v) for v in values],
+            "counts": [entry["counts"].get(v, 0) for v in values],
+        }
+    return out
+
+
+@bp.get("/<location_id>/chart.json")
+def chart_data(location_id: str) -> Response:
+    """The trend per store-local day with its intervals, and the answer distribution."""
+    _location(location_id)
+    period = periods.from_request()
+    min_n = int(current_app.config["MIN_N"])
+    span = (period.day_from, period.day_to, [location_id], False)
+    conn = get_db()
+    with conn.begin():
+        days = build_groups(rollups.counts(conn, "day", *span), "day", min_n)
+        values = rollups.counts(conn, "location", *span)
+    return jsonify({"trend": _trend(days, period), "distribution": _distribution(values)})
+
+
+@bp.get("/<location_id>/responses.csv")
+def export(location_id: str) -> Response:
+    """One CSV row per answer for the period (burst taps left out)."""
+    _location(location_id)
+    period = periods.from_request()
+    conn = get_db()
+    with conn.begin():
+        rows = submissions.export_rows(
+            conn, period.day_from, period.day_to, [location_id], include_burst=False
+        )
+    response = Response(responses_csv_text(rows), mimetype="text/csv")
+    filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    return response

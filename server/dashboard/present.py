@@ -1,0 +1,101 @@
+"""Score groups (server/scores.py) turned into what the pages draw: values, intervals, bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+METRICS = ("nps", "csat", "ces", "smiley")
+LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley +"}
+UNITS = {"nps": "", "csat": "%", "ces": "", "smiley": "%"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One score with its 95 % interval, on an axis from low to high."""
+
+    name: str
+    value: float
+    lo: float
+    hi: float
+    axis_lo: float
+    axis_hi: float
+    n: int
+
+    @property
+    def label(self) -> str:
+        """The metric's short name."""
+        return LABELS[self.name]
+
+    @property
+    def text(self) -> str:
+        """The value as shown, e.g. `42.0` or `87.5%`."""
+        digits = 2 if self.name == "ces" else 1
+        return f"{self.value:.{digits}f}{UNITS[self.name]}"
+
+    @property
+    def interval_text(self) -> str:
+        """The interval as shown, e.g. `31.2 – 50.4`."""
+        digits = 2 if self.name == "ces" else 1
+        return f"{self.lo:.{digits}f} – {self.hi:.{digits}f}"
+
+    def _pos(self, x: float) -> float:
+        span = self.axis_hi - self.axis_lo
+        return round(100.0 * (min(max(x, self.axis_lo), self.axis_hi) - self.axis_lo) / span, 2)
+
+    @property
+    def bar(self) -> dict[str, float]:
+        """SVG geometry on a 0..100 axis: where the interval starts, its width, the value."""
+        start, end = self._pos(self.lo), self._pos(self.hi)
+        return {"x": start, "width": max(end - start, 0.5), "value": self._pos(self.value)}
+
+    @property
+    def fraction(self) -> float:
+        """Where the value sits between the axis ends, 0..1 (for heatmap colours)."""
+        return self._pos(self.value) / 100.0
+
+
+def metric(group: dict[str, Any], name: str) -> Metric | None:
+    """The group's score of this kind, or None when it has no such answers."""
+    score = group.get(name)
+    if not score:
+        return None
+    n = int(score["n"])
+    if name == "nps":
+        return Metric(name, score["score"], *score["ci95"], -100.0, 100.0, n)
+    if name == "csat":
+        return Metric(name, score["score"], *score["ci95"], 0.0, 100.0, n)
+    if name == "ces":
+        return Metric(name, score["mean"], *score["mean_ci95"], 1.0, float(score["scale"]), n)
+    return Metric(name, score["positive_share"], *score["ci95"], 0.0, 100.0, n)
+
+
+def metrics(group: dict[str, Any]) -> dict[str, Metric | None]:
+    """Every metric of a group, None where it has no answers."""
+    return {name: metric(group, name) for name in METRICS}
+
+
+def headline(groups: list[dict[str, Any]]) -> str | None:
+    """The kind with the most answers across these groups: what a single colour should show."""
+    totals = {name: sum(int(g[name]["n"]) for g in groups if g.get(name)) for name in METRICS}
+    best = max(totals, key=lambda k: totals[k])
+    return best if totals[best] > 0 else None
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    """Ranked rows ordered by the column; unranked rows after them, by name (never ranked)."""
+    ranked = [r for r in rows if r["ranked"]]
+    unranked = sorted((r for r in rows if not r["ranked"]), key=lambda r: r["name"].lower())
+
+    def value(row: dict[str, Any]) -> Any:
+        if key == "name":
+            return row["name"].lower()
+        if key == "n":
+            return row["n"]
+        found = row["metrics"].get(key)
+        return found.value if found else float("-inf")
+
+    if key == "name":
+        return sorted(rows, key=value, reverse=descending)
+    ordered = sorted(ranked, key=value, reverse=descending)
+    return ordered + unranked

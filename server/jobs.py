@@ -1,0 +1,137 @@
+"""Scheduled jobs, each run by one process of many.
+
+The app starts an APScheduler `BackgroundScheduler` only when the `SCHEDULER` setting is on.
+Every process may fire the same job at the same moment; `run_exclusively` lets exactly one of
+them run it per period: a lease row (name, holder, expires_at) taken with one upsert, and on
+PostgreSQL also a transaction-scoped advisory lock so a second process skips at once instead
+of queueing behind the first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from server import alerts, settings
+from server.db import get_engine
+from server.store import job_leases, rollups
+
+log = logging.getLogger(__name__)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+@contextmanager
+def run_exclusively(engine: Engine, name: str, ttl_s: float) -> Iterator[bool]:
+    """Yield True in the one caller that may run job `name` now; others get False.
+
+    The lease is kept for ttl_s after the job, so a process firing late in the same period
+    skips it too; a job that raises gives the lease back so the next attempt can retry.
+    """
+    holder = _holder()
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # The lock and the lease live in one transaction held while the job runs: a
+            # failure rolls the lease back, and nobody can see a lease of a job still running.
+            with conn.begin():
+                mine = job_leases.try_advisory_lock(conn, name) and job_leases.try_take(
+                    conn, name, holder, ttl_s
+                )
+                yield mine
+            return
+        # SQLite: commit the lease first; a write transaction held open would block the job.
+        with conn.begin():
+            mine = job_leases.try_take(conn, name, holder, ttl_s)
+        if not mine:
+            yield False
+            return
+        try:
+            yield True
+        except BaseException:
+            with conn.begin():
+                job_leases.release(conn, name, holder)
+            raise
+
+
+def check_rollups(engine: Engine, config: Mapping[str, Any] | None = None) -> int:
+    """Compare the rollups with a recomputation from raw answers; rebuild them if they differ."""
+    with engine.begin() as conn:
+        differing = rollups.differences(conn)
+        if differing:
+            log.warning("rollups differed from the answers in %d rows; rebuilding", differing)
+            rollups.rebuild(conn)
+    return differing
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job, how often it runs, and the setting that holds that period."""
+
+    name: str
+    run: Callable[[Engine, Mapping[str, Any]], object]
+    period_setting: str
+
+
+def check_alerts(engine: Engine, config: Mapping[str, Any]) -> int:
+    """Run the alert rules; notify each new episode once. Returns how many were notified."""
+    return len(alerts.check(engine, config))
+
+
+JOBS = [
+    Job("check-rollups", check_rollups, "ROLLUP_CHECK_INTERVAL_S"),
+    Job("check-alerts", check_alerts, "ALERT_CHECK_INTERVAL_S"),
+]
+
+
+def run_job(
+    engine: Engine, job: Job, period_s: float, config: Mapping[str, Any] | None = None
+) -> bool:
+    """Run the job here if no other process runs it this period; True when it ran here."""
+    # The lease ends a little before the next firing, so clock jitter never skips a period.
+    with run_exclusively(engine, job.name, period_s * 0.9) as mine:
+        if mine:
+            job.run(engine, config if config is not None else settings.defaults())
+    return mine
+
+
+def init_app(app: Flask) -> None:
+    """Start the background scheduler with every job, when the SCHEDULER setting is on."""
+    if not app.config.get("SCHEDULER"):
+        return
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    engine = get_engine(app)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for job in JOBS:
+        period_s = float(app.config[job.period_setting])
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=period_s,
+            args=(engine, job, period_s, dict(app.config)),
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.start()
+    app.extensions["smiletap_scheduler"] = scheduler
+    atexit.register(stop_scheduler, app)
+
+
+def stop_scheduler(app: Flask) -> None:
+    """Stop the app's scheduler, if it has a running one."""
+    scheduler = app.extensions.pop("smiletap_scheduler", None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)

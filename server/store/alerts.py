@@ -1,0 +1,127 @@
+"""Alert episodes and the reads the alert rules need (recent answers, weekly counts, devices).
+
+An episode is one row: opened when its rule first holds, closed when it stops holding. At most
+one is open per (location, rule, subject), so a rule that holds for hours notifies once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from server.store.schema import alerts, answers, devices, locations, rollups, submissions
+from shared.clock import utcnow
+
+
+def open_episodes(conn: Connection) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every open episode by (location, rule, subject)."""
+    rows = conn.execute(select(alerts).where(alerts.c.state == "open")).mappings()
+    return {(r["location_id"], r["rule"], r["subject"]): dict(r) for r in rows}
+
+
+def open_episode(
+    conn: Connection, location_id: str, rule: str, subject: str, severity: str, message: str
+) -> int:
+    """Start an episode and return its id."""
+    result = conn.execute(
+        alerts.insert().values(
+            location_id=location_id,
+            rule=rule,
+            subject=subject,
+            severity=severity,
+            state="open",
+            message=message,
+            opened_at=utcnow(),
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def escalate(conn: Connection, alert_id: int, severity: str, message: str) -> None:
+    """Raise an open episode's severity (e.g. a silent kiosk from warning to critical)."""
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(severity=severity, message=message, notified_at=None)
+    )
+
+
+def close_episode(conn: Connection, alert_id: int) -> None:
+    """End an episode: the next time its rule holds is a new one."""
+    conn.execute(
+        update(alerts).where(alerts.c.id == alert_id).values(state="closed", closed_at=utcnow())
+    )
+
+
+def mark_notified(conn: Connection, alert_id: int) -> None:
+    """Record that an episode's notification went out."""
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(notified_at=utcnow()))
+
+
+def listing(
+    conn: Connection, location_ids: frozenset[str] | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Open episodes first, then the most recent closed ones, with location names."""
+    query = (
+        select(alerts, locations.c.name.label("location_name"))
+        .select_from(alerts.join(locations, alerts.c.location_id == locations.c.id))
+        .order_by((alerts.c.state == "open").desc(), alerts.c.opened_at.desc(), alerts.c.id.desc())
+        .limit(limit)
+    )
+    if location_ids is not None:
+        query = query.where(alerts.c.location_id.in_(sorted(location_ids)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def all_locations(conn: Connection) -> list[dict[str, Any]]:
+    """Every location with what the rules need: time zone, hours, rules, webhook."""
+    return [dict(r) for r in conn.execute(select(locations)).mappings()]
+
+
+def recent_answers(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Kind, scale, value and location of every non-burst answer given since this moment."""
+    s, a = submissions.c, answers.c
+    query = (
+        select(s.location_id, s.effective_at, a.kind, a.scale, a.value)
+        .select_from(answers.join(submissions, a.submission_id == s.id))
+        .where(s.effective_at >= since, s.burst.is_(False))
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def value_counts(
+    conn: Connection, location_id: str, day_from: date, day_to: date
+) -> dict[tuple[str, str, int], dict[int, int]]:
+    """Non-burst answer counts per (question, kind, scale) and value, from the rollups."""
+    r = rollups.c
+    rows = conn.execute(
+        select(r.question_id, r.kind, r.scale, r.value, func.sum(r["count"]).label("n"))
+        .where(
+            r.location_id == location_id,
+            r.local_date >= day_from,
+            r.local_date <= day_to,
+            r.burst.is_(False),
+        )
+        .group_by(r.question_id, r.kind, r.scale, r.value)
+    )
+    found: dict[tuple[str, str, int], dict[int, int]] = {}
+    for row in rows:
+        found.setdefault((row.question_id, row.kind, row.scale), {})[row.value] = int(row.n)
+    return found
+
+
+def watched_devices(conn: Connection) -> list[dict[str, Any]]:
+    """Enrolled, unrevoked devices with their location and last contact."""
+    d = devices.c
+    query = select(d.id, d.name, d.location_id, d.last_contact_at, d.enrolled_at).where(
+        d.revoked_at.is_(None), d.enrolled_at.is_not(None)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def by_ids(conn: Connection, alert_ids: list[int]) -> list[dict[str, Any]]:
+    """These episodes, in id order."""
+    rows = conn.execute(select(alerts).where(alerts.c.id.in_(alert_ids)).order_by(alerts.c.id))
+    return [dict(r) for r in rows.mappings()]

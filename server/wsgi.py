@@ -1,0 +1,11 @@
+"""The WSGI entry point for production servers: `gunicorn server.wsgi:app`.
+
+Settings come from `SMILETAP_*` environment variables. Run `smiletap-server migrate` once
+before starting the workers; they do not migrate, so several never race to do it.
+"""
+
+from __future__ import annotations
+
+from server.app import create_app
+
+app = create_app()

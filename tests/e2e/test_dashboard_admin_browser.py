@@ -1,0 +1,189 @@
+"""Admin pages and alerts in a real Chromium against a real `smiletap-server run` whose
+scheduler runs the alert check: create a location, edit a survey into a new version, make an
+API key, and see a surge alert listed (and posted to a webhook).
+
+Screenshots of every page at desktop and phone widths land in artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from harness import ServerProcess
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.test_dashboard_browser import (
+    SHOTS,
+    SIZES,
+    _login,
+    _post_json,
+    _seed,
+    _wire,
+    browser,
+)
+from tests.server.alerting import WebhookReceiver
+from tests.server.conftest import SURVEY
+
+pytestmark = pytest.mark.e2e
+__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the other file
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def alerting_server(tmp_path: Path, webhook: WebhookReceiver) -> Iterator[ServerProcess]:
+    """A server whose scheduler checks alerts every 2 s and posts them to the webhook."""
+    process = ServerProcess(tmp_path / "server")
+    process.env.update(
+        SMILETAP_SCHEDULER="true",
+        SMILETAP_ALERT_CHECK_INTERVAL_S="2",
+        SMILETAP_ALERT_WEBHOOK_URL=webhook.url,
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def _shoot(browser: Browser, cookies: list, url: str, name: str) -> None:  # type: ignore[type-arg]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.add_cookies(cookies)
+        page = context.new_page()
+        page.goto(url)
+        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
+        context.close()
+
+
+def _unhappy_taps(server: ServerProcess, location_id: str, survey_id: str) -> None:
+    code = server.cli("create-device", "--location", location_id, "--name", "Exit")["code"]
+    token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
+    now = _wire(datetime.now(UTC))
+    items = [
+        {
+            "id": str(uuid.uuid4()),
+            "survey_id": survey_id,
+            "survey_version": 1,
+            "location_id": location_id,
+            "staff_id": None,
+            "language": "en",
+            "tapped_at": now,
+            "answers": [{"question_id": "q1", "value": 1, "reasons": ["wait"]}],
+            "flags": [],
+        }
+        for _ in range(4)
+    ]
+    _post_json(server.url + "/api/v1/submissions", {"sent_at": now, "submissions": items}, token)
+
+
+def test_admin_pages_and_alerts_in_a_browser(
+    alerting_server: ServerProcess, browser: Browser, webhook: WebhookReceiver, tmp_path: Path
+) -> None:
+    server = alerting_server
+    ids = _seed(server, tmp_path)
+    base = server.url
+    errors: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
+    _login(page, base, "admin@example.com")
+    cookies = context.cookies()
+
+    # Locations: a bad time zone is refused naming the field; then create one with hours.
+    page.goto(base + "/dashboard/admin/locations/")
+    _shoot(browser, cookies, page.url, "admin-locations")
+    form = page.locator("#new-location")
+    form.locator("input[name=name]").fill("Praga")
+    form.locator("input[name=timezone]").fill("Europe/Warszawa")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".error")).to_contain_text("Time zone")
+    form.locator("input[name=timezone]").fill("Europe/Warsaw")
+    form.locator("input[name=always_open]").uncheck()
+    form.locator("input[name=open_1]").fill("08:00")
+    form.locator("input[name=close_1]").fill("20:00")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Praga")
+    expect(page.locator("input[name=open_1]")).to_have_value("08:00")
+    page.fill("#add-staff input[name=display_name]", "Ola")
+    page.click("#add-staff button[type=submit]")
+    expect(page.locator("#staff")).to_contain_text("Deactivate")
+    _shoot(browser, cookies, page.url, "admin-location-edit")
+    page.goto(base + "/dashboard/admin/locations/")
+    expect(page.locator("#locations")).to_contain_text("Praga")
+
+    # Survey editor: an error names the field; a valid save makes version 2.
+    page.goto(base + "/dashboard/admin/surveys/")
+    _shoot(browser, cookies, page.url, "admin-surveys")
+    page.locator("#surveys tbody a").first.click()
+    expect(page.locator("#version")).to_have_text("version 1")
+    survey_url = page.url
+    broken = copy.deepcopy(SURVEY)
+    broken["questions"][0]["scale"] = 6
+    page.fill("textarea[name=definition]", json.dumps(broken, indent=2))
+    page.click("#edit-survey button[type=submit]")
+    expect(page.locator("#survey-errors")).to_contain_text("questions[0]: scale 6 is not allowed")
+    page.screenshot(path=str(SHOTS / "admin-survey-error-desktop.png"), full_page=True)
+    changed = copy.deepcopy(SURVEY)
+    changed["questions"][0]["text"]["en"] = "How did we do today?"
+    page.fill("textarea[name=definition]", json.dumps(changed, indent=2))
+    page.click("#edit-survey button[type=submit]")
+    expect(page.locator("#version")).to_have_text("version 2")
+    expect(page.locator("#preview .kiosk-question")).to_have_text("How did we do today?")
+    expect(page.locator("#preview .face")).to_have_count(5)
+    _shoot(browser, cookies, survey_url, "admin-survey-edit")
+
+    # Users and API keys.
+    page.goto(base + "/dashboard/admin/users")
+    expect(page.locator("#users")).to_contain_text("anna@example.com")
+    _shoot(browser, cookies, page.url, "admin-users")
+    page.goto(base + "/dashboard/admin/api-keys")
+    page.fill("input[name=label]", "BI export")
+    page.click("#new-key-form button[type=submit]")  # a manager key needs a location
+    expect(page.locator(".error")).to_contain_text("at least one location")
+    page.select_option("select[name=role]", "admin")
+    page.click("#new-key-form button[type=submit]")
+    expect(page.locator("#new-key")).to_contain_text("stk_")
+    page.screenshot(path=str(SHOTS / "admin-api-key-created-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SHOTS / "admin-api-key-created-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Alerts: four unhappy taps; the server's scheduler opens a surge episode by itself.
+    survey_id = survey_url.rstrip("/").rsplit("/", 1)[1]
+    _unhappy_taps(server, ids["a"], survey_id)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not webhook.bodies:
+        time.sleep(0.3)
+    assert [b["alert"]["rule"] for b in webhook.bodies] == ["surge"]
+    page.goto(base + "/dashboard/alerts/")
+    row = page.locator("#alerts tr[data-rule=surge]")
+    expect(row).to_contain_text("Surge of unhappy answers")
+    expect(row).to_contain_text("open")
+    _shoot(browser, cookies, page.url, "alerts")
+    time.sleep(3)  # a few more checks run: still one webhook for the one episode
+    assert len(webhook.bodies) == 1
+    context.close()
+
+    # The manager sees the alert of their location, and no admin page.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _login(page, base, "anna@example.com")
+    page.goto(base + "/dashboard/alerts/")
+    expect(page.locator("#alerts tr[data-rule=surge]")).to_have_count(1)
+    answer = page.goto(base + "/dashboard/admin/locations/")
+    assert answer is not None and answer.status == 403
+    _shoot(browser, context.cookies(), base + "/dashboard/alerts/", "alerts-manager")
+    context.close()
+    assert errors == []

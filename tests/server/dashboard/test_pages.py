@@ -1,0 +1,105 @@
+"""The pages show the numbers the seeded answers give, and devices can be made and revoked."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import Flask
+
+from server.dashboard.devices import device_state
+from shared.clock import utcnow
+from tests.server.dashboard.conftest import Chain, post
+
+NPS_VALUES = [10, 10, 10, 9, 8, 7, 6, 5, 0, 10]  # 5 promoters, 2 passives, 3 detractors: 20.0
+
+
+def _seed(chain: Chain) -> None:
+    kiosk = chain.kiosk
+    items = [kiosk.item(v, question_id="q2") for v in NPS_VALUES]
+    unhappy = kiosk.item(1)
+    unhappy["answers"][0]["reasons"] = ["wait", "rude"]
+    items += [
+        unhappy,
+        kiosk.item(2, answers=[{"question_id": "q1", "value": 2, "reasons": ["wait"]}]),
+    ]
+    items += [kiosk.item(5), kiosk.item(4)]
+    assert kiosk.submit(items).status_code == 200
+
+
+def test_overview_shows_scores_with_intervals_and_unranked_rows(chain: Chain) -> None:
+    _seed(chain)
+    html = chain.client("admin").get("/dashboard/?period=7").get_data(as_text=True)
+    row = re.search(rf'data-location="{chain.a}".*?</tr>', html, re.S)
+    assert row, html
+    assert ">20.0<" in row.group(0)  # NPS
+    assert ">50.0%<" in row.group(0)  # smiley: 2 of 4 in the upper half
+    assert "not enough responses" in row.group(0)
+    assert 'class="ci-band"' in row.group(0)
+
+
+def test_ranked_rows_sort_before_unranked(app: Flask, chain: Chain) -> None:
+    app.config["MIN_N"] = 5
+    _seed(chain)
+    html = chain.client("admin").get("/dashboard/?sort=nps&dir=desc").get_data(as_text=True)
+    assert html.index(chain.a) < html.index(chain.b)
+    assert 'class="ranked" data-location="' + chain.a in html
+
+
+def test_location_page(chain: Chain) -> None:
+    _seed(chain)
+    html = chain.client("manager").get(f"/dashboard/locations/{chain.a}").get_data(as_text=True)
+    assert 'id="total-n">10<' in html
+    assert "not enough responses" in html
+    assert "Waiting" in html and "Rude" in html  # reasons by their survey text
+    assert "0 answers from burst-flagged taps" in html
+    assert 'id="heatmap"' in html and 'id="trend"' in html
+
+
+def test_chart_data(chain: Chain) -> None:
+    _seed(chain)
+    data = chain.client("manager").get(f"/dashboard/locations/{chain.a}/chart.json").get_json()
+    nps = data["trend"]["series"]["nps"]
+    assert 20.0 in nps["value"] and len(nps["lo"]) == len(data["trend"]["labels"])
+    assert sum(data["distribution"]["nps-11"]["counts"]) == 10
+    assert data["distribution"]["smiley-5"]["counts"] == [1, 1, 0, 1, 1]
+
+
+def test_csv_export(chain: Chain) -> None:
+    _seed(chain)
+    response = chain.client("manager").get(f"/dashboard/locations/{chain.a}/responses.csv")
+    assert response.mimetype == "text/csv"
+    assert len(response.get_data(as_text=True).strip().splitlines()) == 1 + 14
+
+
+def test_create_device_shows_code_and_qr_then_revoke(chain: Chain) -> None:
+    client = chain.client("admin")
+    response = post(client, "/dashboard/devices/", {"location_id": chain.a, "name": "Till 2"})
+    html = response.get_data(as_text=True)
+    code = re.search(r'id="enroll-code">([A-Z]{5}-[A-Z]{5})<', html)
+    assert code and "<svg" in html
+    enrolled = chain.app.test_client().post("/api/v1/enroll", json={"code": code.group(1)})
+    assert enrolled.status_code == 201
+    device_id = enrolled.get_json()["device_id"]
+    listing = client.get("/dashboard/devices/").get_data(as_text=True)
+    assert device_id in listing and "state-ok" in listing
+    assert post(client, f"/dashboard/devices/{device_id}/revoke").status_code == 302
+    token = enrolled.get_json()["token"]
+    config = chain.app.test_client().get(
+        "/api/v1/config", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert config.status_code == 401
+
+
+def test_device_states() -> None:
+    now = utcnow()
+    base = {"revoked_at": None, "enrolled_at": now, "last_contact_at": now}
+
+    def state(**changes: object) -> str:
+        return device_state({**base, **changes}, now, 3600, 86400)
+
+    assert state() == "ok"
+    assert state(last_contact_at=now - timedelta(hours=2)) == "warning"
+    assert state(last_contact_at=now - timedelta(hours=25)) == "critical"
+    assert state(revoked_at=now) == "revoked"
+    assert state(enrolled_at=None, last_contact_at=None) == "not enrolled"

@@ -1,0 +1,104 @@
+"""Scheduled jobs: one runner per period across processes, and the rollup check."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import update
+
+from server import jobs
+from server.app import create_app
+from server.db import dispose_engine, make_engine
+from server.store import job_leases
+from server.store.schema import rollups
+
+
+def _race(database_url: str, name: str, ttl_s: float, runners: int = 4) -> list[bool]:
+    """Several engines (as separate processes would have) fire the same job at one moment."""
+    engines = [make_engine(database_url) for _ in range(runners)]
+    barrier = threading.Barrier(runners)
+    got: list[bool] = []
+    lock = threading.Lock()
+
+    def fire(engine) -> None:
+        barrier.wait()
+        with jobs.run_exclusively(engine, name, ttl_s) as mine:
+            if mine:
+                time.sleep(0.3)  # still running while the others try
+        with lock:
+            got.append(mine)
+
+    threads = [threading.Thread(target=fire, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    return got
+
+
+def test_exactly_one_runs_per_period(database_url) -> None:
+    assert sorted(_race(database_url, "demo", ttl_s=60)) == [False, False, False, True]
+    # Later in the same period the lease still stands: nobody runs it again.
+    assert _race(database_url, "demo", ttl_s=60) == [False] * 4
+
+
+def test_next_period_runs_again(database_url) -> None:
+    assert _race(database_url, "short", ttl_s=0.5).count(True) == 1
+    time.sleep(0.6)
+    assert _race(database_url, "short", ttl_s=0.5).count(True) == 1
+
+
+def test_failed_job_gives_the_lease_back(database_url) -> None:
+    engine = make_engine(database_url)
+    try:
+        try:
+            with jobs.run_exclusively(engine, "flaky", 60) as mine:
+                assert mine
+                raise RuntimeError("job failed")
+        except RuntimeError:
+            pass
+        with jobs.run_exclusively(engine, "flaky", 60) as mine:
+            assert mine
+    finally:
+        engine.dispose()
+
+
+def test_advisory_key_is_stable() -> None:
+    assert job_leases.advisory_key("check-rollups") == job_leases.advisory_key("check-rollups")
+    assert -(2**63) <= job_leases.advisory_key("x") < 2**63
+
+
+def test_check_rollups_repairs_drift(smiletap, database_url) -> None:
+    kiosk = smiletap.setup()
+    assert kiosk.submit([kiosk.item(v) for v in (1, 3, 5, 5)]).status_code == 200
+    engine = make_engine(database_url)
+    try:
+        assert jobs.check_rollups(engine) == 0
+        with engine.begin() as conn:
+            conn.execute(update(rollups).values(count=rollups.c["count"] + 1))
+        assert jobs.check_rollups(engine) > 0
+        assert jobs.check_rollups(engine) == 0
+        job = next(j for j in jobs.JOBS if j.name == "check-rollups")
+        assert jobs.run_job(engine, job, 3600) is True
+        assert jobs.run_job(engine, job, 3600) is False  # same period
+    finally:
+        engine.dispose()
+
+
+def test_scheduler_only_when_enabled(database_url, tmp_path) -> None:
+    base = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
+    off = create_app(base)
+    assert "smiletap_scheduler" not in off.extensions
+    on = create_app({**base, "SCHEDULER": True})
+    scheduler = on.extensions["smiletap_scheduler"]
+    try:
+        assert scheduler.running
+        scheduled = {job.id for job in scheduler.get_jobs()}
+        assert scheduled == {job.name for job in jobs.JOBS} and "check-rollups" in scheduled
+    finally:
+        jobs.stop_scheduler(on)
+        dispose_engine(on)
+    assert not scheduler.running
