@@ -31,6 +31,7 @@ from typing import Any
 
 import sqlite_utils
 
+from kiosk.uptime import age_s, boot_id, uptime_s
 from shared.clock import to_rfc3339
 from shared.protocol import ConfigResponse, Submission, SubmissionResult
 
@@ -98,12 +99,18 @@ class LocalStore:
                     "reason": str,
                     "field": str,
                     "delivered_at": str,
+                    "boot_id": str,
+                    "uptime_s": float,
                 },
                 pk="id",
                 not_null={"created_at", "created_ts", "payload", "state", "in_progress"},
                 defaults={"state": PENDING, "in_progress": 0},
                 if_not_exists=True,
             )
+            columns = db["submissions"].columns_dict
+            for name, kind in (("boot_id", str), ("uptime_s", float)):  # stores made before 0.2
+                if name not in columns:
+                    db["submissions"].add_column(name, kind)
             db["submissions"].create_index(
                 ["state", "created_ts"], if_not_exists=True, find_unique_name=True
             )
@@ -151,6 +158,8 @@ class LocalStore:
                     "payload": submission.model_dump_json(),
                     "state": PENDING,
                     "in_progress": int(in_progress),
+                    "boot_id": boot_id(),
+                    "uptime_s": uptime_s(),
                 }
             )
         return submission
@@ -176,15 +185,18 @@ class LocalStore:
             ).rowcount
 
     def pending(self, limit: int, *, now: float | None = None) -> list[Submission]:
-        """Up to `limit` submissions waiting for delivery, oldest first."""
+        """Up to `limit` submissions waiting for delivery, oldest first, each with its age."""
         now = time.time() if now is None else now
         with self._locked() as db:
             rows = db.execute(
-                "SELECT payload FROM submissions WHERE state = ?"
+                "SELECT payload, boot_id, uptime_s FROM submissions WHERE state = ?"
                 " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
                 [PENDING, now - OPEN_GRACE_S, limit],
             ).fetchall()
-        return [Submission.model_validate_json(row[0]) for row in rows]
+        return [
+            Submission.model_validate_json(payload).model_copy(update={"age_s": age_s(boot, up)})
+            for payload, boot, up in rows
+        ]
 
     def mark_results(
         self, results: Iterable[SubmissionResult], *, now: float | None = None

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server.store import locations, rollups, staff, submissions, surveys
-from shared.clock import effective_time, local_parts, measured_skew, to_rfc3339
+from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
 from shared.protocol import Submission, SubmissionBatch, SubmissionResult
 from shared.survey import Survey
 
@@ -34,7 +34,7 @@ class Rejection(Exception):
 
 def canonical_payload(item: Submission) -> str:
     """The submission as canonical JSON: sorted keys, UTC tap time."""
-    data = item.model_dump(mode="json")
+    data = item.model_dump(mode="json", exclude={"age_s"})  # transport detail, not content
     data["tapped_at"] = to_rfc3339(item.tapped_at)
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -179,10 +179,13 @@ def ingest_batch(
                 id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
             )
             continue
+        tap_skew, effective_at = corrected_tap_time(
+            item.tapped_at, received_at, skew, item.age_s, skew_threshold_s
+        )
         timing = {
             "received_at": received_at,
-            "skew_s": skew,
-            "effective_at": effective_time(item.tapped_at, skew, skew_threshold_s),
+            "skew_s": tap_skew,
+            "effective_at": effective_at,
             "timezone": location["timezone"],
         }
         row, answer_rows, keys = _rows(device, item, survey, timing, payload)

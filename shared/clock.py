@@ -77,6 +77,27 @@ def effective_time(
     return tapped_at
 
 
+def corrected_tap_time(
+    tapped_at: datetime,
+    received_at: datetime,
+    batch_skew_s: float,
+    age_s: float | None = None,
+    threshold_s: float = DEFAULT_SKEW_THRESHOLD_S,
+) -> tuple[float, datetime]:
+    """The device clock's error at a tap, and the tap time to report.
+
+    With `age_s` (seconds from the tap to the upload by the device's monotonic clock) the
+    error is measured for this very tap — `tapped_at − (received_at − age_s)` — which stays
+    right when the wall clock jumped between tap and upload. Without it, the batch's skew
+    (`sent_at` against the receive time) stands in.
+    """
+    if age_s is None:
+        skew = batch_skew_s
+    else:
+        skew = (tapped_at - (received_at - timedelta(seconds=age_s))).total_seconds()
+    return skew, effective_time(tapped_at, skew, threshold_s)
+
+
 def local_day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """The UTC instants at which a store-local day starts and the next one starts."""
     zone = ZoneInfo(timezone)

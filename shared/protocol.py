@@ -147,6 +147,11 @@ class Submission(Message):
     tapped_at: Timestamp
     answers: list[Answer] = Field(min_length=1, max_length=50)
     flags: list[Literal["burst"]] = Field(default_factory=list, max_length=10)
+    #: Seconds between the first tap and this upload by the device's monotonic clock (same
+    #: boot only). Unlike `tapped_at`, it survives the wall clock being wrong or jumping
+    #: between tap and upload, so the server prefers it to correct the tap time. An addition
+    #: to PROTOCOL.md's fields; clients that don't send it get batch-skew correction.
+    age_s: float | None = Field(default=None, ge=0, le=400 * 86400)
 
 
 class SubmissionBatch(Message):

@@ -52,7 +52,7 @@ class HeadlessKiosk:
         """Send all later requests to `url` (a proxy) instead of the server itself."""
         self.store.set_enrollment(replace(self.enrollment, server_url=url))
 
-    def tap(self, value: int) -> str:
+    def tap(self, value: int, tapped_at: dt.datetime | None = None) -> str:
         """Record one durable tap, as the question screen does; returns its id."""
         submission = Submission(
             id=new_submission_id(),
@@ -60,7 +60,7 @@ class HeadlessKiosk:
             survey_version=self.survey["version"],
             location_id=self.location,
             language="en",
-            tapped_at=dt.datetime.now(dt.UTC),
+            tapped_at=tapped_at or dt.datetime.now(dt.UTC),
             answers=[Answer(question_id="q1", value=value)],
         )
         return self.store.record_submission(submission).id

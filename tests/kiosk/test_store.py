@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kiosk.store import OPEN_GRACE_S, Enrollment, LocalStore
-from shared.protocol import SubmissionResult
+from shared.protocol import Submission, SubmissionResult
 from tests.kiosk.conftest import make_config, make_submission
+
+
+def without_age(pending: list[Submission]) -> list[Submission]:
+    """The submissions as recorded: `age_s` is added at upload time."""
+    return [p.model_copy(update={"age_s": None}) for p in pending]
 
 
 def test_wal_and_synchronous_full_are_set(store: LocalStore) -> None:
@@ -28,7 +35,7 @@ def test_pending_is_oldest_first_and_limited(store: LocalStore) -> None:
 def test_payload_round_trips(store: LocalStore) -> None:
     sub = make_submission(2)
     store.record_submission(sub)
-    assert store.pending(1) == [sub]
+    assert without_age(store.pending(1)) == [sub]
 
 
 def test_mark_results_delivers_and_keeps_rejected_aside(store: LocalStore) -> None:
@@ -87,9 +94,9 @@ def test_in_progress_rows_wait_until_finished_or_abandoned(store: LocalStore) ->
     sub = make_submission()
     store.record_submission(sub, in_progress=True, now=1000.0)
     assert store.pending(10, now=1001.0) == []
-    assert store.pending(10, now=1000.0 + OPEN_GRACE_S + 1) == [sub]
+    assert without_age(store.pending(10, now=1000.0 + OPEN_GRACE_S + 1)) == [sub]
     store.finish_submission(sub.id)
-    assert store.pending(10, now=1001.0) == [sub]
+    assert without_age(store.pending(10, now=1001.0)) == [sub]
 
 
 def test_data_survives_reopening(settings, store: LocalStore) -> None:
@@ -100,7 +107,7 @@ def test_data_survives_reopening(settings, store: LocalStore) -> None:
     store.close()
     reopened = LocalStore(settings.database_path)
     try:
-        assert reopened.pending(10) == [sub]
+        assert without_age(reopened.pending(10)) == [sub]
         assert reopened.get_enrollment() == Enrollment("http://server", "dev_1", "tok")
         assert reopened.get_config() == make_config()
         assert reopened.config_etag() == "etag-1"
@@ -117,3 +124,18 @@ def test_status_and_summary(store: LocalStore) -> None:
     assert summary["status"] == "revoked"
     assert summary["device_id"] == "dev_1"
     assert summary["backlog"] == 0
+
+
+def test_pending_carries_each_taps_age_within_one_boot(store: LocalStore) -> None:
+    submission = store.record_submission(make_submission())
+    time.sleep(0.05)
+    (pending,) = store.pending(10)
+    assert pending.id == submission.id
+    assert pending.age_s is not None and 0.04 <= pending.age_s < 30
+
+
+def test_age_unknown_after_a_reboot(store: LocalStore) -> None:
+    store.record_submission(make_submission())
+    store.db.execute("UPDATE submissions SET boot_id = 'an-earlier-boot'")
+    (pending,) = store.pending(10)
+    assert pending.age_s is None

@@ -174,6 +174,28 @@ def test_skew_corrects_effective_time(smiletap: Smiletap, app) -> None:
     assert abs(effective.total_seconds()) < 10
 
 
+def test_age_dates_a_tap_whose_clock_jumped_before_upload(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    # Tapped 10 minutes ago by a right clock; the clock then jumped 5 days ahead, so the
+    # batch skew says +5 days. The tap's own age (600 s) dates it right.
+    now = utcnow()
+    tapped = now - timedelta(minutes=10)
+    item = kiosk.item(tapped_at=tapped.isoformat(), age_s=600.0)
+    kiosk.submit([item], sent_at=(now + timedelta(days=5)).isoformat())
+    with get_engine(app).connect() as conn:
+        row = conn.execute(select(submissions)).one()
+    assert abs(row.skew_s) < 10  # this tap's clock was right
+    effective = row.effective_at.replace(tzinfo=None) - tapped.replace(tzinfo=None)
+    assert abs(effective.total_seconds()) < 10
+
+
+def test_resend_with_a_later_age_is_duplicate(smiletap: Smiletap) -> None:
+    kiosk = smiletap.setup()
+    item = kiosk.item(age_s=5.0)
+    assert _results(kiosk.submit([item]))[0]["status"] == "accepted"
+    assert _results(kiosk.submit([{**item, "age_s": 65.5}]))[0]["status"] == "duplicate"
+
+
 def test_concurrent_same_id_never_fails(smiletap: Smiletap, app) -> None:
     kiosk = smiletap.setup()
     item = kiosk.item()

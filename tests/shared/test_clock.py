@@ -12,6 +12,7 @@ from shared.clock import (
     DEFAULT_SKEW_THRESHOLD_S,
     BadTimestamp,
     LocalParts,
+    corrected_tap_time,
     effective_time,
     is_valid_timezone,
     local_day_bounds,
@@ -206,3 +207,19 @@ def test_skew_corrected_tap_lands_on_the_server_clock() -> None:
     # device clock 2 h fast: it sent at 14:00 device time when the server saw 12:00
     skew = measured_skew(utc(2026, 1, 1, 14, 0), utc(2026, 1, 1, 12, 0))
     assert effective_time(utc(2026, 1, 1, 13, 50), skew) == utc(2026, 1, 1, 11, 50)
+
+
+def test_corrected_tap_time_measures_each_taps_own_skew() -> None:
+    received = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    # The tap was 600 s before receipt by the device's monotonic clock; its wall clock said
+    # 11:50 + 2 days, so that clock was 2 days (172800 s) ahead at the tap.
+    tapped = datetime(2026, 11, 25, 11, 50, tzinfo=UTC)
+    skew, effective = corrected_tap_time(tapped, received, batch_skew_s=0.0, age_s=600.0)
+    assert skew == 172800.0
+    assert effective == datetime(2026, 11, 23, 11, 50, tzinfo=UTC)
+    # Within the threshold the device's own tap time stands.
+    skew, effective = corrected_tap_time(received - timedelta(seconds=630), received, 0.0, 600.0)
+    assert skew == -30.0 and effective == received - timedelta(seconds=630)
+    # Without an age the batch skew stands in.
+    skew, effective = corrected_tap_time(tapped, received, batch_skew_s=172800.0)
+    assert skew == 172800.0 and effective == datetime(2026, 11, 23, 11, 50, tzinfo=UTC)
