@@ -49,6 +49,7 @@ from kiosk.ui.screens.thanks import ThanksScreen
 from kiosk.ui.screens.waiting import WaitingScreen
 from kiosk.ui.targets import TargetLog
 from kiosk.ui.widgets.face import KINDS
+from shared.clock import to_rfc3339, utcnow
 from shared.protocol import Submission
 
 log = logging.getLogger("kiosk")
@@ -58,6 +59,8 @@ CUSTOMER_SCREENS = ("question", "followup", "comment", "staff")
 #: IT's screens (and setup when re-enrolling) go back to the customer after this long idle.
 IT_SCREENS = ("pin", "status", "setup")
 IT_IDLE_S = 120
+#: While the store refuses writes (a full disk), try one small write this often.
+STORE_PROBE_S = 5
 
 load_kv()
 
@@ -85,6 +88,9 @@ class SmiletapKioskApp(App):
         self.background: list[threading.Thread] = []
         self._thanks_event = None
         self._idle_event = None
+        self._probe_event = None
+        #: Why the store refused the last write, while it still does; taps pause meanwhile.
+        self.write_problem: str | None = None
         self.target_log: TargetLog | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -145,7 +151,7 @@ class SmiletapKioskApp(App):
             self.it.stop()
         if self.target_log is not None:
             self.target_log.cancel()
-        for event in (self._thanks_event, self._idle_event):
+        for event in (self._thanks_event, self._idle_event, self._probe_event):
             if event is not None:
                 event.cancel()
         if self.session is not None:
@@ -158,7 +164,10 @@ class SmiletapKioskApp(App):
         status = self.store.status()
         config = self.store.get_config()
         self._use_language("en")  # the kiosk's own language until a survey says otherwise
-        if status == "unenrolled":
+        if self.write_problem:
+            self.waiting_screen.message = words.UNAVAILABLE
+            self._show("waiting")
+        elif status == "unenrolled":
             self._show("setup")
         elif status == "revoked":
             self.waiting_screen.message = words.OUT_OF_SERVICE
@@ -266,10 +275,8 @@ class SmiletapKioskApp(App):
             return
         try:
             submission = session.answer(value)  # committed to disk before anything else shows
-        except (sqlite3.Error, OSError):
-            # The customer still gets a thank-you; IT sees this in the log and the backlog.
-            log.exception("tap NOT recorded (value=%s): the local store failed", value)
-            self._show_thanks()
+        except (sqlite3.Error, OSError) as exc:
+            self._store_refused(f"tap (value={value})", exc)
             return
         log.info("tap recorded %s value=%s", submission.id, value)
         self._show_step()
@@ -301,9 +308,8 @@ class SmiletapKioskApp(App):
             return  # a second press on a screen already left
         try:
             submission = record(session)
-        except (sqlite3.Error, OSError):
-            log.exception("%s NOT recorded: the local store failed", what)
-            self._show_thanks()
+        except (sqlite3.Error, OSError) as exc:
+            self._store_refused(what, exc)
             return
         if what == "reasons":
             log.info("reasons recorded %s reasons=%s", submission.id, ",".join(detail))
@@ -312,6 +318,33 @@ class SmiletapKioskApp(App):
         else:
             log.info("comment recorded %s", submission.id)
         self._show_step()
+
+    def _store_refused(self, what: str, exc: Exception) -> None:
+        """The store can't take writes (a full disk): no thank-you for a tap that isn't kept.
+
+        The kiosk shows a calm "temporarily unavailable" and takes no taps until a small
+        probe write succeeds again; what was stored before stays as it was.
+        """
+        log.error("%s NOT recorded: the local store refused the write: %s; taps paused", what, exc)
+        self.write_problem = f"{type(exc).__name__}: {exc}"
+        self.session = None  # its unsaved step is gone; its stored part will still be sent
+        self.waiting_screen.message = words.UNAVAILABLE
+        self._show("waiting")
+        if self._probe_event is None:
+            self._probe_event = Clock.schedule_interval(self._probe_store, STORE_PROBE_S)
+
+    def _probe_store(self, _dt: float = 0) -> None:
+        try:
+            self.store.set_state(write_probe_at=to_rfc3339(utcnow()))
+        except (sqlite3.Error, OSError):
+            return  # still refused: try again at the next interval
+        log.info("store: writes work again; taps resume")
+        self.write_problem = None
+        if self._probe_event is not None:
+            self._probe_event.cancel()
+            self._probe_event = None
+        self.store.finish_all()  # the interrupted customer's first tap can go out now
+        self.refresh()
 
     def _show_thanks(self) -> None:
         session = self.session

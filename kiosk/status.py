@@ -11,11 +11,18 @@ from kiosk.store import LocalStore
 MAX_REJECTED_SHOWN = 5
 
 
-def status_lines(store: LocalStore, app_version: str, now: datetime) -> list[str]:
-    """Device, server, sync, backlog, rejected items, config, clock and database health."""
+def status_lines(
+    store: LocalStore, app_version: str, now: datetime, write_problem: str | None = None
+) -> list[str]:
+    """Device, server, sync, backlog, rejected items, config, clock and database health.
+
+    `write_problem` is why the store last refused a write (a full disk), while it still does.
+    """
     summary = store.summary()
     config = store.get_config()
     lines = []
+    if write_problem:
+        lines.append(f"TAPS PAUSED: the local database refuses writes ({write_problem})")
     if config is not None:
         lines.append(f"Device: {config.device.name} ({config.device.id})")
         location = config.location

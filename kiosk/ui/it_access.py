@@ -137,7 +137,7 @@ class ItAccess:
 
     def update_status(self, _dt: float = 0) -> None:
         """Re-read the store into the status text."""
-        lines = status_lines(self.app.store, APP_VERSION, local_now())
+        lines = status_lines(self.app.store, APP_VERSION, local_now(), self.app.write_problem)
         self.app.status_screen.text = "\n".join(lines)
 
     def _on_action(self, _screen: object, action: str) -> None:

@@ -112,18 +112,30 @@ def test_burst_taps_are_flagged(make_kiosk, store):
     assert [s.flags for s in store.pending(10)] == [[], [], ["burst"]]
 
 
-def test_a_failing_store_still_thanks_the_customer(make_kiosk, store, caplog):
+def test_a_store_refusing_writes_pauses_taps_calmly_until_it_recovers(make_kiosk, store, caplog):
+    """The real full disk is in tests/e2e/test_fault_disk.py; here the store just refuses."""
     kiosk = make_kiosk(make_config(kiosk=FAST))
+    working = store.record_submission
 
-    def broken(*args, **kwargs):
-        raise sqlite3.OperationalError("disk I/O error")
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
 
-    store.record_submission = broken
-    with caplog.at_level(logging.ERROR, logger="kiosk"):
+    store.record_submission = full
+    with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[0].drawing)
         pump(0.05)
+        assert kiosk.screen == "waiting"  # no thank-you for a tap that was not kept
+        assert kiosk.app.waiting_screen.message == "Temporarily unavailable"
+        assert any("NOT recorded" in m and "disk is full" in m for m in caplog.messages)
+        kiosk.app.refresh()  # an idle or thanks timer can't bring the question back early
+        assert kiosk.screen == "waiting"
+        store.record_submission = working
+        kiosk.app._probe_store()
+        assert kiosk.screen == "question" and kiosk.app.write_problem is None
+    press(kiosk.targets()[0].drawing)
+    pump(0.05)
     assert kiosk.screen == "thanks"
-    assert any("tap NOT recorded" in m for m in caplog.messages)
+    assert len(store.pending(10)) == 1
 
 
 def test_nps_question_shows_eleven_numbered_targets(make_kiosk, store):
