@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,11 +15,6 @@ from kiosk.store import LocalStore
 from kiosk.sync import SyncService
 from shared.ids import new_submission_id
 from shared.protocol import Answer, Submission
-
-
-def soak_factor() -> int:
-    """How many times longer the fault scenarios run: `SMILETAP_SOAK=20` for a soak."""
-    return max(1, int(os.environ.get("SMILETAP_SOAK", "1")))
 
 
 class HeadlessKiosk:

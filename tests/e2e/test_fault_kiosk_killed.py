@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from harness import LineReader, ServerProcess
 
-from tests.e2e.kiosk_driver import HeadlessKiosk, server_counts, soak_factor
+from tests.e2e.kiosk_driver import HeadlessKiosk, server_counts
+from tests.soak import soak_factor
 
 pytestmark = pytest.mark.e2e
 

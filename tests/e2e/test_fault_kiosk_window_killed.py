@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from harness import KioskProcess, ServerProcess, Xvfb
 
-from tests.e2e.kiosk_driver import server_counts, soak_factor
+from tests.e2e.kiosk_driver import server_counts
+from tests.soak import soak_factor
 
 pytestmark = pytest.mark.e2e
 

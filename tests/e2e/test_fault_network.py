@@ -13,7 +13,8 @@ import pytest
 from harness import ServerProcess
 
 from tests.e2e.faultproxy import FaultProxy
-from tests.e2e.kiosk_driver import HeadlessKiosk, server_counts, soak_factor
+from tests.e2e.kiosk_driver import HeadlessKiosk, server_counts
+from tests.soak import soak_factor
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,8 @@ import pytest
 import requests
 from harness import GunicornProcess
 
-from tests.e2e.kiosk_driver import server_counts, soak_factor
+from tests.e2e.kiosk_driver import server_counts
+from tests.soak import soak_factor
 
 pytestmark = pytest.mark.e2e
 

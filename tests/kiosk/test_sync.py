@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
 import random
@@ -15,7 +16,7 @@ from kiosk.enrollment import enroll
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
 from kiosk.sync import Backoff, SyncService
-from tests.kiosk.conftest import SURVEY_DEFINITION, make_submission
+from tests.kiosk.conftest import SURVEY_DEFINITION, config_json, make_submission
 
 
 @pytest.fixture
@@ -214,3 +215,64 @@ def test_backoff_is_capped_full_jitter():
     assert backoff.ready(now=backoff.next_attempt)
     backoff.success()
     assert backoff.failures == 0 and backoff.ready(now=0)
+
+
+MALFORMED_CONFIGS = [
+    b"not json at all",
+    b'{"etag": "x"}',
+    b"<html><body>Proxy error</body></html>",
+    config_json(
+        survey={
+            "questions": [
+                {"id": "q1", "kind": "smiley", "scale": 9, "text": {"en": "?", "pl": "?"}}
+            ]
+        }
+    ).encode(),
+    config_json(kiosk={"idle_reset_s": "soon"}).encode(),
+    config_json()[:-40].encode(),  # cut off mid-body
+]
+
+
+class MisbehavingServer:
+    """Answers GET /api/v1/config with whatever body the test sets (a real socket)."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(owner.body)))
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("body", MALFORMED_CONFIGS)
+def test_a_malformed_config_never_replaces_the_last_good_one(store, settings, body) -> None:
+    server = MisbehavingServer()
+    try:
+        store.set_enrollment(Enrollment(server.url, "dev_test", "token"))
+        service = SyncService(store, settings)
+        server.body = config_json(etag="good").encode()
+        assert service.pull_config() is True
+        good = store.get_config()
+        server.body = body
+        assert service.pull_config() is False  # refused and logged, nothing raised
+        assert store.get_config() == good
+        assert "config" in (store.get_state("last_error") or "")
+    finally:
+        server.close()
