@@ -8,10 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+
+
+def pg_base_url() -> URL:
+    """The local server's URL (from `SMILETAP_TEST_PG_URL`), with the psycopg 3 driver."""
+    base = make_url(os.environ.get("SMILETAP_TEST_PG_URL", DEFAULT_PG_URL))
+    if base.drivername in ("postgresql", "postgres"):
+        base = base.set(drivername="postgresql+psycopg")
+    return base
 
 
 @contextmanager
@@ -20,9 +28,7 @@ def fresh_pg_database() -> Iterator[str]:
 
     Unreachable PostgreSQL fails the test in CI (where it must be there) and skips it locally.
     """
-    base = make_url(os.environ.get("SMILETAP_TEST_PG_URL", DEFAULT_PG_URL))
-    if base.drivername in ("postgresql", "postgres"):
-        base = base.set(drivername="postgresql+psycopg")
+    base = pg_base_url()
     name = f"smiletap_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(
         base.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_pre_ping=True

@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from server.db import make_engine
 from server.settings import SETTINGS
+from tests.pgdb import pg_base_url
 
-from .conftest import DEPLOY, ROOT, _pg_base
+from .conftest import DEPLOY, ROOT
 
 SHELL_SCRIPTS = sorted(
     [*DEPLOY.glob("**/*.sh"), DEPLOY / "kiosk" / "kiosk-session"], key=lambda p: str(p)
@@ -201,7 +202,7 @@ def test_nginx_site_limits_and_headers() -> None:
 
 @pytest.mark.postgres
 def test_postgres_setup_creates_role_and_database_idempotently() -> None:
-    base = _pg_base()
+    base = pg_base_url()
     admin_url = base.set(drivername="postgresql", database="postgres").render_as_string(False)
     name = f"smiletap_setup_{uuid.uuid4().hex[:8]}"
     script = [
