@@ -119,9 +119,10 @@ def surge_findings(
 ) -> list[Finding]:
     """Locations where the unhappy share of the recent window reaches the threshold."""
     rules = {p["id"]: rules_for(p, config) for p in places}
-    longest = max((r["surge_window_s"] for r in rules.values()), default=0.0)
+    longest = max((r["surge_window_s"] for r in rules.values() if r["surge"]), default=0.0)
     tally: dict[str, list[tuple[datetime, bool]]] = {}
-    for row in store.recent_answers(conn, now - timedelta(seconds=longest)):
+    watched = [p["id"] for p in places if rules[p["id"]]["surge"]]
+    for row in store.recent_answers(conn, now - timedelta(seconds=longest), watched):
         unhappy = scoring.is_unhappy(row["kind"], row["scale"], row["value"])
         tally.setdefault(row["location_id"], []).append((as_utc(row["effective_at"]), unhappy))  # type: ignore[arg-type]
     found = []

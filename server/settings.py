@@ -121,6 +121,6 @@ def settings_table_markdown() -> str:
     """The settings as a Markdown table for the README."""
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for s in SETTINGS:
-        default = "" if s.default is None else f"`{s.default}`"
+        default = "" if s.default in (None, "") else f"`{s.default}`"
         lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"

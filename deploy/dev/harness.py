@@ -78,12 +78,24 @@ class Xvfb:
             time.sleep(pause)
         subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
 
-    def screenshot(self, path: Path, settle_s: float = 0.6) -> Path:
-        """Capture the whole display once the last logged change has had time to be drawn."""
+    def long_press(self, x: int, y: int, seconds: float) -> None:
+        """Hold the pointer down at (x, y) for `seconds`."""
+        subprocess.run(["xdotool", "mousemove", str(x), str(y)], env=self.env(), check=True)
+        time.sleep(0.25)
+        subprocess.run(["xdotool", "mousedown", "1"], env=self.env(), check=True)
+        time.sleep(seconds)
+        subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
+
+    def screenshot(
+        self, path: Path, size: Sequence[int] | None = None, settle_s: float = 0.6
+    ) -> Path:
+        """Capture the display (its top-left `size` only, where a window sits, if given) once
+        the last logged change has had time to be drawn."""
         path.parent.mkdir(parents=True, exist_ok=True)
         time.sleep(settle_s)  # an app logs a screen change a frame or two before it is drawn
+        crop = ["-crop", "{}x{}+0+0".format(*size), "+repage"] if size else []
         subprocess.run(
-            ["/usr/bin/import", "-window", "root", str(path)], env=self.env(), check=True
+            ["/usr/bin/import", "-window", "root", *crop, str(path)], env=self.env(), check=True
         )
         return path
 
@@ -271,9 +283,9 @@ class KioskProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.output: LineReader | None = None
 
-    def enroll(self, server_url: str, code: str) -> str:
+    def enroll(self, server_url: str, code: str, *extra: str) -> str:
         done = subprocess.run(
-            [str(BIN / "smiletap-kiosk"), "enroll", "--server", server_url, "--code", code],
+            [str(BIN / "smiletap-kiosk"), "enroll", "--server", server_url, "--code", code, *extra],
             env=self.env,
             capture_output=True,
             text=True,
@@ -300,9 +312,13 @@ class KioskProcess:
 
     def targets(self, question_id: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
         """The answer targets the kiosk logged for a question: value → window pixel."""
-        match = self.wait_for(rf"targets {re.escape(question_id)}: (.*)$", timeout)
-        found = re.findall(r"(-?\d+)@(\d+),(\d+)", match.group(1))
-        return {int(v): (int(x), int(y)) for v, x, y in found}
+        return {int(k): spot for k, spot in self.named_targets(question_id, timeout).items()}
+
+    def named_targets(self, group: str, timeout: float = 30.0) -> dict[str, tuple[int, int]]:
+        """The next `targets <group>:` line the kiosk logs: key → window pixel."""
+        match = self.wait_for(rf"targets {re.escape(group)}: (.*)$", timeout)
+        found = re.findall(r"(\S+)@(\d+),(\d+)", match.group(1))
+        return {key: (int(x), int(y)) for key, x, y in found}
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

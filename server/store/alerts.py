@@ -6,7 +6,7 @@ one is open per (location, rule, subject), so a rule that holds for hours notifi
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -80,13 +80,25 @@ def all_locations(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(locations)).mappings()]
 
 
-def recent_answers(conn: Connection, since: datetime) -> list[dict[str, Any]]:
-    """Kind, scale, value and location of every non-burst answer given since this moment."""
+def recent_answers(
+    conn: Connection, since: datetime, location_ids: list[str]
+) -> list[dict[str, Any]]:
+    """Location, time, kind, scale and value of every non-burst answer given since `since`.
+
+    The store-local date bound (a day before since's UTC date covers every time zone) lets
+    the (location_id, local_date) index find the rows, so the cost follows the recent answers,
+    not all of them.
+    """
     s, a = submissions.c, answers.c
     query = (
         select(s.location_id, s.effective_at, a.kind, a.scale, a.value)
         .select_from(answers.join(submissions, a.submission_id == s.id))
-        .where(s.effective_at >= since, s.burst.is_(False))
+        .where(
+            s.location_id.in_(sorted(location_ids)),
+            s.local_date >= since.date() - timedelta(days=1),
+            s.effective_at >= since,
+            s.burst.is_(False),
+        )
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 
