@@ -1,7 +1,10 @@
 """Ingest throughput: submissions/s posted over HTTP in 500-batches to one server process,
 next to a raw sqlite3 `executemany` of the same rows in the same run.
 
-    .venv/bin/python bench/ingest.py [--batches 20] [--database-url URL]
+    .venv/bin/python bench/ingest.py [--batches 20] [--postgres] [--workers N]
+
+With --workers the server is gunicorn (deploy/server/gunicorn.conf.py) with N workers, and
+the batches are posted from N client threads at once.
 
 Prints figures; never passes or fails on time.
 """
@@ -9,11 +12,13 @@ Prints figures; never passes or fails on time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,9 +26,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "deploy" / "dev"))
+sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
-from harness import ServerProcess  # noqa: E402
+from harness import GunicornProcess, ServerProcess  # noqa: E402
+
+from tests.pgdb import fresh_pg_database  # noqa: E402
 
 SURVEY = ROOT / "deploy" / "examples" / "demo-survey.json"
 
@@ -83,16 +90,27 @@ def raw_sqlite_rate(batches: list[dict], folder: Path) -> float:  # type: ignore
     return sum(len(b["submissions"]) for b in batches) / elapsed
 
 
-def http_rate(server: ServerProcess, token: str, batches: list[dict]) -> float:  # type: ignore[type-arg]
+def post_all(url: str, token: str, batches: list[dict]) -> None:  # type: ignore[type-arg]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    start = time.perf_counter()
     for batch in batches:
-        answer = session.post(f"{server.url}/api/v1/submissions", json=batch, timeout=120)
+        answer = session.post(f"{url}/api/v1/submissions", json=batch, timeout=300)
         answer.raise_for_status()
         statuses = {r["status"] for r in answer.json()["results"]}
         if statuses != {"accepted"}:
             raise SystemExit(f"unexpected results: {statuses}")
+
+
+def http_rate(server: ServerProcess, token: str, batches: list[dict], clients: int) -> float:  # type: ignore[type-arg]
+    shares = [batches[i::clients] for i in range(clients)]
+    threads = [
+        threading.Thread(target=post_all, args=(server.url, token, share)) for share in shares
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - start
     return sum(len(b["submissions"]) for b in batches) / elapsed
 
@@ -100,12 +118,20 @@ def http_rate(server: ServerProcess, token: str, batches: list[dict]) -> float: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--database-url", default=None, help="default: a SQLite file")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway database on the local PostgreSQL"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: run)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="smiletap-bench-") as tmp:
-        folder = Path(tmp)
-        server = ServerProcess(folder / "server", args.database_url)
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="smiletap-bench-")))
+        database_url = stack.enter_context(fresh_pg_database()) if args.postgres else None
+        server = (
+            GunicornProcess(folder / "server", database_url, workers=args.workers)
+            if args.workers
+            else ServerProcess(folder / "server", database_url)
+        )
         server.cli("migrate")
         location = server.cli("create-location", "--name", "Bench", "--timezone", "Europe/Warsaw")
         survey = server.cli("create-survey", "--file", str(SURVEY))
@@ -117,14 +143,15 @@ def main() -> None:
                 f"{server.url}/api/v1/enroll", json={"code": device["code"]}, timeout=30
             ).json()["token"]
             batches = make_batches(args.batches, survey, location["id"])
-            http = http_rate(server, token, batches)
+            http = http_rate(server, token, batches, max(1, args.workers))
         finally:
             server.stop()
         raw = raw_sqlite_rate(make_batches(args.batches, survey, location["id"]), folder)
 
-    backend = args.database_url.split(":")[0] if args.database_url else "sqlite"
+    backend = "postgresql" if args.postgres else "sqlite"
     rows = args.batches * 500
-    print(f"ingest over HTTP ({backend}, 1 process): {http:,.0f} submissions/s ({rows} rows)")
+    how = f"gunicorn {args.workers} workers" if args.workers else "1 process"
+    print(f"ingest over HTTP ({backend}, {how}): {http:,.0f} submissions/s ({rows} rows)")
     print(f"raw sqlite3 executemany (WAL, FULL):      {raw:,.0f} rows/s")
     print(f"ratio http/raw: {http / raw:.2f} (target >= 0.3)")
 
