@@ -1,13 +1,16 @@
-"""Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location
-and weekday_hour, one whole year) on SQLite at 100k, 1M and optionally 10M answers.
+"""Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location,
+staff and weekday_hour; one whole year and an unaligned range) on SQLite at 100k, 1M and
+optionally 10M answers.
 
     .venv/bin/python bench/reports.py                       # 100k and 1M answers
     .venv/bin/python bench/reports.py --sizes 100000 1000000 10000000   # adds 10M (minutes)
 
-Reports read only the rollups, so the data made here is the rollup rows that N answers
+Reports read only the rollups, so the data made here is the hourly rollup rows that N answers
 spread over 50 locations × 5 staff × 365 days × 14 opening hours × 5 smiley values would
-produce (at 10M about 5M rows), generated with one INSERT … SELECT in SQLite; no raw answers
-are made. Prints figures; never passes or fails on time.
+produce (at 10M about 5M rows), generated with one INSERT … SELECT in SQLite, and the period
+rollups derived from them as `rebuild-rollups` does; no raw answers are made. The unaligned
+range (15 Jan – 16 Dec) is the worst case for the period pieces: two partial months of days.
+Prints figures; never passes or fails on time.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from server import migrations  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
-from server.store import api_keys  # noqa: E402
+from server.store import api_keys, rollups  # noqa: E402
 
 LOCATIONS, STAFF, DAYS, HOURS, VALUES = 50, 5, 365, 14, 5
 
@@ -57,6 +60,7 @@ def build(path: Path, answers: int) -> tuple[str, int, float]:
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.exec_driver_sql(GENERATE.replace(":answers", str(int(answers))))
+        rollups.derive(conn)
         rows = conn.exec_driver_sql("SELECT count(*) FROM rollups").scalar_one()
         _, key = api_keys.create(conn, "admin", [])
     engine.dispose()
@@ -64,11 +68,16 @@ def build(path: Path, answers: int) -> tuple[str, int, float]:
     return url, rows, time.perf_counter() - started
 
 
-def measure(url: str, key: str, group_by: str, runs: int) -> tuple[float, float]:
+RANGES = {"year": ("2025-01-01", "2025-12-31"), "unaligned": ("2025-01-15", "2025-12-16")}
+GROUP_BYS = ("location", "staff", "weekday_hour")
+
+
+def measure(url: str, key: str, group_by: str, span: str, runs: int) -> tuple[float, float]:
     """p50 and p95 (ms) of the scores request through the app."""
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.gettempdir()})
     client = app.test_client()
-    params = {"from": "2025-01-01", "to": "2025-12-31", "group_by": group_by}
+    day_from, day_to = RANGES[span]
+    params = {"from": day_from, "to": day_to, "group_by": group_by}
     headers = {"Authorization": f"Bearer {key}"}
     times = []
     for i in range(runs + 1):
@@ -84,29 +93,31 @@ def measure(url: str, key: str, group_by: str, runs: int) -> tuple[float, float]
 
 
 def main() -> None:
-    """Build each size, time both groupings, print a table and the largest/smallest ratio."""
+    """Build each size, time each grouping and range, print a table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    p50s: dict[tuple[int, str], float] = {}
-    print(f"{'answers':>10} {'rollup rows':>12} {'build s':>8} {'group_by':>13} "
+    p50s: dict[tuple[int, str, str], float] = {}
+    print(f"{'answers':>10} {'rollup rows':>12} {'build s':>8} {'group_by':>13} {'range':>10} "
           f"{'p50 ms':>8} {'p95 ms':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"reports-{size}.db"
             url, rows, build_s = build(path, size)
             key = (path.parent / "key").read_text()
-            for group_by in ("location", "weekday_hour"):
-                p50, p95 = measure(url, key, group_by, args.runs)
-                p50s[(size, group_by)] = p50
-                print(f"{size:>10} {rows:>12} {build_s:>8.1f} {group_by:>13} "
-                      f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
+            for group_by in GROUP_BYS:
+                for span in RANGES:
+                    p50, p95 = measure(url, key, group_by, span, args.runs)
+                    p50s[(size, group_by, span)] = p50
+                    print(f"{size:>10} {rows:>12} {build_s:>8.1f} {group_by:>13} {span:>10} "
+                          f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
             path.unlink()
     small, large = min(args.sizes), max(args.sizes)
-    for group_by in ("location", "weekday_hour"):
-        ratio = p50s[(large, group_by)] / p50s[(small, group_by)]
-        print(f"p50 ratio {large}/{small} answers, {group_by}: {ratio:.1f}x")
+    for group_by in GROUP_BYS:
+        for span in RANGES:
+            ratio = p50s[(large, group_by, span)] / p50s[(small, group_by, span)]
+            print(f"p50 ratio {large}/{small} answers, {group_by}, {span}: {ratio:.1f}x")
     if large < 10_000_000:
         print("for 10M answers: bench/reports.py --sizes 100000 1000000 10000000")
 

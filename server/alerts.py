@@ -32,12 +32,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from server import opening_hours
 from server.store import alerts as store
 from server.store import as_utc, users
 from server.store.locations import opening_hours as hours_of
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
+from shared.opening_hours import is_open
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def silent_findings(
             message = f"{name} has not been in contact for {hours}"
             found.append(Finding(place["id"], "silent", device["id"], "critical", message))
         elif silent_s >= warning_s:
-            if opening_hours.is_open(hours_of(place), place["timezone"], now):
+            if is_open(hours_of(place), now, place["timezone"]):
                 message = f"{name} silent for {hours} while the store is open"
                 found.append(Finding(place["id"], "silent", device["id"], "warning", message))
             else:

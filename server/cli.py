@@ -245,10 +245,24 @@ def revoke_device(device_id: str, as_json: bool) -> None:
     _emit(as_json, {"device_id": device_id, "revoked": True}, f"{device_id} revoked")
 
 
+@main.command("move-device")
+@click.argument("device_id")
+@click.option("--location", "location_id", required=True)
+@json_option
+def move_device(device_id: str, location_id: str, as_json: bool) -> None:
+    """Move a device to another location (its kiosk follows at its next config fetch)."""
+    with _transaction() as conn:
+        _need_location(conn, location_id)
+        if not devices.move(conn, device_id, location_id):
+            raise click.ClickException(f"DEVICE_ID: no device {device_id!r}")
+    data = {"device_id": device_id, "location_id": location_id}
+    _emit(as_json, data, f"{device_id} moved to {location_id}")
+
+
 @main.command("rebuild-rollups")
 @json_option
 def rebuild_rollups(as_json: bool) -> None:
-    """Recompute every rollup from the stored answers, in one transaction."""
+    """Recompute every rollup, hourly and per period, from the stored answers in one transaction."""
     with _transaction() as conn:
         count = rollups.rebuild(conn)
     _emit(as_json, {"rows": count}, f"{count} rollup rows")

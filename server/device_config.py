@@ -44,6 +44,7 @@ def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]
             "id": location["id"],
             "name": location["name"],
             "timezone": location["timezone"],
+            "opening_hours": locations.opening_hours(location),
         },
         "survey": survey_body,
         "staff": staff.active_at(conn, location["id"]),

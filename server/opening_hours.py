@@ -1,20 +1,15 @@
-"""Opening hours per ISO weekday in store-local time, e.g. {"1": ["08:00", "20:00"], ...}.
+"""The dashboard's opening-hours form: read it, and fill it from stored hours.
 
-A weekday missing from the mapping is closed; no mapping at all (None) means always open.
-A closing time at or before the opening time runs past midnight into the next day.
+The format and `is_open` live in `shared.opening_hours` (the kiosk uses them too).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from shared.opening_hours import Hours, is_hhmm
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-Hours = dict[str, list[str]]
 
 
 class BadHours(ValueError):
@@ -39,39 +34,13 @@ def parse_form(form: Mapping[str, str]) -> Hours | None:
         if not opens and not closes:
             continue
         for field, value in ((f"open_{day}", opens), (f"close_{day}", closes)):
-            if not _HHMM.match(value):
+            if not is_hhmm(value):
                 name = WEEKDAY_NAMES[day - 1]
                 raise BadHours(field, f"{name}: give both times as HH:MM, or neither (closed)")
         if opens == closes:
             raise BadHours(f"close_{day}", f"{WEEKDAY_NAMES[day - 1]}: opens and closes at once")
         hours[str(day)] = [opens, closes]
     return hours
-
-
-def _minutes(hhmm: str) -> int:
-    hour, minute = hhmm.split(":")
-    return int(hour) * 60 + int(minute)
-
-
-def is_open(hours: Mapping[str, list[str]] | None, timezone: str, moment: datetime) -> bool:
-    """Whether the store is open at this moment (an aware datetime), in its own time zone."""
-    if hours is None:
-        return True
-    local = moment.astimezone(ZoneInfo(timezone))
-    now = local.hour * 60 + local.minute
-    today = local.isoweekday()
-    yesterday = 7 if today == 1 else today - 1
-    if str(today) in hours:
-        opens, closes = (_minutes(t) for t in hours[str(today)])
-        if opens < closes and opens <= now < closes:
-            return True
-        if closes <= opens and now >= opens:
-            return True
-    if str(yesterday) in hours:
-        opens, closes = (_minutes(t) for t in hours[str(yesterday)])
-        if closes <= opens and now < closes:
-            return True
-    return False
 
 
 def rows(hours: Mapping[str, list[str]] | None) -> list[dict[str, str | int]]:
@@ -88,4 +57,4 @@ def rows(hours: Mapping[str, list[str]] | None) -> list[dict[str, str | int]]:
     ]
 
 
-__all__ = ["WEEKDAY_NAMES", "BadHours", "Hours", "is_open", "parse_form", "rows"]
+__all__ = ["WEEKDAY_NAMES", "BadHours", "Hours", "parse_form", "rows"]

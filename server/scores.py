@@ -51,7 +51,11 @@ def _score_kinds(counts: dict[str, dict[int, dict[int, int]]]) -> dict[str, Any]
         if kind in counts:
             scale = _majority_scale(counts[kind])
             found[kind] = fn(counts[kind][scale], scale)
-    return {k: (dataclasses.asdict(v) if v is not None else None) for k, v in found.items()}
+    # Shallow: the score dataclasses hold numbers, tuples and lists (asdict deep-copies them).
+    return {
+        k: (None if v is None else {f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
+        for k, v in found.items()
+    }
 
 
 def build_groups(rows: Iterable[dict[str, Any]], group_by: str, min_n: int) -> list[dict[str, Any]]:

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from shared.clock import parse_rfc3339
+from shared.opening_hours import Hours, check_hours
 from shared.survey import Survey
 
 MAX_BATCH = 500
@@ -102,6 +111,11 @@ class LocationRef(Message):
     id: str
     name: str
     timezone: str
+    #: Store-local opening hours by ISO weekday "1".."7" → [opens "HH:MM", closes "HH:MM"]
+    #: (a close at or before the open runs past midnight; a weekday left out is closed all
+    #: day; null or absent = always open). The kiosk shows a dim "Closed" screen outside them.
+    #: An addition to PROTOCOL.md's fields; older servers don't send it.
+    opening_hours: Annotated[Hours | None, AfterValidator(check_hours)] = None
 
 
 class StaffMember(Message):

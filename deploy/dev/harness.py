@@ -166,11 +166,12 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self._log: IO[str] | None = None
 
-    def cli(self, *args: str) -> dict:  # type: ignore[type-arg]
-        """Run `smiletap-server ARGS --json` and return its JSON object."""
+    def cli(self, *args: str, stdin: str | None = None) -> dict:  # type: ignore[type-arg]
+        """Run `smiletap-server ARGS --json` (fed `stdin`) and return its JSON object."""
         done = subprocess.run(
             [str(BIN / "smiletap-server"), *args, "--json"],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,

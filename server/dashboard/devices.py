@@ -1,4 +1,4 @@
-"""Devices for IT: health at a glance, create one with a one-time code and QR, revoke."""
+"""Devices for IT: health at a glance, create one with a one-time code and QR, move, revoke."""
 
 from __future__ import annotations
 
@@ -87,6 +87,22 @@ def create() -> str:
         server_url=server_url,
         qr=_qr_svg(payload),
     )
+
+
+@bp.post("/<device_id>/move")
+def move(device_id: str) -> Response:
+    """Move a device to another location; its kiosk follows at its next config fetch."""
+    require_admin()
+    location_id = request.form.get("location_id", "")
+    conn = get_db()
+    with conn.begin():
+        place = locations.get(conn, location_id)
+        if place is None:
+            abort(400)
+        if not devices.move(conn, device_id, location_id):
+            abort(404)
+    flash(f"Device {device_id} moved to {place['name']}; it follows at its next config fetch.")
+    return redirect(url_for("devices.index"))
 
 
 @bp.post("/<device_id>/revoke")

@@ -131,6 +131,18 @@ def revoke(conn: Connection, device_id: str) -> bool:
     return result.rowcount == 1
 
 
+def move(conn: Connection, device_id: str, location_id: str) -> bool:
+    """Point the device at another location; False when no such device.
+
+    Its next /config carries the new location (and so a new ETag); answers it still holds
+    for the old one are then rejected `location_mismatch`, and stored answers keep theirs.
+    """
+    result = conn.execute(
+        update(devices).where(devices.c.id == device_id).values(location_id=location_id)
+    )
+    return result.rowcount == 1
+
+
 def record_contact(conn: Connection, device_id: str, skew_s: float | None) -> None:
     """Note that the device called now, and its clock skew when the call carried one."""
     values: dict[str, Any] = {"last_contact_at": utcnow()}

@@ -1,45 +1,129 @@
 """Pre-aggregated answer counts that reports read instead of raw answers.
 
-One row per (location, staff, survey version, question, store-local date/weekday/hour, burst,
-value) holds how many answers gave that value. Ingest upserts them in its own transaction;
-`rebuild` recomputes them all from the answers.
+Two levels, both upserted by ingest in its own transaction and recomputed by `rebuild`:
+
+- `rollups`, hourly: one row per (location, staff, survey version, question, store-local
+  date/weekday/hour, burst, value). Alerts and the dashboard read it; it is also the source
+  the coarser tables are derived from.
+- Period rollups, one table per report grouping (`rollups_location`, `rollups_staff`,
+  `rollups_weekday_hour`): the same counts without survey and question, summed per whole
+  store-local day, month and year (`period`, `starts_on`).
+
+A report for days from..to splits the range into at most five pieces — the days before the
+first whole month, the whole months before the first whole year, the whole years, then whole
+months and days again (`pieces`) — and reads each from its period's rows. Its cost is then
+bounded by groups × values × (≤ 62 days + ≤ 22 months + years), whatever the number of
+answers or of hourly rows. Days and hours are store-local, so months, years and DST need no
+zone arithmetic here: a period is a range of `local_date`s.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, except_, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    cast,
+    delete,
+    except_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import Date
 
-from server.store.schema import ROLLUP_KEY, answers, rollups, submissions
+from server.store.schema import (
+    ROLLUP_KEY,
+    ROLLUP_PERIODS,
+    answers,
+    rollups,
+    rollups_location,
+    rollups_staff,
+    rollups_weekday_hour,
+    submissions,
+)
 
 RollupKey = tuple[Any, ...]  # values in ROLLUP_KEY order
 
+PERIOD_TABLES = (rollups_location, rollups_staff, rollups_weekday_hour)
+
+#: The table each report grouping reads, and the columns (besides kind, scale, value) it groups by.
+GROUP_TABLES: dict[str, Table] = {
+    "location": rollups_location,
+    "staff": rollups_staff,
+    "day": rollups_location,
+    "weekday_hour": rollups_weekday_hour,
+}
+GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "location": ("location_id",),
+    "staff": ("location_id", "staff_id"),
+    "day": ("location_id", "local_date"),
+    "weekday_hour": ("location_id", "weekday", "hour"),
+}
+
+
+def _key_columns(table: Table) -> list[str]:
+    return [column.name for column in table.primary_key.columns]
+
+
+def period_start(period: str, day: date) -> date:
+    """The first day of the day, month or year that holds `day`."""
+    if period == "month":
+        return day.replace(day=1)
+    if period == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order.
+
+    Key order (and the fixed order of tables in `add`) makes concurrent transactions lock
+    rows in the same order, so they wait for each other instead of deadlocking.
+    """
+    key = _key_columns(table)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=key, set_={"count": table.c.count + stmt.excluded.count}
+    )
+    conn.execute(
+        stmt, [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
+    )
+
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
-    """Count one answer for each key (INSERT … ON CONFLICT DO UPDATE count = count + n).
-
-    Rows are written in key order, so concurrent transactions lock them in the same order.
-    """
+    """Count one answer for each hourly key, in the hourly and in every period table."""
     counted = Counter(keys)
     if not counted:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(rollups)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEY),
-        set_={"count": rollups.c.count + stmt.excluded.count},
-    )
-    rows = [dict(zip(ROLLUP_KEY, key, strict=True), count=n) for key, n in sorted(counted.items())]
-    conn.execute(stmt, rows)
+    _upsert(conn, rollups, counted)
+    for table in PERIOD_TABLES:
+        rest = _key_columns(table)[2:]  # after period and starts_on
+        positions = [ROLLUP_KEY.index(name) for name in rest]
+        day_at = ROLLUP_KEY.index("local_date")
+        derived: Counter[RollupKey] = Counter()
+        for key, n in counted.items():
+            tail = tuple(key[i] for i in positions)
+            for period in ROLLUP_PERIODS:
+                derived[(period, period_start(period, key[day_at]), *tail)] += n
+        _upsert(conn, table, derived)
 
 
 def _recomputed() -> Select[Any]:
-    """The rollup rows as recomputed from the stored answers."""
+    """The hourly rollup rows as recomputed from the stored answers."""
     s, a = submissions.c, answers.c
     sources = {
         "location_id": s.location_id,
@@ -63,28 +147,112 @@ def _recomputed() -> Select[Any]:
     )
 
 
+def _starts_on_sql(dialect: str, period: str, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    # Literal SQL, not bound parameters: PostgreSQL must see the SELECT and GROUP BY
+    # expressions as the same expression.
+    if period == "day":
+        return day
+    if dialect == "postgresql":
+        return cast(func.date_trunc(literal_column(f"'{period}'"), day), Date)
+    return func.date(day, literal_column(f"'start of {period}'"))
+
+
+def _derived(dialect: str, table: Table, hourly: FromClause) -> Select[Any]:
+    """A period table's rows, summed from hourly rows (the table or a recomputation)."""
+    rest = _key_columns(table)[2:]
+    pieces = []
+    for period in ROLLUP_PERIODS:
+        starts_on = _starts_on_sql(dialect, period, hourly.c.local_date)
+        grouped = [starts_on, *(hourly.c[name] for name in rest)]
+        pieces.append(
+            select(
+                literal_column(f"'{period}'").label("period"),
+                starts_on.label("starts_on"),
+                *(hourly.c[name] for name in rest),
+                func.sum(hourly.c["count"]).label("count"),
+            ).group_by(*grouped)
+        )
+    combined = union_all(*pieces).subquery()
+    return select(*(combined.c[name] for name in (*_key_columns(table), "count")))
+
+
+def derive(conn: Connection) -> None:
+    """Recompute every period table from the hourly `rollups` table."""
+    for table in PERIOD_TABLES:
+        conn.execute(delete(table))
+        query = _derived(conn.dialect.name, table, rollups)
+        conn.execute(table.insert().from_select([*_key_columns(table), "count"], query))
+
+
 def rebuild(conn: Connection) -> int:
-    """Recompute every rollup from the stored answers; return the number of rows made."""
+    """Recompute every rollup from the stored answers; return the number of hourly rows."""
     conn.execute(delete(rollups))
     conn.execute(rollups.insert().from_select([*ROLLUP_KEY, "count"], _recomputed()))
+    derive(conn)
     return conn.execute(select(func.count()).select_from(rollups)).scalar_one()
 
 
-def differences(conn: Connection) -> int:
-    """How many rollup rows differ from a recomputation (missing, extra or miscounted)."""
-    stored = select(*[rollups.c[name] for name in (*ROLLUP_KEY, "count")])
-    recomputed = _recomputed()
+def _mismatches(conn: Connection, stored: Select[Any], recomputed: Select[Any]) -> int:
     missing = select(func.count()).select_from(except_(recomputed, stored).subquery())
     extra = select(func.count()).select_from(except_(stored, recomputed).subquery())
     return int(conn.execute(missing).scalar_one()) + int(conn.execute(extra).scalar_one())
 
 
-GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
-    "location": ("location_id",),
-    "staff": ("location_id", "staff_id"),
-    "day": ("location_id", "local_date"),
-    "weekday_hour": ("location_id", "weekday", "hour"),
-}
+def differences(conn: Connection) -> int:
+    """How many rows of any rollup table differ from a recomputation from the answers."""
+    recomputed = _recomputed()
+    total = _mismatches(
+        conn, select(*(rollups.c[name] for name in (*ROLLUP_KEY, "count"))), recomputed
+    )
+    hourly = recomputed.subquery()
+    for table in PERIOD_TABLES:
+        stored = select(*(table.c[name] for name in (*_key_columns(table), "count")))
+        total += _mismatches(conn, stored, _derived(conn.dialect.name, table, hourly))
+    return total
+
+
+def period_end(period: str, day: date) -> date:
+    """The last day of the day, month or year that holds `day`."""
+    if period == "year" or (period == "month" and day.month == 12):
+        return date(day.year, 12, 31)
+    if period == "month":
+        return date(day.year, day.month + 1, 1) - timedelta(days=1)
+    return day
+
+
+def _shift(day: date, days: int) -> date | None:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+FINER = {"year": "month", "month": "day"}
+
+
+def _split(first: date, last: date, period: str) -> list[tuple[str, date, date]]:
+    """[first, last] as whole periods in the middle and finer pieces at either end."""
+    if period == "day":
+        return [("day", first, last)]
+    begin = first if period_start(period, first) == first else _shift(period_end(period, first), 1)
+    end: date | None = period_start(period, last)
+    if period_end(period, last) != last:
+        before = _shift(end, -1)
+        end = None if before is None else period_start(period, before)
+    if begin is None or end is None or begin > end:
+        return _split(first, last, FINER[period])
+    found = []
+    if first < begin:
+        found += _split(first, begin - timedelta(days=1), FINER[period])
+    found.append((period, begin, end))
+    if period_end(period, end) < last:
+        found += _split(period_end(period, end) + timedelta(days=1), last, FINER[period])
+    return found
+
+
+def pieces(day_from: date, day_to: date) -> list[tuple[str, date, date]]:
+    """Store-local days from..to as at most five (period, first start, last start) ranges."""
+    return _split(day_from, day_to, "year")
 
 
 def counts(
@@ -96,14 +264,21 @@ def counts(
     include_burst: bool,
 ) -> list[dict[str, Any]]:
     """Summed counts per group, kind, scale and value, for store-local days in [from, to]."""
-    r = rollups.c
-    group = [r[name] for name in GROUP_COLUMNS[group_by]]
+    table = GROUP_TABLES[group_by]
+    r = table.c
+    ranges = [("day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
+    group: list[ColumnElement[Any]] = [
+        r.starts_on.label("local_date") if name == "local_date" else r[name]
+        for name in GROUP_COLUMNS[group_by]
+    ]
     query = select(*group, r.kind, r.scale, r.value, func.sum(r["count"]).label("n")).where(
-        r.local_date >= day_from, r.local_date <= day_to
+        or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges))
     )
     if location_ids is not None:
         query = query.where(r.location_id.in_(location_ids))
     if not include_burst:
         query = query.where(r.burst.is_(False))
-    query = query.group_by(*group, r.kind, r.scale, r.value).order_by(*group)
-    return [dict(row) for row in conn.execute(query).mappings()]
+    query = query.group_by(*group, r.kind, r.scale, r.value)  # build_groups orders the groups
+    result = conn.execute(query)
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]

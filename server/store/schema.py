@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -207,6 +209,44 @@ rollups = Table(
     Column("count", BigInteger, nullable=False),
     PrimaryKeyConstraint(*ROLLUP_KEY, name="pk_rollups"),
     Index("ix_rollups_date_location", "local_date", "location_id"),
+)
+
+# Coarser rollups (migration 0005): the same counts summed over whole store-local days, months
+# and years, without the survey and question, so a report over a period reads one row per
+# group, value and period piece instead of one per hour (server/store/rollups.py).
+
+ROLLUP_PERIODS = ("day", "month", "year")
+
+
+def _period_rollup(name: str, *group: Column[Any]) -> Table:
+    key = ["period", "starts_on", "location_id", *(c.name for c in group)]
+    return Table(
+        name,
+        metadata,
+        Column("period", String(8), nullable=False),  # day | month | year
+        Column("starts_on", Date, nullable=False),  # the period's first store-local day
+        Column("location_id", String(64), nullable=False),
+        *group,
+        Column("burst", Boolean, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("scale", Integer, nullable=False),
+        Column("value", Integer, nullable=False),
+        Column("count", BigInteger, nullable=False),
+        # Period first: every report asks for a few period ranges over any set of locations.
+        PrimaryKeyConstraint(*key, "burst", "kind", "scale", "value", name=f"pk_{name}"),
+        sqlite_with_rowid=False,  # the key is the table: range reads need no row look-ups
+    )
+
+
+rollups_location = _period_rollup("rollups_location")
+rollups_staff = _period_rollup(
+    "rollups_staff",
+    Column("staff_id", String(64), nullable=False),  # '' when no staff member was named
+)
+rollups_weekday_hour = _period_rollup(
+    "rollups_weekday_hour",
+    Column("weekday", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
 )
 
 # Dashboard users (migration 0003_dashboard_users).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -11,36 +12,48 @@ from sqlalchemy.dialects import postgresql, sqlite
 from server.store.schema import answers, id_conflicts, submissions
 from shared.clock import utcnow
 
+#: Ids per `IN (...)` look-up: well under SQLite's and PostgreSQL's parameter limits.
+LOOKUP_CHUNK = 500
 
-def find(conn: Connection, submission_id: str) -> dict[str, Any] | None:
-    """The stored hash and payload for this id, or None."""
-    row = conn.execute(
-        select(submissions.c.content_hash, submissions.c.payload).where(
-            submissions.c.id == submission_id
+
+def find_many(conn: Connection, submission_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored hash and payload of each of these ids that is stored, by id."""
+    wanted = list(dict.fromkeys(submission_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        rows = conn.execute(
+            select(submissions.c.id, submissions.c.content_hash, submissions.c.payload).where(
+                submissions.c.id.in_(chunk)
+            )
         )
-    ).first()
-    return {"content_hash": row.content_hash, "payload": row.payload} if row else None
+        for row in rows:
+            found[row.id] = {"content_hash": row.content_hash, "payload": row.payload}
+    return found
 
 
-def insert(conn: Connection, row: dict[str, Any], answer_rows: list[dict[str, Any]]) -> bool:
-    """Store a submission and its answers; False when the id was already there.
+def insert_many(
+    conn: Connection, rows: list[dict[str, Any]], answer_rows: list[dict[str, Any]]
+) -> set[str]:
+    """Store submissions and their answers in a few statements; the ids actually inserted.
 
     ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same id: it waits
-    for the other transaction and then skips, instead of failing the whole batch.
+    for the other transaction and then skips that row, instead of failing the whole batch.
     """
+    if not rows:
+        return set()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(submissions)
-        .values(**row)
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(submissions.c.id)
     )
     # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    if conn.execute(stmt).first() is None:
-        return False
-    if answer_rows:
-        conn.execute(answers.insert(), answer_rows)
-    return True
+    inserted = {row.id for row in conn.execute(stmt, rows)}
+    kept = [a for a in answer_rows if a["submission_id"] in inserted]
+    if kept:
+        conn.execute(answers.insert(), kept)
+    return inserted
 
 
 def record_conflict(

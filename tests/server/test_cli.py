@@ -113,6 +113,33 @@ def test_revoke_device(smiletap: Smiletap, runner: Cli) -> None:
     assert runner.invoke("revoke-device", "dev_nope").exit_code != 0
 
 
+def test_move_device(smiletap: Smiletap, runner: Cli) -> None:
+    kiosk = smiletap.setup()
+    before = kiosk.get("/api/v1/config")
+    other = smiletap.location(name="Zeta Mall")
+    data = runner.json("move-device", kiosk.device_id, "--location", other)
+    assert data == {"device_id": kiosk.device_id, "location_id": other}
+    after = kiosk.get("/api/v1/config")
+    assert after.get_json()["location"]["id"] == other
+    assert after.headers["ETag"] != before.headers["ETag"]
+    result = kiosk.submit([kiosk.item()]).get_json()["results"][0]
+    assert (result["status"], result["reason"]) == ("rejected", "location_mismatch")
+    assert (
+        f"moved to {other}"
+        in runner.invoke("move-device", kiosk.device_id, "--location", other).output
+    )
+
+
+def test_move_device_unknown_device_or_location(smiletap: Smiletap, runner: Cli) -> None:
+    location_id = smiletap.location()
+    missing = runner.invoke("move-device", "dev_nope", "--location", location_id)
+    assert missing.exit_code != 0 and "dev_nope" in missing.output
+    device_id = smiletap.device(location_id)["device_id"]
+    nowhere = runner.invoke("move-device", device_id, "--location", "loc_nope")
+    assert nowhere.exit_code != 0 and "--location" in nowhere.output
+    assert "Traceback" not in missing.output + nowhere.output
+
+
 def test_rebuild_rollups_matches_ingest(smiletap: Smiletap, runner: Cli, database_url) -> None:
     kiosk = smiletap.setup()
     kiosk.submit([kiosk.item(v) for v in (1, 2, 5, 5)] + [kiosk.item(9, "q2")])

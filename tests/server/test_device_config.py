@@ -7,6 +7,7 @@ import json
 from sqlalchemy import select
 
 from server.db import get_engine
+from server.store import locations
 from server.store.schema import devices
 from shared.protocol import ConfigResponse
 from tests.server.conftest import SURVEY, Smiletap, assert_error
@@ -27,6 +28,7 @@ def test_config_shape(smiletap: Smiletap, runner) -> None:
         "id": kiosk.location_id,
         "name": "Centrum",
         "timezone": "Europe/Warsaw",
+        "opening_hours": None,
     }
     assert body["survey"]["id"] == kiosk.survey_id and body["survey"]["version"] == 1
     assert body["survey"]["questions"][0]["follow_up"]["reasons"][0]["id"] == "wait"
@@ -72,6 +74,29 @@ def test_etag_changes_with_staff(smiletap: Smiletap, runner) -> None:
     etag = kiosk.get("/api/v1/config").json["etag"]
     runner.json("create-staff", "--location", kiosk.location_id, "--name", "Anna")
     assert kiosk.get("/api/v1/config").json["etag"] != etag
+
+
+def test_opening_hours_are_sent_and_change_the_etag(smiletap: Smiletap, app) -> None:
+    kiosk = smiletap.setup()
+    etag = kiosk.get("/api/v1/config").json["etag"]
+    hours = {"1": ["08:00", "20:00"], "6": ["18:00", "02:00"]}
+    with get_engine(app).begin() as conn:
+        location = locations.get(conn, kiosk.location_id)
+        assert location is not None
+        locations.update_settings(
+            conn,
+            kiosk.location_id,
+            name=location["name"],
+            timezone=location["timezone"],
+            opening_hours=hours,
+            webhook_url=None,
+        )
+    response = kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{etag}"'})
+    assert response.status_code == 200
+    assert response.json["etag"] != etag
+    assert response.json["location"]["opening_hours"] == hours
+    parsed = ConfigResponse.model_validate_json(response.data)
+    assert parsed.location.opening_hours == hours
 
 
 def test_config_needs_token(client) -> None:

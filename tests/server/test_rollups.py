@@ -1,4 +1,5 @@
-"""Rollups counted on ingest always equal `rebuild-rollups` recomputed from the raw answers."""
+"""Rollups counted on ingest — hourly and per day, month and year — always equal
+`rebuild-rollups` recomputed from the raw answers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy import select
 
 from server.db import make_engine
 from server.store import rollups
-from server.store.schema import ROLLUP_KEY
 from server.store.schema import rollups as rollups_table
 from tests.server.conftest import Kiosk, Smiletap
 
@@ -54,10 +54,14 @@ batches = st.lists(
 )
 
 
-def _snapshot(engine: Any) -> list[tuple[Any, ...]]:
-    columns = [rollups_table.c[name] for name in (*ROLLUP_KEY, "count")]
+def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every rollup table's rows (hourly and per period), in key order."""
+    found = {}
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(select(*columns).order_by(*columns))]
+        for table in (rollups_table, *rollups.PERIOD_TABLES):
+            query = select(table).order_by(*table.primary_key.columns)
+            found[table.name] = [tuple(row) for row in conn.execute(query)]
+    return found
 
 
 def _item(kiosks: list[Kiosk], staff: list[str], spec: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +130,7 @@ def test_rollups_equal_rebuild(smiletap: Smiletap, runner, database_url) -> None
 
     try:
         ingest_then_compare()
+        assert all(_snapshot(engine).values())  # every table was compared with rows in it
     finally:
         engine.dispose()
     # The plans reached every path that touches (or must not touch) the rollups.

@@ -21,6 +21,7 @@ ROUTES = [
     ("GET", "/dashboard/locations/{loc}/responses.csv", "scoped"),
     ("GET", "/dashboard/devices/", "any"),
     ("POST", "/dashboard/devices/", "admin"),
+    ("POST", "/dashboard/devices/{dev}/move", "admin"),
     ("POST", "/dashboard/devices/{dev}/revoke", "admin"),
     ("GET", "/account/password", "any"),
     ("GET", "/dashboard/alerts/", "any"),

@@ -1,4 +1,4 @@
-"""The pages show the numbers the seeded answers give, and devices can be made and revoked."""
+"""The pages show the numbers the seeded answers give; devices can be made, moved and revoked."""
 
 from __future__ import annotations
 
@@ -89,6 +89,55 @@ def test_create_device_shows_code_and_qr_then_revoke(chain: Chain) -> None:
         "/api/v1/config", headers={"Authorization": f"Bearer {token}"}
     )
     assert config.status_code == 401
+
+
+def test_move_device_to_another_location(chain: Chain) -> None:
+    kiosk, admin = chain.kiosk, chain.client("admin")
+    before = kiosk.item(5)
+    assert kiosk.submit([before]).status_code == 200
+    old = kiosk.get("/api/v1/config")
+    assert old.get_json()["location"]["id"] == chain.a
+    listing = admin.get("/dashboard/devices/").get_data(as_text=True)
+    assert f'action="/dashboard/devices/{kiosk.device_id}/move"' in listing
+
+    moved = post(admin, f"/dashboard/devices/{kiosk.device_id}/move", {"location_id": chain.b})
+    assert moved.status_code == 302
+    assert "moved to Zeta Mall" in admin.get("/dashboard/devices/").get_data(as_text=True)
+
+    config = kiosk.get("/api/v1/config", headers={"If-None-Match": old.headers["ETag"]})
+    assert config.status_code == 200 and config.headers["ETag"] != old.headers["ETag"]
+    assert config.get_json()["location"]["id"] == chain.b
+    late = kiosk.item(4)  # still made for the old location
+    results = kiosk.submit([late]).get_json()["results"]
+    assert results == [
+        {
+            "id": late["id"],
+            "status": "rejected",
+            "reason": "location_mismatch",
+            "field": "submissions[0].location_id",
+        }
+    ]
+    period = "?from=2000-01-01&to=2100-12-31"
+    old_csv = admin.get(f"/dashboard/locations/{chain.a}/responses.csv{period}").get_data(True)
+    assert before["id"] in old_csv and late["id"] not in old_csv
+    new_csv = admin.get(f"/dashboard/locations/{chain.b}/responses.csv{period}").get_data(True)
+    assert before["id"] not in new_csv
+
+
+def test_move_device_unknown_location_or_device(chain: Chain) -> None:
+    admin = chain.client("admin")
+    path = f"/dashboard/devices/{chain.kiosk.device_id}/move"
+    assert post(admin, path, {"location_id": "loc_nope"}).status_code == 400
+    missing = post(admin, "/dashboard/devices/dev_nope/move", {"location_id": chain.b})
+    assert missing.status_code == 404
+    assert chain.kiosk.get("/api/v1/config").get_json()["location"]["id"] == chain.a
+
+
+def test_move_device_needs_csrf_and_admin(chain: Chain) -> None:
+    path = f"/dashboard/devices/{chain.kiosk.device_id}/move"
+    assert chain.client("admin").post(path, data={"location_id": chain.b}).status_code == 400
+    assert post(chain.client("manager"), path, {"location_id": chain.a}).status_code == 403
+    assert chain.kiosk.get("/api/v1/config").get_json()["location"]["id"] == chain.a
 
 
 def test_device_states() -> None:
