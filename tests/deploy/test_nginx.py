@@ -1,6 +1,7 @@
 """The production stack for real: gunicorn with deploy/server/gunicorn.conf.py (2 workers)
 behind nginx from Debian, configured from deploy/server/nginx-smiletap.conf, on loopback.
-Enroll, upload and report go through nginx — on SQLite and on a fresh PostgreSQL database."""
+Enroll, upload, report and the dashboard's sign-in go through nginx — on SQLite and on a fresh
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+import requests
 from harness import ServerProcess, free_port
 
-from .conftest import BIN, DEPLOY, http_json, seed
+from .conftest import BIN, DEPLOY, Seeded, http_json, seed
 
 pytestmark = pytest.mark.e2e
 
 GUNICORN_CONF = DEPLOY / "server" / "gunicorn.conf.py"
 SITE = DEPLOY / "server" / "nginx-smiletap.conf"
 FIVE_MIB = 5 * 1024 * 1024
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def site_for_test(site: str, listen_port: int, app_port: int) -> str:
@@ -183,6 +187,42 @@ def _post_raw(url: str, body: bytes) -> tuple[int, Any]:
         return answer.status, raw.decode(errors="replace")
 
 
+def _dashboard_through_nginx(stack: Stack, data: Seeded) -> None:
+    """Sign in with the form and its CSRF token, see the overview, fetch the chart script."""
+    stack.server.cli(
+        "create-user", "--email", "it@example.com", "--role", "admin", "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    browser = requests.Session()
+    form = browser.get(stack.url + "/login", timeout=30)
+    assert form.status_code == 200, form.text
+    token = CSRF.search(form.text)
+    assert token, form.text
+    fields = {"email": "it@example.com", "password": PASSWORD, "csrf_token": token.group(1)}
+    signed_in = browser.post(stack.url + "/login", data=fields, timeout=30, allow_redirects=False)
+    assert signed_in.status_code == 302, signed_in.text
+    cookie = signed_in.headers["Set-Cookie"]
+    assert cookie.startswith("smiletap_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+    assert "Secure" not in cookie  # plain HTTP here; SMILETAP_TLS=true adds it behind TLS
+
+    overview = browser.get(stack.url + signed_in.headers["Location"], timeout=30)
+    assert overview.status_code == 200 and overview.url.endswith("/dashboard/")
+    row = re.search(rf'data-location="{data.location_id}".*?</tr>', overview.text, re.S)
+    assert row and "Warszawa Centrum" in row.group(0), overview.text
+    assert re.search(r'class="n">\s*40\s*<', row.group(0)), row.group(0)
+
+    page = browser.get(f"{stack.url}/dashboard/locations/{data.location_id}", timeout=30)
+    assert page.status_code == 200
+    script = re.search(r'<script src="(/static/vendor/chart[^"]+\.js)"', page.text)
+    assert script, page.text
+    chart_js = browser.get(stack.url + script.group(1), timeout=30)
+    assert chart_js.status_code == 200 and "javascript" in chart_js.headers["Content-Type"]
+    assert len(chart_js.content) > 100_000 and b"Chart" in chart_js.content
+    css = browser.get(stack.url + "/static/dashboard.css", timeout=30)
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+
+
 def _flow_through_nginx(stack: Stack) -> None:
     data = seed(stack.server.cli, stack.url)
     status, report = http_json("GET", stack.url + data.report_path(), token=data.api_key)
@@ -206,8 +246,11 @@ def _flow_through_nginx(stack: Stack) -> None:
     assert status in (400, 401), error
     assert error["error"]["code"] != "too_large"
 
+    _dashboard_through_nginx(stack, data)
+
     access = (stack.dir / "access.log").read_text(encoding="utf-8")
     assert "POST /api/v1/enroll" in access and "GET /api/v1/reports/scores" in access
+    assert "POST /login" in access and "GET /static/vendor/chart.umd.min.js" in access
     booted = re.findall(r"Booting worker with pid", stack.gunicorn_log.read_text(encoding="utf-8"))
     assert len(booted) == 2
 
