@@ -251,8 +251,9 @@ def _flow_through_nginx(stack: Stack) -> None:
     access = (stack.dir / "access.log").read_text(encoding="utf-8")
     assert "POST /api/v1/enroll" in access and "GET /api/v1/reports/scores" in access
     assert "POST /login" in access and "GET /static/vendor/chart.umd.min.js" in access
+    # Both workers served (a loaded machine may also have restarted one: more boots are fine).
     booted = re.findall(r"Booting worker with pid", stack.gunicorn_log.read_text(encoding="utf-8"))
-    assert len(booted) == 2
+    assert len(booted) >= 2
 
 
 def test_gunicorn_behind_nginx_on_sqlite(start_stack: Callable[[str | None], Stack]) -> None:
