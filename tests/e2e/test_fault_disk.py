@@ -23,11 +23,12 @@ DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "dem
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 24 MiB tmpfs: room for the kiosk's database, until a filler takes the rest."""
+    """A 96 MiB tmpfs: room for the kiosk's database and its CJK font, until a filler takes
+    the rest."""
     mount = tmp_path / "disk"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )
@@ -43,10 +44,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(folder: Path) -> Path:
     """Write zeros until the filesystem is full; the file to delete to free it again."""
     filler = folder / "filler"
-    with filler.open("wb") as out, contextlib.suppress(OSError):
+    # Unbuffered: nothing is left to flush (and fail) when the file closes.
+    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
         while True:
             out.write(bytes(65536))
-            out.flush()
     return filler
 
 
@@ -61,6 +62,7 @@ def test_full_disk_pauses_taps_and_recovers(
     server.cli("assign-survey", "--location", location, "--survey", survey["id"])
     device = server.cli("create-device", "--location", location, "--name", "Front")
     kiosk = KioskProcess(small_disk / "kiosk", xvfb.display, size=(800, 480))
+    kiosk.log_path = tmp_path / "kiosk.log"  # the test's own log must not need the full disk
     kiosk.enroll(server.url, device["code"])
     recorded: list[str] = []
     try:
