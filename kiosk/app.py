@@ -1,8 +1,9 @@
 """The Kivy app: a thin shell that shows screens and hands work to the plain-Python core.
 
 Screens: `setup` (never enrolled), `waiting` (enrolled, nothing to ask yet, or revoked),
-`question`, then the steps the session asks for (`followup` reason chips, `comment`, `staff`)
-and `thanks`. A tap is committed to the local store before anything else shows; the later
+`closed` (outside the location's opening hours: the waiting screen, dimmed), `question`,
+then the steps the session asks for (`followup` reason chips, `comment`, `staff`) and
+`thanks`. A tap is committed to the local store before anything else shows; the later
 steps update the same stored submission. Sync runs in a background scheduler; its events
 reach the UI only through `Clock.schedule_once`.
 
@@ -50,7 +51,8 @@ from kiosk.ui.screens.waiting import WaitingScreen
 from kiosk.ui.targets import TargetLog
 from kiosk.ui.widgets.face import KINDS
 from shared.clock import to_rfc3339, utcnow
-from shared.protocol import Submission
+from shared.opening_hours import is_open
+from shared.protocol import ConfigResponse, Submission
 
 log = logging.getLogger("kiosk")
 
@@ -61,6 +63,8 @@ IT_SCREENS = ("pin", "status", "setup")
 IT_IDLE_S = 120
 #: While the store refuses writes (a full disk), try one small write this often.
 STORE_PROBE_S = 5
+#: How often the kiosk checks whether the store just opened or closed.
+OPENING_HOURS_CHECK_S = 60
 
 load_kv()
 
@@ -89,6 +93,7 @@ class SmiletapKioskApp(App):
         self._thanks_event = None
         self._idle_event = None
         self._probe_event = None
+        self._hours_event = None
         #: Why the store refused the last write, while it still does; taps pause meanwhile.
         self.write_problem: str | None = None
         self.target_log: TargetLog | None = None
@@ -100,6 +105,7 @@ class SmiletapKioskApp(App):
         self.target_log = TargetLog(manager, log)
         self.setup_screen = SetupScreen(name="setup")
         self.waiting_screen = WaitingScreen(name="waiting")
+        self.closed_screen = WaitingScreen(name="closed", message=words.CLOSED, dim=True)
         self.question_screen = QuestionScreen(name="question")
         self.followup_screen = FollowUpScreen(name="followup")
         self.comment_screen = CommentScreen(name="comment")
@@ -109,6 +115,7 @@ class SmiletapKioskApp(App):
         self.status_screen = StatusScreen(name="status")
         for screen in (
             self.waiting_screen,
+            self.closed_screen,
             self.setup_screen,
             self.question_screen,
             self.followup_screen,
@@ -138,6 +145,9 @@ class SmiletapKioskApp(App):
         self.refresh()
         log.info("screen: %s", manager.current)
         manager.bind(current=self._on_screen_changed)
+        self._hours_event = Clock.schedule_interval(
+            self._check_opening_hours, OPENING_HOURS_CHECK_S
+        )
         return manager
 
     def on_start(self) -> None:
@@ -151,7 +161,7 @@ class SmiletapKioskApp(App):
             self.it.stop()
         if self.target_log is not None:
             self.target_log.cancel()
-        for event in (self._thanks_event, self._idle_event, self._probe_event):
+        for event in (self._thanks_event, self._idle_event, self._probe_event, self._hours_event):
             if event is not None:
                 event.cancel()
         if self.session is not None:
@@ -160,7 +170,7 @@ class SmiletapKioskApp(App):
     # --- what to show -------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Pick the screen from the stored state: setup, waiting or the first question."""
+        """Pick the screen from the stored state: setup, waiting, closed or the first question."""
         status = self.store.status()
         config = self.store.get_config()
         self._use_language("en")  # the kiosk's own language until a survey says otherwise
@@ -175,12 +185,36 @@ class SmiletapKioskApp(App):
         elif config is None or config.survey is None:
             self.waiting_screen.message = words.SETTING_UP
             self._show("waiting")
+        elif not self._open_now(config):
+            if self.session is not None:
+                self.session.finish()
+            self.session = None  # no customer until opening time
+            self._use_language(config.survey.default_language)
+            self._show("closed")
         else:
             if self.session is not None:
                 self.session.finish()
             self.session = SurveySession(config, self.store)
             self._use_language(self.session.language)  # each customer starts in the default
             self._show_question()
+
+    def _open_now(self, config: ConfigResponse) -> bool:
+        """Whether the location is open now, by its own clock (always, without hours)."""
+        location = config.location
+        return is_open(location.opening_hours, utcnow(), location.timezone)
+
+    def _check_opening_hours(self, _dt: float = 0) -> None:
+        """Every minute: close when the store closes, open at opening time.
+
+        Never under a customer's finger: one mid-survey closes at the next reset instead.
+        """
+        assert self.manager is not None
+        current = self.manager.current
+        config = self.store.get_config()
+        if config is None or current not in ("closed", "question") or not self._nobody_answering():
+            return  # waiting and setup have their own reasons; a customer is never cut off
+        if (current == "closed") == self._open_now(config):
+            self.refresh()
 
     def _show(self, name: str) -> None:
         assert self.manager is not None
@@ -462,7 +496,7 @@ class SmiletapKioskApp(App):
     def _nobody_answering(self) -> bool:
         """Never swap the survey under a customer's finger."""
         assert self.manager is not None
-        if self.manager.current in ("waiting", "setup"):
+        if self.manager.current in ("waiting", "closed", "setup"):
             return True
         return (
             self.manager.current == "question"

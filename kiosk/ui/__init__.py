@@ -11,6 +11,7 @@ KV_FILES = (
     "style.kv",
     "widgets/face.kv",
     "widgets/chip.kv",
+    "widgets/keyboard.kv",
     "screens/setup.kv",
     "screens/waiting.kv",
     "screens/question.kv",
@@ -44,7 +45,7 @@ def load_kv() -> None:
         thanks,
         waiting,
     )
-    from kiosk.ui.widgets import chip, face  # noqa: F401
+    from kiosk.ui.widgets import chip, face, keyboard  # noqa: F401
 
     for name in KV_FILES:
         Builder.load_file(str(UI_DIR / name))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
 from kivy.uix.button import Button
 
+from kiosk.it_pin import set_pin
 from kiosk.store import Enrollment
 from kiosk.ui import words
 from tests.kiosk.conftest import SURVEY_DEFINITION, make_config
@@ -204,7 +207,7 @@ def test_setup_enrolls_and_shows_the_survey(make_kiosk, live_server, tmp_path, s
     assert store.get_enrollment().device_id == ids["device_id"]
 
 
-@pytest.mark.parametrize("size", [(800, 480), (1280, 800)])
+@pytest.mark.parametrize("size", [(800, 480), (1280, 800), (800, 1280)])
 def test_screenshots(make_kiosk, store, size):
     """Exports PNGs of each screen to artifacts/kiosk/ for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -230,3 +233,207 @@ def test_screenshots(make_kiosk, store, size):
     kiosk.root.current = "waiting"
     pump(0.3)
     snap(kiosk, f"waiting-{tag}.png")
+
+
+# --- opening hours ---------------------------------------------------------------------------
+
+WEEKDAY_HOURS = {str(day): ["08:00", "20:00"] for day in range(1, 6)}
+LOCATION = {"id": "loc_test", "name": "Test store", "timezone": "Europe/Warsaw"}
+MONDAY_0759 = datetime(2026, 11, 23, 6, 59, tzinfo=UTC)  # Warsaw is UTC+1 in November
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The kiosk's wall clock, set by the test: `clock.now = ...`."""
+
+    class Wall:
+        now = MONDAY_0759
+
+    monkeypatch.setattr("kiosk.app.utcnow", lambda: Wall.now)
+    return Wall
+
+
+def hours_config(**overrides):
+    location = {**LOCATION, "opening_hours": WEEKDAY_HOURS}
+    return make_config(kiosk=FAST, location=location, **overrides)
+
+
+def test_outside_opening_hours_a_dim_closed_screen_takes_no_taps(make_kiosk, store, clock, caplog):
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        kiosk = make_kiosk(hours_config())
+    assert kiosk.screen == "closed"
+    assert "screen: closed" in caplog.messages
+    assert kiosk.app.closed_screen.dim and kiosk.app.closed_screen.message == words.CLOSED
+    assert kiosk.app.session is None
+    for x, y in ((Window.width / 2, Window.height / 2), (Window.width * 0.3, Window.height * 0.6)):
+        tap_window(x, y)
+        pump(0.05)
+    kiosk.app.question_screen.dispatch("on_answer", 3)  # a stray event from the hidden screen
+    assert kiosk.screen == "closed"
+    assert store.count() == 0
+    snap(kiosk, "closed.png")
+
+
+def test_the_closed_screen_speaks_the_survey_default_language(make_kiosk, clock):
+    kiosk = make_kiosk(hours_config(survey={"default_language": "pl"}))
+    assert kiosk.screen == "closed"
+    label = next(w for w in kiosk.app.closed_screen.walk() if getattr(w, "text", ""))
+    assert label.text == "Zamknięte"
+
+
+def test_the_kiosk_opens_at_opening_time_and_closes_at_closing_time(make_kiosk, clock, caplog):
+    kiosk = make_kiosk(hours_config())
+    assert kiosk.app._hours_event.timeout == 60  # checked every minute by Clock
+    assert kiosk.screen == "closed"
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        clock.now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Warsaw
+        kiosk.app._check_opening_hours()
+    assert kiosk.screen == "question"
+    assert "screen: question" in caplog.messages
+    clock.now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 20:00
+    kiosk.app._check_opening_hours()
+    assert kiosk.screen == "closed"
+
+
+def test_closing_time_never_cuts_off_a_customer(make_kiosk, store, clock):
+    questions = [
+        SURVEY_DEFINITION["questions"][0],
+        {"id": "q2", "kind": "smiley", "scale": 3, "text": {"en": "And the staff?", "pl": "A?"}},
+    ]
+    clock.now = datetime(2026, 11, 23, 18, 59, tzinfo=UTC)  # 19:59
+    kiosk = make_kiosk(hours_config(survey={"questions": questions}))
+    press(kiosk.targets()[0].drawing)
+    pump(0.05)
+    clock.now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 20:00
+    kiosk.app._check_opening_hours()
+    assert kiosk.screen == "question" and kiosk.app.question_screen.question_id == "q2"
+    press(kiosk.targets()[0].drawing)
+    pump(0.05)
+    assert kiosk.screen == "thanks"
+    kiosk.app._after_thanks()
+    assert kiosk.screen == "closed"
+    assert len(store.pending(10)) == 1
+
+
+def test_no_opening_hours_means_always_open(make_kiosk, clock):
+    clock.now = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # Sunday night
+    assert make_kiosk(make_config(kiosk=FAST)).screen == "question"
+
+
+def test_the_it_corner_still_works_when_closed(make_kiosk, store, clock):
+    set_pin(store, "2468")
+    kiosk = make_kiosk(hours_config())
+    assert kiosk.screen == "closed"
+    touch = UnitTestTouch(10, Window.height - 10)
+    touch.touch_down()
+    pump(3.3)
+    touch.touch_up()
+    assert kiosk.screen == "pin"
+    kiosk.app.pin_screen.dispatch("on_cancel")
+    assert kiosk.screen == "closed"
+
+
+def five_languages() -> dict:
+    """The test survey in the demo's five languages (the same words in each will do)."""
+    codes = ["en", "pl", "ru", "ro", "zh-Hant"]
+    question = {**SURVEY_DEFINITION["questions"][0], "scale": 5}
+    question["text"] = dict.fromkeys(codes, "How was your visit today?")
+    return {"languages": codes, "questions": [question], "thank_you": dict.fromkeys(codes, "!")}
+
+
+#: 12 mm at the Raspberry Pi 7" display's ~133 dpi: the smallest target a finger hits surely.
+MIN_TARGET_PX = 63
+
+
+def test_question_screen_uses_a_portrait_window(make_kiosk):
+    """800×1280: language names whole, big faces, readable captions (they were `E…h`)."""
+    Window.size = (800, 1280)
+    pump(0.1)
+    survey = five_languages()
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey))
+    kiosk.app.question_screen.dispatch("on_pick_language", "pl")
+    pump(0.5)
+    chips = kiosk.app.question_screen.language_grid.chips
+    assert [c.key for c in chips] == ["en", "pl", "ru", "ro", "zh-Hant"]
+    for chip in chips:
+        assert chip.texture_size[0] + 16 <= chip.width, chip.text  # the whole name, with air
+        assert chip.height >= MIN_TARGET_PX
+        x, _ = chip.to_window(chip.x, chip.y)
+        assert x >= 0 and x + chip.width <= 800
+    assert len({c.y for c in chips}) == 1  # five names fit one row at 800 px
+    for target in kiosk.targets():
+        assert target.drawing.radius * 2 >= 130
+        caption = target.ids.caption
+        assert caption.font_size >= 22
+        # the caption sits right under its face, not at the bottom of the row
+        assert target.drawing.y - caption.top < 20
+    snap(kiosk, "question-pl-800x1280.png")
+
+
+def test_language_chips_wrap_rather_than_shorten_in_a_narrow_window(make_kiosk):
+    Window.size = (480, 800)
+    pump(0.1)
+    survey = five_languages()
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey))
+    pump(0.5)
+    chips = kiosk.app.question_screen.language_grid.chips
+    assert len({c.y for c in chips}) == 2
+    for chip in chips:
+        assert chip.texture_size[0] + 16 <= chip.width, chip.text
+        x, _ = chip.to_window(chip.x, chip.y)
+        assert x >= 0 and x + chip.width <= 480
+
+
+def test_targets_are_big_enough_for_a_finger_on_the_pi_display(make_kiosk):
+    survey = five_languages()
+    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey))  # 800×480, the Pi's 7"
+    pump(0.5)
+    screen = kiosk.app.question_screen
+    for chip in screen.language_grid.chips:
+        assert chip.width >= MIN_TARGET_PX and chip.height >= MIN_TARGET_PX
+        assert chip.texture_size[0] + 16 <= chip.width, chip.text
+    for target in kiosk.targets():
+        assert target.drawing.radius * 2 >= MIN_TARGET_PX * 1.5
+    assert enroll_button(kiosk).height >= MIN_TARGET_PX
+
+
+def key_spot(keyboard, key: str) -> tuple[float, float]:
+    """Window pixels (top-left origin) of the on-screen key typing `key` (or named `key`)."""
+    layout = keyboard.available_layouts[keyboard.layout]
+    for line in range(1, layout["rows"] + 1):
+        keys = layout[f"{keyboard.layout_mode}_{line}"]
+        for (_, typed, name, _width), (pos, size) in zip(
+            keys, keyboard.layout_geometry[f"LINE_{line}"], strict=True
+        ):
+            if key in (typed, name):
+                x, y = keyboard.to_window(pos[0] + size[0] / 2, pos[1] + size[1] / 2, initial=False)
+                return x, Window.height - y
+    raise AssertionError(f"no key {key!r}")
+
+
+@pytest.mark.parametrize("size", [(800, 480), (800, 1280)])
+def test_setup_fields_are_typed_on_the_screen_keyboard(make_kiosk, size):
+    """A Pi with only a touch screen: tap a field, then tap keys."""
+    Window.size = size
+    pump(0.1)
+    kiosk = make_kiosk(enrolled=False)
+    screen = kiosk.app.setup_screen
+    pump(0.5)
+    keyboard = screen.keyboard
+    assert keyboard.height >= 4 * MIN_TARGET_PX  # four rows of finger-sized keys, at least
+    for letter in "ab":
+        tap_window(*key_spot(keyboard, letter))
+    assert screen.server_url == "ab"  # the first field takes the keys before any tap
+    press(screen.code_input)
+    pump(0.1)
+    for key in ("x", "y", "backspace", "z"):
+        tap_window(*key_spot(keyboard, key))
+    assert (screen.server_url, screen.code) == ("ab", "xz")
+    press(screen.url_input)
+    pump(0.1)
+    tap_window(*key_spot(keyboard, "c"))
+    assert screen.server_url == "abc" and screen.code == "xz"
+    snap(kiosk, f"setup-typing-{size[0]}x{size[1]}.png")
+    kiosk.root.current = "waiting"  # leaving lets go of the focus (and the window's keyboard)
+    pump(0.1)
+    assert not (screen.url_input.focus or screen.code_input.focus)

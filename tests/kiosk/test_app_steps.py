@@ -8,7 +8,7 @@ import re
 import pytest
 
 from kiosk.i18n import LANGUAGE_NAMES
-from kiosk.ui.screens.comment import keyboard_layout
+from kiosk.ui.widgets.keyboard import keyboard_layout
 from tests.kiosk.conftest import make_config
 from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
 

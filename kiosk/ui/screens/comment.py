@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from kivy.clock import Clock
 from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.widget import Widget
 
@@ -12,15 +9,6 @@ from kiosk.ui.screens import KioskScreen
 
 #: The protocol's limit on a comment's length.
 MAX_COMMENT = 2000
-
-#: On-screen keyboards with each language's letters (QWERTY frame; ЙЦУКЕН for Russian).
-KEYBOARDS_DIR = Path(__file__).resolve().parents[1] / "keyboards"
-
-
-def keyboard_layout(language: str) -> str:
-    """The VKeyboard layout for a language: our JSON file, else Kivy's QWERTY."""
-    path = KEYBOARDS_DIR / f"{language}.json"
-    return str(path) if path.exists() else "qwerty"
 
 
 class CommentScreen(KioskScreen):
@@ -32,17 +20,6 @@ class CommentScreen(KioskScreen):
     keyboard = ObjectProperty(None, allownone=True)
 
     __events__ = ("on_comment",)
-
-    def on_kv_post(self, base_widget: Widget) -> None:
-        # The keyboard lays its keys out only when its layout loads, while this screen is
-        # still off the window and unsized: draw it again whenever its size settles.
-        redraw = Clock.create_trigger(self._redraw_keyboard, 0.05)
-        self.keyboard.bind(size=redraw, pos=redraw, layout=redraw)
-
-    def _redraw_keyboard(self, _dt: float) -> None:
-        keyboard = self.keyboard
-        if keyboard.layout in keyboard.available_layouts:  # a new JSON layout loads first
-            keyboard.refresh(True)
 
     def type_text(self, text: str) -> None:
         """A character from the on-screen keyboard."""

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.textinput import TextInput
 
 from kiosk.ui import words
 from kiosk.ui.screens import KioskScreen
 
 
 class SetupScreen(KioskScreen):
-    """Asks IT for the server URL and code; fires `on_enroll(server_url, code)`."""
+    """Asks IT for the server URL and code, typed on the on-screen keyboard (a Pi may have
+    nothing else) or a real one; fires `on_enroll(server_url, code)`."""
 
     server_url = StringProperty("")
     code = StringProperty("")
     error = StringProperty("")
     busy = BooleanProperty(False)
+    url_input = ObjectProperty(None, allownone=True)
+    code_input = ObjectProperty(None, allownone=True)
+    keyboard = ObjectProperty(None, allownone=True)
+    #: The field the on-screen keyboard types into: the one focused last.
+    typing_into = ObjectProperty(None, allownone=True)
 
     __events__ = ("on_enroll",)
+
+    def on_enter(self, *_args: object) -> None:
+        # The keyboard types into the first field still to fill until IT taps the other one.
+        # (Not focused here: a field left focused keeps the window's keyboard from others.)
+        empty_code = self.server_url and not self.code
+        self.typing_into = self.code_input if empty_code else self.url_input
+
+    def on_leave(self, *_args: object) -> None:
+        for field in (self.url_input, self.code_input):
+            field.focus = False
+
+    def type_into(self, field: TextInput) -> None:
+        """A field got focus: the on-screen keyboard types into it from now on."""
+        self.typing_into = field
+
+    def type_text(self, text: str) -> None:
+        """A character from the on-screen keyboard, at the cursor of the field typed into."""
+        if not self.busy:  # (a disabled VKeyboard can't draw: Kivy 2.3 lacks its textures)
+            (self.typing_into or self.url_input).insert_text(text)
+
+    def key_down(self, keycode: str | None) -> None:
+        """A special key from the on-screen keyboard: backspace edits, enter moves on."""
+        field = self.typing_into or self.url_input
+        if self.busy:
+            return
+        if keycode == "backspace":
+            field.do_backspace()
+        elif keycode == "enter":
+            field.dispatch("on_text_validate")
 
     def submit(self) -> None:
         """The Enroll button: check the inputs are there, then ask the app to enroll."""
