@@ -12,6 +12,10 @@ from kiosk.ui.widgets.keyboard import keyboard_layout
 from tests.kiosk.conftest import make_config
 from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
 
+#: For tests that look at the thank-you screen: a slow frame (a busy CI machine, a first
+#: font extraction) must not let its timer return to the question before the assertion.
+HOLD_THANKS = {**FAST, "thank_you_s": 60}
+
 LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
 
 
@@ -88,7 +92,7 @@ def spots(caplog, group: str) -> dict[str, tuple[int, int]]:
 def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
     make_kiosk, store, caplog
 ):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[1].drawing)  # value 2 == when_at_most
         pump(0.5)
@@ -110,7 +114,7 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
 
 
 def test_no_chips_above_the_threshold(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     press(kiosk.targets()[2].drawing)  # value 3
     pump(0.1)
     assert kiosk.screen == "thanks"
@@ -118,7 +122,7 @@ def test_no_chips_above_the_threshold(make_kiosk, store):
 
 
 def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     press(kiosk.targets()[0].drawing)
     pump(0.1)
     press(kiosk.app.followup_screen.done_button)
@@ -128,7 +132,7 @@ def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
 
 
 def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey(follow_up=None, comment=True)))
+    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey(follow_up=None, comment=True)))
     press(kiosk.targets()[4].drawing)
     pump(0.1)
     assert kiosk.screen == "comment"
@@ -143,7 +147,7 @@ def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
 
 
 def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
-    config = make_config(kiosk=FAST, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
+    config = make_config(kiosk=HOLD_THANKS, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
     kiosk = make_kiosk(config)
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[4].drawing)
