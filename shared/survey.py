@@ -37,6 +37,7 @@ LanguageCode = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Texts = dict[LanguageCode, Text]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 def value_range(kind: str, scale: int) -> tuple[int, int]:
@@ -126,6 +127,8 @@ class SurveyDefinition(_Model):
     staff_prompt: StaffPrompt = "none"
     fixed_staff_id: str | None = None
     thank_you: Texts
+    #: What admins call the survey on the dashboard; kiosks never show it.
+    name: Name | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SurveyDefinition:

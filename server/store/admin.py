@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -10,7 +11,7 @@ from server.store.schema import locations, survey_versions, surveys
 
 
 def survey_list(conn: Connection) -> list[dict[str, Any]]:
-    """Every survey: id, newest version, when that version was made, locations showing it."""
+    """Every survey: id, name, newest version, when that version was made, locations showing it."""
     shown = (
         select(locations.c.survey_id, func.count().label("locations"))
         .group_by(locations.c.survey_id)
@@ -22,6 +23,7 @@ def survey_list(conn: Connection) -> list[dict[str, Any]]:
             surveys.c.id,
             surveys.c.latest_version,
             v.created_at.label("updated_at"),
+            v.body,
             func.coalesce(shown.c.locations, 0).label("locations"),
         )
         .select_from(
@@ -32,7 +34,12 @@ def survey_list(conn: Connection) -> list[dict[str, Any]]:
         )
         .order_by(surveys.c.created_at, surveys.c.id)
     ).mappings()
-    return [dict(row) for row in rows]
+    found = []
+    for row in rows:
+        item = dict(row)
+        item["name"] = json.loads(item.pop("body")).get("name")
+        found.append(item)
+    return found
 
 
 def survey_versions_of(conn: Connection, survey_id: str) -> list[dict[str, Any]]:

@@ -214,6 +214,16 @@ def test_fixed_staff_with_an_id_is_valid() -> None:
     assert SurveyDefinition.model_validate(data).fixed_staff_id == "st_anna"
 
 
+def test_a_name_is_optional_and_kept() -> None:
+    assert SurveyDefinition.model_validate(definition()).name is None
+    named = SurveyDefinition.model_validate(
+        changed(lambda d: d.update(name="Exit")), context=STRICT_KEYS
+    )
+    assert named.name == "Exit" and '"name":"Exit"' in named.model_dump_json()
+    errors = errors_of(changed(lambda d: d.update(name="")))
+    assert [e["loc"] for e in errors] == [("name",)]
+
+
 UNKNOWN_KEYS = [
     ("top level", lambda d: d.update(colour="red"), ()),
     ("question", _set_q(1, colour="red"), ("questions", 1)),

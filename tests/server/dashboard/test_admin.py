@@ -107,7 +107,7 @@ def test_survey_editor_names_the_field_and_saves_a_new_version(chain: Chain) -> 
     page = f"/dashboard/admin/surveys/{chain.kiosk.survey_id}"
     editor = admin.get(page).get_data(True)
     assert "version 1" in editor and 'id="preview"' in editor
-    assert editor.count('class="face ') == 5  # the first question: smiley, 5 faces
+    assert editor.count('class="face ') == 10  # the smiley question, 5 faces, in en and pl
     broken = copy.deepcopy(SURVEY)
     broken["questions"][0]["scale"] = 6
     broken["questions"][1]["colour"] = "red"
@@ -140,7 +140,7 @@ def test_new_survey_and_assignment(chain: Chain) -> None:
     assert made.status_code == 302
     survey_id = made.headers["Location"].rsplit("/", 1)[1]
     preview = admin.get(made.headers["Location"]).get_data(True)
-    assert len(re.findall(r'class="key">\d+<', preview)) == 11  # NPS keys 0..10
+    assert len(re.findall(r'class="key">\d+<', preview)) == 22  # NPS keys 0..10, en and pl
     page = f"{LOCATIONS}{chain.a}"
     assign = post(admin, f"{page}/survey", {"survey_id": survey_id}, page)
     assert assign.status_code == 302
