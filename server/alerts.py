@@ -15,6 +15,11 @@ when a rule starts to hold, closes it when it stops, and notifies each new or es
 episode once: mail to the admins and the location's managers, and a JSON POST to the
 location's webhook or the global one. A delivery that fails is logged, not retried, so a
 broken mail server never turns into a storm later.
+
+A user may mute a location's rule, or all its rules, for a while (`MUTE_DURATIONS`): episodes
+still open and close and are shown, but a notification due while a mute holds is not sent,
+and the episode records the mute instead (`muted_by`). It is not sent later either: the mute
+said "we know". Acknowledging an episode only records who saw it and when.
 """
 
 from __future__ import annotations
@@ -45,6 +50,14 @@ RULE_NAMES = {
     "surge": "Surge of unhappy answers",
     "drop": "Week-over-week drop",
     "silent": "Kiosk silent",
+}
+
+
+#: How long a mute may hold, by form value: (label, duration).
+MUTE_DURATIONS = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "1d": ("1 day", timedelta(days=1)),
+    "1w": ("1 week", timedelta(weeks=1)),
 }
 
 
@@ -313,13 +326,19 @@ def deliver(config: Mapping[str, Any], episode: dict[str, Any], recipients: list
 
 
 def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None) -> list[int]:
-    """Run every rule once and notify new or escalated episodes; return their ids."""
+    """Run every rule once and notify new or escalated episodes that no mute holds back;
+    return the ids of the new or escalated ones (muted or not)."""
     now = now or utcnow()
     with engine.begin() as conn:
         notify = evaluate(conn, config, now)
         places = {p["id"]: p for p in store.all_locations(conn)}
         outbox = []
         for episode in store.by_ids(conn, notify):
+            mute_id = store.active_mute(conn, episode["location_id"], episode["rule"], now)
+            if mute_id is not None:
+                store.mark_muted(conn, episode["id"], mute_id)
+                log.info("alert %s: not sent, muted by mute %s", episode["id"], mute_id)
+                continue
             place = places[episode["location_id"]]
             extra = {"location_name": place["name"], "webhook_url": place["webhook_url"]}
             recipients = users.alert_recipients(conn, episode["location_id"])

@@ -1,26 +1,120 @@
-"""The alerts page: open episodes and recent ones (a manager sees their locations only)."""
+"""The alerts page: open episodes and recent ones, acknowledging them, and muting a location's
+rules for a while (a manager sees and changes their locations only)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from typing import Any
 
-from server.alerts import RULE_NAMES
-from server.dashboard.access import make_blueprint, require_user, scope
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server.alerts import MUTE_DURATIONS, RULE_NAMES
+from server.dashboard.access import make_blueprint, require_location, require_user, scope
 from server.db import get_db
-from server.store import alerts, as_utc
+from server.store import alerts, as_utc, locations
+from server.store.dashboard import visible_locations
+from server.store.users import User
+from shared.clock import utcnow
 
 bp = make_blueprint("alerts", __name__, "/dashboard/alerts")
 
 
+def _times(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        row[name] = as_utc(row[name])
+    return row
+
+
 @bp.get("/")
 def index() -> str:
-    """Open alerts first, then the most recent closed ones."""
+    """Open alerts first, then the most recent closed ones; mutes in force and past."""
     user = require_user()
     conn = get_db()
     with conn.begin():
         rows = alerts.listing(conn, scope(user))
+        mutes = alerts.mutes(conn, scope(user))
+        places = visible_locations(conn, scope(user))
+    now = utcnow()
+    for mute in mutes:
+        _times(mute, "muted_at", "muted_until", "lifted_at")
+        mute["active"] = mute["lifted_at"] is None and mute["muted_until"] > now
+        mute["title"] = RULE_NAMES.get(mute["rule"], "Every rule") if mute["rule"] else "Every rule"
+    active = [m for m in mutes if m["active"]]
     for row in rows:
-        row["opened_at"] = as_utc(row["opened_at"])
-        row["closed_at"] = as_utc(row["closed_at"])
+        _times(row, "opened_at", "closed_at", "acknowledged_at")
         row["title"] = RULE_NAMES.get(row["rule"], row["rule"])
-    return render_template("dashboard/alerts.html", alerts=rows)
+        row["mute"] = next(
+            (
+                m
+                for m in active
+                if m["location_id"] == row["location_id"] and m["rule"] in (None, row["rule"])
+            ),
+            None,
+        )
+    return render_template(
+        "dashboard/alerts.html",
+        alerts=rows,
+        mutes=mutes,
+        muted={m["id"]: m for m in mutes},
+        places=places,
+        rules=RULE_NAMES,
+        durations=MUTE_DURATIONS,
+    )
+
+
+def _back() -> Response:
+    return redirect(url_for("alerts.index"))
+
+
+def _allowed(user: User, location_id: str, found: bool) -> None:
+    """403 for a location the user may not see; 404 (admins) for what does not exist."""
+    if not found:
+        abort(404 if user.is_admin else 403)  # a manager learns nothing of other locations
+    require_location(location_id)
+
+
+@bp.post("/<int:alert_id>/acknowledge")
+def acknowledge(alert_id: int) -> Response:
+    """Record that the signed-in user has seen an open alert."""
+    user = require_user()
+    conn = get_db()
+    with conn.begin():
+        episode = alerts.get(conn, alert_id)
+        _allowed(user, episode["location_id"] if episode else "", episode is not None)
+        done = alerts.acknowledge(conn, alert_id, user.id)
+    flash("Alert acknowledged." if done else "That alert was closed or acknowledged already.")
+    return _back()
+
+
+@bp.post("/mutes")
+def mute() -> Response:
+    """Hold back one rule's (or every rule's) notifications at a location for a while."""
+    location_id = request.form.get("location_id", "")
+    user = require_location(location_id)  # before the lookup: a manager learns nothing
+    rule = request.form.get("rule", "")
+    duration = MUTE_DURATIONS.get(request.form.get("duration", ""))
+    if (rule and rule not in RULE_NAMES) or duration is None:
+        abort(400)
+    conn = get_db()
+    with conn.begin():
+        place = locations.get(conn, location_id)
+        if place is None:
+            abort(404)
+        until = utcnow() + duration[1]
+        alerts.mute(conn, location_id, rule or None, until, user.id)
+    what = RULE_NAMES[rule] if rule else "Every alert"
+    flash(f"{what} at {place['name']} muted for {duration[0]}: nothing is sent until then.")
+    return _back()
+
+
+@bp.post("/mutes/<int:mute_id>/lift")
+def lift(mute_id: int) -> Response:
+    """End a mute early: notifications are sent again from the next check."""
+    user = require_user()
+    conn = get_db()
+    with conn.begin():
+        found = alerts.get_mute(conn, mute_id)
+        _allowed(user, found["location_id"] if found else "", found is not None)
+        done = alerts.lift_mute(conn, mute_id, user.id, utcnow())
+    flash("Mute lifted." if done else "That mute had ended already.")
+    return _back()

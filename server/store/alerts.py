@@ -1,7 +1,9 @@
 """Alert episodes and the reads the alert rules need (recent answers, weekly counts, devices).
 
 An episode is one row: opened when its rule first holds, closed when it stops holding. At most
-one is open per (location, rule, subject), so a rule that holds for hours notifies once.
+one is open per (location, rule, subject), so a rule that holds for hours notifies once. A
+user may acknowledge an open episode; a mute (a location, one rule or every rule, until a
+time) holds notifications back while episodes are still recorded.
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
-from server.store.schema import alerts, answers, devices, locations, rollups, submissions
+from server.store.schema import (
+    alert_mutes,
+    alerts,
+    answers,
+    devices,
+    locations,
+    rollups,
+    submissions,
+    users,
+)
 from shared.clock import utcnow
 
 
@@ -44,7 +55,7 @@ def escalate(conn: Connection, alert_id: int, severity: str, message: str) -> No
     conn.execute(
         update(alerts)
         .where(alerts.c.id == alert_id)
-        .values(severity=severity, message=message, notified_at=None)
+        .values(severity=severity, message=message, notified_at=None, muted_by=None)
     )
 
 
@@ -60,18 +71,129 @@ def mark_notified(conn: Connection, alert_id: int) -> None:
     conn.execute(update(alerts).where(alerts.c.id == alert_id).values(notified_at=utcnow()))
 
 
+def get(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """One episode, or None."""
+    row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def acknowledge(conn: Connection, alert_id: int, user_id: str) -> bool:
+    """Record who acknowledged an open episode and when; False if closed or acknowledged."""
+    result = conn.execute(
+        update(alerts)
+        .where(
+            alerts.c.id == alert_id,
+            alerts.c.state == "open",
+            alerts.c.acknowledged_at.is_(None),
+        )
+        .values(acknowledged_at=utcnow(), acknowledged_by=user_id)
+    )
+    return result.rowcount == 1
+
+
+def mark_muted(conn: Connection, alert_id: int, mute_id: int) -> None:
+    """Record that a mute held an episode's notification back."""
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(muted_by=mute_id))
+
+
 def listing(
     conn: Connection, location_ids: frozenset[str] | None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Open episodes first, then the most recent closed ones, with location names."""
+    """Open episodes first, then the most recent closed ones, with location names and the
+    e-mail of whoever acknowledged them."""
+    acknowledger = users.alias("acknowledger")
     query = (
-        select(alerts, locations.c.name.label("location_name"))
-        .select_from(alerts.join(locations, alerts.c.location_id == locations.c.id))
+        select(
+            alerts,
+            locations.c.name.label("location_name"),
+            acknowledger.c.email.label("acknowledged_by_email"),
+        )
+        .select_from(
+            alerts.join(locations, alerts.c.location_id == locations.c.id).outerjoin(
+                acknowledger, alerts.c.acknowledged_by == acknowledger.c.id
+            )
+        )
         .order_by((alerts.c.state == "open").desc(), alerts.c.opened_at.desc(), alerts.c.id.desc())
         .limit(limit)
     )
     if location_ids is not None:
         query = query.where(alerts.c.location_id.in_(sorted(location_ids)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def mute(
+    conn: Connection, location_id: str, rule: str | None, until: datetime, user_id: str
+) -> int:
+    """Hold back the notifications of a location's rule (None: every rule) until `until`."""
+    result = conn.execute(
+        alert_mutes.insert().values(
+            location_id=location_id,
+            rule=rule,
+            muted_at=utcnow(),
+            muted_until=until,
+            muted_by=user_id,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_mute(conn: Connection, mute_id: int) -> dict[str, Any] | None:
+    """One mute, or None."""
+    row = conn.execute(select(alert_mutes).where(alert_mutes.c.id == mute_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def lift_mute(conn: Connection, mute_id: int, user_id: str, now: datetime) -> bool:
+    """End a mute early; False if it had ended already."""
+    m = alert_mutes.c
+    result = conn.execute(
+        update(alert_mutes)
+        .where(m.id == mute_id, m.lifted_at.is_(None), m.muted_until > now)
+        .values(lifted_at=now, lifted_by=user_id)
+    )
+    return result.rowcount == 1
+
+
+def active_mute(conn: Connection, location_id: str, rule: str, now: datetime) -> int | None:
+    """The id of a mute that holds this location's rule at `now`, or None."""
+    m = alert_mutes.c
+    found = conn.execute(
+        select(m.id)
+        .where(
+            m.location_id == location_id,
+            or_(m.rule.is_(None), m.rule == rule),
+            m.muted_until > now,
+            m.lifted_at.is_(None),
+        )
+        .order_by(m.muted_until.desc(), m.id)
+        .limit(1)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def mutes(
+    conn: Connection, location_ids: frozenset[str] | None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The latest mutes with location names and who muted or lifted them, newest first."""
+    m = alert_mutes.c
+    muter, lifter = users.alias("muter"), users.alias("lifter")
+    query = (
+        select(
+            alert_mutes,
+            locations.c.name.label("location_name"),
+            muter.c.email.label("muted_by_email"),
+            lifter.c.email.label("lifted_by_email"),
+        )
+        .select_from(
+            alert_mutes.join(locations, m.location_id == locations.c.id)
+            .join(muter, m.muted_by == muter.c.id)
+            .outerjoin(lifter, m.lifted_by == lifter.c.id)
+        )
+        .order_by(m.muted_at.desc(), m.id.desc())
+        .limit(limit)
+    )
+    if location_ids is not None:
+        query = query.where(m.location_id.in_(sorted(location_ids)))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -1,24 +1,27 @@
 """Reads the dashboard needs beyond scores: names, recent reasons and comments, device health.
 
-Scores come from the rollups (server/store/rollups.py); the raw reads here are bounded by a
-LIMIT so a page's cost does not grow with the number of stored answers.
+Scores and burst counts come from the period rollups (server/store/rollups.py). The raw reads
+(recent reasons, latest comments) walk the (location_id, burst, effective_at) index newest
+first within the period's time bounds and stop at their LIMIT, so a page's cost does not grow
+with the number of stored answers.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
+from server.store.rollups import pieces
 from server.store.schema import (
     answers,
     devices,
     id_conflicts,
     locations,
-    rollups,
+    rollups_location,
     staff,
     submissions,
 )
@@ -48,30 +51,40 @@ def staff_names(conn: Connection, location_id: str) -> dict[str, dict[str, Any]]
 
 
 def burst_answers(conn: Connection, location_id: str, day_from: date, day_to: date) -> int:
-    """How many answers from burst-flagged taps the scores leave out (from the rollups)."""
-    r = rollups.c
+    """How many answers from burst-flagged taps the scores leave out (from the period rollups)."""
+    r = rollups_location.c
+    ranges = pieces(day_from, day_to)
     total = conn.execute(
         select(func.coalesce(func.sum(r["count"]), 0)).where(
+            or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges)),
             r.location_id == location_id,
-            r.local_date >= day_from,
-            r.local_date <= day_to,
             r.burst.is_(True),
         )
     ).scalar_one()
     return int(total)
 
 
+def _utc_bounds(day_from: date, day_to: date) -> tuple[datetime, datetime]:
+    """UTC instants that hold every store-local day from..to in any time zone (UTC−12..+14)."""
+    start = datetime.combine(day_from - timedelta(days=1), time(), UTC)
+    return start, datetime.combine(day_to + timedelta(days=2), time(), UTC)
+
+
 def _recent(location_id: str, day_from: date, day_to: date) -> Any:
     s = submissions.c
+    start, end = _utc_bounds(day_from, day_to)
     return (
         select(answers.c.question_id, answers.c.reasons, answers.c.comment)
         .add_columns(answers.c.kind, answers.c.value, s.effective_at)
         .select_from(answers.join(submissions, answers.c.submission_id == s.id))
         .where(
             s.location_id == location_id,
+            s.burst.is_(False),
+            # The time bounds let the index start at the period's end; local_date is exact.
+            s.effective_at >= start,
+            s.effective_at < end,
             s.local_date >= day_from,
             s.local_date <= day_to,
-            s.burst.is_(False),
         )
         .order_by(s.effective_at.desc())
     )

@@ -150,6 +150,9 @@ submissions = Table(
     Column("content_hash", String(64), nullable=False),
     Column("payload", Text, nullable=False),
     Index("ix_submissions_location_date", "location_id", "local_date"),
+    # Migration 0006: the newest answers of a location first (latest comments, recent reasons),
+    # so ORDER BY effective_at DESC LIMIT n reads n rows, not the whole period.
+    Index("ix_submissions_location_burst_effective", "location_id", "burst", "effective_at"),
 )
 
 answers = Table(
@@ -291,6 +294,23 @@ job_leases = Table(
     Column("expires_at", Ts, nullable=False),
 )
 
+# Alert mutes (migration 0006): while one holds, episodes of its location (and rule, or every
+# rule when `rule` is NULL) are recorded and shown but not mailed or posted to the webhook.
+
+alert_mutes = Table(
+    "alert_mutes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("rule", String(32), nullable=True),  # surge | drop | silent; NULL: every rule
+    Column("muted_at", Ts, nullable=False),
+    Column("muted_until", Ts, nullable=False),
+    Column("muted_by", String(64), ForeignKey("users.id"), nullable=False),
+    Column("lifted_at", Ts, nullable=True),  # lifted early by hand
+    Column("lifted_by", String(64), ForeignKey("users.id"), nullable=True),
+    Index("ix_alert_mutes_location_until", "location_id", "muted_until"),
+)
+
 # Alert episodes (migration 0004): one row per episode; at most one open per (location, rule,
 # subject), so a condition that holds for hours notifies once.
 
@@ -307,6 +327,10 @@ alerts = Table(
     Column("opened_at", Ts, nullable=False),
     Column("closed_at", Ts, nullable=True),
     Column("notified_at", Ts, nullable=True),
+    # Migration 0006: who acknowledged the episode, and the mute that held its notice back.
+    Column("acknowledged_at", Ts, nullable=True),
+    Column("acknowledged_by", String(64), ForeignKey("users.id"), nullable=True),
+    Column("muted_by", Integer, ForeignKey("alert_mutes.id"), nullable=True),
     Index("ix_alerts_state_location", "state", "location_id"),
     Index("ix_alerts_opened_at", "opened_at"),
 )

@@ -1,4 +1,5 @@
-"""The dashboard in a real Chromium against a real `smiletap-server run`: numbers, roles, devices.
+"""The dashboard in a real Chromium against a real `smiletap-server run`: numbers, roles, devices,
+acknowledging and muting alerts.
 
 Screenshots of every page at desktop and phone widths land in artifacts/dashboard/.
 """
@@ -18,6 +19,8 @@ import pytest
 from harness import BIN, ServerProcess
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from server.db import make_engine
+from server.store import alerts as alert_store
 from tests.server.conftest import SURVEY
 
 pytestmark = pytest.mark.e2e
@@ -185,5 +188,56 @@ def test_dashboard_in_a_browser(server: ServerProcess, browser: Browser, tmp_pat
     manager_cookies = context.cookies()
     _shoot(browser, manager_cookies, f"{base}/dashboard/locations/{ids['b']}", "forbidden")
     _shoot(browser, manager_cookies, base + "/dashboard/", "overview-manager")
+    context.close()
+    assert errors == []
+
+
+def _open_alert(server: ServerProcess, location_id: str) -> int:
+    """An open surge episode at the location, as the alert check would record it."""
+    engine = make_engine(f"sqlite:///{server.instance_dir / 'smiletap.db'}")
+    try:
+        with engine.begin() as conn:
+            message = "4 of 4 answers (100 %) unhappy in the last 15 min"
+            return alert_store.open_episode(conn, location_id, "surge", "", "warning", message)
+    finally:
+        engine.dispose()
+
+
+def test_alerts_acknowledge_and_mute_in_a_browser(
+    server: ServerProcess, browser: Browser, tmp_path: Path
+) -> None:
+    ids = _seed(server, tmp_path)
+    alert_id = _open_alert(server, ids["a"])
+    base = server.url
+    errors: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _login(page, base, "anna@example.com")  # a manager of location A
+    page.goto(base + "/dashboard/alerts/")
+    row = page.locator(f'tr[data-alert="{alert_id}"]')
+    expect(row).to_contain_text("Surge of unhappy answers")
+
+    row.locator("form.acknowledge button").click()
+    expect(page.locator(".flash")).to_contain_text("Alert acknowledged.")
+    expect(row.locator(".acknowledged")).to_contain_text("Acknowledged by anna@example.com")
+    expect(row.locator("form.acknowledge")).to_have_count(0)
+
+    row.locator("form.mute-rule select[name=duration]").select_option("1d")
+    row.locator("form.mute-rule button").click()
+    expect(page.locator(".flash")).to_contain_text("muted for 1 day")
+    mute = page.locator("#mutes tr.mute-active")
+    expect(mute).to_have_count(1)
+    expect(mute).to_contain_text("Surge of unhappy answers")
+    expect(mute).to_contain_text("by anna@example.com")
+    expect(row.locator(".muted-until")).to_contain_text("Muted until")
+    expect(row.locator("form.mute-rule")).to_have_count(0)
+    # The location select offers only the manager's own location.
+    expect(page.locator("#new-mute select[name=location_id] option")).to_have_count(1)
+    _shoot(browser, context.cookies(), base + "/dashboard/alerts/", "alerts")
+
+    mute.locator("form.lift-mute button").click()
+    expect(page.locator(".flash")).to_contain_text("Mute lifted.")
+    expect(page.locator("#mutes tr.mute-ended")).to_contain_text("lifted by anna@example.com")
     context.close()
     assert errors == []

@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from server import alerts, jobs
 from server.db import get_engine
+from server.store import alerts as store
+from server.store import users
 from server.store.schema import devices, locations
 from shared.clock import to_rfc3339
 from tests.server.alerting import SmtpServer, WebhookReceiver
 from tests.server.conftest import Kiosk, Smiletap
-from tests.server.dashboard.conftest import create_user, login
+from tests.server.dashboard.conftest import create_user, login, post
 
 
 @pytest.fixture
@@ -219,10 +222,10 @@ def test_alerts_page_lists_open_and_recent_scoped_to_the_manager(alerting: Alert
     assert f"/dashboard/locations/{alerting.kiosk.location_id}" in page
     zed = alerting.app.test_client()
     assert login(zed, "zed@example.com").status_code == 302
-    assert "Surge of unhappy answers" not in zed.get("/dashboard/alerts/").get_data(True)
+    assert 'data-rule="surge"' not in zed.get("/dashboard/alerts/").get_data(True)
     anna = alerting.app.test_client()
     assert login(anna, "anna@example.com").status_code == 302
-    assert "Surge of unhappy answers" in anna.get("/dashboard/alerts/").get_data(True)
+    assert 'data-rule="surge"' in anna.get("/dashboard/alerts/").get_data(True)
 
 
 def test_location_rules_override_the_settings(alerting: Alerting) -> None:
@@ -243,3 +246,140 @@ def test_location_rules_override_the_settings(alerting: Alerting) -> None:
     assert alerting.check() == []  # 4 answers: fewer than this location's 8
     alerting.answers(1, 1, 1, 1)
     assert len(alerting.check()) == 1
+
+
+def _user_id(alerting: Alerting, email: str) -> str:
+    with alerting.engine.begin() as conn:
+        found = users.credentials(conn, email)
+    assert found is not None
+    return found[0].id
+
+
+def _mute(alerting: Alerting, rule: str | None, until: datetime) -> int:
+    who = _user_id(alerting, "anna@example.com")
+    with alerting.engine.begin() as conn:
+        return store.mute(conn, alerting.kiosk.location_id, rule, until, who)
+
+
+def test_a_muted_rule_is_recorded_not_sent_until_the_mute_ends(
+    alerting: Alerting, smtp: SmtpServer, webhook: WebhookReceiver
+) -> None:
+    mute_id = _mute(alerting, "silent", MONDAY_NOON + timedelta(hours=1))
+    alerting.set_device(last_contact_at=MONDAY_NOON - timedelta(hours=2))
+    notified = alerting.check(MONDAY_NOON)
+    assert len(notified) == 1  # the episode opens and is shown …
+    assert smtp.messages == [] and webhook.bodies == []  # … but nothing is sent
+    with alerting.engine.begin() as conn:
+        (episode,) = store.by_ids(conn, notified)
+    assert (episode["state"], episode["muted_by"], episode["notified_at"]) == (
+        "open",
+        mute_id,
+        None,
+    )
+    assert alerting.check(MONDAY_NOON + timedelta(hours=2)) == []  # not sent late either
+    # After the mute ended, the escalation to critical is sent.
+    assert alerting.check(MONDAY_NOON + timedelta(hours=23)) == notified
+    assert len(webhook.bodies) == 1 and len(smtp.messages) == 1
+    assert webhook.bodies[0]["alert"]["severity"] == "critical"
+    with alerting.engine.begin() as conn:
+        (episode,) = store.by_ids(conn, notified)
+    assert episode["muted_by"] is None and episode["notified_at"] is not None
+
+
+def test_a_mute_holds_its_rule_or_every_rule_and_can_be_lifted(alerting: Alerting) -> None:
+    location = alerting.kiosk.location_id
+    surge = _mute(alerting, "surge", MONDAY_NOON + timedelta(days=1))
+    with alerting.engine.begin() as conn:
+        assert store.active_mute(conn, location, "surge", MONDAY_NOON) == surge
+        assert store.active_mute(conn, location, "silent", MONDAY_NOON) is None
+        assert store.active_mute(conn, alerting.other, "surge", MONDAY_NOON) is None
+    every = _mute(alerting, None, MONDAY_NOON + timedelta(hours=1))
+    who = _user_id(alerting, "boss@example.com")
+    with alerting.engine.begin() as conn:
+        assert store.active_mute(conn, location, "silent", MONDAY_NOON) == every
+        later = MONDAY_NOON + timedelta(hours=2)
+        assert store.active_mute(conn, location, "silent", later) is None  # expired
+        assert store.lift_mute(conn, surge, who, MONDAY_NOON) is True
+        assert store.lift_mute(conn, surge, who, MONDAY_NOON) is False  # once
+        assert store.active_mute(conn, location, "surge", MONDAY_NOON) == every
+        assert store.active_mute(conn, location, "surge", later) is None  # lifted
+        lifted = store.get_mute(conn, surge)
+    assert lifted is not None and lifted["lifted_by"] == who
+
+
+def test_acknowledge_records_who_and_when_once(alerting: Alerting) -> None:
+    alerting.answers(1, 1, 1, 1)
+    (alert_id,) = alerting.check()
+    who = _user_id(alerting, "anna@example.com")
+    with alerting.engine.begin() as conn:
+        assert store.acknowledge(conn, alert_id, who) is True
+        assert store.acknowledge(conn, alert_id, who) is False
+        found = store.get(conn, alert_id)
+    assert found is not None
+    assert found["acknowledged_by"] == who and found["acknowledged_at"] is not None
+
+
+def _signed_in(alerting: Alerting, email: str) -> FlaskClient:
+    client = alerting.app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def test_manager_acknowledges_and_mutes_on_the_alerts_page(
+    alerting: Alerting, webhook: WebhookReceiver
+) -> None:
+    alerting.answers(1, 1, 1, 1)
+    (alert_id,) = alerting.check()
+    anna = _signed_in(alerting, "anna@example.com")
+    page = "/dashboard/alerts/"
+    assert post(anna, f"{page}{alert_id}/acknowledge", page=page).status_code == 302
+    shown = anna.get(page).get_data(True)
+    assert "Acknowledged by anna@example.com" in shown and "Alert acknowledged." in shown
+    form = {"location_id": alerting.kiosk.location_id, "rule": "surge", "duration": "1d"}
+    assert post(anna, f"{page}mutes", form, page=page).status_code == 302
+    shown = anna.get(page).get_data(True)
+    assert 'class="mute-active"' in shown and "by anna@example.com" in shown
+    assert "muted for 1 day" in shown
+    # The next surge episode at this location is recorded but not sent.
+    alerting.answers(5, 5, 5, 5, 5, 5, 5, 5, 5)
+    assert alerting.check() == []  # the first episode ends
+    alerting.answers(*[1] * 14)
+    assert len(alerting.check()) == 1 and len(webhook.bodies) == 1
+    assert "Not sent: muted until" in anna.get(page).get_data(True)
+    with alerting.engine.begin() as conn:
+        (mute,) = store.mutes(conn, None)
+    assert post(anna, f"{page}mutes/{mute['id']}/lift", page=page).status_code == 302
+    shown = anna.get(page).get_data(True)
+    assert "lifted by anna@example.com" in shown and 'class="mute-active"' not in shown
+
+
+@pytest.mark.parametrize(
+    "form", [{"rule": "surge", "duration": "1y"}, {"rule": "nonsense", "duration": "1h"}]
+)
+def test_a_bad_mute_form_is_400(alerting: Alerting, form: dict[str, str]) -> None:
+    boss = _signed_in(alerting, "boss@example.com")
+    data = {**form, "location_id": alerting.kiosk.location_id}
+    page = "/dashboard/alerts/"
+    assert post(boss, f"{page}mutes", data, page=page).status_code == 400
+
+
+def test_a_manager_cannot_handle_another_locations_alerts(alerting: Alerting) -> None:
+    alerting.answers(1, 1, 1, 1)
+    (alert_id,) = alerting.check()
+    mute_id = _mute(alerting, None, datetime.now(UTC) + timedelta(hours=1))
+    zed = _signed_in(alerting, "zed@example.com")
+    page = "/dashboard/alerts/"
+    assert post(zed, f"{page}{alert_id}/acknowledge", page=page).status_code == 403
+    assert post(zed, f"{page}mutes/{mute_id}/lift", page=page).status_code == 403
+    form = {"location_id": alerting.kiosk.location_id, "duration": "1h"}
+    assert post(zed, f"{page}mutes", form, page=page).status_code == 403
+    assert post(zed, f"{page}999999/acknowledge", page=page).status_code == 403  # unknown
+    shown = zed.get(page).get_data(True)
+    assert "anna@example.com" not in shown and "data-mute=" not in shown
+    boss = _signed_in(alerting, "boss@example.com")
+    assert post(boss, f"{page}999999/acknowledge", page=page).status_code == 404
+    with alerting.engine.begin() as conn:
+        episode = store.get(conn, alert_id)
+        mute = store.get_mute(conn, mute_id)
+    assert episode is not None and episode["acknowledged_at"] is None
+    assert mute is not None and mute["lifted_at"] is None

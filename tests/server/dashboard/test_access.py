@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from server.db import get_db
+from server.store import alerts, users
+from shared.clock import utcnow
 from tests.server.conftest import SURVEY
 from tests.server.dashboard.conftest import Chain, post
 
@@ -25,6 +29,9 @@ ROUTES = [
     ("POST", "/dashboard/devices/{dev}/revoke", "admin"),
     ("GET", "/account/password", "any"),
     ("GET", "/dashboard/alerts/", "any"),
+    ("POST", "/dashboard/alerts/{alr}/acknowledge", "scoped"),
+    ("POST", "/dashboard/alerts/mutes", "scoped"),  # the location is the form's location_id
+    ("POST", "/dashboard/alerts/mutes/{mut}/lift", "scoped"),
     ("GET", "/dashboard/admin/locations/", "admin"),
     ("POST", "/dashboard/admin/locations/", "admin"),
     ("GET", "/dashboard/admin/locations/{loc}", "admin"),
@@ -35,8 +42,11 @@ ROUTES = [
     ("POST", "/dashboard/admin/locations/{loc}/staff/{stf}/active", "admin"),
     ("GET", "/dashboard/admin/surveys/", "admin"),
     ("POST", "/dashboard/admin/surveys/", "admin"),
+    ("GET", "/dashboard/admin/surveys/new", "admin"),
     ("GET", "/dashboard/admin/surveys/{srv}", "admin"),
     ("POST", "/dashboard/admin/surveys/{srv}", "admin"),
+    ("GET", "/dashboard/admin/surveys/{srv}/json", "admin"),
+    ("GET", "/dashboard/admin/surveys/{srv}/survey.json", "admin"),
     ("GET", "/dashboard/admin/users", "admin"),
     ("POST", "/dashboard/admin/users", "admin"),
     ("POST", "/dashboard/admin/users/{usr}/active", "admin"),
@@ -56,6 +66,7 @@ FORM = {
     "email": "new@example.com",
     "password": "a long enough secret",
     "label": "BI",
+    "duration": "1h",
 }
 
 
@@ -63,14 +74,29 @@ def _expected(role: str, rule: str, own: bool) -> set[int]:
     if rule == "any" or role == "admin":
         return {200, 302, 400}
     if rule == "scoped":
-        return {200} if own else {403}
+        return {200, 302} if own else {403}  # 302: a form's redirect back
     return {403}
+
+
+def _alert_targets(chain: Chain, location_id: str) -> dict[str, str]:
+    """An open alert and a mute in force at this location, for the alert routes."""
+    with chain.app.app_context():
+        conn = get_db()
+        with conn.begin():
+            found = users.credentials(conn, "admin@example.com")
+            assert found is not None
+            alert_id = alerts.open_episode(conn, location_id, "surge", "", "warning", "4 of 4")
+            until = utcnow() + timedelta(hours=1)
+            mute_id = alerts.mute(conn, location_id, None, until, found[0].id)
+    return {"alr": str(alert_id), "mut": str(mute_id)}
 
 
 def _call(chain: Chain, client: Any, method: str, template: str, own: bool) -> int:
     loc = chain.a if own else chain.b
     dev = chain.kiosk.device_id if own else chain.device_b
     targets = chain.admin_targets(own)
+    if "{alr}" in template or "{mut}" in template:
+        targets = {**targets, **_alert_targets(chain, loc)}
     path = template.format(loc=loc, dev=dev, **targets)
     if method == "GET":
         return int(client.get(path).status_code)
@@ -95,7 +121,7 @@ def test_every_route_role_and_location(chain: Chain, role: str) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        t.format(loc="loc_x", dev="dev_x", stf="s", srv="s", usr="u", key="k")
+        t.format(loc="loc_x", dev="dev_x", stf="s", srv="s", usr="u", key="k", alr="1", mut="1")
         for m, t, _ in ROUTES
         if m == "GET"
     ],
