@@ -3,13 +3,15 @@ CJK TC for Traditional Chinese (no Kivy import here).
 
 Kivy has no font fallback and its SDL2 text provider opens only the first face of a `.ttc`
 collection — Noto CJK's first face is Japanese-shaped. So the TC faces (regular and bold) are
-copied out of the collections once, with fontTools, into `<data dir>/fonts/`, and the UI
-registers them as one family.
+copied out of the collections once into `<data dir>/fonts/`, and the UI registers them as one
+family. The copy is made with fontTools in a child process (see `extract_face`).
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,14 +48,10 @@ class FontMissing(Exception):
     """The font a language needs is not installed."""
 
 
-def extract_face(collection: Path, face_name: str, target: Path) -> Path:
-    """Copy one face (by its full name) out of a `.ttc` into a standalone font file."""
+def _copy_face(collection: Path, face_name: str, target: Path) -> None:
+    """The copy itself, with fontTools; run in a child process by `extract_face`."""
     from fontTools.ttLib import TTCollection
 
-    if target.exists():
-        return target
-    if not collection.exists():
-        raise FontMissing(f"{collection} is not installed")
     with TTCollection(str(collection), lazy=True) as fonts:
         for font in fonts:
             if font["name"].getDebugName(4) == face_name:
@@ -61,9 +59,30 @@ def extract_face(collection: Path, face_name: str, target: Path) -> Path:
                 partial = target.with_suffix(".part")
                 font.save(str(partial))
                 partial.replace(target)  # never leave a half-written font behind
-                log.info("fonts: extracted %s to %s", face_name, target)
-                return target
+                return
     raise FontMissing(f"{collection} has no face {face_name!r}")
+
+
+def extract_face(collection: Path, face_name: str, target: Path) -> Path:
+    """Copy one face (by its full name) out of a `.ttc` into a standalone font file."""
+    if target.exists():
+        return target
+    if not collection.exists():
+        raise FontMissing(f"{collection} is not installed")
+    # fontTools reads the ~16 MB face whole; in the kiosk's own process that grew the heap by
+    # ~50 MiB that glibc never gave back, so the one-time copy runs in a short-lived child.
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk.fonts", str(collection), face_name, str(target)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0 or not target.exists():
+        lines = done.stderr.strip().splitlines()
+        raise FontMissing(lines[-1] if lines else f"copying {face_name!r} failed")
+    log.info("fonts: extracted %s to %s", face_name, target)
+    return target
 
 
 def font_for(language: str, data_dir: Path) -> FontFamily:
@@ -84,3 +103,18 @@ def font_for(language: str, data_dir: Path) -> FontFamily:
         log.warning("fonts: %s; bold %s text is drawn from the regular face", exc, language)
         bold = None
     return FontFamily(family, str(regular), str(bold) if bold else None)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kiosk.fonts COLLECTION FACE TARGET`: the child side of `extract_face`."""
+    collection, face_name, target = argv
+    try:
+        _copy_face(Path(collection), face_name, Path(target))
+    except (FontMissing, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

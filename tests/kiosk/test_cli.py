@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import platform
 
-from kiosk.cli import KIVY_DEFAULTS, build_parser, main
+from kiosk.cli import KIVY_DEFAULTS, build_parser, heap_trimmer, main
 from kiosk.settings import SETTINGS
 from kiosk.store import LocalStore
 
@@ -65,6 +66,15 @@ def test_help_lists_every_setting():
     text = build_parser().format_help()
     for setting in SETTINGS:
         assert setting.env_var in text
+
+
+def test_heap_trimmer_is_glibcs_malloc_trim():
+    trim = heap_trimmer()
+    if platform.libc_ver()[0] != "glibc":
+        assert trim is None
+        return
+    assert trim is not None
+    assert trim(0) in (0, 1)  # 1: pages went back to the system
 
 
 def test_kivy_defaults_yield_to_kcfg_variables(monkeypatch):
