@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
 from server.store import locations, rollups, staff, submissions, surveys
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
 from shared.protocol import Submission, SubmissionBatch, SubmissionResult
-from shared.survey import Survey
+from shared.survey import Question, Survey
 
 MAX_DB_INT = 2**31 - 1
+
+_SUBMISSIONS = TypeAdapter(list[Submission])
+#: `age_s` is a transport detail, not content; `tapped_at` is replaced by its UTC form.
+_NOT_CONTENT = {"__all__": {"age_s", "tapped_at"}}
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Rejection(Exception):
@@ -32,11 +39,20 @@ class Rejection(Exception):
         self.field = field
 
 
+def canonical_payloads(items: list[Submission]) -> list[str]:
+    """Each submission as canonical JSON: sorted keys, UTC tap time, no transport details.
+
+    One serializer call for the whole list: per-item calls cost more than the work itself.
+    """
+    dumped = _SUBMISSIONS.dump_python(items, mode="json", exclude=_NOT_CONTENT)
+    for item, data in zip(items, dumped, strict=True):
+        data["tapped_at"] = to_rfc3339(item.tapped_at)
+    return [_CANONICAL_JSON.encode(data) for data in dumped]
+
+
 def canonical_payload(item: Submission) -> str:
     """The submission as canonical JSON: sorted keys, UTC tap time."""
-    data = item.model_dump(mode="json", exclude={"age_s"})  # transport detail, not content
-    data["tapped_at"] = to_rfc3339(item.tapped_at)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_payloads([item])[0]
 
 
 def content_hash(payload: str) -> str:
@@ -44,18 +60,29 @@ def content_hash(payload: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What an answer to one question may hold, worked out once per batch."""
+
+    question: Question
+    values: range
+    reasons: frozenset[str]
+
+
 class _Lookups:
-    """Survey versions and staff memberships, each looked up once per batch."""
+    """Survey versions, their questions and staff memberships, each looked up once per batch."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.surveys: dict[tuple[str, int], Survey | None] = {}
+        self.surveys: dict[tuple[str, int], dict[str, _Rules] | None] = {}
         self.staff: dict[tuple[str, str], bool] = {}
 
-    def survey(self, survey_id: str, version: int) -> Survey | None:
+    def questions(self, survey_id: str, version: int) -> dict[str, _Rules] | None:
+        """The rules of each question of this survey version by id, or None if unknown."""
         key = (survey_id, version)
         if key not in self.surveys:
-            self.surveys[key] = surveys.get_version(self.conn, survey_id, version)
+            survey = surveys.get_version(self.conn, survey_id, version)
+            self.surveys[key] = None if survey is None else _rules(survey)
         return self.surveys[key]
 
     def staff_at(self, location_id: str, staff_id: str) -> bool:
@@ -65,39 +92,53 @@ class _Lookups:
         return self.staff[key]
 
 
-def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups) -> Survey:
+def _rules(survey: Survey) -> dict[str, _Rules]:
+    found: dict[str, _Rules] = {}
+    for q in survey.questions:
+        found.setdefault(q.id, _Rules(q, q.values, q.reason_ids()))  # the first of an id
+    return found
+
+
+def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups) -> list[Question]:
+    """The question of each answer, in order; a Rejection when the item cannot be stored."""
     if item.location_id != device["location_id"]:
         raise Rejection("location_mismatch", f"{at}.location_id")
-    survey = None
+    rules = None
     if 1 <= item.survey_version <= MAX_DB_INT:
-        survey = lookups.survey(item.survey_id, item.survey_version)
-    if survey is None:
+        rules = lookups.questions(item.survey_id, item.survey_version)
+    if rules is None:
         raise Rejection("unknown_survey_version", f"{at}.survey_version")
     if item.staff_id is not None and not lookups.staff_at(item.location_id, item.staff_id):
         raise Rejection("unknown_staff", f"{at}.staff_id")
+    asked: list[Question] = []
     seen: set[str] = set()
     for j, answer in enumerate(item.answers):
         where = f"{at}.answers[{j}]"
-        question = survey.question(answer.question_id)
-        if question is None:
+        rule = rules.get(answer.question_id)
+        if rule is None:
             raise Rejection("unknown_question", f"{where}.question_id")
         if answer.question_id in seen:
             raise Rejection("duplicate_question", f"{where}.question_id")
         seen.add(answer.question_id)
-        if answer.value not in question.values:
+        if answer.value not in rule.values:
             raise Rejection("value_out_of_range", f"{where}.value")
-        allowed = question.reason_ids()
         for k, reason in enumerate(answer.reasons):
-            if reason not in allowed:
+            if reason not in rule.reasons:
                 raise Rejection("unknown_reason", f"{where}.reasons[{k}]")
-    return survey
+        asked.append(rule.question)
+    return asked
 
 
 def _rows(
-    device: dict[str, Any], item: Submission, survey: Survey, timing: dict[str, Any], payload: str
+    device: dict[str, Any],
+    item: Submission,
+    questions: list[Question],
+    timing: dict[str, Any],
+    content: tuple[str, str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[rollups.RollupKey]]:
     parts = local_parts(timing["effective_at"], timing["timezone"])
     burst = "burst" in item.flags
+    payload, digest = content
     row = {
         "id": item.id,
         "device_id": device["id"],
@@ -114,13 +155,11 @@ def _rows(
         "weekday": parts.weekday,
         "hour": parts.hour,
         "burst": burst,
-        "content_hash": content_hash(payload),
+        "content_hash": digest,
         "payload": payload,
     }
     answer_rows, keys = [], []
-    for answer in item.answers:
-        question = survey.question(answer.question_id)
-        assert question is not None  # _check made sure
+    for answer, question in zip(item.answers, questions, strict=True):
         answer_rows.append(
             {
                 "submission_id": item.id,
@@ -144,14 +183,15 @@ def _known(
     conn: Connection,
     device: dict[str, Any],
     item: Submission,
-    payload: str,
+    content: tuple[str, str],
     at: str,
     stored: dict[str, Any] | None,
 ) -> SubmissionResult | None:
     """`duplicate` or `id_conflict` when the id is already stored, else None."""
     if stored is None:
         return None
-    if stored["content_hash"] == content_hash(payload):
+    payload, digest = content
+    if stored["content_hash"] == digest:
         return SubmissionResult(id=item.id, status="duplicate")
     submissions.record_conflict(conn, device["id"], item.id, stored["payload"], payload)
     return SubmissionResult(id=item.id, status="rejected", reason="id_conflict", field=f"{at}.id")
@@ -175,28 +215,30 @@ def ingest_batch(
     location = locations.get(conn, device["location_id"])
     assert location is not None  # a device's location is a foreign key
     items = batch.submissions
+    payloads = canonical_payloads(items)
+    contents = [(payload, content_hash(payload)) for payload in payloads]
     stored = submissions.find_many(conn, (item.id for item in items))
     results: dict[int, SubmissionResult] = {}
-    new: dict[str, tuple[int, str, dict[str, Any], list[dict[str, Any]], list[Any]]] = {}
+    new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]] = {}
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
     for i in sorted(range(len(items)), key=lambda i: items[i].id):
         item = items[i]
         at = f"submissions[{i}]"
-        payload = canonical_payload(item)
         earlier = new.get(item.id)
         if earlier is not None:  # the same id twice in this batch: judged as a resend
-            first = {"content_hash": content_hash(earlier[1]), "payload": earlier[1]}
-            known = _known(conn, device, item, payload, at, first)
+            first_payload, first_digest = contents[earlier[0]]
+            first = {"content_hash": first_digest, "payload": first_payload}
+            known = _known(conn, device, item, contents[i], at, first)
             assert known is not None  # given a stored row, `_known` always decides
             results[i] = known
             continue
-        known = _known(conn, device, item, payload, at, stored.get(item.id))
+        known = _known(conn, device, item, contents[i], at, stored.get(item.id))
         if known is not None:
             results[i] = known
             continue
         try:
-            survey = _check(device, item, at, lookups)
+            questions = _check(device, item, at, lookups)
         except Rejection as rejection:
             results[i] = SubmissionResult(
                 id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
@@ -211,26 +253,26 @@ def ingest_batch(
             "effective_at": effective_at,
             "timezone": location["timezone"],
         }
-        row, answer_rows, keys = _rows(device, item, survey, timing, payload)
-        new[item.id] = (i, payload, row, answer_rows, keys)
+        row, answer_rows, keys = _rows(device, item, questions, timing, contents[i])
+        new[item.id] = (i, row, answer_rows, keys)
 
     inserted = submissions.insert_many(
         conn,
-        [entry[2] for entry in new.values()],
-        [answer for entry in new.values() for answer in entry[3]],
+        [entry[1] for entry in new.values()],
+        [answer for entry in new.values() for answer in entry[2]],
     )
     raced = [sid for sid in new if sid not in inserted]
     # Another request stored these ids between our look-up and our insert.
     stored_by_others = submissions.find_many(conn, raced) if raced else {}
     counted: list[rollups.RollupKey] = []
-    for sid, (i, payload, _row, _answers, keys) in new.items():
+    for sid, (i, _row, _answers, keys) in new.items():
         if sid in inserted:
             counted.extend(keys)
             results[i] = SubmissionResult(id=sid, status="accepted")
         else:
             at = f"submissions[{i}]"
             results[i] = _known(
-                conn, device, items[i], payload, at, stored_by_others.get(sid)
+                conn, device, items[i], contents[i], at, stored_by_others.get(sid)
             ) or SubmissionResult(id=sid, status="duplicate")
     rollups.add(conn, counted)
     return [results[i] for i in range(len(items))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, make_response, request
+from pydantic import TypeAdapter
 
 from server import device_config
 from server.api.bodies import parse_body
@@ -14,9 +15,12 @@ from server.errors import ApiError
 from server.ingest import ingest_batch
 from server.store import devices, enroll_limits
 from shared.clock import measured_skew, to_rfc3339, utcnow
-from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch
+from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch, SubmissionResult
 
 bp = Blueprint("device", __name__, url_prefix="/api/v1")
+
+#: Dumps a batch's results in one call instead of one per result.
+_RESULTS = TypeAdapter(list[SubmissionResult])
 
 
 @bp.post("/enroll")
@@ -80,7 +84,7 @@ def submit() -> Response:
     return jsonify(
         {
             "server_time": to_rfc3339(utcnow()),
-            "results": [r.model_dump(mode="json") for r in results],
+            "results": _RESULTS.dump_python(results, mode="json"),
         }
     )
 
