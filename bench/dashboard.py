@@ -1,27 +1,36 @@
 """Dashboard page times against data size: p50/p95 of the overview, one location's page and its
 chart.json (one whole year), signed in through a real `smiletap-server run` process, on SQLite
-at 100k, 1M and optionally 10M answers.
+(or PostgreSQL with --pg) at 100k, 1M and optionally 10M answers.
 
     .venv/bin/python bench/dashboard.py                       # 100k and 1M answers
-    .venv/bin/python bench/dashboard.py --sizes 100000 1000000 10000000   # adds 10M (minutes)
+    .venv/bin/python bench/dashboard.py --sizes 100000 1000000 10000000   # adds 10M (~4 min)
+    .venv/bin/python bench/dashboard.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/
 
-The pages read the rollups, so the data is bench/reports.py's (`build`: hourly rollups of N
-answers over 50 locations × 5 staff × 365 days × 14 hours, and the period rollups derived from
-them), plus the locations, staff and one admin user. The location page also reads raw rows —
-its latest comments and recent reasons, each under a LIMIT — so the measured location gets its
-share of raw answers (N / 50, 40 % with a reason, 5 % with a comment); no other raw answers are
-made. Prints figures; never passes or fails on time.
+The data is what ingest would store for N answers spread at random over 50 locations × 5
+staff × 365 days × 14 opening hours × 5 smiley values: the hourly rollups and the day, month
+and year period rollups, written directly (a Poisson count per cell, summed per period in
+Python, bulk-inserted in key order: executemany on SQLite, COPY on PostgreSQL) instead of
+through ingest, which at 10M would take hours. The measured location also gets its raw
+answers, one per counted answer of its cells (N / 50; 40 % with a reason, 5 % with a
+comment), so its rollups equal a rebuild from them; no other raw answers are made (the
+pages read raw rows of one location only). Prints figures; never passes or fails on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
+import math
+import random
 import re
-import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -30,11 +39,14 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "deploy" / "dev"))
 
 from harness import ServerProcess  # noqa: E402
-from reports import DAYS, HOURS, LOCATIONS, STAFF, build  # noqa: E402
+from reports import DAYS, HOURS, LOCATIONS, STAFF, VALUES  # noqa: E402
+from timing import p50_p95  # noqa: E402
 
-from server import passwords  # noqa: E402
+from server import migrations, passwords  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.store import users  # noqa: E402
+from server.store.rollups import period_start  # noqa: E402
+from server.store.schema import ROLLUP_PERIODS  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.com", "correct horse battery"
 MEASURED = "loc_00"
@@ -45,67 +57,202 @@ PAGES = {
     "chart.json": f"/dashboard/locations/{MEASURED}/chart.json?{YEAR}",
 }
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-STAMP = (
-    "strftime('%Y-%m-%d %H:%M:%f000', '2025-01-01', "
-    "'+' || d || ' days', '+' || h || ' hours', '+' || s || ' seconds')"
-)
+FIRST_DAY = date(2025, 1, 1)
+DAY_DATES = [FIRST_DAY + timedelta(days=d) for d in range(DAYS)]
+CREATED = datetime(2025, 1, 1, tzinfo=UTC)
+SURVEY = ("srv_bench", 1, "q1", "smiley", 5)  # survey, version, question, kind, scale
+COMMENT = "The queue was long at the till"
 
-# What the rollups name but bench/reports.py does not make: locations and their staff.
-PLACES = f"""
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {LOCATIONS - 1})
-INSERT INTO locations (id, name, timezone, created_at)
-SELECT printf('loc_%02d', i), printf('Location %02d', i), 'UTC', '2025-01-01 00:00:00.000000'
-FROM n
-"""
-PEOPLE = f"""
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {LOCATIONS * STAFF - 1})
-INSERT INTO staff (id, location_id, display_name, active, created_at)
-SELECT printf('stf_%02d_%d', i / {STAFF}, i % {STAFF}), printf('loc_%02d', i / {STAFF}),
-       printf('Person %d', i), 1, '2025-01-01 00:00:00.000000'
-FROM n
-"""
-DEVICE = f"""
-INSERT INTO devices (id, location_id, name, created_at)
-VALUES ('dev_bench', '{MEASURED}', 'Bench', '2025-01-01 00:00:00.000000')
-"""
-# The measured location's raw answers, spread like the rollups (day, hour, staff, value).
-RAW_SUBMISSIONS = f"""
-INSERT INTO submissions (id, device_id, location_id, survey_id, survey_version, staff_id,
-                         language, tapped_at, received_at, skew_s, effective_at, local_date,
-                         weekday, hour, burst, content_hash, payload)
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :raw),
-t AS (SELECT i, (i * 7919) % {DAYS} AS d, 8 + (i * 31) % {HOURS} AS h, (i * 17) % 3600 AS s
-      FROM n)
-SELECT printf('sub_%09d', i), 'dev_bench', '{MEASURED}', 'srv_bench', 1,
-       printf('stf_00_%d', i % {STAFF}), 'en', {STAMP}, {STAMP}, 0, {STAMP},
-       date('2025-01-01', '+' || d || ' days'),
-       (CAST(strftime('%w', date('2025-01-01', '+' || d || ' days')) AS INTEGER) + 6) % 7 + 1,
-       h, 0, '', '{{}}'
-FROM t
-"""
-RAW_ANSWERS = """
-INSERT INTO answers (submission_id, question_id, kind, scale, value, reasons, comment)
-SELECT id, 'q1', 'smiley', 5, 1 + (rowid * 13) % 5,
-       CASE WHEN (rowid * 13) % 5 < 2 THEN '["wait"]' ELSE '[]' END,
-       CASE WHEN rowid % 20 = 0 THEN 'The queue was long at the till' END
-FROM submissions
-"""
+STAMPED = {"locations", "staff", "devices", "submissions"}  # tables with timestamps
+COLUMNS = {
+    "rollups": "location_id staff_id survey_id survey_version question_id kind scale "
+    "local_date weekday hour burst value count",
+    "rollups_location": "period starts_on location_id burst kind scale value count",
+    "rollups_staff": "period starts_on location_id staff_id burst kind scale value count",
+    "rollups_weekday_hour": "period starts_on location_id weekday hour burst kind scale value "
+    "count",
+    "locations": "id name timezone created_at",
+    "staff": "id location_id display_name active created_at",
+    "devices": "id location_id name created_at",
+    "submissions": "id device_id location_id survey_id survey_version staff_id language "
+    "tapped_at received_at skew_s effective_at local_date weekday hour burst content_hash "
+    "payload",
+    "answers": "submission_id question_id kind scale value reasons comment",
+}
 
 
-def make_data(path: Path, answers: int) -> tuple[str, int, int, float]:
-    """bench/reports.py's rollups, then places, people, raw answers and a user; url, rows, s."""
+def _poisson_table(mean: float) -> list[float]:
+    """Cumulative Poisson probabilities, for drawing a cell's count with one bisect."""
+    cdf, p, k = [], math.exp(-mean), 0
+    total = p
+    while total < 1 - 1e-12 and k < 1000:
+        cdf.append(total)
+        k += 1
+        p *= mean / k
+        total += p
+    cdf.append(1.0)
+    return cdf
+
+
+def _periods(day_rows: Counter[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Day-keyed (day, *rest) counts as (period, starts_on, *rest, count) for every period."""
+    for period in ROLLUP_PERIODS:
+        starts = {d.isoformat(): period_start(period, d).isoformat() for d in DAY_DATES}
+        summed: Counter[tuple[Any, ...]] = Counter()
+        for key, n in day_rows.items():
+            summed[(starts[key[0]], *key[1:])] += n
+        for key, n in summed.items():
+            yield (period, *key, n)
+
+
+def raw_answer(
+    number: int, staff_id: str, day: date, hour: int, value: int
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The measured location's submission and answer rows for one counted answer."""
+    survey_id, version, question, kind, scale = SURVEY
+    sid = f"sub_{number:09d}"
+    at = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    at += timedelta(seconds=(number * 17) % 3600)
+    submission = (sid, "dev_bench", MEASURED, survey_id, version, staff_id, "en", at, at, 0.0)
+    submission += (at, day.isoformat(), day.isoweekday(), hour, False, "", "{}")
+    reasons = '["wait"]' if number % 5 < 2 else "[]"
+    comment = COMMENT if number % 20 == 0 else None
+    return submission, (sid, question, kind, scale, value, reasons, comment)
+
+
+def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """(table, rows) chunks: places, then per location its hourly rollups and (for the measured
+    one) raw answers, then every period rollup. Rows are in each table's key order."""
+    rng = random.Random(seed)
+    cdf = _poisson_table(answers / (LOCATIONS * STAFF * DAYS * HOURS * VALUES))
+    draw, pick = rng.random, bisect.bisect_left
+    days = [(d.isoformat(), d) for d in DAY_DATES]  # ISO text: both databases read it as a date
+    survey_id, version, question, kind, scale = SURVEY
+    yield (
+        "locations",
+        [(f"loc_{i:02d}", f"Location {i:02d}", "UTC", CREATED) for i in range(LOCATIONS)],
+    )
+    yield (
+        "staff",
+        [
+            (f"stf_{i:02d}_{j}", f"loc_{i:02d}", f"Person {i * STAFF + j}", True, CREATED)
+            for i in range(LOCATIONS)
+            for j in range(STAFF)
+        ],
+    )
+    yield "devices", [("dev_bench", MEASURED, "Bench", CREATED)]
+    by_location: Counter[tuple[Any, ...]] = Counter()
+    by_staff: Counter[tuple[Any, ...]] = Counter()
+    by_hour: Counter[tuple[Any, ...]] = Counter()
+    raw = 0
+    for i in range(LOCATIONS):
+        loc = f"loc_{i:02d}"
+        hourly, subs, answer_rows = [], [], []
+        for j in range(STAFF):
+            stf = f"stf_{i:02d}_{j}"
+            for day, day_date in days:
+                weekday = day_date.isoweekday()
+                for hour in range(8, 8 + HOURS):
+                    for value in range(1, VALUES + 1):
+                        n = pick(cdf, draw())
+                        if not n:
+                            continue
+                        hourly.append((loc, stf, survey_id, version, question, kind, scale,
+                                       day, weekday, hour, False, value, n))  # fmt: skip
+                        by_location[(day, loc, False, kind, scale, value)] += n
+                        by_staff[(day, loc, stf, False, kind, scale, value)] += n
+                        by_hour[(day, loc, weekday, hour, False, kind, scale, value)] += n
+                        if loc != MEASURED:
+                            continue
+                        for _ in range(n):
+                            raw += 1
+                            sub, answer = raw_answer(raw, stf, day_date, hour, value)
+                            subs.append(sub)
+                            answer_rows.append(answer)
+        yield "rollups", hourly
+        if subs:
+            yield "submissions", subs
+            yield "answers", answer_rows
+    for table, rows in (
+        ("rollups_location", by_location),
+        ("rollups_staff", by_staff),
+        ("rollups_weekday_hour", by_hour),
+    ):
+        yield table, sorted(_periods(rows))
+
+
+def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Timestamps as SQLAlchemy stores them in SQLite (dates are ISO text already)."""
+    return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row)
+
+
+def write(url: str, chunks: Iterable[tuple[str, list[tuple[Any, ...]]]]) -> dict[str, int]:
+    """Bulk-insert the chunks in one transaction; return rows per table."""
+    written: Counter[str] = Counter()
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("BEGIN")  # make_engine's connections are in autocommit mode
+        for table, rows in chunks:
+            columns = COLUMNS[table].split()
+            if engine.dialect.name == "postgresql":
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    [_sqlite_row(row) for row in rows] if table in STAMPED else rows,
+                )
+            written[table] += len(rows)
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return dict(written)
+
+
+def database(pg: str | None, tmp: Path, answers: int) -> str:
+    """A fresh empty database for this size: a SQLite file in tmp or a new PostgreSQL one."""
+    if not pg:
+        return f"sqlite:///{tmp / f'dashboard-{answers}.db'}"
+    name = f"bench_dashboard_{answers}"
+    admin = make_engine(pg.rstrip("/") + "/postgres")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return pg.rstrip("/") + "/" + name
+
+
+def drop_database(pg: str | None, url: str) -> None:
+    """Remove the size's database (file or PostgreSQL database)."""
+    if not pg:
+        Path(url.removeprefix("sqlite:///")).unlink()
+        return
+    admin = make_engine(pg.rstrip("/") + "/postgres")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+    admin.dispose()
+
+
+def make_data(url: str, answers: int) -> tuple[int, int, float]:
+    """Migrate, write the generated rows and an admin user; hourly rows, raw answers, s."""
     started = time.perf_counter()
-    url, rows, _ = build(path, answers)
-    raw = answers // LOCATIONS
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    written = write(url, generate(answers))
     engine = make_engine(url)
     with engine.begin() as conn:
-        for sql in (PLACES, PEOPLE, DEVICE, RAW_SUBMISSIONS.replace(":raw", str(raw))):
-            conn.exec_driver_sql(sql)
-        conn.exec_driver_sql(RAW_ANSWERS)
-        conn.exec_driver_sql("ANALYZE")
         users.create(conn, EMAIL, passwords.hash_password(PASSWORD), "admin", [])
     engine.dispose()
-    return url, rows, raw, time.perf_counter() - started
+    return written["rollups"], written.get("answers", 0), time.perf_counter() - started
 
 
 def sign_in(base_url: str) -> requests.Session:
@@ -121,16 +268,12 @@ def sign_in(base_url: str) -> requests.Session:
 
 def measure(browser: requests.Session, url: str, runs: int) -> tuple[float, float]:
     """p50 and p95 (ms) of GET url, after one warm-up request."""
-    times = []
-    for i in range(runs + 1):
-        started = time.perf_counter()
+
+    def get() -> None:
         answer = browser.get(url, timeout=300)
-        elapsed = (time.perf_counter() - started) * 1000
         assert answer.status_code == 200, f"{url}: {answer.status_code}"
-        if i:
-            times.append(elapsed)
-    times.sort()
-    return statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
+
+    return p50_p95(get, runs)
 
 
 def main() -> None:
@@ -138,14 +281,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--pg", help="a PostgreSQL server URL ending in /; SQLite when not given")
     args = parser.parse_args()
     p50s: dict[tuple[int, str], float] = {}
     print(f"{'answers':>10} {'rollup rows':>12} {'raw rows':>9} {'build s':>8} {'page':>11} "
           f"{'p50 ms':>8} {'p95 ms':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            path = Path(tmp) / f"dashboard-{size}.db"
-            url, rows, raw, build_s = make_data(path, size)
+            url = database(args.pg, Path(tmp), size)
+            rows, raw, build_s = make_data(url, size)
             server = ServerProcess(Path(tmp) / f"instance-{size}", url).start()
             try:
                 browser = sign_in(server.url)
@@ -158,7 +302,7 @@ def main() -> None:
                           f"{p50:>8.1f} {p95:>8.1f}", flush=True)  # fmt: skip
             finally:
                 server.stop()
-            path.unlink()
+            drop_database(args.pg, url)
     small, large = min(args.sizes), max(args.sizes)
     for page in PAGES:
         ratio = p50s[(large, page)] / p50s[(small, page)]

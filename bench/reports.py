@@ -16,7 +16,6 @@ Prints figures; never passes or fails on time.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import p50_p95  # noqa: E402
 
 from server import migrations  # noqa: E402
 from server.app import create_app  # noqa: E402
@@ -79,17 +80,15 @@ def measure(url: str, key: str, group_by: str, span: str, runs: int) -> tuple[fl
     day_from, day_to = RANGES[span]
     params = {"from": day_from, "to": day_to, "group_by": group_by}
     headers = {"Authorization": f"Bearer {key}"}
-    times = []
-    for i in range(runs + 1):
-        started = time.perf_counter()
+
+    def scores() -> None:
         response = client.get("/api/v1/reports/scores", query_string=params, headers=headers)
-        elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, response.get_data(as_text=True)
-        if i:  # the first run warms the page cache
-            times.append(elapsed)
-    dispose_engine(app)
-    times.sort()
-    return statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
+
+    try:
+        return p50_p95(scores, runs)
+    finally:
+        dispose_engine(app)
 
 
 def main() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
 from server import passwords
@@ -26,16 +28,25 @@ def _scope_from_form(conn: Any, role: str) -> tuple[list[str], str | None]:
     return ([] if role == "admin" else chosen), None
 
 
-def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
+def _scoped_page(
+    template: str,
+    listed: str,
+    list_rows: Callable[[Connection], Sequence[Any]],
+    status: int,
+    extra: dict[str, Any],
+) -> tuple[str, int]:
+    """An admin page listing rows (as `listed`) next to every location, for the scope form."""
     conn = get_db()
     with conn.begin():
-        people = users.all_users(conn)
+        rows = list_rows(conn)
         places = locations.all_locations(conn)
     names = {p["id"]: p["name"] for p in places}
-    page = render_template(
-        "dashboard/admin/users.html", people=people, places=places, names=names, **extra
-    )
+    page = render_template(template, places=places, names=names, **{listed: rows}, **extra)
     return page, status
+
+
+def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
+    return _scoped_page("dashboard/admin/users.html", "people", users.all_users, status, extra)
 
 
 @bp.get("/users")
@@ -93,15 +104,7 @@ def set_user_active(user_id: str) -> Response:
 
 
 def _keys_page(status: int = 200, **extra: Any) -> tuple[str, int]:
-    conn = get_db()
-    with conn.begin():
-        keys = api_keys.all_keys(conn)
-        places = locations.all_locations(conn)
-    names = {p["id"]: p["name"] for p in places}
-    page = render_template(
-        "dashboard/admin/api_keys.html", keys=keys, places=places, names=names, **extra
-    )
-    return page, status
+    return _scoped_page("dashboard/admin/api_keys.html", "keys", api_keys.all_keys, status, extra)
 
 
 @bp.get("/api-keys")
