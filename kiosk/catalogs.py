@@ -1,71 +1,72 @@
-"""The kiosk's gettext catalogs: compile `.po` to `.mo` without Babel (`python -m kiosk.catalogs`).
+"""The kiosk's gettext catalogs: compile `.po` to `.mo` with Babel (`python -m kiosk.catalogs`).
 
 The `.po` files under `kiosk/locale/<lang>/LC_MESSAGES/` are the source; the `.mo` files
 beside them are shipped too, so a kiosk needs no build step. A test checks that every `.mo`
 is what compiling its `.po` gives now.
+
+Compiling is reproducible: our `.po` files carry no POT-Creation-Date, for which Babel would
+write the time of compiling into the `.mo` header, so a fixed date stands in. (The header also
+names the Babel version: after upgrading Babel, compile again.) Babel is imported only by the
+functions that need it, because the kiosk imports this module at run time for `DOMAIN` and
+`LOCALE_DIR` alone.
 """
 
 from __future__ import annotations
 
-import ast
-import struct
+import io
 import sys
-from array import array
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "smiletap"
+#: The POT-Creation-Date of a catalog whose `.po` gives none.
+UNDATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def read_catalog(text: str) -> Catalog:
+    """The catalog in a `.po` file's text; a malformed entry raises Babel's PoFileError."""
+    from babel.messages.pofile import read_po
+
+    catalog = read_po(io.StringIO(text), abort_invalid=True)
+    if "POT-Creation-Date:" not in text:
+        catalog.creation_date = UNDATED
+    return catalog
 
 
 def parse_po(text: str) -> dict[str, str]:
-    """The msgid → msgstr pairs of a simple `.po` file (no plurals, no contexts)."""
-    messages: dict[str, str] = {}
-    current: dict[str, str] = {}
-    field = ""
-
-    def flush() -> None:
-        if "msgid" in current and current.get("msgstr"):
-            messages[current["msgid"]] = current["msgstr"]
-        elif "msgid" in current and current["msgid"] == "":
-            messages[""] = current.get("msgstr", "")
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("msgid "):
-            flush()
-            current, field = {}, "msgid"
-            line = line[len("msgid ") :]
-        elif line.startswith("msgstr "):
-            field = "msgstr"
-            line = line[len("msgstr ") :]
-        current[field] = current.get(field, "") + ast.literal_eval(line)
-    flush()
-    return messages
+    """The msgid → msgstr pairs a `.po` file compiles to, with its header under ""."""
+    return {
+        str(message.id): str(message.string)
+        for message in read_catalog(text)
+        if message.id == "" or (message.string and not message.fuzzy)
+    }
 
 
 def mo_bytes(messages: dict[str, str]) -> bytes:
     """A GNU `.mo` file holding `messages` (the layout Python's `gettext` reads)."""
-    pairs = sorted((k.encode(), v.encode()) for k, v in messages.items())
-    ids = strs = b""
-    spans = []
-    for key, value in pairs:
-        spans.append((len(ids), len(key), len(strs), len(value)))
-        ids += key + b"\0"
-        strs += value + b"\0"
-    key_start = 7 * 4 + 16 * len(pairs)
-    value_start = key_start + len(ids)
-    key_table: list[int] = []
-    value_table: list[int] = []
-    for id_off, id_len, str_off, str_len in spans:
-        key_table += [id_len, id_off + key_start]
-        value_table += [str_len, str_off + value_start]
-    header = struct.pack("Iiiiiii", 0x950412DE, 0, len(pairs), 7 * 4, 7 * 4 + len(pairs) * 8, 0, 0)
-    return header + array("i", key_table + value_table).tobytes() + ids + strs
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(creation_date=UNDATED)  # a header under "" replaces these defaults
+    for msgid, msgstr in messages.items():
+        catalog.add(msgid, msgstr)
+    return _mo(catalog)
+
+
+def _mo(catalog: Catalog) -> bytes:
+    from babel.messages.mofile import write_mo
+
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
 
 
 def po_files(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+    """Every catalog source, `<lang>/LC_MESSAGES/smiletap.po`, by language."""
     return sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
@@ -74,7 +75,7 @@ def compile_all(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     written = []
     for po in po_files(locale_dir):
         mo = po.with_suffix(".mo")
-        mo.write_bytes(mo_bytes(parse_po(po.read_text(encoding="utf-8"))))
+        mo.write_bytes(_mo(read_catalog(po.read_text(encoding="utf-8"))))
         written.append(mo)
     return written
 
