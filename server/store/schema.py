@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,11 +20,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
 
-Ts = DateTime(timezone=True)
+
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A moment stored in UTC. SQLite keeps no offset: an aware time bound as it is would be
+    stored as its local clock reading, so every bound value is turned to UTC first."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+
+Ts = UtcTimestamp()
 
 surveys = Table(
     "surveys",

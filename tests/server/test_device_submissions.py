@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from server.db import get_engine
+from server.store import as_utc
 from server.store.schema import answers, id_conflicts, submissions
 from shared.clock import utcnow
 from tests.server.conftest import Smiletap
@@ -220,3 +221,16 @@ def test_concurrent_same_id_never_fails(smiletap: Smiletap, app) -> None:
         thread.join()
     assert not errors
     assert sorted(statuses) == ["accepted", "duplicate", "duplicate", "duplicate"]
+
+
+def test_a_tap_time_with_an_offset_is_stored_as_the_same_moment(smiletap: Smiletap, app) -> None:
+    """+02:00 on the wire: stored as UTC on every backend, not as the local clock reading."""
+    kiosk = smiletap.setup()
+    moment = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+    local = moment.astimezone(timezone(timedelta(hours=2))).isoformat()
+    item = kiosk.item(4, tapped_at=local, age_s=300.0)
+    assert _results(kiosk.submit([item]))[0]["status"] == "accepted"
+    with get_engine(app).connect() as conn:
+        row = conn.execute(select(submissions)).one()
+    assert as_utc(row.tapped_at) == moment
+    assert abs((as_utc(row.effective_at) - moment).total_seconds()) < 60
