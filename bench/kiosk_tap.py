@@ -1,7 +1,10 @@
 """Kiosk figures: tap-to-durable latency next to a raw durable sqlite insert, cold start to the
 first question on screen, and resident memory next to a minimal Kivy app — all in one run.
 
-    .venv/bin/python bench/kiosk_tap.py [--taps 500]
+    .venv/bin/python bench/kiosk_tap.py [--taps 500] [--settle 40]
+
+Memory is read twice for both apps: 2 s after the first frame, and settled (default 40 s),
+which is what a kiosk that runs for weeks holds. The target is judged on the settled figure.
 
 Needs Xvfb (deploy/dev/install.sh). Prints figures; never passes or fails on time.
 """
@@ -98,8 +101,16 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def kiosk_start_and_rss(folder: Path, display: str) -> tuple[float, int]:
-    """Seconds from exec to the first question laid out, and RSS once settled."""
+def rss_over_time(pid: int, settle_s: float) -> tuple[int, int]:
+    """RSS 2 s after the first frame, and again `settle_s` after it."""
+    time.sleep(2)
+    early = rss_kib(pid)
+    time.sleep(max(0.0, settle_s - 2))
+    return early, rss_kib(pid)
+
+
+def kiosk_start_and_rss(folder: Path, display: str, settle_s: float) -> tuple[float, int, int]:
+    """Seconds from exec to the first question laid out, and RSS early and once settled."""
     data = folder / "kiosk"
     store = LocalStore(data / "kiosk.db")
     # An unreachable server: the kiosk must start from its cached config without waiting.
@@ -120,14 +131,13 @@ def kiosk_start_and_rss(folder: Path, display: str) -> tuple[float, int]:
     try:
         kiosk.targets("q1", timeout=60)
         elapsed = time.perf_counter() - start
-        time.sleep(2)
         assert kiosk.proc is not None
-        return elapsed, rss_kib(kiosk.proc.pid)
+        return elapsed, *rss_over_time(kiosk.proc.pid, settle_s)
     finally:
         kiosk.stop()
 
 
-def minimal_rss(folder: Path, display: str) -> int:
+def minimal_rss(folder: Path, display: str, settle_s: float) -> tuple[int, int]:
     script = folder / "minimal.py"
     script.write_text(MINIMAL_APP)
     env = {**KioskProcess(folder / "minimal", display).env, "KIVY_LOG_MODE": "PYTHON"}
@@ -140,8 +150,7 @@ def minimal_rss(folder: Path, display: str) -> int:
     )
     try:
         LineReader(proc.stdout).wait_for("first frame", 60)
-        time.sleep(2)
-        return rss_kib(proc.pid)
+        return rss_over_time(proc.pid, settle_s)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -150,6 +159,13 @@ def minimal_rss(folder: Path, display: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--taps", type=int, default=500)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=40.0,
+        help="seconds after the first frame for the settled RSS reading (both apps; the kiosk "
+        "has tried a sync and trimmed its heap by 40 s)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="smiletap-bench-") as tmp:
         folder = Path(tmp)
@@ -157,8 +173,8 @@ def main() -> None:
         raw = raw_latencies(folder, args.taps)
         xvfb = Xvfb(800, 480)
         try:
-            start_s, kiosk_rss = kiosk_start_and_rss(folder, xvfb.display)
-            base_rss = minimal_rss(folder, xvfb.display)
+            start_s, kiosk_early, kiosk_rss = kiosk_start_and_rss(folder, xvfb.display, args.settle)
+            base_early, base_rss = minimal_rss(folder, xvfb.display, args.settle)
         finally:
             xvfb.stop()
     ms = 1000.0
@@ -173,8 +189,12 @@ def main() -> None:
     print(f"ratio store/raw p50: {percentile(store, 50) / percentile(raw, 50):.2f} (target <= 1.5)")
     print(f"cold start to first question laid out: {start_s:.2f} s (target <= 3 s)")
     print(
-        f"RSS kiosk {kiosk_rss / 1024:.1f} MiB, minimal Kivy app {base_rss / 1024:.1f} MiB, "
-        f"ratio {kiosk_rss / base_rss:.2f} (target <= 1.15)"
+        f"RSS 2 s after first frame: kiosk {kiosk_early / 1024:.1f} MiB, minimal Kivy app "
+        f"{base_early / 1024:.1f} MiB, ratio {kiosk_early / base_early:.2f}"
+    )
+    print(
+        f"RSS settled ({args.settle:.0f} s): kiosk {kiosk_rss / 1024:.1f} MiB, minimal Kivy app "
+        f"{base_rss / 1024:.1f} MiB, ratio {kiosk_rss / base_rss:.2f} (target <= 1.15)"
     )
 
 
