@@ -3,15 +3,14 @@
 Screens: `setup` (never enrolled), `waiting` (enrolled, nothing to ask yet, or revoked),
 `closed` (outside the location's opening hours: the waiting screen, dimmed), `question`,
 then the steps the session asks for (`followup` reason chips, `comment`, `staff`) and
-`thanks`. A tap is committed to the local store before anything else shows; the later
-steps update the same stored submission. Sync runs in a background scheduler; its events
-reach the UI only through `Clock.schedule_once`.
+`thanks` — that customer flow lives in `kiosk.ui.customer_flow`; IT's corner, PIN pad and
+status screen in `kiosk.ui.it_access`. The app picks the screen from the stored state, owns
+the timers (thank-you, idle reset, opening hours, store probe) and runs enrollment. Sync runs
+in a background scheduler; its events reach the UI only through `Clock.schedule_once`.
 
 Logged at INFO for the end-to-end tests: `screen: <name>`, `targets <question_id>:
-<value>@<x>,<y> ...` (window pixels, origin top-left), `tap recorded <id> value=<v>`, and
-for the other tappable things `targets languages|reasons|comment|staff: <key>@<x>,<y> ...`,
-`reasons recorded <id> reasons=<a,b>`, `comment recorded <id>`, `staff recorded <id>
-staff=<staff id or ->`, `language: <code>`.
+<value>@<x>,<y> ...` (window pixels, origin top-left), and for the other tappable things
+`targets languages|reasons|comment|staff|pin|status|setup: <key>@<x>,<y> ...`.
 """
 
 from __future__ import annotations
@@ -30,12 +29,12 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import enrollment
 from kiosk.answering import SurveySession
 from kiosk.api_client import InvalidCode, ProtocolError, ServerUnreachable
-from kiosk.i18n import language_name
 from kiosk.recovery import open_store
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
 from kiosk.sync import SyncService
 from kiosk.ui import load_kv, words
+from kiosk.ui.customer_flow import CustomerFlow
 from kiosk.ui.it_access import ItAccess
 from kiosk.ui.language import current as ui_language
 from kiosk.ui.language import font_name_for
@@ -49,10 +48,9 @@ from kiosk.ui.screens.status import StatusScreen
 from kiosk.ui.screens.thanks import ThanksScreen
 from kiosk.ui.screens.waiting import WaitingScreen
 from kiosk.ui.targets import TargetLog
-from kiosk.ui.widgets.face import KINDS
 from shared.clock import to_rfc3339, utcnow
 from shared.opening_hours import is_open
-from shared.protocol import ConfigResponse, Submission
+from shared.protocol import ConfigResponse
 
 log = logging.getLogger("kiosk")
 
@@ -87,7 +85,7 @@ class SmiletapKioskApp(App):
         self.store = store or open_store(settings.database_path)
         self.start_sync = start_sync
         self.sync = SyncService(self.store, settings, listener=self._on_sync_event)
-        self.session: SurveySession | None = None
+        self.flow: CustomerFlow | None = None
         self.manager: ScreenManager | None = None
         self.background: list[threading.Thread] = []
         self._thanks_event = None
@@ -97,6 +95,11 @@ class SmiletapKioskApp(App):
         #: Why the store refused the last write, while it still does; taps pause meanwhile.
         self.write_problem: str | None = None
         self.target_log: TargetLog | None = None
+
+    @property
+    def session(self) -> SurveySession | None:
+        """The answers of the customer at the kiosk now (None when nobody can answer)."""
+        return self.flow.session if self.flow is not None else None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -126,15 +129,9 @@ class SmiletapKioskApp(App):
             self.status_screen,
         ):
             manager.add_widget(screen)
-        self.setup_screen.bind(on_enroll=self._on_enroll)
-        self.question_screen.bind(
-            on_answer=self._on_answer,
-            on_pick_language=self._on_language,
-            targets=self._watch_targets,
-        )
-        self.followup_screen.bind(on_done=self._on_reasons)
-        self.comment_screen.bind(on_comment=self._on_comment)
-        self.staff_screen.bind(on_pick_staff=self._on_staff)
+        self.setup_screen.bind(on_enroll=self._on_enroll, on_cancel=lambda _screen: self.refresh())
+        self.question_screen.bind(targets=self._watch_targets)
+        self.flow = CustomerFlow(self)
         Window.bind(on_touch_down=self._on_any_touch, on_resize=self._targets_moved)
         self.it = ItAccess(self)
         self.manager = manager
@@ -164,8 +161,8 @@ class SmiletapKioskApp(App):
         for event in (self._thanks_event, self._idle_event, self._probe_event, self._hours_event):
             if event is not None:
                 event.cancel()
-        if self.session is not None:
-            self.session.finish()
+        if self.flow is not None:
+            self.flow.end()
 
     # --- what to show -------------------------------------------------------------------------
 
@@ -173,30 +170,26 @@ class SmiletapKioskApp(App):
         """Pick the screen from the stored state: setup, waiting, closed or the first question."""
         status = self.store.status()
         config = self.store.get_config()
-        self._use_language("en")  # the kiosk's own language until a survey says otherwise
+        assert self.flow is not None
+        self.use_language("en")  # the kiosk's own language until a survey says otherwise
         if self.write_problem:
             self.waiting_screen.message = words.UNAVAILABLE
-            self._show("waiting")
+            self.show("waiting")
         elif status == "unenrolled":
-            self._show("setup")
+            self.setup_screen.can_cancel = False  # nothing to go back to
+            self.show("setup")
         elif status == "revoked":
             self.waiting_screen.message = words.OUT_OF_SERVICE
-            self._show("waiting")
+            self.show("waiting")
         elif config is None or config.survey is None:
             self.waiting_screen.message = words.SETTING_UP
-            self._show("waiting")
+            self.show("waiting")
         elif not self._open_now(config):
-            if self.session is not None:
-                self.session.finish()
-            self.session = None  # no customer until opening time
-            self._use_language(config.survey.default_language)
-            self._show("closed")
+            self.flow.end()  # no customer until opening time
+            self.use_language(config.survey.default_language)
+            self.show("closed")
         else:
-            if self.session is not None:
-                self.session.finish()
-            self.session = SurveySession(config, self.store)
-            self._use_language(self.session.language)  # each customer starts in the default
-            self._show_question()
+            self.flow.start(config)
 
     def _open_now(self, config: ConfigResponse) -> bool:
         """Whether the location is open now, by its own clock (always, without hours)."""
@@ -216,7 +209,8 @@ class SmiletapKioskApp(App):
         if (current == "closed") == self._open_now(config):
             self.refresh()
 
-    def _show(self, name: str) -> None:
+    def show(self, name: str) -> None:
+        """Switch to a screen; its targets are logged afresh and the idle timer follows."""
         assert self.manager is not None
         self.manager.current = name
         assert self.target_log is not None
@@ -226,10 +220,6 @@ class SmiletapKioskApp(App):
         else:
             self._cancel_idle_timer()
 
-    def show_it(self, name: str) -> None:
-        """Show one of IT's screens (`pin`, `status`)."""
-        self._show(name)
-
     def show_setup_for_reenroll(self) -> None:
         """The setup screen, prefilled with the current server; all data is kept."""
         enrollment = self.store.get_enrollment()
@@ -237,58 +227,12 @@ class SmiletapKioskApp(App):
         self.setup_screen.code = ""
         self.setup_screen.error = ""
         self.setup_screen.busy = False
-        self._show("setup")
+        self.setup_screen.can_cancel = True
+        self.show("setup")
 
-    def _use_language(self, code: str) -> None:
+    def use_language(self, code: str) -> None:
+        """Words and font of every screen in `code` from now on."""
         ui_language.use(code, font_name_for(code, self.settings.data_dir))
-
-    def _show_step(self) -> None:
-        """Show what the session asks for next."""
-        session = self.session
-        assert session is not None
-        step = session.step
-        if step == "question":
-            self._show_question()
-        elif step == "followup":
-            follow_up = session.answered_question.follow_up
-            assert follow_up is not None
-            reasons = [(r.id, session.text(r.text)) for r in follow_up.reasons]
-            self.followup_screen.show(session.text(follow_up.text), reasons)
-            self._show("followup")
-        elif step == "comment":
-            self.comment_screen.text = ""
-            self._show("comment")
-        elif step == "staff":
-            self.staff_screen.show([(s.id, s.display_name) for s in session.config.staff])
-            self._show("staff")
-        else:
-            self._show_thanks()
-
-    def _show_question(self) -> None:
-        session = self.session
-        assert session is not None
-        question = session.question
-        screen = self.question_screen
-        kind = question.kind if question.kind in KINDS else "smiley"
-        low, high = question.values.start, question.values.stop - 1
-        captions = words.face_words(session.language, question.scale) if kind == "smiley" else None
-        screen.languages = [
-            (code, language_name(code), font_name_for(code, self.settings.data_dir))
-            for code in session.survey.languages
-        ]
-        screen.language = session.language
-        screen.question_id = question.id
-        screen.question_text = session.text(question.text)
-        screen.kind = kind
-        screen.options = [
-            {
-                "value": value,
-                "mood": (value - low) / (high - low),
-                "word": captions[i] if captions else "",
-            }
-            for i, value in enumerate(question.values)
-        ]
-        self._show("question")
 
     def _watch_targets(self, _screen: QuestionScreen, targets: list[object]) -> None:
         for target in targets:
@@ -301,59 +245,9 @@ class SmiletapKioskApp(App):
     def _on_screen_changed(self, _manager: ScreenManager, name: str) -> None:
         log.info("screen: %s", name)
 
-    # --- answering ----------------------------------------------------------------------------
+    # --- a store that refuses writes ------------------------------------------------------------
 
-    def _on_answer(self, _screen: QuestionScreen, value: int) -> None:
-        session = self.session
-        if session is None or session.done or self.manager.current != "question":
-            return
-        try:
-            submission = session.answer(value)  # committed to disk before anything else shows
-        except (sqlite3.Error, OSError) as exc:
-            self._store_refused(f"tap (value={value})", exc)
-            return
-        log.info("tap recorded %s value=%s", submission.id, value)
-        self._show_step()
-
-    def _on_language(self, _screen: QuestionScreen, code: str) -> None:
-        session = self.session
-        if session is None or code == session.language:
-            return
-        session.set_language(code)
-        self._use_language(code)
-        log.info("language: %s", code)
-        self._show_question()
-
-    def _on_reasons(self, _screen: FollowUpScreen, reasons: list[str]) -> None:
-        self._after_step(lambda session: session.add_reasons(reasons), "reasons", reasons)
-
-    def _on_comment(self, _screen: CommentScreen, comment: str | None) -> None:
-        self._after_step(lambda session: session.add_comment(comment), "comment", None)
-
-    def _on_staff(self, _screen: StaffScreen, staff_id: str | None) -> None:
-        self._after_step(lambda session: session.choose_staff(staff_id), "staff", staff_id)
-
-    def _after_step(
-        self, record: Callable[[SurveySession], Submission], what: str, detail: object
-    ) -> None:
-        """Store one step's choice on the same submission, then show what comes next."""
-        session = self.session
-        if session is None or session.step != what.replace("reasons", "followup"):
-            return  # a second press on a screen already left
-        try:
-            submission = record(session)
-        except (sqlite3.Error, OSError) as exc:
-            self._store_refused(what, exc)
-            return
-        if what == "reasons":
-            log.info("reasons recorded %s reasons=%s", submission.id, ",".join(detail))
-        elif what == "staff":
-            log.info("staff recorded %s staff=%s", submission.id, detail or "-")
-        else:
-            log.info("comment recorded %s", submission.id)
-        self._show_step()
-
-    def _store_refused(self, what: str, exc: Exception) -> None:
+    def store_refused(self, what: str, exc: Exception) -> None:
         """The store can't take writes (a full disk): no thank-you for a tap that isn't kept.
 
         The kiosk shows a calm "temporarily unavailable" and takes no taps until a small
@@ -361,9 +255,10 @@ class SmiletapKioskApp(App):
         """
         log.error("%s NOT recorded: the local store refused the write: %s; taps paused", what, exc)
         self.write_problem = f"{type(exc).__name__}: {exc}"
-        self.session = None  # its unsaved step is gone; its stored part will still be sent
+        assert self.flow is not None
+        self.flow.drop()  # its unsaved step is gone; its stored part will still be sent
         self.waiting_screen.message = words.UNAVAILABLE
-        self._show("waiting")
+        self.show("waiting")
         if self._probe_event is None:
             self._probe_event = Clock.schedule_interval(self._probe_store, STORE_PROBE_S)
 
@@ -380,20 +275,16 @@ class SmiletapKioskApp(App):
         self.store.finish_all()  # the interrupted customer's first tap can go out now
         self.refresh()
 
-    def _show_thanks(self) -> None:
-        session = self.session
-        assert session is not None
-        session.finish()
-        self.thanks_screen.message = session.text(session.survey.thank_you) or ui_language.gettext(
-            words.THANK_YOU
-        )
-        self._show("thanks")
+    # --- thank-you --------------------------------------------------------------------------
+
+    def show_thanks(self, message: str, seconds: float) -> None:
+        """The thank-you screen, then the next customer's first question after `seconds`."""
+        self.thanks_screen.message = message
+        self.show("thanks")
         self._cancel_idle_timer()
         if self._thanks_event is not None:  # never two timers: on_stop cancels only one
             self._thanks_event.cancel()
-        self._thanks_event = Clock.schedule_once(
-            self._after_thanks, session.config.kiosk.thank_you_s
-        )
+        self._thanks_event = Clock.schedule_once(self._after_thanks, seconds)
 
     def _after_thanks(self, _dt: float = 0) -> None:
         if self._thanks_event is not None:  # called early (a test, a touch): once is enough

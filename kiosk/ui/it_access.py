@@ -2,7 +2,8 @@
 
 The kiosk never exits on Escape or Android's back key; only the status screen's "Quit
 kiosk" button stops it. Wrong PINs are counted: after `MAX_PIN_FAILURES` the pad refuses
-everything for `PIN_LOCKOUT_S`.
+everything for `PIN_LOCKOUT_S`. Both screens speak the kiosk's current language (the
+survey's default, or the language the customer on screen had picked).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kiosk.answering import local_now
 from kiosk.it_pin import check_pin, pin_is_set
 from kiosk.status import status_lines
 from kiosk.sync import APP_VERSION
+from kiosk.ui import words
+from kiosk.ui.language import current as ui_language
 
 if TYPE_CHECKING:
     from kiosk.app import SmiletapKioskApp
@@ -33,9 +36,10 @@ STATUS_REFRESH_S = 5.0
 #: Keys that would close an app: Escape and Android's back.
 EXIT_KEYS = (27, 1001)
 
-NO_PIN = "No IT PIN is set. Run: smiletap-kiosk enroll --pin NNNN"
-WRONG_PIN = "Wrong PIN"
-LOCKED = "Too many wrong PINs. Wait a minute."
+#: The PIN pad's messages (msgids: the pad shows them in the current language).
+NO_PIN = words.NO_PIN
+WRONG_PIN = words.WRONG_PIN
+LOCKED = words.LOCKED
 
 
 def corner_size() -> float:
@@ -99,7 +103,7 @@ class ItAccess:
     def open_pin_pad(self) -> None:
         pin_set = pin_is_set(self.app.store, self.app.settings.it_pin)
         self.app.pin_screen.reset("" if pin_set else NO_PIN)
-        self.app.show_it("pin")
+        self.app.show("pin")
 
     def _on_pin(self, _screen: object, pin: str) -> None:
         screen = self.app.pin_screen
@@ -126,7 +130,7 @@ class ItAccess:
 
     def show_status(self) -> None:
         self.update_status()
-        self.app.show_it("status")
+        self.app.show("status")
         if self._refresh_event is None:
             self._refresh_event = Clock.schedule_interval(self.update_status, STATUS_REFRESH_S)
 
@@ -137,7 +141,9 @@ class ItAccess:
 
     def update_status(self, _dt: float = 0) -> None:
         """Re-read the store into the status text."""
-        lines = status_lines(self.app.store, APP_VERSION, local_now(), self.app.write_problem)
+        lines = status_lines(
+            self.app.store, APP_VERSION, local_now(), self.app.write_problem, ui_language.gettext
+        )
         self.app.status_screen.text = "\n".join(lines)
 
     def _on_action(self, _screen: object, action: str) -> None:

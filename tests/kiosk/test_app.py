@@ -11,7 +11,9 @@ import pytest
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.button import Button
+from kivy.uix.label import Label
 
+from kiosk.i18n import translations
 from kiosk.it_pin import set_pin
 from kiosk.store import Enrollment
 from kiosk.ui import words
@@ -437,3 +439,30 @@ def test_setup_fields_are_typed_on_the_screen_keyboard(make_kiosk, size):
     kiosk.root.current = "waiting"  # leaving lets go of the focus (and the window's keyboard)
     pump(0.1)
     assert not (screen.url_input.focus or screen.code_input.focus)
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1280, 800), (1920, 1080), (800, 1280)])
+def test_setup_fields_have_labels_and_plain_errors_in_the_current_language(make_kiosk, size):
+    """Re-enrolling from the status screen keeps the language the kiosk was in."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    Window.size = size
+    pump(0.1)
+    kiosk = make_kiosk(enrolled=False)
+    screen = kiosk.app.setup_screen
+    for language in ("en", "pl", "ru", "ro", "zh-Hant"):
+        kiosk.app.use_language(language)
+        _ = translations(language).gettext
+        screen.error = ""
+        pump(0.3)
+        assert screen.keyboard.height >= 4 * MIN_TARGET_PX  # the labels take no keyboard room
+        for error in (words.INVALID_CODE, words.UNREACHABLE):
+            screen.error = error
+            pump(0.3)
+            texts = {w.text: w for w in screen.walk() if isinstance(w, Label) and w.text}
+            for msgid in (words.SERVER_ADDRESS, words.ENROLLMENT_CODE, error, "Enroll"):
+                assert _(msgid) in texts, (language, msgid)
+                assert language == "en" or _(msgid) != msgid, (language, msgid)
+            for msgid in (words.SERVER_ADDRESS, words.ENROLLMENT_CODE):
+                label = texts[_(msgid)]
+                assert label.texture_size[0] <= label.width + 1  # beside its field, whole
+        snap(kiosk, f"setup-{language}-{size[0]}x{size[1]}.png")

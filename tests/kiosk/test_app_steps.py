@@ -6,8 +6,10 @@ import logging
 import re
 
 import pytest
+from kivy.uix.textinput import TextInput
 
-from kiosk.i18n import LANGUAGE_NAMES
+from kiosk.i18n import LANGUAGE_NAMES, translations
+from kiosk.ui import words
 from kiosk.ui.widgets.keyboard import keyboard_layout
 from tests.kiosk.conftest import make_config
 from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
@@ -15,6 +17,9 @@ from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
 #: For tests that look at the thank-you screen: a slow frame (a busy CI machine, a first
 #: font extraction) must not let its timer return to the question before the assertion.
 HOLD_THANKS = {**FAST, "thank_you_s": 60}
+#: For tests that walk a customer through several screens with snapshots between: a loaded
+#: machine's slow frames must not add up to an idle reset (back to English) half-way.
+HOLD_ALL = {**HOLD_THANKS, "idle_reset_s": 60}
 
 LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
 
@@ -202,7 +207,7 @@ def test_screenshots_per_language(make_kiosk, store, language):
     """PNGs of the customer's screens in each language, for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     config = make_config(
-        kiosk=FAST, survey={**survey(comment=True), "staff_prompt": "ask"}, staff=STAFF
+        kiosk=HOLD_ALL, survey={**survey(comment=True), "staff_prompt": "ask"}, staff=STAFF
     )
     kiosk = make_kiosk(config)
     kiosk.app.question_screen.dispatch("on_pick_language", language)
@@ -230,3 +235,28 @@ def test_screenshots_per_language(make_kiosk, store, language):
     snap(kiosk, f"thanks-{language}.png")
     [submission] = store.pending(10)
     assert submission.language == language and submission.answers[0].reasons == ["wait"]
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "layout"),
+    [("zh-Hant", words.COMMENT_HINT_LATIN, "qwerty"), ("pl", words.COMMENT_HINT, "pl.json")],
+)
+def test_the_comment_hint_says_when_the_keyboard_types_latin_letters_only(
+    make_kiosk, store, language, hint, layout
+):
+    """No IME: a zh-Hant customer keeps the comment, typed on the Latin keyboard, and is told."""
+    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey(follow_up=None, comment=True)))
+    kiosk.app.question_screen.dispatch("on_pick_language", language)
+    pump(0.3)
+    press(kiosk.targets()[4].drawing)
+    pump(0.3)
+    assert kiosk.screen == "comment"
+    screen = kiosk.app.comment_screen
+    field = next(w for w in screen.walk() if isinstance(w, TextInput))
+    assert field.hint_text == translations(language).gettext(hint) != hint
+    assert screen.keyboard.layout.endswith(layout)
+    for char in "ok":
+        screen.type_text(char)
+    press(screen.send_button)
+    pump(0.1)
+    assert store.pending(10)[0].answers[0].comment == "ok"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
+import io
 import json
+import re
 from pathlib import Path
 
 import kivy
 import pytest
 from fontTools.ttLib import TTFont
 
+from kiosk import status
 from kiosk.catalogs import mo_bytes, parse_po, po_files
 from kiosk.fonts import ROBOTO, TC_FAMILY, font_for
 from kiosk.i18n import CATALOG_LANGUAGES, LANGUAGE_NAMES, catalog_name, translations
@@ -31,9 +35,45 @@ def test_every_language_has_a_complete_catalog():
         assert set(catalog(language)) == english, language
 
 
+def status_msgids() -> set[str]:
+    """The msgids `kiosk/status.py` passes to its `_` (the status screen's words)."""
+    tree = ast.parse(Path(status.__file__).read_text(encoding="utf-8"))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_" and node.args
+    }
+
+
+def test_every_word_the_kiosk_shows_is_in_the_catalogs():
+    english = set(catalog("en"))
+    constants = {v for k, v in vars(words).items() if k.isupper() and isinstance(v, str)}
+    ends = {word for pair in words.SCALE_ENDS.values() for word in pair}
+    assert len(status_msgids()) > 15
+    assert constants | ends | status_msgids() <= english
+
+
+def fields(text: str) -> list[str]:
+    return sorted(re.findall(r"\{(\w+)\}", text))
+
+
+def test_status_words_keep_their_fields_in_every_language():
+    for language in CATALOG_LANGUAGES:
+        for msgid in status_msgids():
+            assert fields(translations(language).gettext(msgid)) == fields(msgid), msgid
+
+
+def _messages(mo: bytes) -> dict[object, str]:
+    """What a compiled catalog translates, without its header (which names the compiler)."""
+    found = dict(gettext.GNUTranslations(io.BytesIO(mo))._catalog)  # type: ignore[attr-defined]
+    found.pop("", None)
+    return found
+
+
 def test_shipped_mo_files_match_their_po_files():
     for po in po_files():
-        assert po.with_suffix(".mo").read_bytes() == mo_bytes(parse_po(po.read_text("utf-8")))
+        fresh = mo_bytes(parse_po(po.read_text("utf-8")))
+        assert _messages(po.with_suffix(".mo").read_bytes()) == _messages(fresh), po
 
 
 def test_translations_are_loaded_from_the_mo_files():

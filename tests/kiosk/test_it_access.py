@@ -9,8 +9,11 @@ from dataclasses import replace
 import pytest
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
+from kivy.uix.label import Label
 
+from kiosk.i18n import translations
 from kiosk.it_pin import set_pin
+from kiosk.ui import words
 from kiosk.ui.it_access import LOCKED, NO_PIN, WRONG_PIN
 from shared.protocol import SubmissionResult
 from tests.kiosk.conftest import make_config, make_submission
@@ -155,3 +158,72 @@ def test_it_screens_screenshots(it_kiosk, store):
     it_kiosk.app.it.show_status()
     pump(0.3)
     snap(it_kiosk, "status-800x480.png")
+
+
+# --- IT's screens in the kiosk's current language ---------------------------------------------
+
+IT_LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
+
+
+def shown_texts(screen) -> list[str]:
+    """Every text a screen draws (labels and buttons)."""
+    return [w.text for w in screen.walk() if isinstance(w, Label) and w.text]
+
+
+def one_line(label: Label) -> bool:
+    return label.texture_size[1] < label.font_size * 1.7
+
+
+@pytest.mark.parametrize("size", [(800, 480), (800, 1280)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_pin_and_status_speak_the_current_language(it_kiosk, store, size):
+    Window.size = size
+    store.record_submission(make_submission())
+    app = it_kiosk.app
+    for language in IT_LANGUAGES:
+        app.use_language(language)
+        _ = translations(language).gettext
+        app.it.open_pin_pad()
+        enter(it_kiosk, "1111")
+        pump(0.3)
+        pin_texts = shown_texts(app.pin_screen)
+        for msgid in (words.IT_PIN, words.WRONG_PIN, words.CANCEL, words.CLEAR, words.CONFIRM):
+            assert _(msgid) in pin_texts, (language, msgid)
+            assert language == "en" or _(msgid) != msgid, (language, msgid)
+        title = next(w for w in app.pin_screen.walk() if getattr(w, "text", "") == _(words.IT_PIN))
+        assert one_line(title), (language, title.texture_size)  # never "IT / PIN"
+        assert title.to_window(title.x, title.top)[1] <= Window.height  # and on the screen
+        snap(it_kiosk, f"pin-{language}-{size[0]}x{size[1]}.png")
+
+        app.it._failures = 0
+        enter(it_kiosk, "2468")
+        pump(0.3)
+        assert it_kiosk.screen == "status"
+        status = app.status_screen
+        assert _("Device: {name} ({id})").format(name="Front door", id="dev_test") in status.text
+        assert _("Rejected: {count}").format(count=0) in status.text
+        buttons = {name: button.text for name, button in status.buttons.items()}
+        msgids = {"sync": words.SYNC_NOW, "reenroll": words.REENROLL, "back": words.BACK}
+        assert buttons == {**{k: _(v) for k, v in msgids.items()}, "quit": _(words.QUIT)}
+        if language != "en":
+            assert "Device:" not in status.text and "Backlog:" not in status.text
+            assert all(text not in msgids.values() for text in buttons.values())
+        for button in status.buttons.values():
+            assert button.texture_size[0] <= button.width  # a long word shrinks to fit
+        snap(it_kiosk, f"status-{language}-{size[0]}x{size[1]}.png")
+        press(status.buttons["back"])
+        pump(0.1)
+
+
+def test_reenroll_can_be_cancelled_in_the_current_language(it_kiosk, store):
+    app = it_kiosk.app
+    app.use_language("pl")
+    app.it.show_status()
+    pump(0.1)
+    press(app.status_screen.buttons["reenroll"])
+    pump(0.3)
+    assert it_kiosk.screen == "setup" and app.setup_screen.can_cancel
+    assert app.setup_screen.cancel_button.text == "Anuluj"
+    press(app.setup_screen.cancel_button)
+    pump(0.1)
+    assert it_kiosk.screen == "question"
+    assert store.get_enrollment() is not None

@@ -6,11 +6,13 @@ from kivy.factory import Factory
 from kivy.properties import DictProperty, ObjectProperty, StringProperty
 from kivy.uix.widget import Widget
 
+from kiosk.ui import words
 from kiosk.ui.screens import KioskScreen
 
 #: Keypad keys in reading order (3 columns).
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok")
-LABELS = {"clear": "C", "ok": "OK"}
+#: The keys that show a word (a msgid, in the current language) rather than their digit.
+LABELS = {"clear": words.CLEAR, "ok": words.CONFIRM}
 MAX_DIGITS = 8
 
 
@@ -28,8 +30,9 @@ class PinScreen(KioskScreen):
     def on_kv_post(self, base_widget: Widget) -> None:
         keys = {}
         for key in KEYS:
-            cls = Factory.PrimaryButton if key == "ok" else Factory.SecondaryButton
-            button = cls(text=LABELS.get(key, key), size_hint_y=1)
+            cls = Factory.PinConfirmKey if key == "ok" else Factory.PinKey
+            button = cls()
+            button.msgid = LABELS.get(key, key)  # (a kv-declared property: set once built)
             button.bind(on_release=lambda _button, key=key: self.press_key(key))
             self.pad.add_widget(button)
             keys[key] = button

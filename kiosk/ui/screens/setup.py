@@ -1,9 +1,13 @@
-"""The setup screen: first start without enrollment — server address and one-time code."""
+"""The setup screen: first start without enrollment — server address and one-time code.
+
+IT's re-enroll (from the status screen) shows it too, with a Cancel that goes back.
+"""
 
 from __future__ import annotations
 
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
 from kiosk.ui import words
 from kiosk.ui.screens import KioskScreen
@@ -11,19 +15,24 @@ from kiosk.ui.screens import KioskScreen
 
 class SetupScreen(KioskScreen):
     """Asks IT for the server URL and code, typed on the on-screen keyboard (a Pi may have
-    nothing else) or a real one; fires `on_enroll(server_url, code)`."""
+    nothing else) or a real one; fires `on_enroll(server_url, code)`, and `on_cancel()` when
+    IT leaves a re-enroll without enrolling."""
 
     server_url = StringProperty("")
     code = StringProperty("")
     error = StringProperty("")
     busy = BooleanProperty(False)
+    #: Re-enrolling a kiosk that has an enrollment: IT may go back without a new one.
+    can_cancel = BooleanProperty(False)
     url_input = ObjectProperty(None, allownone=True)
     code_input = ObjectProperty(None, allownone=True)
     keyboard = ObjectProperty(None, allownone=True)
+    enroll_button = ObjectProperty(None, allownone=True)
+    cancel_button = ObjectProperty(None, allownone=True)
     #: The field the on-screen keyboard types into: the one focused last.
     typing_into = ObjectProperty(None, allownone=True)
 
-    __events__ = ("on_enroll",)
+    __events__ = ("on_enroll", "on_cancel")
 
     def on_enter(self, *_args: object) -> None:
         # The keyboard types into the first field still to fill until IT taps the other one.
@@ -66,3 +75,12 @@ class SetupScreen(KioskScreen):
 
     def on_enroll(self, server_url: str, code: str) -> None:
         """Fired when IT presses Enroll with both fields filled."""
+
+    def on_cancel(self) -> None:
+        """Fired when IT presses Cancel (only offered when re-enrolling)."""
+
+    def target_groups(self) -> dict[str, list[tuple[str, Widget]]]:
+        buttons = [("enroll", self.enroll_button)]
+        if self.can_cancel:
+            buttons.append(("cancel", self.cancel_button))
+        return {"setup": buttons}

@@ -1,13 +1,16 @@
-"""Answer targets: a face (or a numbered disc) drawn on the canvas, with a word under it.
+"""Answer targets: a face (or a numbered key) drawn on the canvas, with a word under it.
 
 `FaceDrawing` draws; `AnswerTarget` is one pressable face with its caption; `AnswerRow` lays
-out one target per value and fires `on_answer(value)` when one is pressed.
+out one target per value and fires `on_answer(value)` when one is pressed. A face's word sits
+centred under it; a numbered scale has words only under its two ends (`align` left and right),
+each free to run on under the neighbouring keys.
 """
 
 from __future__ import annotations
 
 import colorsys
 
+from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -79,11 +82,17 @@ class AnswerTarget(ButtonBehavior, BoxLayout):
     mood = NumericProperty(0.5)
     kind = OptionProperty("smiley", options=KINDS)
     word = StringProperty("")
+    #: `center` under a face; `left` / `right` under the lowest / highest key of a scale.
+    align = OptionProperty("center", options=("center", "left", "right"))
+    #: Set by the row: the tallest caption of the row, and the row's width.
+    caption_height = NumericProperty(0)
+    row_width = NumericProperty(0)
     drawing = ObjectProperty(None, allownone=True)
 
 
 class AnswerRow(BoxLayout):
-    """One target per entry of `options` (dicts with `value`, `mood`, `word`)."""
+    """One target per entry of `options` (dicts with `value`, `mood`, `word` and optionally
+    `align`)."""
 
     kind = OptionProperty("smiley", options=KINDS)
     options = ListProperty([])
@@ -91,17 +100,36 @@ class AnswerRow(BoxLayout):
 
     __events__ = ("on_answer",)
 
+    def __init__(self, **kwargs: object) -> None:
+        self._fit_trigger = Clock.create_trigger(self._fit_captions, -1)
+        super().__init__(**kwargs)
+        self.bind(width=self._fit_trigger)
+
     def on_options(self, instance: AnswerRow, options: list[dict[str, object]]) -> None:
         self.clear_widgets()
         targets = []
         for option in options:
             target = AnswerTarget(
-                value=option["value"], mood=option["mood"], word=option["word"], kind=self.kind
+                value=option["value"],
+                mood=option["mood"],
+                word=option["word"],
+                align=option.get("align", "center"),
+                kind=self.kind,
+                row_width=self.width,
             )
             target.bind(on_release=self._released)
+            target.ids.caption.bind(texture_size=self._fit_trigger)
             self.add_widget(target)
             targets.append(target)
         self.targets = targets
+        self._fit_captions()
+
+    def _fit_captions(self, *_args: object) -> None:
+        """Give every target the row's width and its tallest caption's height."""
+        height = max((t.ids.caption.texture_size[1] for t in self.targets if t.word), default=0)
+        for target in self.targets:
+            target.row_width = self.width
+            target.caption_height = height
 
     def _released(self, target: AnswerTarget) -> None:
         self.dispatch("on_answer", int(target.value))

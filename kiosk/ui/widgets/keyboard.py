@@ -3,6 +3,9 @@
 A kiosk with only a touch screen has no other way to type: the comment screen and the setup
 screen lay one out under their text fields. It fires Kivy's `VKeyboard` events
 (`on_textinput(text)`, `on_key_down(keycode, ...)`); the screen decides what they edit.
+
+There is no input method for Chinese: a zh-Hant customer gets the Latin QWERTY keyboard, and
+the comment's hint says so (`types_own_script`; see docs/it-guide.md).
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ def keyboard_layout(language: str) -> str:
     """The VKeyboard layout for a language: our JSON file, else Kivy's QWERTY."""
     path = KEYBOARDS_DIR / f"{language}.json"
     return str(path) if path.exists() else "qwerty"
+
+
+def types_own_script(language: str) -> bool:
+    """Whether the keyboard for `language` has its letters (English's are QWERTY's own)."""
+    return language == "en" or (KEYBOARDS_DIR / f"{language}.json").exists()
 
 
 class ScreenKeyboard(VKeyboard):
