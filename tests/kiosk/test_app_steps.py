@@ -151,6 +151,20 @@ def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
     assert store.pending(10)[0].answers[0].comment == "Nice"
 
 
+def test_the_comment_keyboard_holds_its_keys_only_while_shown(make_kiosk):
+    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey(follow_up=None, comment=True)))
+    keyboard = kiosk.app.comment_screen.keyboard
+    assert keyboard.children == []  # not drawn while the question is up
+    press(kiosk.targets()[4].drawing)
+    pump(0.3)
+    assert kiosk.screen == "comment"
+    assert {key.text for key in keyboard.children} >= set("qwerty")
+    press(kiosk.app.comment_screen.send_button)
+    pump(0.3)
+    assert kiosk.screen == "thanks"
+    assert keyboard.children == []
+
+
 def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
     config = make_config(kiosk=HOLD_THANKS, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
     kiosk = make_kiosk(config)
