@@ -90,6 +90,14 @@ def test_burst_flags_taps_beyond_the_limit_and_keeps_them(store: LocalStore) -> 
     assert later.flags == []
 
 
+def test_the_burst_check_at_each_tap_reads_an_index_not_the_table(store: LocalStore) -> None:
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM submissions WHERE created_ts > ?", [0.0]
+    ).fetchall()
+    detail = " ".join(row[-1] for row in plan)
+    assert "USING COVERING INDEX" in detail and "created_ts>?" in detail, detail
+
+
 def test_in_progress_rows_wait_until_finished_or_abandoned(store: LocalStore) -> None:
     sub = make_submission()
     store.record_submission(sub, in_progress=True, now=1000.0)
