@@ -21,10 +21,10 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.test_dashboard_browser import (
     SHOTS,
-    SIZES,
     _login,
     _post_json,
     _seed,
+    _shoot,
     _wire,
     browser,
 )
@@ -54,17 +54,6 @@ def alerting_server(tmp_path: Path, webhook: WebhookReceiver) -> Iterator[Server
     process.start()
     yield process
     process.stop()
-
-
-def _shoot(browser: Browser, cookies: list, url: str, name: str) -> None:  # type: ignore[type-arg]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size, (width, height) in SIZES.items():
-        context = browser.new_context(viewport={"width": width, "height": height})
-        context.add_cookies(cookies)
-        page = context.new_page()
-        page.goto(url)
-        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-        context.close()
 
 
 def _unhappy_taps(server: ServerProcess, location_id: str, survey_id: str) -> None:

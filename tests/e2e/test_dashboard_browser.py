@@ -113,7 +113,7 @@ def _shoot(browser: Browser, cookies: list, url: str, name: str) -> None:  # typ
         context.add_cookies(cookies)
         page = context.new_page()
         answer = page.goto(url)
-        if "/locations/" in url and answer is not None and answer.ok:
+        if "/dashboard/locations/" in url and answer is not None and answer.ok:
             expect(page.locator("body")).to_have_attribute("data-charts", "ready")
         page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
         context.close()
