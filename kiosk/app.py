@@ -377,8 +377,8 @@ class SmiletapKioskApp(App):
     def _handle_sync_event(self, event: str, _dt: float = 0) -> None:
         if self.manager is None:
             return
-        if self.manager.current in ("pin", "status"):
-            self.it.update_status()  # never pull IT out of the status screen
+        if self.manager.current in IT_SCREENS and self.store.status() != "unenrolled":
+            self.it.update_status()  # never pull IT out of its screens (a re-enroll's setup too)
             return
         revoked = event == "revoked"
         if revoked or (event == "config_changed" and self._nobody_answering()):

@@ -131,6 +131,18 @@ def test_reenroll_keeps_the_data_and_back_returns(it_kiosk, store):
     assert it_kiosk.screen == "question"
 
 
+def test_a_new_config_does_not_pull_it_out_of_a_reenroll(it_kiosk):
+    it_kiosk.app.it.show_status()
+    pump(0.1)
+    press(it_kiosk.app.status_screen.buttons["reenroll"])
+    it_kiosk.app.setup_screen.code_input.text = "ABCD"
+    for event in ("config_changed", "revoked"):
+        it_kiosk.app._handle_sync_event(event)
+        pump(0.1)
+        assert it_kiosk.screen == "setup"
+    assert it_kiosk.app.setup_screen.code_input.text == "ABCD"
+
+
 def test_escape_never_exits_only_quit_does(it_kiosk, monkeypatch):
     stopped = []
     monkeypatch.setattr(it_kiosk.app, "stop", lambda *args: stopped.append(True))
