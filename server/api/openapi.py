@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic.json_schema import models_json_schema
 
-from server.api.bodies import MAX_INT, MAX_YEAR, MIN_YEAR
+from server.api.bodies import MAX_INT, MAX_YEAR, MIN_YEAR, SKIP_INTS
 from server.api.reports import ID_PATTERN, MAX_MIN_N
 from shared import __version__
 from shared.protocol import (
@@ -55,8 +55,10 @@ def _op(
     return op
 
 
-def _document_limits(node: Any) -> None:
+def _document_limits(node: Any, name: str | None = None) -> None:
     # Pydantic cannot express these body checks, so they are added to its schemas here.
+    # `value` and `survey_version` get none: any integer is taken, and one out of range is
+    # that submission's rejection (200), never the whole batch's 4xx.
     if isinstance(node, list):
         for item in node:
             _document_limits(item)
@@ -65,11 +67,15 @@ def _document_limits(node: Any) -> None:
         return
     if node.get("type") == "string" and not {"enum", "const", "pattern"} & node.keys():
         node["pattern"] = TIMESTAMP_YEARS if node.get("format") == "date-time" else NO_NUL
-    if node.get("type") == "integer":
+    if node.get("type") == "integer" and name not in SKIP_INTS:
         node.setdefault("minimum", -MAX_INT)
         node.setdefault("maximum", MAX_INT)
-    for value in node.values():
-        _document_limits(value)
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            for prop, schema in value.items():
+                _document_limits(schema, prop)
+        else:
+            _document_limits(value)
 
 
 def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:

@@ -26,3 +26,21 @@ def test_every_route_is_documented(app) -> None:
     documented = set(app.test_client().get("/api/v1/openapi.json").json["paths"])
     routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert routes - {"/api/v1/openapi.json"} == documented
+
+
+def test_per_submission_integers_carry_no_batch_limit(client) -> None:
+    """An out-of-range `survey_version` or `value` is one submission's rejection, not a 4xx."""
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    version = schemas["Submission"]["properties"]["survey_version"]
+    assert version["type"] == "integer" and "maximum" not in version
+    value = schemas["Answer"]["properties"]["value"]
+    assert "maximum" not in value
+    age = schemas["HeartbeatRequest"]["properties"]["backlog"]
+    assert age["maximum"] == 2**53  # other integers keep the limit the server enforces
+
+
+def test_a_huge_survey_version_is_that_submissions_rejection(smiletap) -> None:
+    kiosk = smiletap.setup()
+    response = kiosk.submit([kiosk.item(survey_version=2**53 + 1)])
+    assert response.status_code == 200
+    assert response.json["results"][0]["reason"] == "unknown_survey_version"
