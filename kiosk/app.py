@@ -340,7 +340,15 @@ class SmiletapKioskApp(App):
     def _enroll(self, server_url: str, code: str) -> None:
         """Background thread: enroll, then hand the outcome to the UI thread."""
         try:
-            enrollment.enroll(self.store, server_url, code, timeout=self.settings.http_timeout_s)
+            enrollment.enroll(
+                self.store,
+                server_url,
+                code,
+                timeout=self.settings.http_timeout_s,
+                allow_http=self.settings.allow_http,
+            )
+        except enrollment.InsecureServerUrl:
+            message = words.INSECURE_URL
         except InvalidCode:
             message = words.INVALID_CODE
         except ServerUnreachable:

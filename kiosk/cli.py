@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--server", help="the server's URL")
     enroll.add_argument("--code", help="the one-time enrollment code")
     enroll.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept a plain http:// server address that is not this machine (the device "
+        "token then travels unencrypted; same as SMILETAP_KIOSK_ALLOW_HTTP=1)",
+    )
+    enroll.add_argument(
         "--pin", help="the IT PIN (4-8 digits) for the status screen; stored hashed"
     )
     add("run", "Start the kiosk app (full screen).")
@@ -109,12 +115,21 @@ def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
 
 def enroll_device(settings: Settings, args: argparse.Namespace) -> int:
     from kiosk.api_client import ApiError, InvalidCode, ServerUnreachable
-    from kiosk.enrollment import enroll
+    from kiosk.enrollment import InsecureServerUrl, enroll
     from kiosk.store import LocalStore
 
     store = LocalStore(settings.database_path)
     try:
-        enrollment = enroll(store, args.server, args.code, timeout=settings.http_timeout_s)
+        enrollment = enroll(
+            store,
+            args.server,
+            args.code,
+            timeout=settings.http_timeout_s,
+            allow_http=settings.allow_http or args.allow_http,
+        )
+    except InsecureServerUrl as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except InvalidCode:
         print("error: that code is not valid or has expired", file=sys.stderr)
         return 1

@@ -50,6 +50,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be 1/true/yes/on or 0/false/no/off")
+
+
 def _pin(text: str) -> str:
     if not (4 <= len(text) <= 8 and text.isdigit()):
         raise ValueError("must be 4 to 8 digits")
@@ -77,6 +86,15 @@ SETTINGS: tuple[Setting, ...] = (
         _pin,
     ),
     Setting(
+        "ALLOW_HTTP",
+        False,
+        "Allow enrolling with a plain `http://` server address that is not this machine "
+        "(the device token then travels unencrypted). Off: a bare `host` means `https://host`, "
+        "and `http://` is accepted for `localhost`/`127.0.0.1`/`::1` only. Same as "
+        "`smiletap-kiosk enroll --allow-http`.",
+        _flag,
+    ),
+    Setting(
         "RETENTION_DAYS",
         30,
         "Days a delivered tap stays in the local database before it is pruned.",
@@ -99,6 +117,7 @@ class Settings:
     batch_size: int = 500
     http_timeout_s: float = 10.0
     it_pin: str | None = None
+    allow_http: bool = False
     retention_days: int = 30
 
     @property

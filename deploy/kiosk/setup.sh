@@ -7,6 +7,9 @@
 #   sudo deploy/kiosk/setup.sh --server https://smiletap.example.com --code BCDFG-HJKLM
 #   deploy/kiosk/setup.sh --dry-run --server URL --code CODE   # print the plan, change nothing
 #
+# The server URL should be https://: the enrollment refuses plain http:// (the device token
+# would travel unencrypted) except to this machine, unless --allow-http is given.
+#
 # Idempotent: run it again after `git pull` to upgrade; a kiosk that is already enrolled is
 # not enrolled again. With --dry-run, SMILETAP_ROOT (default empty) prefixes every path the
 # script checks, so a test can plan against an empty tree. To prepare an SD-card image, run
@@ -37,16 +40,19 @@ APT_PACKAGES=(
 DRY_RUN=0
 SERVER=""
 CODE=""
+ALLOW_HTTP=()
 
 usage() {
-  sed -n '2,12s/^# \{0,1\}//p' "$0"
-  echo "options: --server URL --code CODE (enroll at the end), --dry-run, -h|--help"
+  sed -n '2,16s/^# \{0,1\}//p' "$0"
+  echo "options: --server URL --code CODE (enroll at the end), --allow-http (accept a plain"
+  echo "  http:// server URL: the device token travels unencrypted), --dry-run, -h|--help"
 }
 
 while (($#)); do
   case $1 in
     --server) SERVER=${2:?--server needs a URL}; shift 2 ;;
     --code) CODE=${2:?--code needs a code}; shift 2 ;;
+    --allow-http) ALLOW_HTTP=(--allow-http); shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -188,7 +194,8 @@ elif [[ -x $ROOT$VENV/bin/smiletap-kiosk && -f $ROOT$DATA_DIR/kiosk.db && -z $RO
     | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"])') == ok ]]; then
   note "already enrolled: skipped (revoke it on the server and give a new code to re-enroll)"
 else
-  run as_kiosk "$VENV/bin/smiletap-kiosk" enroll --server "$SERVER" --code "$CODE"
+  run as_kiosk "$VENV/bin/smiletap-kiosk" enroll --server "$SERVER" --code "$CODE" \
+    "${ALLOW_HTTP[@]}"
 fi
 
 step "start"

@@ -48,6 +48,7 @@ def scale_ends(language: str, kind: str) -> tuple[str, str]:
 
 INVALID_CODE = "That code is not valid or has expired"
 UNREACHABLE = "Can't reach the server"
+INSECURE_URL = "Use an https:// address: http:// would send the device key unencrypted"
 RATE_LIMITED = "Too many tries. Wait a minute, then try again"
 SERVER_PROBLEM = "The server refused. Ask IT to check the server"
 MISSING_INPUT = "Enter the server address and the code"

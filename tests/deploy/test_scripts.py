@@ -169,6 +169,17 @@ def test_kiosk_setup_dry_run_sees_what_is_already_done(tmp_path: Path) -> None:
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
 
 
+def test_kiosk_setup_passes_allow_http_to_the_enrollment(tmp_path: Path) -> None:
+    done = _dry_run(tmp_path, "--server", "http://10.0.0.5:8000", "--code", "C", "--allow-http")
+    assert done.returncode == 0, done.stderr
+    assert re.search(
+        r"would run: as_kiosk \S+smiletap-kiosk enroll --server http://10.0.0.5:8000 --code C"
+        r" --allow-http$",
+        done.stdout,
+        flags=re.MULTILINE,
+    )
+
+
 def test_kiosk_setup_refuses_bad_arguments(tmp_path: Path) -> None:
     assert _dry_run(tmp_path, "--server", "https://x.example").returncode == 2
     assert _dry_run(tmp_path, "--bogus").returncode == 2

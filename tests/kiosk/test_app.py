@@ -199,6 +199,16 @@ def test_setup_says_when_the_server_is_unreachable(make_kiosk):
     assert kiosk.app.setup_screen.error == "Can't reach the server"
 
 
+def test_setup_refuses_a_plain_http_address_to_another_machine(make_kiosk):
+    kiosk = make_kiosk(enrolled=False)
+    kiosk.app.setup_screen.server_url = "http://192.0.2.1:9"  # no request is ever made
+    kiosk.app.setup_screen.code = "ABCD-EFGH"
+    press(enroll_button(kiosk))
+    pump(10, until=lambda: not kiosk.app.setup_screen.busy)
+    assert kiosk.app.setup_screen.error == words.INSECURE_URL
+    assert kiosk.app.store.get_enrollment() is None
+
+
 def test_setup_enrolls_and_shows_the_survey(make_kiosk, live_server, tmp_path, store):
     ids = live_server.setup_location(tmp_path)
     kiosk = make_kiosk(enrolled=False)
@@ -455,7 +465,7 @@ def test_setup_fields_have_labels_and_plain_errors_in_the_current_language(make_
         screen.error = ""
         pump(0.3)
         assert screen.keyboard.height >= 4 * MIN_TARGET_PX  # the labels take no keyboard room
-        for error in (words.INVALID_CODE, words.UNREACHABLE):
+        for error in (words.INVALID_CODE, words.UNREACHABLE, words.INSECURE_URL):
             screen.error = error
             pump(0.3)
             texts = {w.text: w for w in screen.walk() if isinstance(w, Label) and w.text}

@@ -47,6 +47,20 @@ def test_enroll_with_no_server_fails_cleanly(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in err
 
 
+def test_enroll_refuses_plain_http_to_another_machine_unless_allowed(tmp_path, capsys, monkeypatch):
+    args = ["enroll", "--server", "http://192.0.2.1:9", "--code", "X", "--data-dir", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: http://192.0.2.1:9: the device token would travel unencrypted")
+    assert err.count("\n") == 1
+    monkeypatch.setenv("SMILETAP_KIOSK_HTTP_TIMEOUT_S", "1")
+    assert main([*args, "--allow-http"]) == 1  # let through: it tried the network
+    assert capsys.readouterr().err == "error: can't reach the server at http://192.0.2.1:9\n"
+    monkeypatch.setenv("SMILETAP_KIOSK_ALLOW_HTTP", "yes")
+    assert main(args) == 1
+    assert "can't reach" in capsys.readouterr().err
+
+
 def test_bad_setting_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SMILETAP_KIOSK_BATCH_SIZE", "lots")
     assert main(["status", "--data-dir", str(tmp_path)]) == 2

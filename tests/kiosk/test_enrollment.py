@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from kiosk.api_client import InvalidCode, ServerUnreachable
-from kiosk.enrollment import enroll, normalise_server_url
+from kiosk.enrollment import InsecureServerUrl, check_transport, enroll, normalise_server_url
 from kiosk.store import LocalStore
 
 
@@ -49,9 +49,47 @@ def test_unreachable_server(store: LocalStore):
     ("given", "expected"),
     [
         ("http://host:8080/", "http://host:8080"),
-        ("  host:8080 ", "http://host:8080"),
+        ("  host:8080 ", "https://host:8080"),
+        ("smiletap.example.com/", "https://smiletap.example.com"),
         ("https://smiletap.example.com", "https://smiletap.example.com"),
     ],
 )
 def test_normalise_server_url(given: str, expected: str):
     assert normalise_server_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://smiletap.example.com",
+        "http://127.0.0.1:8080",
+        "http://127.3.2.1",
+        "http://localhost:5000",
+        "http://LOCALHOST",
+        "http://[::1]:8080",
+    ],
+)
+def test_https_or_loopback_http_is_accepted(url: str):
+    check_transport(url, allow_http=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://smiletap.example.com",
+        "http://192.168.1.10:8080",
+        "http://localhost.example.com",
+        "http://[fd00::2]",
+        "ftp://smiletap.example.com",
+    ],
+)
+def test_plain_http_elsewhere_is_refused_unless_allowed(url: str):
+    with pytest.raises(InsecureServerUrl, match="unencrypted"):
+        check_transport(url, allow_http=False)
+    check_transport(url, allow_http=True)
+
+
+def test_enroll_refuses_plain_http_before_sending_anything(store: LocalStore):
+    with pytest.raises(InsecureServerUrl):  # an unroutable address: no time spent on it
+        enroll(store, "http://192.0.2.1:9", "ABCD-EFGH", timeout=30)
+    assert store.get_enrollment() is None
