@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from server.store import alerts as store
-from server.store import as_utc, users
+from server.store import as_utc, devices, locations, rollups, submissions, users
 from server.store.locations import opening_hours as hours_of
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
@@ -135,7 +135,7 @@ def surge_findings(
     longest = max((r["surge_window_s"] for r in rules.values() if r["surge"]), default=0.0)
     tally: dict[str, list[tuple[datetime, bool]]] = {}
     watched = [p["id"] for p in places if rules[p["id"]]["surge"]]
-    for row in store.recent_answers(conn, now - timedelta(seconds=longest), watched):
+    for row in submissions.recent_answers(conn, now - timedelta(seconds=longest), watched):
         unhappy = scoring.is_unhappy(row["kind"], row["scale"], row["value"])
         tally.setdefault(row["location_id"], []).append((as_utc(row["effective_at"]), unhappy))  # type: ignore[arg-type]
     found = []
@@ -179,8 +179,8 @@ def drop_findings(
         if not rules_for(place, config)["drop"]:
             continue
         today = now.astimezone(ZoneInfo(place["timezone"])).date()
-        this_week = store.value_counts(conn, place["id"], today - timedelta(days=6), today)
-        last_week = store.value_counts(
+        this_week = rollups.value_counts(conn, place["id"], today - timedelta(days=6), today)
+        last_week = rollups.value_counts(
             conn, place["id"], today - timedelta(days=13), today - timedelta(days=7)
         )
         for key in sorted(set(this_week) & set(last_week)):
@@ -204,7 +204,7 @@ def silent_findings(
     warning_s = float(config["DEVICE_WARNING_SILENT_S"])
     critical_s = float(config["DEVICE_CRITICAL_SILENT_S"])
     found, keep = [], set()
-    for device in store.watched_devices(conn):
+    for device in devices.watched(conn):
         place = by_id.get(device["location_id"])
         if place is None or not rules_for(place, config)["silent"]:
             continue
@@ -230,7 +230,7 @@ SEVERITY = {"warning": 1, "critical": 2}
 
 def evaluate(conn: Connection, config: Mapping[str, Any], now: datetime) -> list[int]:
     """Open, escalate and close episodes; return the ids that need a notification."""
-    places = store.all_locations(conn)
+    places = locations.all_locations(conn)
     findings = surge_findings(conn, places, config, now) + drop_findings(conn, places, config, now)
     silent, keep = silent_findings(conn, places, config, now)
     findings += silent
@@ -331,7 +331,7 @@ def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None
     now = now or utcnow()
     with engine.begin() as conn:
         notify = evaluate(conn, config, now)
-        places = {p["id"]: p for p in store.all_locations(conn)}
+        places = {p["id"]: p for p in locations.all_locations(conn)}
         outbox = []
         for episode in store.by_ids(conn, notify):
             mute_id = store.active_mute(conn, episode["location_id"], episode["rule"], now)

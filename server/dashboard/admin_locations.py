@@ -11,7 +11,6 @@ from server import alerts, opening_hours
 from server.dashboard.access import make_admin_blueprint
 from server.db import get_db
 from server.store import locations, staff, surveys
-from server.store.admin import survey_list
 from shared.clock import is_valid_timezone
 
 bp = make_admin_blueprint("admin_locations", __name__, "/dashboard/admin/locations")
@@ -84,7 +83,7 @@ def _edit_page(location: dict[str, Any], **extra: Any) -> str:
     conn = get_db()
     with conn.begin():
         roster = staff.roster(conn, location["id"])
-        choices = survey_list(conn)
+        choices = surveys.summaries(conn)
     return render_template(
         "dashboard/admin/location_edit.html",
         place=location,

@@ -21,7 +21,6 @@ from server.dashboard.survey_preview import preview
 from server.db import get_db
 from server.errors import json_path
 from server.store import surveys
-from server.store.admin import survey_list, survey_versions_of
 from shared.survey import STRICT_KEYS, Survey, SurveyDefinition
 
 bp = make_admin_blueprint("admin_surveys", __name__, "/dashboard/admin/surveys")
@@ -98,7 +97,7 @@ def _latest(survey_id: str) -> tuple[Survey, list[dict[str, Any]]]:
         survey = surveys.latest(conn, survey_id)
         if survey is None:
             abort(404)
-        versions = survey_versions_of(conn, survey_id)
+        versions = surveys.versions(conn, survey_id)
     return survey, versions
 
 
@@ -114,7 +113,7 @@ def index() -> str:
 def _index_page(text: str, errors: list[str] | None = None) -> str:
     conn = get_db()
     with conn.begin():
-        rows = survey_list(conn)
+        rows = surveys.summaries(conn)
     return render_template(
         "dashboard/admin/surveys.html", surveys=rows, text=text, errors=errors or []
     )

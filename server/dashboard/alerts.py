@@ -12,7 +12,6 @@ from server.alerts import MUTE_DURATIONS, RULE_NAMES
 from server.dashboard.access import make_blueprint, require_location, require_user, scope
 from server.db import get_db
 from server.store import alerts, as_utc, locations
-from server.store.dashboard import visible_locations
 from server.store.users import User
 from shared.clock import utcnow
 
@@ -33,7 +32,7 @@ def index() -> str:
     with conn.begin():
         rows = alerts.listing(conn, scope(user))
         mutes = alerts.mutes(conn, scope(user))
-        places = visible_locations(conn, scope(user))
+        places = locations.visible(conn, scope(user))
     now = utcnow()
     for mute in mutes:
         _times(mute, "muted_at", "muted_until", "lifted_at")

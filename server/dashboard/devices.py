@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
 from server.db import get_db
-from server.store import as_utc, dashboard, devices, locations
+from server.store import as_utc, devices, locations
 from shared.clock import utcnow
 
 bp = make_blueprint("devices", __name__, "/dashboard/devices")
@@ -41,8 +41,8 @@ def index() -> str:
     allowed = scope(user)
     conn = get_db()
     with conn.begin():
-        rows = dashboard.device_rows(conn, allowed)
-        places = dashboard.visible_locations(conn, allowed)
+        rows = devices.listing(conn, allowed)
+        places = locations.visible(conn, allowed)
     now = utcnow()
     warning = float(current_app.config["DEVICE_WARNING_SILENT_S"])
     critical = float(current_app.config["DEVICE_CRITICAL_SILENT_S"])

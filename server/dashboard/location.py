@@ -13,7 +13,7 @@ from server.dashboard.present import LABELS, METRICS, headline, metric, metrics
 from server.db import get_db
 from server.export import responses_csv_text
 from server.scores import build_groups
-from server.store import dashboard, locations, rollups, submissions, surveys
+from server.store import locations, rollups, staff, submissions, surveys
 
 bp = make_blueprint("location", __name__, "/dashboard/locations")
 
@@ -94,12 +94,12 @@ def page(location_id: str) -> str:
     conn = get_db()
     with conn.begin():
         totals = build_groups(rollups.counts(conn, "location", *span), "location", min_n)
-        staff = build_groups(rollups.counts(conn, "staff", *span), "staff", min_n)
+        by_staff = build_groups(rollups.counts(conn, "staff", *span), "staff", min_n)
         heat = build_groups(rollups.counts(conn, "weekday_hour", *span), "weekday_hour", min_n)
-        names = dashboard.staff_names(conn, location_id)
-        burst = dashboard.burst_answers(conn, location_id, period.day_from, period.day_to)
-        reasons, reasons_read = dashboard.top_reasons(conn, location_id, *span[:2])
-        comments = dashboard.latest_comments(conn, location_id, *span[:2])
+        names = staff.names(conn, location_id)
+        burst = rollups.burst_answers(conn, location_id, period.day_from, period.day_to)
+        reasons, reasons_read = submissions.top_reasons(conn, location_id, *span[:2])
+        comments = submissions.latest_comments(conn, location_id, *span[:2])
     total = totals[0] if totals else {"n": 0, "ranked": False}
     labels = _labels(place["survey_id"])
     return render_template(
@@ -110,7 +110,7 @@ def page(location_id: str) -> str:
         total=total,
         scores=metrics(total),
         heatmap=_heatmap(heat),
-        staff=_staff_rows(staff, names),
+        staff=_staff_rows(by_staff, names),
         reasons=[(labels.get((q, r), r), labels.get((q, ""), q), n) for q, r, n in reasons],
         reasons_read=reasons_read,
         comments=comments,

@@ -9,7 +9,7 @@ from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS, metrics, sort_rows
 from server.db import get_db
 from server.scores import build_groups
-from server.store import dashboard, rollups
+from server.store import locations, rollups
 
 bp = make_blueprint("overview", __name__, "/dashboard")
 
@@ -25,7 +25,7 @@ def chain() -> str:
     allowed = scope(user)
     conn = get_db()
     with conn.begin():
-        places = dashboard.visible_locations(conn, allowed)
+        places = locations.visible(conn, allowed)
         ids = [p["id"] for p in places]
         counted = rollups.counts(conn, "location", period.day_from, period.day_to, ids, False)
     groups = {g["key"]["location_id"]: g for g in build_groups(counted, "location", min_n)}

@@ -1,4 +1,4 @@
-"""Alert episodes and the reads the alert rules need (recent answers, weekly counts, devices).
+"""Alert episodes and mutes.
 
 An episode is one row: opened when its rule first holds, closed when it stops holding. At most
 one is open per (location, rule, subject), so a rule that holds for hours notifies once. A
@@ -8,21 +8,12 @@ time) holds notifications back while episodes are still recorded.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
-from server.store.schema import (
-    alert_mutes,
-    alerts,
-    answers,
-    devices,
-    locations,
-    rollups,
-    submissions,
-    users,
-)
+from server.store.schema import alert_mutes, alerts, locations, users
 from shared.clock import utcnow
 
 
@@ -194,64 +185,6 @@ def mutes(
     )
     if location_ids is not None:
         query = query.where(m.location_id.in_(sorted(location_ids)))
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def all_locations(conn: Connection) -> list[dict[str, Any]]:
-    """Every location with what the rules need: time zone, hours, rules, webhook."""
-    return [dict(r) for r in conn.execute(select(locations)).mappings()]
-
-
-def recent_answers(
-    conn: Connection, since: datetime, location_ids: list[str]
-) -> list[dict[str, Any]]:
-    """Location, time, kind, scale and value of every non-burst answer given since `since`.
-
-    The store-local date bound (a day before since's UTC date covers every time zone) lets
-    the (location_id, local_date) index find the rows, so the cost follows the recent answers,
-    not all of them.
-    """
-    s, a = submissions.c, answers.c
-    query = (
-        select(s.location_id, s.effective_at, a.kind, a.scale, a.value)
-        .select_from(answers.join(submissions, a.submission_id == s.id))
-        .where(
-            s.location_id.in_(sorted(location_ids)),
-            s.local_date >= since.date() - timedelta(days=1),
-            s.effective_at >= since,
-            s.burst.is_(False),
-        )
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def value_counts(
-    conn: Connection, location_id: str, day_from: date, day_to: date
-) -> dict[tuple[str, str, int], dict[int, int]]:
-    """Non-burst answer counts per (question, kind, scale) and value, from the rollups."""
-    r = rollups.c
-    rows = conn.execute(
-        select(r.question_id, r.kind, r.scale, r.value, func.sum(r["count"]).label("n"))
-        .where(
-            r.location_id == location_id,
-            r.local_date >= day_from,
-            r.local_date <= day_to,
-            r.burst.is_(False),
-        )
-        .group_by(r.question_id, r.kind, r.scale, r.value)
-    )
-    found: dict[tuple[str, str, int], dict[int, int]] = {}
-    for row in rows:
-        found.setdefault((row.question_id, row.kind, row.scale), {})[row.value] = int(row.n)
-    return found
-
-
-def watched_devices(conn: Connection) -> list[dict[str, Any]]:
-    """Enrolled, unrevoked devices with their location and last contact."""
-    d = devices.c
-    query = select(d.id, d.name, d.location_id, d.last_contact_at, d.enrolled_at).where(
-        d.revoked_at.is_(None), d.enrolled_at.is_not(None)
-    )
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -7,9 +7,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
-from server.store.schema import devices, enroll_codes
+from server.store.schema import devices, enroll_codes, id_conflicts, locations
 from shared.clock import utcnow
 from shared.ids import new_entity_id
 
@@ -158,3 +158,38 @@ def record_heartbeat(conn: Connection, device_id: str, status: dict[str, Any]) -
         .where(devices.c.id == device_id)
         .values(last_heartbeat_at=utcnow(), **status)
     )
+
+
+def watched(conn: Connection) -> list[dict[str, Any]]:
+    """Enrolled, unrevoked devices with their location and last contact."""
+    d = devices.c
+    query = select(d.id, d.name, d.location_id, d.last_contact_at, d.enrolled_at).where(
+        d.revoked_at.is_(None), d.enrolled_at.is_not(None)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def listing(conn: Connection, location_ids: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Every device (all, or at these locations) with its location's name and its id-conflict
+    count."""
+    conflicts = (
+        select(id_conflicts.c.device_id, func.count().label("conflicts"))
+        .group_by(id_conflicts.c.device_id)
+        .subquery()
+    )
+    query = (
+        select(
+            devices,
+            locations.c.name.label("location_name"),
+            func.coalesce(conflicts.c.conflicts, 0).label("conflicts"),
+        )
+        .select_from(
+            devices.join(locations, devices.c.location_id == locations.c.id).outerjoin(
+                conflicts, conflicts.c.device_id == devices.c.id
+            )
+        )
+        .order_by(locations.c.name, devices.c.name, devices.c.id)
+    )
+    if location_ids is not None:
+        query = query.where(devices.c.location_id.in_(sorted(location_ids)))
+    return [dict(r) for r in conn.execute(query).mappings()]

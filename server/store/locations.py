@@ -79,3 +79,11 @@ def opening_hours(location: dict[str, Any]) -> dict[str, list[str]] | None:
     """The stored opening hours by ISO weekday ("1".."7"), or None (always open)."""
     raw = location.get("opening_hours")
     return None if not raw else dict(json.loads(raw))
+
+
+def visible(conn: Connection, location_ids: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Locations by name: all of them (None) or only these ids."""
+    query = select(locations).order_by(locations.c.name, locations.c.id)
+    if location_ids is not None:
+        query = query.where(locations.c.id.in_(sorted(location_ids)))
+    return [dict(row) for row in conn.execute(query).mappings()]

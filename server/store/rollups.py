@@ -282,3 +282,38 @@ def counts(
     result = conn.execute(query)
     names = list(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result]
+
+
+def burst_answers(conn: Connection, location_id: str, day_from: date, day_to: date) -> int:
+    """How many answers from burst-flagged taps the scores leave out (from the period rollups)."""
+    r = rollups_location.c
+    ranges = pieces(day_from, day_to)
+    total = conn.execute(
+        select(func.coalesce(func.sum(r["count"]), 0)).where(
+            or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges)),
+            r.location_id == location_id,
+            r.burst.is_(True),
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def value_counts(
+    conn: Connection, location_id: str, day_from: date, day_to: date
+) -> dict[tuple[str, str, int], dict[int, int]]:
+    """Non-burst answer counts per (question, kind, scale) and value, from the hourly rollups."""
+    r = rollups.c
+    rows = conn.execute(
+        select(r.question_id, r.kind, r.scale, r.value, func.sum(r["count"]).label("n"))
+        .where(
+            r.location_id == location_id,
+            r.local_date >= day_from,
+            r.local_date <= day_to,
+            r.burst.is_(False),
+        )
+        .group_by(r.question_id, r.kind, r.scale, r.value)
+    )
+    found: dict[tuple[str, str, int], dict[int, int]] = {}
+    for row in rows:
+        found.setdefault((row.question_id, row.kind, row.scale), {})[row.value] = int(row.n)
+    return found

@@ -72,3 +72,13 @@ def set_active(conn: Connection, staff_id: str, active: bool) -> bool:
     """(De)activate a staff member: inactive ones leave /config, their answers stay."""
     result = conn.execute(update(staff).where(staff.c.id == staff_id).values(active=active))
     return result.rowcount == 1
+
+
+def names(conn: Connection, location_id: str) -> dict[str, dict[str, Any]]:
+    """Every staff member of a location (active or not), by id: name and whether active."""
+    rows = conn.execute(
+        select(staff.c.id, staff.c.display_name, staff.c.active).where(
+            staff.c.location_id == location_id
+        )
+    )
+    return {r.id: {"name": r.display_name, "active": r.active} for r in rows}

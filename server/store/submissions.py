@@ -1,10 +1,12 @@
-"""Stored submissions, their answers and the id conflicts found on ingest."""
+"""Stored submissions, their answers (the raw reads: recent answers, reasons, comments) and the
+id conflicts found on ingest."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, Text, bindparam, cast, column, func, select
@@ -184,3 +186,86 @@ def export_rows(
     if not include_burst:
         query = query.where(s.burst.is_(False))
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+#: How many recent answers with reasons `top_reasons` reads; how many comments it shows.
+RECENT_REASON_ROWS = 2000
+LATEST_COMMENTS = 20
+
+
+def recent_answers(
+    conn: Connection, since: datetime, location_ids: list[str]
+) -> list[dict[str, Any]]:
+    """Location, time, kind, scale and value of every non-burst answer given since `since`.
+
+    The store-local date bound (a day before since's UTC date covers every time zone) lets
+    the (location_id, local_date) index find the rows, so the cost follows the recent answers,
+    not all of them.
+    """
+    s, a = submissions.c, answers.c
+    query = (
+        select(s.location_id, s.effective_at, a.kind, a.scale, a.value)
+        .select_from(answers.join(submissions, a.submission_id == s.id))
+        .where(
+            s.location_id.in_(sorted(location_ids)),
+            s.local_date >= since.date() - timedelta(days=1),
+            s.effective_at >= since,
+            s.burst.is_(False),
+        )
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _utc_bounds(day_from: date, day_to: date) -> tuple[datetime, datetime]:
+    """UTC instants that hold every store-local day from..to in any time zone (UTC−12..+14)."""
+    start = datetime.combine(day_from - timedelta(days=1), time(), UTC)
+    return start, datetime.combine(day_to + timedelta(days=2), time(), UTC)
+
+
+def _recent(location_id: str, day_from: date, day_to: date) -> Any:
+    """A location's non-burst answers of store-local days from..to, newest first.
+
+    It walks the (location_id, burst, effective_at) index newest first within the period's
+    time bounds and stops at the caller's LIMIT, so its cost does not grow with the number of
+    stored answers.
+    """
+    s = submissions.c
+    start, end = _utc_bounds(day_from, day_to)
+    return (
+        select(answers.c.question_id, answers.c.reasons, answers.c.comment)
+        .add_columns(answers.c.kind, answers.c.value, s.effective_at)
+        .select_from(answers.join(submissions, answers.c.submission_id == s.id))
+        .where(
+            s.location_id == location_id,
+            s.burst.is_(False),
+            # The time bounds let the index start at the period's end; local_date is exact.
+            s.effective_at >= start,
+            s.effective_at < end,
+            s.local_date >= day_from,
+            s.local_date <= day_to,
+        )
+        .order_by(s.effective_at.desc())
+    )
+
+
+def top_reasons(
+    conn: Connection, location_id: str, day_from: date, day_to: date, limit: int = 10
+) -> tuple[list[tuple[str, str, int]], int]:
+    """The most chosen (question, reason, count) among recent answers, and how many were read."""
+    query = _recent(location_id, day_from, day_to).where(answers.c.reasons != "[]")
+    rows = conn.execute(query.limit(RECENT_REASON_ROWS)).all()
+    counted: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        for reason in json.loads(row.reasons or "[]"):
+            counted[(row.question_id, str(reason))] += 1
+    return [(q, r, n) for (q, r), n in counted.most_common(limit)], len(rows)
+
+
+def latest_comments(
+    conn: Connection, location_id: str, day_from: date, day_to: date
+) -> list[dict[str, Any]]:
+    """The newest comments with the answer they came with."""
+    query = _recent(location_id, day_from, day_to).where(
+        answers.c.comment.is_not(None), answers.c.comment != ""
+    )
+    return [dict(r) for r in conn.execute(query.limit(LATEST_COMMENTS)).mappings()]

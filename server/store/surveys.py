@@ -1,10 +1,13 @@
-"""Surveys, versioned: a survey row plus one body per version."""
+"""Surveys, versioned: a survey row plus one body per version; the admin list of them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+import json
+from typing import Any
 
-from server.store.schema import survey_versions, surveys
+from sqlalchemy import Connection, func, select, update
+
+from server.store.schema import locations, survey_versions, surveys
 from shared.clock import utcnow
 from shared.ids import new_entity_id
 from shared.survey import Survey, SurveyDefinition
@@ -73,3 +76,44 @@ def latest(conn: Connection, survey_id: str) -> Survey | None:
 def _with_id(body: str, survey_id: str, version: int) -> Survey:
     definition = SurveyDefinition.model_validate_json(body)
     return Survey(id=survey_id, version=version, **dict(definition))
+
+
+def summaries(conn: Connection) -> list[dict[str, Any]]:
+    """Every survey: id, name, newest version, when that version was made, locations showing it."""
+    shown = (
+        select(locations.c.survey_id, func.count().label("locations"))
+        .group_by(locations.c.survey_id)
+        .subquery()
+    )
+    v = survey_versions.c
+    rows = conn.execute(
+        select(
+            surveys.c.id,
+            surveys.c.latest_version,
+            v.created_at.label("updated_at"),
+            v.body,
+            func.coalesce(shown.c.locations, 0).label("locations"),
+        )
+        .select_from(
+            surveys.join(
+                survey_versions,
+                (v.survey_id == surveys.c.id) & (v.version == surveys.c.latest_version),
+            ).outerjoin(shown, shown.c.survey_id == surveys.c.id)
+        )
+        .order_by(surveys.c.created_at, surveys.c.id)
+    ).mappings()
+    found = []
+    for row in rows:
+        item = dict(row)
+        item["name"] = json.loads(item.pop("body")).get("name")
+        found.append(item)
+    return found
+
+
+def versions(conn: Connection, survey_id: str) -> list[dict[str, Any]]:
+    """The versions of a survey, newest first: version and when it was made."""
+    v = survey_versions.c
+    rows = conn.execute(
+        select(v.version, v.created_at).where(v.survey_id == survey_id).order_by(v.version.desc())
+    ).mappings()
+    return [dict(row) for row in rows]
