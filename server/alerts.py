@@ -7,8 +7,9 @@ Three rules per location, with defaults from settings that a location may overri
   are unhappy (`shared.scoring.is_unhappy`), with at least ALERT_SURGE_MIN_N answers;
 - drop: per question, this week's 95 % interval (the last 7 store-local days) lies wholly
   below last week's (the 7 days before), computed with `shared.scoring` from the rollups;
-- silent: an enrolled kiosk without contact for DEVICE_WARNING_SILENT_S while its location
-  is open (warning), or for DEVICE_CRITICAL_SILENT_S at any time (critical).
+- silent: an enrolled kiosk that is not healthy (`server.device_health`: without contact for
+  DEVICE_WARNING_SILENT_S while its location is open is a warning, for
+  DEVICE_CRITICAL_SILENT_S at any time critical).
 
 `check` runs every rule once (the scheduler runs it once across processes), opens an episode
 when a rule starts to hold, closes it when it stops, and notifies each new or escalated
@@ -37,12 +38,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
+from server import device_health
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
-from server.store.locations import opening_hours as hours_of
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
-from shared.opening_hours import is_open
 
 log = logging.getLogger(__name__)
 
@@ -208,20 +208,18 @@ def silent_findings(
         place = by_id.get(device["location_id"])
         if place is None or not rules_for(place, config)["silent"]:
             continue
-        last = as_utc(device["last_contact_at"] or device["enrolled_at"])
-        assert last is not None  # watched devices are enrolled
-        silent_s = (now - last).total_seconds()
-        hours = f"{silent_s / 3600:.1f} h"
+        health = device_health.of_device(device, place, now, warning_s, critical_s)
+        assert health is not None  # watched devices are enrolled and not revoked
+        hours = f"{health.silent_s / 3600:.1f} h"
         name = f"{device['name']} ({device['id']})"
-        if silent_s >= critical_s:
+        if health.state == "critical":
             message = f"{name} has not been in contact for {hours}"
             found.append(Finding(place["id"], "silent", device["id"], "critical", message))
-        elif silent_s >= warning_s:
-            if is_open(hours_of(place), now, place["timezone"]):
-                message = f"{name} silent for {hours} while the store is open"
-                found.append(Finding(place["id"], "silent", device["id"], "warning", message))
-            else:
-                keep.add((place["id"], "silent", device["id"]))
+        elif health.state == "warning":
+            message = f"{name} silent for {hours} while the store is open"
+            found.append(Finding(place["id"], "silent", device["id"], "warning", message))
+        elif health.waiting_for_opening:
+            keep.add((place["id"], "silent", device["id"]))
     return found, keep
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from server import device_health
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
 from server.db import get_db
 from server.store import as_utc, devices, locations
@@ -19,19 +21,23 @@ from shared.clock import utcnow
 bp = make_blueprint("devices", __name__, "/dashboard/devices")
 
 
-def device_state(row: dict[str, Any], now: datetime, warning_s: float, critical_s: float) -> str:
-    """ok, warning (silent past warning_s), critical (past critical_s), revoked or new."""
+def device_state(
+    row: dict[str, Any],
+    now: datetime,
+    warning_s: float,
+    critical_s: float,
+    location: Mapping[str, Any] | None = None,
+) -> str:
+    """revoked, not enrolled, or the device's health (`server.device_health`) at its location
+    (None: a location always open)."""
     if row["revoked_at"] is not None:
         return "revoked"
-    last = as_utc(row["last_contact_at"])
-    if row["enrolled_at"] is None or last is None:
+    if row["enrolled_at"] is None or row["last_contact_at"] is None:
         return "not enrolled"
-    silent = (now - last).total_seconds()
-    if silent >= critical_s:
-        return "critical"
-    if silent >= warning_s:
-        return "warning"
-    return "ok"
+    place = location or {"timezone": "UTC", "opening_hours": None}
+    health = device_health.of_device(row, place, now, warning_s, critical_s)
+    assert health is not None
+    return health.state
 
 
 @bp.get("/")
@@ -43,11 +49,12 @@ def index() -> str:
     with conn.begin():
         rows = devices.listing(conn, allowed)
         places = locations.visible(conn, allowed)
+    by_id = {p["id"]: p for p in places}
     now = utcnow()
     warning = float(current_app.config["DEVICE_WARNING_SILENT_S"])
     critical = float(current_app.config["DEVICE_CRITICAL_SILENT_S"])
     for row in rows:
-        row["state"] = device_state(row, now, warning, critical)
+        row["state"] = device_state(row, now, warning, critical, by_id.get(row["location_id"]))
         last = as_utc(row["last_contact_at"])
         row["silent_s"] = (now - last).total_seconds() if last else None
         row["oldest_pending_at"] = as_utc(row["oldest_pending_at"])
