@@ -294,8 +294,10 @@ def create_user(
         raise click.ClickException("--email: not an e-mail address")
     if role == "manager" and not location_ids:
         raise click.ClickException("--location: a manager needs at least one location")
-    password_hash = passwords.hash_password(_new_password(password_stdin))
+    password = _new_password(password_stdin)
     with _transaction() as conn:
+        memory_kib = int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+        password_hash = passwords.hash_password(password, memory_kib)
         for location_id in location_ids:
             _need_location(conn, location_id)
         try:

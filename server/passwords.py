@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -20,7 +22,10 @@ _COMMON = """
 """
 COMMON_PASSWORDS = frozenset(_COMMON.split())
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+#: The library's recommended argon2id memory cost (KiB): the default of PASSWORD_HASH_MEMORY_KIB.
+FULL_MEMORY_KIB = PasswordHasher().memory_cost
+#: The fewest KiB argon2 takes with the library's parallelism (8 per lane).
+MIN_MEMORY_KIB = 8 * PasswordHasher().parallelism
 
 
 class WeakPassword(ValueError):
@@ -40,9 +45,16 @@ def check_new_password(password: str, email: str = "") -> None:
         raise WeakPassword("this password is too easy to guess; choose another")
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher.hash(password)
+@cache
+def _hasher(memory_kib: int) -> PasswordHasher:
+    # argon2id with the library's parameters but for the memory, which a setting may lower
+    # (tests, a very small machine); verifying reads the cost from the hash itself.
+    return PasswordHasher(memory_cost=max(memory_kib, MIN_MEMORY_KIB))
+
+
+def hash_password(password: str, memory_kib: int = FULL_MEMORY_KIB) -> str:
+    """An argon2id hash of the password, using `memory_kib` KiB (PASSWORD_HASH_MEMORY_KIB)."""
+    return _hasher(memory_kib).hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -50,10 +62,15 @@ def verify_password(password_hash: str, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher(FULL_MEMORY_KIB).verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-#: Verified against when the e-mail is unknown, so both answers take the same time.
-DUMMY_HASH = hash_password("smiletap-no-such-user")
+@cache
+def dummy_hash(memory_kib: int = FULL_MEMORY_KIB) -> str:
+    """Verified against when the e-mail is unknown, so both answers take the same time.
+
+    Made on first use, not at import: every CLI command imports this module.
+    """
+    return hash_password("smiletap-no-such-user", memory_kib)

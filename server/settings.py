@@ -59,6 +59,11 @@ SETTINGS: list[Setting] = [
     Setting("LOGIN_FAILS_PER_ACCOUNT", 5, "Failed logins allowed per account per window"),
     Setting("LOGIN_FAILS_PER_ADDRESS", 20, "Failed logins allowed per address per window"),
     Setting("LOGIN_FAIL_WINDOW_S", 900, "Window (s) over which failed logins are counted"),
+    Setting(
+        "PASSWORD_HASH_MEMORY_KIB",
+        65536,
+        "Argon2id memory (KiB) per new password hash; lower only for tests or a very small machine",
+    ),
     Setting("DEVICE_WARNING_SILENT_S", 3600, "Seconds silent before a device shows warning"),
     Setting("DEVICE_CRITICAL_SILENT_S", 86400, "Seconds silent before a device shows critical"),
     Setting(

@@ -180,6 +180,23 @@ class ServerProcess:
             raise HarnessError(f"smiletap-server {' '.join(args)} failed: {done.stderr.strip()}")
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
+    def cli_here(self, *args: str, stdin: str | None = None) -> dict:  # type: ignore[type-arg]
+        """What `cli` does, run in this interpreter: the same command on the same database,
+        without the second or so a cold `smiletap-server` process takes to start.
+
+        For the data a test sets up; `cli` stays the way to run the command as an operator.
+        Needs the `server` package importable (the project's .venv).
+        """
+        from click.testing import CliRunner
+
+        from server.cli import main
+
+        env = {k: v for k, v in self.env.items() if k.startswith("SMILETAP_")}
+        done = CliRunner().invoke(main, [*args, "--json"], input=stdin, env=env)
+        if done.exit_code != 0:
+            raise HarnessError(f"smiletap-server {' '.join(args)} failed: {done.output.strip()}")
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
     def command(self) -> list[str]:
         """How the server is started: the single-machine `smiletap-server run`."""
         return [

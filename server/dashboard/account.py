@@ -47,7 +47,7 @@ def login() -> Response | str | tuple[str, int]:
             message = "Too many failed sign-ins. Wait a few minutes and try again."
             return render_template("dashboard/login.html", error=message, email=email), 429
         found = users.credentials(conn, email)
-        password_hash = found[1] if found else passwords.DUMMY_HASH
+        password_hash = found[1] if found else passwords.dummy_hash(_hash_memory_kib())
         ok = passwords.verify_password(password_hash, password)
         if not (found and ok and found[0].active):
             users.record_login_failure(conn, email, _address())
@@ -56,6 +56,10 @@ def login() -> Response | str | tuple[str, int]:
         users.clear_login_failures(conn, email)
     sign_in(found[0])
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _hash_memory_kib() -> int:
+    return int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
 
 
 @bp.post("/logout")
@@ -92,7 +96,9 @@ def change_password() -> Response | str | tuple[str, int]:
                 error = f"New password: {exc}."
         if error:
             return render_template("dashboard/password.html", error=error), 400
-        version = users.set_password(conn, user.id, passwords.hash_password(new))
+        version = users.set_password(
+            conn, user.id, passwords.hash_password(new, _hash_memory_kib())
+        )
     sign_in(dataclasses.replace(user, session_version=version))
     flash("Password changed. Your other sessions are signed out.")
     return redirect(url_for("overview.chain"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
@@ -72,13 +72,16 @@ def create_user() -> Response | tuple[str, int]:
             passwords.check_new_password(password, email)
         except passwords.WeakPassword as exc:
             error = f"Password: {exc}."
+    memory_kib = int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
     conn = get_db()
     with conn.begin():
         scope, scope_error = _scope_from_form(conn, role) if not error else ([], None)
         error = error or scope_error
         if not error:
             try:
-                users.create(conn, email, passwords.hash_password(password), role, scope)
+                users.create(
+                    conn, email, passwords.hash_password(password, memory_kib), role, scope
+                )
             except users.DuplicateEmail:
                 error = "E-mail: a user with this address exists already."
     if error:

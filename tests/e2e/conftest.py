@@ -47,12 +47,17 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 def store_setup(server: ServerProcess) -> tuple[str, dict]:
-    """A location with the demo survey assigned: (location id, survey {id, version})."""
-    location = server.cli(
+    """A location with the demo survey assigned: (location id, survey {id, version}).
+
+    Made in this process (`cli_here`): cold CLI processes cost a second or more each.
+    """
+    location = server.cli_here(
         "create-location", "--name", "Fault store", "--timezone", "Europe/Warsaw"
     )["id"]
-    survey = server.cli("create-survey", "--file", str(ROOT / "deploy/examples/demo-survey.json"))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
+    survey = server.cli_here(
+        "create-survey", "--file", str(ROOT / "deploy/examples/demo-survey.json")
+    )
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
     return location, survey
 
 

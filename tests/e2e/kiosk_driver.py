@@ -21,7 +21,7 @@ class HeadlessKiosk:
     """The kiosk's real store and sync service, driven without a window."""
 
     def __init__(self, server: ServerProcess, folder: Path, location: str, survey: dict) -> None:
-        device = server.cli("create-device", "--location", location, "--name", folder.name)
+        device = server.cli_here("create-device", "--location", location, "--name", folder.name)
         self.settings = Settings(data_dir=folder, http_timeout_s=2.0, batch_size=50)
         self.store = LocalStore(self.settings.database_path)
         self.enrollment = enroll(self.store, server.url, device["code"])

@@ -28,11 +28,13 @@ DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "dem
 def test_fifty_kiosks_at_once(database_url: str | None, tmp_path: Path) -> None:
     server = GunicornProcess(tmp_path / "server", database_url, workers=2)
     server.cli("migrate")
-    location = server.cli("create-location", "--name", "Load", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(DEMO_SURVEY))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
-    codes = [
-        server.cli("create-device", "--location", location, "--name", f"k{i}")["code"]
+    location = server.cli_here("create-location", "--name", "Load", "--timezone", "Europe/Warsaw")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(DEMO_SURVEY))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
+    codes = [  # in this process: 50 cold CLI processes took longer than the load itself
+        server.cli_here("create-device", "--location", location, "--name", f"k{i}")["code"]
         for i in range(KIOSKS)
     ]
     server.start()
