@@ -9,6 +9,7 @@ and works without JavaScript; the add, remove and move buttons post an `action` 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ from pydantic_core import ErrorDetails
 from werkzeug.datastructures import MultiDict
 
 from shared.survey import ALLOWED_SCALES, STRICT_KEYS, SurveyDefinition, value_range
+
+#: ASCII digits only: str.isdigit() also admits '²' and '١', which int() refuses or misreads.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+_INDEX = re.compile(r"[0-9]{1,9}")
 
 #: The kinds and scales the model allows, as the one choice the form offers for both.
 KIND_LABELS = {"smiley": "Smiley faces", "nps": "NPS", "ces": "CES (effort)", "csat": "CSAT"}
@@ -70,7 +75,7 @@ class QuestionDraft:
     @property
     def scale(self) -> int | None:
         scale = self.kind_scale.partition("-")[2]
-        return int(scale) if scale.isdigit() else None
+        return int(scale) if _INDEX.fullmatch(scale) else None
 
 
 @dataclass
@@ -183,7 +188,7 @@ def draft_from_form(form: MultiDict[str, str]) -> Draft:
     return Draft(
         name=form.get("name", "").strip(),
         languages=languages,
-        default_index=int(default) if default.isdigit() and int(default) < count else 0,
+        default_index=int(default) if _INDEX.fullmatch(default) and int(default) < count else 0,
         staff_prompt=form.get("staff_prompt", "none"),
         fixed_staff_id=form.get("fixed_staff_id", "").strip(),
         thank_you=texts("thank_you"),
@@ -211,10 +216,10 @@ def _all_text_lists(draft: Draft) -> list[list[str]]:
 def apply(draft: Draft, action: str) -> Draft:
     """Carry out one add/remove/move button (`add-reason:0`, `remove-language:1`, …)."""
     verb, _, where = action.partition(":")
-    try:
-        at = [int(part) for part in where.split(":")] if where else []
-    except ValueError:
+    parts = where.split(":") if where else []
+    if not all(_INDEX.fullmatch(part) for part in parts):
         return draft
+    at = [int(part) for part in parts]
     langs, questions = len(draft.languages), draft.questions
     if verb == "add-language":
         draft.languages.append("")
@@ -299,7 +304,7 @@ def survey_data(draft: Draft) -> dict[str, Any]:
 
 
 def _is_int(value: str) -> bool:
-    return value.lstrip("-").isdigit()
+    return _WHOLE_NUMBER.fullmatch(value) is not None
 
 
 def validate(draft: Draft) -> tuple[SurveyDefinition | None, list[Problem]]:

@@ -411,3 +411,27 @@ def test_any_form_gives_a_survey_or_named_problems(changes: dict[str, str], acti
     assert (definition is None) == bool(problems)
     assert all(p.label and p.message for p in problems)
     survey_form.validate(survey_form.apply(draft, action))
+
+
+#: Values that look like numbers to str.isdigit() but not to int(), and other odd input.
+ODD_VALUES = ["²", "١", "-²", "٣", "1²", "-1", "+1", " 1", "99999999999", "0x1", "", "\x00", "\n"]
+ODD_ACTIONS = ["add-reason:²", "remove-language:١", "up-question:-1", "remove-reason:0:²"]
+
+
+def test_fuzzing_every_field_of_the_editor_never_gives_a_server_error(chain: Chain) -> None:
+    admin = chain.client("admin")
+    page = f"{EDITOR}{chain.kiosk.survey_id}"
+    fields = read_form(admin, page)
+    names = sorted(name for name in fields if name != "csrf_token")
+    value = st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=6))
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(
+        st.dictionaries(st.sampled_from(names), value, min_size=1),
+        st.sampled_from(["save", "preview", *ACTIONS, *ODD_ACTIONS]),
+    )
+    def one_form(changes: dict[str, str], action: str) -> None:
+        answer = send(admin, page, {**fields, **changes}, action)
+        assert answer.status_code in (200, 302, 400), (changes, action, answer.status_code)
+
+    one_form()
