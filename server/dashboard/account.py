@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -16,10 +17,19 @@ bp = make_blueprint("account", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: "//evil.example" and "https://…" would leave it.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("overview.chain")
+    """`target` when it is a path on this site, else the overview.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as `/`, so
+    `/<tab>/evil.example` would become `//evil.example`: refuse control characters, whitespace
+    and backslashes first, then anything that parses with a scheme or a host.
+    """
+    fallback = url_for("overview.chain")
+    if not target or any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 def _address() -> str:

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from server.app import create_app
+from server.dashboard import account
 from server.db import dispose_engine
 from tests.server.conftest import Cli
 from tests.server.dashboard.conftest import PASSWORD, Chain, create_user, csrf_token, login, post
@@ -30,6 +31,37 @@ def test_login_next_stays_on_this_site(chain: Chain) -> None:
     form = {"email": "admin@example.com", "password": PASSWORD, "csrf_token": token}
     answer = client.post("/login", data={**form, "next": "//evil.example/x"})
     assert answer.headers["Location"] == "/dashboard/"
+    # The review's two: a tab a browser drops (-> //evil.example/), a line break (was a 500).
+    for target in ("/\t/evil.example/", "/\n/x"):
+        client = chain.client(None)
+        form["csrf_token"] = csrf_token(client)
+        answer = client.post("/login", data={**form, "next": target})
+        assert (answer.status_code, answer.headers["Location"]) == (302, "/dashboard/")
+
+
+NEXT_TARGETS = [
+    ("/dashboard/locations/loc_1?period=7", True),
+    ("/dashboard/devices/#top", True),
+    ("/a%0a/b", True),  # an encoded break stays text in the path
+    ("//evil.example/x", False),
+    ("///evil.example/x", False),
+    ("/\\evil.example", False),
+    ("/\t/evil.example/", False),
+    ("/\r\n/x", False),
+    ("/\x00/x", False),
+    ("/\u2028/x", False),
+    ("/ /x", False),
+    ("https://evil.example/", False),
+    ("javascript:alert(1)", False),
+    ("evil.example", False),
+    ("", False),
+]
+
+
+def test_safe_next_accepts_only_a_local_path(app: Flask) -> None:
+    with app.test_request_context():
+        chosen = {target: account._safe_next(target) for target, _kept in NEXT_TARGETS}
+    assert chosen == {t: (t if kept else "/dashboard/") for t, kept in NEXT_TARGETS}
 
 
 @pytest.mark.parametrize("path", ["/login", "/logout", "/dashboard/devices/"])
@@ -134,6 +166,10 @@ def test_cookie_flags_and_security_headers(chain: Chain) -> None:
     assert "unsafe-inline" not in csp
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in page.headers
+    # What a signed-in user sees is never kept by a shared proxy or the browser's disk.
+    export = client.get(f"/dashboard/locations/{chain.a}/responses.csv")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert page.headers["Cache-Control"] == export.headers["Cache-Control"] == "no-store"
 
 
 def test_tls_setting_makes_cookie_secure_and_sends_hsts(
