@@ -24,6 +24,13 @@ MIN_N_PATTERN = re.compile(r"[0-9]{1,9}")
 MAX_MIN_N = 999_999_999
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Every answer here is data read with a key: a proxy or a disk cache must not keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _date_arg(name: str) -> date:
     raw = request.args.get(name)
     if not raw:

@@ -31,8 +31,11 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         headers.setdefault("Content-Security-Policy", CSP)
-    from flask import current_app
+    from flask import current_app, g
 
+    if g.get("user") is not None:
+        # A signed-in page or export must not be kept by a shared proxy or on disk.
+        headers["Cache-Control"] = "no-store"
     if current_app.config.get("TLS"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

@@ -22,6 +22,7 @@ def test_csv_rows_and_formula_injection(smiletap: Smiletap) -> None:
         headers={"Authorization": f"Bearer {key}"},
     )
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"  # nothing kept by a proxy or disk
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1  # the burst one is left out by default
     row = rows[0]
