@@ -36,7 +36,12 @@ SETTINGS: list[Setting] = [
     Setting("MIN_N", 30, "Default minimum number of answers before a group is ranked"),
     Setting("ENROLL_CODE_TTL_H", 24, "Hours an enrollment code stays valid"),
     Setting("ENROLL_FAILS_PER_ADDRESS", 10, "Failed enrollments allowed per address per window"),
-    Setting("ENROLL_FAILS_GLOBAL", 200, "Failed enrollments allowed in total per window"),
+    Setting(
+        "ENROLL_FAILS_GLOBAL",
+        10000,
+        "Failed enrollments allowed in total per window: a backstop against many addresses "
+        "at once, far above what one guesser can reach (see SECURITY.md)",
+    ),
     Setting("ENROLL_FAIL_WINDOW_S", 900, "Window (s) over which failed enrollments are counted"),
     Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest accepted request body, in bytes"),
     Setting(

@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from server.db import get_engine
+from server.settings import defaults
+from server.store import devices
 from server.store.schema import enroll_codes
 from shared.clock import parse_rfc3339, utcnow
 from tests.server.conftest import Smiletap, assert_error
@@ -84,6 +86,35 @@ def test_rate_limited_globally(client, app) -> None:
         "/api/v1/enroll", json={"code": "XX"}, environ_base={"REMOTE_ADDR": "10.0.2.1"}
     )
     assert_error(response, 429, "rate_limited")
+
+
+def test_failures_from_many_addresses_do_not_block_enrollment(smiletap: Smiletap, client) -> None:
+    # The review: 200 failures from anywhere blocked every enrollment chain-wide. With the
+    # defaults, 200 guessers (one failure each) leave a fresh address free to enroll.
+    for i in range(200):
+        response = client.post(
+            "/api/v1/enroll",
+            json={"code": "XXXXX-XXXXX"},
+            environ_base={"REMOTE_ADDR": f"10.1.{i // 250}.{i % 250}"},
+        )
+        assert_error(response, 400, "invalid_code")
+    good = smiletap.device(smiletap.location())["code"]
+    fresh = client.post(
+        "/api/v1/enroll", json={"code": good}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert fresh.status_code == 201
+
+
+def test_the_global_cap_is_far_above_what_guessing_could_use() -> None:
+    # SECURITY.md's arithmetic: at the cap, every failure the window allows for a whole code
+    # lifetime, against 100 live codes, finds one with odds below 1 in 100,000.
+    default = defaults()
+    codes = len(devices.CODE_ALPHABET) ** devices.CODE_LENGTH
+    windows = default["ENROLL_CODE_TTL_H"] * 3600 / default["ENROLL_FAIL_WINDOW_S"]
+    guesses = default["ENROLL_FAILS_GLOBAL"] * windows
+    assert guesses * 100 / codes < 1e-5
+    # ...and it takes a thousand addresses, each at its own limit, to reach the cap.
+    assert default["ENROLL_FAILS_GLOBAL"] / default["ENROLL_FAILS_PER_ADDRESS"] >= 1000
 
 
 def test_old_failures_expire(client, app) -> None:
