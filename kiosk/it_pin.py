@@ -4,6 +4,10 @@
 table; the PIN itself is never stored. Until one is enrolled, the setting
 `SMILETAP_KIOSK_IT_PIN` (e.g. from a provisioning script's environment) is the PIN. With
 neither, the PIN pad accepts nothing: IT must enroll one from a shell first.
+
+`PinGuard` decides each attempt at the pad: wrong PINs are counted, and after
+`max_failures` in a row every PIN is refused for `lockout_s` (the kiosk's settings
+`PIN_MAX_FAILURES` and `PIN_LOCKOUT_S`), timed by an injected monotonic clock.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
+from enum import StrEnum
 
 from kiosk.store import LocalStore
 
@@ -65,3 +72,49 @@ def check_pin(store: LocalStore, pin: str, fallback: str | None) -> bool:
     if fallback:
         return hmac.compare_digest(pin.encode(), fallback.encode())
     return False
+
+
+class PinVerdict(StrEnum):
+    """What the pad does with one attempt."""
+
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    NO_PIN = "no_pin"  # no PIN is set at all: nothing can be right
+    LOCKED = "locked"  # too many wrong ones: refused without being checked
+
+
+class PinGuard:
+    """Checks PINs typed at the pad and locks the pad after too many wrong ones."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        *,
+        max_failures: int,
+        lockout_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self.monotonic = monotonic
+        self.failures = 0
+        self.locked_until = 0.0
+
+    def locked(self) -> bool:
+        """Whether the pad refuses every PIN right now."""
+        return self.monotonic() < self.locked_until
+
+    def attempt(self, pin: str, fallback: str | None) -> PinVerdict:
+        """One PIN typed at the pad (`fallback`: the `IT_PIN` setting)."""
+        if self.locked():
+            return PinVerdict.LOCKED
+        if check_pin(self.store, pin, fallback):
+            self.failures = 0
+            return PinVerdict.ACCEPTED
+        self.failures += 1
+        if self.failures >= self.max_failures:
+            self.failures = 0
+            self.locked_until = self.monotonic() + self.lockout_s
+            return PinVerdict.LOCKED
+        return PinVerdict.WRONG if pin_is_set(self.store, fallback) else PinVerdict.NO_PIN

@@ -95,6 +95,32 @@ SETTINGS: tuple[Setting, ...] = (
         _flag,
     ),
     Setting(
+        "LONG_PRESS_S",
+        3.0,
+        "Seconds IT holds the top-left corner to open the PIN pad (a customer's tap never "
+        "lasts this long).",
+        _positive_float,
+    ),
+    Setting(
+        "IT_IDLE_S",
+        120.0,
+        "Seconds the PIN pad, status screen or a re-enroll stay open untouched before the "
+        "kiosk goes back to the customer.",
+        _positive_float,
+    ),
+    Setting(
+        "PIN_MAX_FAILURES",
+        5,
+        "Wrong IT PINs in a row that lock the PIN pad.",
+        _positive_int,
+    ),
+    Setting(
+        "PIN_LOCKOUT_S",
+        60.0,
+        "Seconds the PIN pad refuses every PIN after `PIN_MAX_FAILURES` wrong ones.",
+        _positive_float,
+    ),
+    Setting(
         "RETENTION_DAYS",
         30,
         "Days a delivered tap stays in the local database before it is pruned.",
@@ -118,6 +144,10 @@ class Settings:
     http_timeout_s: float = 10.0
     it_pin: str | None = None
     allow_http: bool = False
+    long_press_s: float = 3.0
+    it_idle_s: float = 120.0
+    pin_max_failures: int = 5
+    pin_lockout_s: float = 60.0
     retention_days: int = 30
 
     @property

@@ -7,7 +7,8 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,142 @@ def store(settings: Settings) -> Iterator[LocalStore]:
     local.close()
 
 
+# --- the controller with a fake clock and a fake view (no window) -----------------------------
+
+#: Monday 23 November 2026, 07:59 in Warsaw (UTC+1 in November).
+MONDAY_0759 = datetime(2026, 11, 23, 6, 59, tzinfo=UTC)
+
+
+class FakeClock:
+    """A kiosk clock that moves only when a test says: `advance(seconds)`, or set `now`."""
+
+    def __init__(self, now: datetime = MONDAY_0759) -> None:
+        self.now = now
+        self.mono = 1000.0
+
+    def utcnow(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+class FakeView:
+    """What a window would show, as plain data: the screen and what each screen was given."""
+
+    def __init__(self) -> None:
+        self.screen: str | None = None
+        self.language = "en"
+        self.filled: dict[str, Any] = {}
+        self.wake: float | None = None
+        self.quit_called = False
+
+    def show(self, screen: str) -> None:
+        self.screen = screen
+
+    def use_language(self, code: str) -> None:
+        self.language = code
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def fill_waiting(self, message: str) -> None:
+        self.filled["waiting"] = message
+
+    def fill_setup(self, *, can_cancel: bool, server_url: str | None) -> None:
+        self.filled["setup"] = {"can_cancel": can_cancel, "server_url": server_url}
+
+    def fill_setup_result(self, error: str) -> None:
+        self.filled["setup_result"] = error
+
+    def fill_question(self, session: Any) -> None:
+        self.filled["question"] = (session.question.id, session.language)
+
+    def fill_followup(self, prompt: str, reasons: list[tuple[str, str]]) -> None:
+        self.filled["followup"] = (prompt, reasons)
+
+    def fill_comment(self) -> None:
+        self.filled["comment"] = ""
+
+    def fill_staff(self, staff: list[tuple[str, str]]) -> None:
+        self.filled["staff"] = staff
+
+    def fill_thanks(self, message: str) -> None:
+        self.filled["thanks"] = message
+
+    def fill_pin(self, message: str, *, clear: bool) -> None:
+        self.filled["pin"] = message
+
+    def fill_status(self, text: str, *, busy: bool) -> None:
+        self.filled["status"] = text
+        self.filled["status_busy"] = busy
+
+    def wake_in(self, seconds: float | None) -> None:
+        self.wake = seconds
+
+    def run_in_background(self, work: Any, then: Any) -> None:
+        then(work())  # no thread: the test sees the outcome at once
+
+    def quit(self) -> None:
+        self.quit_called = True
+
+
+class Harness:
+    """A controller over a real store, a fake clock and a fake view."""
+
+    def __init__(self, controller: Any, clock: FakeClock, view: FakeView) -> None:
+        self.controller = controller
+        self.clock = clock
+        self.view = view
+
+    @property
+    def screen(self) -> str | None:
+        return self.controller.screen
+
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass, firing each timer when it falls due (as the Kivy Clock would)."""
+        end = self.clock.mono + seconds
+        while (due := self.controller.next_wake_s()) is not None and self.clock.mono + due <= end:
+            self.clock.advance(due)
+            self.controller.tick()
+        self.clock.advance(end - self.clock.mono)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_controller(settings: Settings, store: LocalStore, fake_clock: FakeClock) -> Any:
+    """Builds a started controller (enrolled, with `config` stored) over a fake view."""
+    from kiosk.controller import KioskController
+    from kiosk.store import Enrollment
+    from kiosk.sync import SyncService
+
+    def make(
+        config: ConfigResponse | None = None, enrolled: bool = True, **setting_overrides: Any
+    ) -> Harness:
+        if enrolled:
+            store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
+        if config is not None:
+            store.set_config(config)
+        local_settings = replace(settings, **setting_overrides)
+        view = FakeView()
+        sync = SyncService(store, local_settings)
+        controller = KioskController(
+            local_settings, store, sync, view, clock=fake_clock, start_sync=False
+        )
+        controller.start()
+        return Harness(controller, fake_clock, view)
+
+    return make
+
+
 # --- the app in the offscreen window (Kivy is imported only by the tests that use it) ------
 
 
@@ -101,10 +238,10 @@ def store(settings: Settings) -> Iterator[LocalStore]:
 def window_size() -> Iterator[None]:
     from kivy.core.window import Window
 
-    from tests.kiosk.window import pump
+    from tests.kiosk.window import frames
 
     Window.size = (800, 480)
-    pump(0.05)
+    frames()
     yield
 
 
@@ -116,12 +253,17 @@ def make_kiosk(settings: Settings, store: LocalStore, window_size: None) -> Iter
 
     opened: list[Kiosk] = []
 
-    def make(config: ConfigResponse | None = None, enrolled: bool = True) -> Kiosk:
+    def make(
+        config: ConfigResponse | None = None,
+        enrolled: bool = True,
+        clock: FakeClock | None = None,
+        **setting_overrides: Any,
+    ) -> Kiosk:
         if enrolled:
             store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
         if config is not None:
             store.set_config(config)
-        kiosk = Kiosk(settings, store)
+        kiosk = Kiosk(replace(settings, **setting_overrides), store, clock=clock)
         opened.append(kiosk)
         return kiosk
 

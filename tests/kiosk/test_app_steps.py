@@ -12,7 +12,7 @@ from kiosk.i18n import LANGUAGE_NAMES, translations
 from kiosk.ui import words
 from kiosk.ui.widgets.keyboard import keyboard_layout
 from tests.kiosk.conftest import make_config
-from tests.kiosk.window import ARTIFACTS, FAST, press, pump, snap, tap_window
+from tests.kiosk.window import ARTIFACTS, FAST, frames, press, snap, tap_window, wait_until
 
 #: For tests that look at the thank-you screen: a slow frame (a busy CI machine, a first
 #: font extraction) must not let its timer return to the question before the assertion.
@@ -88,7 +88,7 @@ def spots(caplog, group: str) -> dict[str, tuple[int, int]]:
     def logged() -> list[str]:
         return [m for m in caplog.messages if m.startswith(f"targets {group}: ")]
 
-    pump(3, until=lambda: bool(logged()))
+    wait_until(lambda: bool(logged()))
     lines = logged()
     found = re.findall(r"(\S+)@(\d+),(\d+)", lines[-1].split(": ", 1)[1])
     return {key: (int(x), int(y)) for key, x, y in found}
@@ -100,7 +100,7 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
     kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[1].drawing)  # value 2 == when_at_most
-        pump(0.5)
+        frames()
         assert kiosk.screen == "followup"
         [first] = store.pending(10, now=0) or [None]  # not yet due: still being answered
         assert first is None and store.count() == 1
@@ -109,7 +109,7 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
         tap_window(*chips["wait"])
         tap_window(*chips["clean"])
         tap_window(*chips["done"])
-        pump(0.1)
+        frames()
     assert kiosk.screen == "thanks"
     [submission] = store.pending(10)
     assert submission.answers[0].value == 2
@@ -121,7 +121,7 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
 def test_no_chips_above_the_threshold(make_kiosk, store):
     kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     press(kiosk.targets()[2].drawing)  # value 3
-    pump(0.1)
+    frames()
     assert kiosk.screen == "thanks"
     assert store.pending(10)[0].answers[0].reasons == []
 
@@ -129,9 +129,9 @@ def test_no_chips_above_the_threshold(make_kiosk, store):
 def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
     kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     press(kiosk.targets()[0].drawing)
-    pump(0.1)
+    frames()
     press(kiosk.app.followup_screen.done_button)
-    pump(0.1)
+    frames()
     assert kiosk.screen == "thanks"
     assert store.pending(10)[0].answers[0].reasons == []
 
@@ -139,14 +139,14 @@ def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
 def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
     kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey(follow_up=None, comment=True)))
     press(kiosk.targets()[4].drawing)
-    pump(0.1)
+    frames()
     assert kiosk.screen == "comment"
     screen = kiosk.app.comment_screen
     for char in "Nicex":
         screen.type_text(char)
     screen.key_down("backspace")
     press(screen.send_button)
-    pump(0.1)
+    frames()
     assert kiosk.screen == "thanks"
     assert store.pending(10)[0].answers[0].comment == "Nice"
 
@@ -156,11 +156,11 @@ def test_the_comment_keyboard_holds_its_keys_only_while_shown(make_kiosk):
     keyboard = kiosk.app.comment_screen.keyboard
     assert keyboard.children == []  # not drawn while the question is up
     press(kiosk.targets()[4].drawing)
-    pump(0.3)
+    frames()
     assert kiosk.screen == "comment"
     assert {key.text for key in keyboard.children} >= set("qwerty")
     press(kiosk.app.comment_screen.send_button)
-    pump(0.3)
+    frames()
     assert kiosk.screen == "thanks"
     assert keyboard.children == []
 
@@ -170,12 +170,12 @@ def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
     kiosk = make_kiosk(config)
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[4].drawing)
-        pump(0.5)
+        frames()
         assert kiosk.screen == "staff"
         names = spots(caplog, "staff")
         assert list(names) == ["stf_anna", "stf_olek", "skip"]
         tap_window(*names["stf_olek"])
-        pump(0.1)
+        frames()
     assert kiosk.screen == "thanks"
     assert store.pending(10)[0].staff_id == "stf_olek"
 
@@ -184,36 +184,29 @@ def test_staff_skip_records_none(make_kiosk, store):
     config = make_config(kiosk=FAST, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
     kiosk = make_kiosk(config)
     press(kiosk.targets()[4].drawing)
-    pump(0.1)
+    frames()
     press(kiosk.app.staff_screen.skip_button)
-    pump(0.1)
+    frames()
     assert store.pending(10)[0].staff_id is None
 
 
 def test_language_chip_applies_to_this_customer_only(make_kiosk, store, caplog):
     kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
     with caplog.at_level(logging.INFO, logger="kiosk"):
-        pump(0.5)
+        frames()
         chips = spots(caplog, "languages")
         assert list(chips) == LANGUAGES
         tap_window(*chips["ru"])
-        pump(0.1)
+        frames()
     screen = kiosk.app.question_screen
     assert screen.question_text == "Как прошёл ваш визит?"
     assert [t.word for t in kiosk.targets()][-1] == "Отлично"
     press(kiosk.targets()[4].drawing)
-    pump(0.1)
+    frames()
     assert kiosk.app.thanks_screen.message == "Спасибо!"
     assert store.pending(10)[0].language == "ru"
-    pump(3, until=lambda: kiosk.screen == "question")  # the next customer starts in English
+    wait_until(lambda: kiosk.screen == "question")  # the next customer starts in English
     assert screen.language == "en" and screen.question_text == "How was your visit today?"
-
-
-def test_a_picked_language_resets_when_idle(make_kiosk):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
-    kiosk.app.question_screen.dispatch("on_pick_language", "pl")
-    assert kiosk.app.session.language == "pl"
-    pump(4, until=lambda: kiosk.app.session.language == "en")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -225,27 +218,27 @@ def test_screenshots_per_language(make_kiosk, store, language):
     )
     kiosk = make_kiosk(config)
     kiosk.app.question_screen.dispatch("on_pick_language", language)
-    pump(0.3)
+    frames()
     assert kiosk.app.question_screen.languages[-1][:2] == ("zh-Hant", LANGUAGE_NAMES["zh-Hant"])
     snap(kiosk, f"question-{language}.png")
     press(kiosk.targets()[0].drawing)
-    pump(0.3)
+    frames()
     snap(kiosk, f"followup-{language}.png")
     press(kiosk.app.followup_screen.grid.chips[0])
-    pump(0.2)
+    frames()
     snap(kiosk, f"followup-chosen-{language}.png")
     press(kiosk.app.followup_screen.done_button)
-    pump(0.3)
+    frames()
     assert kiosk.screen == "comment"
     keyboard = kiosk.app.comment_screen.keyboard
     assert keyboard.layout == keyboard_layout(language)
-    pump(0.3)
+    frames()
     snap(kiosk, f"comment-{language}.png")
     press(kiosk.app.comment_screen.skip_button)
-    pump(0.3)
+    frames()
     snap(kiosk, f"staff-{language}.png")
     press(kiosk.app.staff_screen.skip_button)
-    pump(0.3)
+    frames()
     snap(kiosk, f"thanks-{language}.png")
     [submission] = store.pending(10)
     assert submission.language == language and submission.answers[0].reasons == ["wait"]
@@ -261,9 +254,9 @@ def test_the_comment_hint_says_when_the_keyboard_types_latin_letters_only(
     """No IME: a zh-Hant customer keeps the comment, typed on the Latin keyboard, and is told."""
     kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey(follow_up=None, comment=True)))
     kiosk.app.question_screen.dispatch("on_pick_language", language)
-    pump(0.3)
+    frames()
     press(kiosk.targets()[4].drawing)
-    pump(0.3)
+    frames()
     assert kiosk.screen == "comment"
     screen = kiosk.app.comment_screen
     field = next(w for w in screen.walk() if isinstance(w, TextInput))
@@ -272,5 +265,5 @@ def test_the_comment_hint_says_when_the_keyboard_types_latin_letters_only(
     for char in "ok":
         screen.type_text(char)
     press(screen.send_button)
-    pump(0.1)
+    frames()
     assert store.pending(10)[0].answers[0].comment == "ok"

@@ -31,6 +31,17 @@ def pump(seconds: float = 0.0, until=None) -> None:
             raise AssertionError("timed out waiting for the UI")
 
 
+def frames(count: int = 3) -> None:
+    """Run a few frames of Kivy's loop: pending layout and drawing catch up (no fixed time)."""
+    for _ in range(count):
+        EventLoop.idle()
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    """Run Kivy's loop until `condition()` is true (fails after `timeout` seconds)."""
+    pump(timeout, until=condition)
+
+
 def tap_window(x: float, y_top: float) -> None:
     """A real touch at window pixels with the origin top-left (as xdotool clicks)."""
     # One frame first, so timers the touch starts count from now, as in a running app
@@ -50,17 +61,21 @@ def press(widget) -> None:
 class Kiosk:
     """A running app, built into the offscreen window."""
 
-    def __init__(self, settings: Settings, store: LocalStore) -> None:
+    def __init__(self, settings: Settings, store: LocalStore, clock=None) -> None:
         self.store = store
-        self.app = SmiletapKioskApp(settings, store=store, start_sync=False)
+        self.app = SmiletapKioskApp(settings, store=store, start_sync=False, clock=clock)
         self.root = self.app.build()
         self.app.root = self.root
         Window.add_widget(self.root)
-        pump(0.05)
+        frames()
 
     @property
     def screen(self) -> str:
         return self.root.current
+
+    @property
+    def controller(self):
+        return self.app.controller
 
     def targets(self) -> list:
         return self.app.question_screen.targets

@@ -21,6 +21,10 @@ class CommentScreen(KioskScreen):
 
     __events__ = ("on_comment",)
 
+    def show(self) -> None:
+        """A fresh comment: nothing typed yet."""
+        self.text = ""
+
     def type_text(self, text: str) -> None:
         """A character from the on-screen keyboard."""
         self.text = (self.text + text)[:MAX_COMMENT]

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kivy.properties import ListProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.widget import Widget
 
+from kiosk.answering import SurveySession
+from kiosk.i18n import language_name
+from kiosk.ui import words
+from kiosk.ui.language import font_name_for
 from kiosk.ui.screens import KioskScreen
+from kiosk.ui.widgets.face import KINDS
+from shared.survey import Question
+
+
+def answer_options(question: Question, language: str) -> list[dict[str, object]]:
+    """What the answer row shows per value: its mood (0 unhappiest … 1 happiest) and the word
+    under it — a caption under every face, the scale's end words under its lowest and highest
+    key."""
+    kind = question.kind if question.kind in KINDS else "smiley"
+    values = list(question.values)
+    low, high = values[0], values[-1]
+    options: list[dict[str, object]] = [
+        {"value": value, "mood": (value - low) / (high - low), "word": "", "align": "center"}
+        for value in values
+    ]
+    if kind == "smiley":
+        for option, word in zip(options, words.face_words(language, question.scale), strict=True):
+            option["word"] = word
+    else:
+        options[0]["word"], options[-1]["word"] = words.scale_ends(language, kind)
+        options[0]["align"], options[-1]["align"] = "left", "right"
+    return options
 
 
 class QuestionScreen(KioskScreen):
@@ -22,6 +50,19 @@ class QuestionScreen(KioskScreen):
     language_grid = ObjectProperty(None, allownone=True)
 
     __events__ = ("on_answer", "on_pick_language")
+
+    def show(self, session: SurveySession, data_dir: Path) -> None:
+        """The session's current question, in its language, with the survey's language chips."""
+        question = session.question
+        self.languages = [
+            (code, language_name(code), font_name_for(code, data_dir))
+            for code in session.survey.languages
+        ]
+        self.language = session.language
+        self.question_id = question.id
+        self.question_text = session.text(question.text)
+        self.kind = question.kind if question.kind in KINDS else "smiley"
+        self.options = answer_options(question, session.language)
 
     def on_answer(self, value: int) -> None:
         """Fired with the value the customer pressed."""

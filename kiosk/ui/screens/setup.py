@@ -34,6 +34,20 @@ class SetupScreen(KioskScreen):
 
     __events__ = ("on_enroll", "on_cancel")
 
+    def show(self, *, can_cancel: bool, server_url: str | None) -> None:
+        """A fresh form (prefilled with `server_url` for a re-enroll; None keeps the fields)."""
+        self.can_cancel = can_cancel
+        if server_url is not None:
+            self.server_url = server_url
+            self.code = ""
+            self.error = ""
+            self.busy = False
+
+    def show_result(self, error: str) -> None:
+        """Enrollment finished, with `error` (a msgid) or without one."""
+        self.busy = False
+        self.error = error
+
     def on_enter(self, *_args: object) -> None:
         # The keyboard types into the first field still to fill until IT taps the other one.
         # (Not focused here: a field left focused keeps the window's keyboard from others.)

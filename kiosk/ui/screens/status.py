@@ -23,6 +23,11 @@ class StatusScreen(KioskScreen):
     def on_kv_post(self, base_widget: Widget) -> None:
         self.buttons = {name: self.ids[name] for name in ACTIONS}
 
+    def show(self, text: str, *, busy: bool) -> None:
+        """The status lines, and whether a manual sync is running."""
+        self.text = text
+        self.busy = busy
+
     def on_action(self, name: str) -> None:
         """Fired with the button's action."""
 

@@ -1,4 +1,4 @@
-"""The customer flow's answer rows: words under the faces, and under the two ends of a scale."""
+"""The question screen's answer rows: words under the faces, and under the two ends of a scale."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from kivy.core.window import Window
 
 from kiosk.i18n import translations
 from kiosk.ui import words
-from kiosk.ui.customer_flow import answer_options
+from kiosk.ui.screens.question import answer_options
 from shared.survey import Question
 from tests.kiosk.conftest import make_config
-from tests.kiosk.window import ARTIFACTS, FAST, pump, snap
+from tests.kiosk.window import ARTIFACTS, FAST, frames, pump, snap
 
 LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
 #: Each numbered kind with its largest scale, and the words under its ends (msgids).
@@ -67,7 +67,7 @@ def test_the_end_words_sit_right_under_the_first_and_last_key(make_kiosk, kind, 
     """Not in a row far below: each word starts under its key, inside the window, apart."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     Window.size = size
-    pump(0.1)
+    frames()
     scale, low, high = SCALES[kind]
     kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey(kind, scale)))
     for language in ("en", "pl", "zh-Hant"):
@@ -81,7 +81,7 @@ def test_the_end_words_sit_right_under_the_first_and_last_key(make_kiosk, kind, 
             return caption.texture_size[1] > 0 and abs(key.y - caption.top - 6) < 12
 
         pump(5, until=settled)
-        pump(0.2)
+        frames()
         assert first.ids.caption.text == catalog.gettext(low)
         assert last.ids.caption.text == catalog.gettext(high)
         assert all(t.ids.caption.text == "" for t in middle)
