@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from server import migrations, passwords
 from server.app import create_app
-from server.db import dispose_engine, get_engine
+from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
 from server.settings import SettingError
 from server.store import api_keys, devices, locations, rollups, staff, surveys, users
@@ -81,6 +81,7 @@ def _need_location(conn: Connection, location_id: str) -> None:
 @click.group(name="smiletap-server")
 def main() -> None:
     """Smiletap server: serve the API and manage its data."""
+    use_private_umask()
 
 
 @main.command()

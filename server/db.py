@@ -4,6 +4,10 @@ SQLite (the default) runs in WAL mode with a busy timeout and foreign keys on, a
 transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
 fails with SQLITE_BUSY_SNAPSHOT when another writer got in between, while an immediate one
 waits for the write lock instead. PostgreSQL is used through psycopg 3.
+
+The SQLite file holds device tokens' hashes, comments and users: it is created 0640 (no access
+for others), and SQLite gives its WAL and SHM files the database file's mode. The server's
+entry points also set the umask to `PRIVATE_UMASK`, so nothing they create is world-readable.
 """
 
 from __future__ import annotations
@@ -17,6 +21,31 @@ from sqlalchemy.engine import make_url
 
 _ENGINE_KEY = "smiletap_engine"
 SQLITE_BUSY_TIMEOUT_MS = 15000
+#: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
+PRIVATE_UMASK = 0o027
+SQLITE_FILE_MODE = 0o640
+
+
+def use_private_umask() -> None:
+    """Files and folders this process creates from now on are not world-readable."""
+    os.umask(PRIVATE_UMASK)
+
+
+def restrict_sqlite_files(path: str) -> None:
+    """Create the database file 0640 if missing; take others' access from it, its WAL and SHM
+    (files an older version left 0644)."""
+    if not os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+        except OSError:
+            return  # a missing folder or no right to write: SQLite says so when it connects
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            mode = os.stat(name).st_mode & 0o777
+            if mode & 0o007:
+                os.chmod(name, mode & ~0o007)
+        except FileNotFoundError:
+            continue
 
 
 def normalize_url(url: str) -> str:
@@ -32,7 +61,7 @@ def database_url(app: Flask) -> str:
     url = app.config.get("DATABASE_URL")
     if url:
         return normalize_url(str(url))
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o750, exist_ok=True)
     return "sqlite:///" + os.path.join(app.instance_path, "smiletap.db")
 
 
@@ -56,7 +85,10 @@ def _setup_sqlite(engine: Engine) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for this URL, with the SQLite settings above when it is SQLite."""
     url = normalize_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
+            restrict_sqlite_files(parsed.database)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _setup_sqlite(engine)
         return engine

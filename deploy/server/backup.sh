@@ -11,6 +11,7 @@
 # /etc/smiletap/server.env; SMILETAP_PYTHON names the venv's python (default
 # /opt/smiletap/venv/bin/python). Prints the backup's path. Restore with restore.sh.
 set -euo pipefail
+umask 077 # a backup holds every comment and token hash: for the owner's eyes only
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 dest_dir=${1:?usage: backup.sh DEST_DIR}
@@ -39,7 +40,7 @@ if result != "ok":
 PY
 else
   out=$dest_dir/smiletap-$stamp.pgdump
-  pg_dump --format=custom --no-owner --no-privileges --file="$out.part" --dbname="$PG_URL"
+  pg_tool pg_dump --format=custom --no-owner --no-privileges --file="$out.part" --dbname="$PG_URL"
 fi
 mv "$out.part" "$out"
 echo "$out"

@@ -47,7 +47,7 @@ source.close()
 PY
 else
   [[ $magic == PGDMP ]] || { echo "restore.sh: $backup is not a pg_dump -Fc file" >&2; exit 1; }
-  tables=$(psql "$PG_URL" -qtA -c \
+  tables=$(pg_tool psql "$PG_URL" -qtA -c \
     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
   if ((tables > 0 && !force)); then
     echo "restore.sh: the database has $tables tables (use --force to replace them)" >&2
@@ -55,7 +55,7 @@ else
   fi
   clean=()
   ((tables == 0)) || clean=(--clean --if-exists)
-  pg_restore --no-owner --no-privileges --exit-on-error "${clean[@]}" --dbname="$PG_URL" "$backup"
+  pg_tool pg_restore --no-owner --no-privileges --exit-on-error "${clean[@]}" --dbname="$PG_URL" "$backup"
 fi
 "$(dirname "$SMILETAP_PYTHON")/smiletap-server" migrate
 echo "restored $backup"

@@ -15,7 +15,9 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic Config pointing at this folder's scripts."""
     config = Config()
     config.set_main_option("script_location", HERE)
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The config is an INI parser with %-interpolation: a URL-quoted password ("%3A") needs %%.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -84,6 +84,12 @@ def test_server_unit_migrates_first() -> None:
     assert re.search(r"ExecStart=\S+/gunicorn --config \S+/gunicorn.conf.py server.wsgi:app", unit)
 
 
+def test_server_unit_keeps_its_files_from_other_users() -> None:
+    unit = (DEPLOY / "server" / "smiletap-server.service").read_text(encoding="utf-8")
+    assert re.search(r"^UMask=0027$", unit, flags=re.MULTILINE)
+    assert re.search(r"^StateDirectoryMode=0750$", unit, flags=re.MULTILINE)
+
+
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import text
 
@@ -48,3 +52,38 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path) -> None:
             other.execute("BEGIN IMMEDIATE")
         other.close()
     engine.dispose()
+
+
+def test_sqlite_files_are_created_without_access_for_others(tmp_path) -> None:
+    path = tmp_path / "private.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # under the usual umask 022, SQLite alone would make 0644
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("private.db*")}
+    engine.dispose()
+    assert set(modes) == {"private.db", "private.db-wal", "private.db-shm"}
+    assert all(mode & 0o007 == 0 for mode in modes.values()), modes
+
+
+def test_an_old_world_readable_database_is_restricted(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    for name in ("old.db", "old.db-wal"):
+        (tmp_path / name).touch()
+        (tmp_path / name).chmod(0o644)
+    make_engine(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "old.db-wal").stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize(
+    "entry", ["import server.wsgi", "from server.cli import main; main(['migrate'])"]
+)
+def test_the_server_entry_points_set_a_private_umask(entry: str, tmp_path) -> None:
+    probe = f"import os, sys\ntry:\n    {entry}\nexcept SystemExit:\n    pass\n"
+    probe += "sys.stderr.write(oct(os.umask(0)))"
+    env = {**os.environ, "SMILETAP_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stderr.strip().endswith("0o27"), done.stderr
