@@ -14,6 +14,9 @@ Tables:
   finished or has been left alone for `OPEN_GRACE_S` (so a crash mid-survey still delivers
   the first tap).
 - `state`: key/value pairs for enrollment, the cached config and the last sync outcome.
+
+The schema is made and changed by the named migrations in `kiosk.migrations`, recorded in
+the database's `_sqlite_migrations` table.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 import sqlite_utils
 
+from kiosk.migrations import MIGRATIONS
 from kiosk.uptime import age_s, boot_id, uptime_s
 from shared.clock import to_rfc3339
 from shared.protocol import ConfigResponse, Submission, SubmissionResult
@@ -75,7 +79,7 @@ class LocalStore:
         self.db = sqlite_utils.Database(conn)
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")
-        self._create_tables()
+        self._migrate()
 
     def close(self) -> None:
         with self._lock:
@@ -86,40 +90,10 @@ class LocalStore:
         with self._lock:
             yield self.db
 
-    def _create_tables(self) -> None:
+    def _migrate(self) -> None:
+        """Bring the schema up to date: the migrations this database has not recorded yet."""
         with self._locked() as db:
-            db["submissions"].create(
-                {
-                    "id": str,
-                    "created_at": str,
-                    "created_ts": float,
-                    "payload": str,
-                    "state": str,
-                    "in_progress": int,
-                    "reason": str,
-                    "field": str,
-                    "delivered_at": str,
-                    "boot_id": str,
-                    "uptime_s": float,
-                },
-                pk="id",
-                not_null={"created_at", "created_ts", "payload", "state", "in_progress"},
-                defaults={"state": PENDING, "in_progress": 0},
-                if_not_exists=True,
-            )
-            columns = db["submissions"].columns_dict
-            for name, kind in (("boot_id", str), ("uptime_s", float)):  # stores made before 0.2
-                if name not in columns:
-                    db["submissions"].add_column(name, kind)
-            db["submissions"].create_index(
-                ["state", "created_ts"], if_not_exists=True, find_unique_name=True
-            )
-            # The burst check at every tap counts recent rows of any state: without this it
-            # scanned the whole retention window (30 days of delivered taps).
-            db["submissions"].create_index(
-                ["created_ts"], if_not_exists=True, find_unique_name=True
-            )
-            db["state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            MIGRATIONS.apply(db)
 
     # --- pragmas (read back by tests and the status command) ---------------------------------
 
