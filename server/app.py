@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, jobs, settings
+from server import db, errors, jobs, secret_key, settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.config.update(layered)
+    app.config["SECRET_KEY"] = secret_key.resolve(app.config["SECRET_KEY"], app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     trusted_proxies = int(app.config["PROXY_FIX_X_FOR"])

@@ -30,7 +30,13 @@ SETTINGS: list[Setting] = [
         "SQLAlchemy URL (sqlite:///path or postgresql://...); default: smiletap.db in the "
         "instance folder",
     ),
-    Setting("SECRET_KEY", "dev", "Flask secret key; set a long random value in production"),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs sessions and CSRF tokens; unset: a random key made once into the instance "
+        "folder (file secret_key, mode 0600). Known examples and keys under 32 characters "
+        "are refused",
+    ),
     Setting("INSTANCE_PATH", None, "Folder for the default SQLite file and instance data"),
     Setting("SKEW_THRESHOLD_S", 120.0, "Device clock skew (s) above which tap times are corrected"),
     Setting("MIN_N", 30, "Default minimum number of answers before a group is ranked"),
