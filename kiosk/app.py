@@ -31,7 +31,8 @@ from kiosk.recovery import open_store
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
 from kiosk.sync import SyncService
-from kiosk.ui import load_kv, words
+from kiosk.ui import words
+from kiosk.ui.kv import load_kv
 from kiosk.ui.language import current as ui_language
 from kiosk.ui.language import font_name_for
 from kiosk.ui.screens import KioskScreen

@@ -244,10 +244,12 @@ class LocalStore:
         """How many submissions there are (in one state, or all)."""
         with self._locked() as db:
             if state is None:
-                return db.execute("SELECT count(*) FROM submissions").fetchone()[0]
-            return db.execute(
-                "SELECT count(*) FROM submissions WHERE state = ?", [state]
-            ).fetchone()[0]
+                row = db.execute("SELECT count(*) FROM submissions").fetchone()
+            else:
+                row = db.execute(
+                    "SELECT count(*) FROM submissions WHERE state = ?", [state]
+                ).fetchone()
+            return int(row[0])
 
     def backlog(self) -> int:
         """How many submissions are waiting for delivery."""
