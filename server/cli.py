@@ -100,6 +100,25 @@ def migrate(as_json: bool) -> None:
     _emit(as_json, {"revision": revision}, f"database at revision {revision}")
 
 
+def waitress_options(app: Flask) -> dict[str, Any]:
+    """waitress's body limit and proxy trust, from the app's settings."""
+    config = app.config
+    # waitress refuses a body of max_request_body_size bytes and more, at once from the
+    # Content-Length; Flask's limit admits MAX_CONTENT_LENGTH itself, hence the + 1.
+    options: dict[str, Any] = {"max_request_body_size": int(config["MAX_CONTENT_LENGTH"]) + 1}
+    proxy = str(config["TRUSTED_PROXY"]).strip()
+    if proxy:
+        # X-Forwarded-* only from the proxy's own address; from anyone else waitress drops
+        # them, so a client cannot pose as another address to the per-address limits.
+        options.update(
+            trusted_proxy=proxy,
+            trusted_proxy_count=max(1, int(config["PROXY_FIX_X_FOR"])),
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+            clear_untrusted_proxy_headers=True,
+        )
+    return options
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
@@ -116,7 +135,7 @@ def run(host: str, port: int, threads: int, as_json: bool) -> None:
         raise click.ClickException(f"database error: {exc.orig}") from None
     _emit(as_json, {"host": host, "port": port}, f"serving on http://{host}:{port}")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads)
+        waitress.serve(app, host=host, port=port, threads=threads, **waitress_options(app))
     finally:
         dispose_engine(app)
 

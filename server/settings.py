@@ -61,6 +61,12 @@ SETTINGS: list[Setting] = [
         0,
         "Number of trusted proxies (e.g. 1 behind nginx) whose X-Forwarded-For gives the client",
     ),
+    Setting(
+        "TRUSTED_PROXY",
+        "",
+        "`smiletap-server run` (waitress): the reverse proxy's address whose X-Forwarded-For "
+        "and -Proto are believed (PROXY_FIX_X_FOR hops, at least 1); empty: none",
+    ),
     Setting("IDLE_RESET_S", 20, "Kiosk: seconds without a touch before it returns to the start"),
     Setting("THANK_YOU_S", 4, "Kiosk: seconds the thank-you screen shows"),
     Setting("BURST_MAX_TAPS", 5, "Kiosk: submissions within the burst window before flagging"),

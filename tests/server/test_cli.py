@@ -156,14 +156,16 @@ def test_rebuild_rollups_matches_ingest(smiletap: Smiletap, runner: Cli, databas
 def test_run_migrates_then_serves(runner: Cli, monkeypatch) -> None:
     served = {}
 
-    def fake_serve(app, host, port, threads):
-        served.update(host=host, port=port, name=app.name)
+    def fake_serve(app, host, port, threads, **options):
+        served.update(host=host, port=port, name=app.name, options=options)
 
     monkeypatch.setattr("waitress.serve", fake_serve)
     result = runner.invoke("run", "--host", "127.0.0.1", "--port", "9999", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"host": "127.0.0.1", "port": 9999}
     assert served["port"] == 9999
+    # Flask's limit admits MAX_CONTENT_LENGTH itself; waitress refuses from its limit up.
+    assert served["options"] == {"max_request_body_size": 5 * 1024 * 1024 + 1}
 
 
 def test_bad_setting_is_a_clear_message(runner: Cli) -> None:
