@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from server.db import get_db
+from server.db import get_db, reading
 from server.errors import ApiError
 from server.store import api_keys, devices
 
@@ -29,7 +29,7 @@ def require_device() -> dict[str, Any]:
     """The calling device, or a 401."""
     token = bearer_token()
     conn = get_db()
-    with conn.begin():
+    with reading(conn):
         device = devices.by_token(conn, token)
     if device is None:
         raise ApiError("unauthorized", "unknown or revoked device token")
@@ -40,7 +40,7 @@ def require_api_key() -> api_keys.ApiKey:
     """The calling API key, or a 401."""
     token = bearer_token()
     conn = get_db()
-    with conn.begin():
+    with reading(conn):
         key = api_keys.lookup(conn, token)
     if key is None:
         raise ApiError("unauthorized", "unknown or revoked API key")

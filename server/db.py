@@ -3,7 +3,9 @@
 SQLite (the default) runs in WAL mode with a busy timeout and foreign keys on, and every
 transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
 fails with SQLITE_BUSY_SNAPSHOT when another writer got in between, while an immediate one
-waits for the write lock instead. PostgreSQL is used through psycopg 3.
+waits for the write lock instead. A transaction that only reads says so (`reading`) and
+starts with a plain `BEGIN`, so polls never queue behind writers for SQLite's one write lock.
+PostgreSQL is used through psycopg 3.
 
 The SQLite file holds device tokens' hashes, comments and users: it is created 0640 (no access
 for others), and SQLite gives its WAL and SHM files the database file's mode. The server's
@@ -13,6 +15,8 @@ entry points also set the umask to `PRIVATE_UMASK`, so nothing they create is wo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -20,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 _ENGINE_KEY = "smiletap_engine"
+_READ_ONLY = "smiletap_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 15000
 #: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
 PRIVATE_UMASK = 0o027
@@ -79,7 +84,19 @@ def _setup_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(conn: Connection) -> Iterator[Connection]:
+    """A transaction that only reads: on SQLite it takes no write lock (a deferred BEGIN)."""
+    conn.execution_options(**{_READ_ONLY: True})
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.execution_options(**{_READ_ONLY: False})
 
 
 def make_engine(url: str) -> Engine:

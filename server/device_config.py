@@ -1,4 +1,11 @@
-"""The body of GET /api/v1/config and its ETag."""
+"""The body of GET /api/v1/config and its ETag.
+
+The ETag is not a hash of the body, which would mean building the body on every poll: it
+hashes what the body is made of — the device's own fields, its location's config stamp and
+the kiosk settings. Every store write that changes what /config sends for a location gives
+that location a new stamp (`locations.touch_config`), so checking an ETag costs one
+primary-key read and works across processes (nothing is cached in memory).
+"""
 
 from __future__ import annotations
 
@@ -22,10 +29,23 @@ def kiosk_settings(config: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def etag_of(body: Mapping[str, Any]) -> str:
-    """A hash of the config body (everything but the etag itself)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def etag(device: Mapping[str, Any], config_stamp: str, config: Mapping[str, Any]) -> str:
+    """The config's ETag: changes whenever anything /config sends for this device does."""
+    parts = {
+        "device": [device["id"], device["name"], device["location_id"]],
+        "config_stamp": config_stamp,
+        # Kiosk settings come from the process's settings: a restart with new ones changes them.
+        "kiosk": kiosk_settings(config),
+    }
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def current_etag(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+    """The device's config ETag, read without building the config."""
+    stamp = locations.config_stamp(conn, device["location_id"])
+    assert stamp is not None  # a device's location is a foreign key
+    return etag(device, stamp, config)
 
 
 def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,4 +70,4 @@ def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]
         "staff": staff.active_at(conn, location["id"]),
         "kiosk": kiosk_settings(config),
     }
-    return {"etag": etag_of(body), **body}
+    return {"etag": etag(device, location["config_stamp"], config), **body}

@@ -67,6 +67,12 @@ SETTINGS: list[Setting] = [
         "`smiletap-server run` (waitress): the reverse proxy's address whose X-Forwarded-For "
         "and -Proto are believed (PROXY_FIX_X_FOR hops, at least 1); empty: none",
     ),
+    Setting(
+        "CONTACT_WRITE_INTERVAL_S",
+        60,
+        "Device API: a config pull or unchanged heartbeat writes the device's last contact only "
+        "when the stored one is at least this old (s, at most 60): last contact lags by less",
+    ),
     Setting("IDLE_RESET_S", 20, "Kiosk: seconds without a touch before it returns to the start"),
     Setting("THANK_YOU_S", 4, "Kiosk: seconds the thank-you screen shows"),
     Setting("BURST_MAX_TAPS", 5, "Kiosk: submissions within the burst window before flagging"),

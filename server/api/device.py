@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, make_response, request
 from pydantic import TypeAdapter
+from sqlalchemy import Connection
 
 from server import device_config
 from server.api.bodies import parse_body
 from server.auth import require_device
-from server.db import get_db
+from server.db import get_db, reading
 from server.errors import ApiError
 from server.ingest import ingest_batch
 from server.store import devices, enroll_limits
@@ -55,18 +56,30 @@ def enroll() -> tuple[Response, int]:
 
 @bp.get("/config")
 def config() -> Response:
-    """The device's config, or 304 when its ETag still matches."""
+    """The device's config, or 304 when its ETag still matches.
+
+    An unchanged config costs one read: the ETag comes from the location's config stamp, and
+    the last contact is written at most once per CONTACT_WRITE_INTERVAL_S.
+    """
     device = require_device()
+    settings = current_app.config
     conn = get_db()
-    with conn.begin():
-        devices.record_contact(conn, device["id"], None)
-        body = device_config.build(conn, device, current_app.config)
-    if request.if_none_match.contains(body["etag"]):
-        response = make_response("", 304)
-    else:
-        response = jsonify(body)
-    response.set_etag(body["etag"])
+    _note_contact(conn, device)
+    with reading(conn):
+        etag = device_config.current_etag(conn, device, settings)
+        if request.if_none_match.contains(etag):
+            response = make_response("", 304)
+        else:
+            response = jsonify(device_config.build(conn, device, settings))
+    response.set_etag(etag)
     return response
+
+
+def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
+    now = utcnow()
+    if devices.contact_due(device, now, float(current_app.config["CONTACT_WRITE_INTERVAL_S"])):
+        with conn.begin():
+            devices.record_contact(conn, device["id"], None, now)
 
 
 @bp.post("/submissions")
@@ -91,9 +104,14 @@ def submit() -> Response:
 
 @bp.post("/heartbeat")
 def heartbeat() -> Response:
-    """Record the kiosk's status; answer with the current config ETag."""
+    """Record the kiosk's status; answer with the current config ETag.
+
+    A status equal to the stored one is written only when the last contact is due (see
+    `config`), so a steady kiosk's heartbeat is a read.
+    """
     device = require_device()
     body = parse_body(HeartbeatRequest)
+    settings = current_app.config
     now = utcnow()
     status: dict[str, Any] = {
         "app_version": body.app_version,
@@ -102,11 +120,13 @@ def heartbeat() -> Response:
         "rejected_count": body.rejected_count,
         "last_error": body.last_error,
         "config_etag": body.config_etag,
-        "last_contact_at": now,
         "clock_skew_s": measured_skew(body.sent_at, now),
     }
     conn = get_db()
-    with conn.begin():
-        devices.record_heartbeat(conn, device["id"], status)
-        etag = device_config.build(conn, device, current_app.config)["etag"]
+    interval_s = float(settings["CONTACT_WRITE_INTERVAL_S"])
+    if devices.heartbeat_is_news(device, status) or devices.contact_due(device, now, interval_s):
+        with conn.begin():
+            devices.record_heartbeat(conn, device["id"], status, now)
+    with reading(conn):
+        etag = device_config.current_etag(conn, device, settings)
     return jsonify({"server_time": to_rfc3339(utcnow()), "config_etag": etag})

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from server.store import as_utc
 from server.store.schema import devices, enroll_codes, id_conflicts, locations
 from shared.clock import utcnow
 from shared.ids import new_entity_id
@@ -143,20 +144,54 @@ def move(conn: Connection, device_id: str, location_id: str) -> bool:
     return result.rowcount == 1
 
 
-def record_contact(conn: Connection, device_id: str, skew_s: float | None) -> None:
+#: A heartbeat whose clock skew moved less than this (network jitter) reports nothing new.
+SKEW_NEWS_S = 1.0
+
+
+def contact_due(device: dict[str, Any], now: datetime, interval_s: float) -> bool:
+    """Whether a call at `now` must be written as the device's last contact.
+
+    Polls write it at most once per `interval_s`, so the stored last contact is never later
+    than the true one and less than `interval_s` earlier.
+    """
+    last = as_utc(device["last_contact_at"])
+    return last is None or (now - last).total_seconds() >= interval_s
+
+
+def record_contact(
+    conn: Connection, device_id: str, skew_s: float | None, now: datetime | None = None
+) -> None:
     """Note that the device called now, and its clock skew when the call carried one."""
-    values: dict[str, Any] = {"last_contact_at": utcnow()}
+    values: dict[str, Any] = {"last_contact_at": now or utcnow()}
     if skew_s is not None:
         values["clock_skew_s"] = skew_s
     conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
 
 
-def record_heartbeat(conn: Connection, device_id: str, status: dict[str, Any]) -> None:
-    """Store what the kiosk reports about itself."""
+def heartbeat_is_news(device: dict[str, Any], status: dict[str, Any]) -> bool:
+    """Whether a heartbeat's status differs from what is stored for the device."""
+    for name, value in status.items():
+        stored = device[name]
+        if name == "clock_skew_s":
+            if stored is None or abs(float(stored) - float(value)) >= SKEW_NEWS_S:
+                return True
+        elif isinstance(value, datetime) or isinstance(stored, datetime):
+            if as_utc(stored) != as_utc(value):
+                return True
+        elif stored != value:
+            return True
+    return False
+
+
+def record_heartbeat(
+    conn: Connection, device_id: str, status: dict[str, Any], now: datetime | None = None
+) -> None:
+    """Store what the kiosk reports about itself; the call is its last contact."""
+    moment = now or utcnow()
     conn.execute(
         update(devices)
         .where(devices.c.id == device_id)
-        .values(last_heartbeat_at=utcnow(), **status)
+        .values(last_heartbeat_at=moment, last_contact_at=moment, **status)
     )
 
 

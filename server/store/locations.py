@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -12,11 +13,48 @@ from shared.clock import utcnow
 from shared.ids import new_entity_id
 
 
+def new_config_stamp() -> str:
+    """A fresh stamp: random, so a database restored from a backup never reuses one."""
+    return secrets.token_hex(8)
+
+
+def touch_config(conn: Connection, location_id: str) -> None:
+    """Note that what /config sends to this location's kiosks changed."""
+    conn.execute(
+        update(locations)
+        .where(locations.c.id == location_id)
+        .values(config_stamp=new_config_stamp())
+    )
+
+
+def touch_config_of_survey(conn: Connection, survey_id: str) -> None:
+    """Note a change to /config at every location showing this survey."""
+    conn.execute(
+        update(locations)
+        .where(locations.c.survey_id == survey_id)
+        .values(config_stamp=new_config_stamp())
+    )
+
+
+def config_stamp(conn: Connection, location_id: str) -> str | None:
+    """The location's config stamp (a primary-key read), or None when it does not exist."""
+    stamp: str | None = conn.execute(
+        select(locations.c.config_stamp).where(locations.c.id == location_id)
+    ).scalar_one_or_none()
+    return stamp
+
+
 def create(conn: Connection, name: str, timezone: str) -> str:
     """Insert a location and return its id."""
     location_id = new_entity_id("loc")
     conn.execute(
-        locations.insert().values(id=location_id, name=name, timezone=timezone, created_at=utcnow())
+        locations.insert().values(
+            id=location_id,
+            name=name,
+            timezone=timezone,
+            created_at=utcnow(),
+            config_stamp=new_config_stamp(),
+        )
     )
     return location_id
 
@@ -38,7 +76,9 @@ def timezones(conn: Connection, location_ids: set[str]) -> dict[str, str]:
 def assign_survey(conn: Connection, location_id: str, survey_id: str) -> bool:
     """Point the location at a survey; False when the location does not exist."""
     result = conn.execute(
-        update(locations).where(locations.c.id == location_id).values(survey_id=survey_id)
+        update(locations)
+        .where(locations.c.id == location_id)
+        .values(survey_id=survey_id, config_stamp=new_config_stamp())
     )
     return result.rowcount == 1
 
@@ -69,6 +109,8 @@ def update_settings(
             timezone=timezone,
             opening_hours=None if opening_hours is None else json.dumps(opening_hours),
             webhook_url=webhook_url or None,
+            # Name, time zone and hours are in /config; a webhook-only save costs one full pull.
+            config_stamp=new_config_stamp(),
             **rules,
         )
     )

@@ -72,6 +72,9 @@ locations = Table(
     Column("opening_hours", Text, nullable=True),
     Column("alert_rules", Text, nullable=True),  # JSON overrides of the alert defaults
     Column("webhook_url", String(500), nullable=True),  # None: the global ALERT_WEBHOOK_URL
+    # Migration 0007: a random value replaced by every change to what /config sends for this
+    # location (locations.touch_config), so an unchanged config check is one read.
+    Column("config_stamp", String(32), nullable=False, server_default="initial"),
 )
 
 staff = Table(

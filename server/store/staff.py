@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from server.store import locations
 from server.store.schema import staff
 from shared.clock import utcnow
 from shared.ids import new_entity_id
@@ -23,6 +24,7 @@ def create(conn: Connection, location_id: str, display_name: str) -> str:
             created_at=utcnow(),
         )
     )
+    locations.touch_config(conn, location_id)
     return staff_id
 
 
@@ -65,12 +67,14 @@ def rename(conn: Connection, staff_id: str, display_name: str) -> bool:
     result = conn.execute(
         update(staff).where(staff.c.id == staff_id).values(display_name=display_name)
     )
+    _touch_config_of(conn, staff_id)
     return result.rowcount == 1
 
 
 def set_active(conn: Connection, staff_id: str, active: bool) -> bool:
     """(De)activate a staff member: inactive ones leave /config, their answers stay."""
     result = conn.execute(update(staff).where(staff.c.id == staff_id).values(active=active))
+    _touch_config_of(conn, staff_id)
     return result.rowcount == 1
 
 
@@ -82,3 +86,12 @@ def names(conn: Connection, location_id: str) -> dict[str, dict[str, Any]]:
         )
     )
     return {r.id: {"name": r.display_name, "active": r.active} for r in rows}
+
+
+def _touch_config_of(conn: Connection, staff_id: str) -> None:
+    # The staff list is part of /config at the member's location.
+    location_id = conn.execute(
+        select(staff.c.location_id).where(staff.c.id == staff_id)
+    ).scalar_one_or_none()
+    if location_id is not None:
+        locations.touch_config(conn, location_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from server.store import locations as location_store
 from server.store.schema import locations, survey_versions, surveys
 from shared.clock import utcnow
 from shared.ids import new_entity_id
@@ -44,6 +45,7 @@ def add_version(conn: Connection, survey_id: str, definition: SurveyDefinition) 
             survey_id=survey_id, version=version, body=_body(definition), created_at=utcnow()
         )
     )
+    location_store.touch_config_of_survey(conn, survey_id)
     return version
 
 

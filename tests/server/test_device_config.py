@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from flask import Flask
+from sqlalchemy import event, select, update
 
-from server.db import get_engine
+from server.app import create_app
+from server.db import dispose_engine, get_engine
 from server.store import locations
 from server.store.schema import devices
+from shared.clock import utcnow
 from shared.protocol import ConfigResponse
-from tests.server.conftest import SURVEY, Smiletap, assert_error
+from tests.server.conftest import SURVEY, Cli, Kiosk, Smiletap, assert_error
+
+SMILETAP_SERVER = str(Path(sys.executable).parent / "smiletap-server")
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|BEGIN IMMEDIATE)", re.IGNORECASE)
 
 
 def test_config_shape(smiletap: Smiletap, runner) -> None:
@@ -156,3 +171,197 @@ def test_heartbeat_bad_input(smiletap: Smiletap) -> None:
         "/api/v1/heartbeat", json={"sent_at": "2026-11-23T10:00:00Z", "last_error": "a\x00b"}
     )
     assert_error(response, 422, "invalid_request", "last_error")
+
+
+def _body_without_etag(response: Any) -> dict[str, Any]:
+    return {k: v for k, v in response.json.items() if k != "etag"}
+
+
+def _cli_changes(kiosk: Kiosk, smiletap: Smiletap) -> dict[str, list[str]]:
+    """Each `smiletap-server` command that changes what /config sends to the kiosk."""
+    changed = json.loads(json.dumps(SURVEY))
+    changed["thank_you"]["en"] = "Cheers!"
+    other = smiletap.location("Europe/London", "Other")
+    return {
+        "update-survey": [
+            "update-survey",
+            kiosk.survey_id,
+            "--file",
+            smiletap.survey_file(changed),
+        ],
+        "assign-survey": [
+            "assign-survey",
+            "--location",
+            kiosk.location_id,
+            "--survey",
+            smiletap.survey(),
+        ],
+        "create-staff": ["create-staff", "--location", kiosk.location_id, "--name", "Ola"],
+        "move-device": ["move-device", kiosk.device_id, "--location", other],
+    }
+
+
+@pytest.mark.parametrize(
+    "command", ["update-survey", "assign-survey", "create-staff", "move-device"]
+)
+def test_a_change_made_by_another_process_ends_the_304(
+    smiletap: Smiletap, runner: Cli, command: str
+) -> None:
+    """The command runs as its own process: nothing this server holds in memory may hide it."""
+    kiosk = smiletap.setup()
+    before = kiosk.get("/api/v1/config")
+    etag = before.json["etag"]
+    assert kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    args = _cli_changes(kiosk, smiletap)[command]
+    done = subprocess.run(
+        [SMILETAP_SERVER, *args], env=runner.env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    after = kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{etag}"'})
+    assert after.status_code == 200
+    assert after.json["etag"] != etag
+    assert _body_without_etag(after) != _body_without_etag(before)
+
+
+def test_staff_changes_through_the_store_end_the_304(smiletap: Smiletap, app: Flask) -> None:
+    from server.store import staff
+
+    kiosk = smiletap.setup()
+    with get_engine(app).begin() as conn:
+        staff_id = staff.create(conn, kiosk.location_id, "Ola")
+    for change in ("rename", "deactivate", "reactivate"):
+        etag = kiosk.get("/api/v1/config").json["etag"]
+        with get_engine(app).begin() as conn:
+            if change == "rename":
+                assert staff.rename(conn, staff_id, f"Ola {etag[:4]}")
+            else:
+                assert staff.set_active(conn, staff_id, change == "reactivate")
+        after = kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{etag}"'})
+        assert after.status_code == 200, change
+
+
+def test_kiosk_settings_are_part_of_the_etag(
+    smiletap: Smiletap, database_url: str, tmp_path
+) -> None:
+    kiosk = smiletap.setup()
+    etag = kiosk.get("/api/v1/config").json["etag"]
+    restarted = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "IDLE_RESET_S": 45,
+        }
+    )
+    try:
+        response = restarted.test_client().get(
+            "/api/v1/config", headers={**kiosk.headers, "If-None-Match": f'"{etag}"'}
+        )
+    finally:
+        dispose_engine(restarted)
+    assert response.status_code == 200
+    assert response.json["kiosk"]["idle_reset_s"] == 45 and response.json["etag"] != etag
+
+
+@contextmanager
+def _writes(app: Flask) -> Iterator[list[str]]:
+    """The writing SQL statements (and SQLite write-lock BEGINs) the app sends meanwhile."""
+    seen: list[str] = []
+    engine = get_engine(app)
+
+    def _note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if WRITES.match(statement):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _note)
+
+
+def _device_row(app: Flask, device_id: str) -> Any:
+    with get_engine(app).connect() as conn:
+        return conn.execute(select(devices).where(devices.c.id == device_id)).one()
+
+
+def _backdate_contact(app: Flask, device_id: str, seconds: float) -> None:
+    with get_engine(app).begin() as conn:
+        conn.execute(
+            update(devices)
+            .where(devices.c.id == device_id)
+            .values(last_contact_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_an_unchanged_config_check_writes_nothing(smiletap: Smiletap, app: Flask) -> None:
+    kiosk = smiletap.setup()
+    etag = kiosk.get("/api/v1/config").json["etag"]  # the enrollment was its last contact
+    with _writes(app) as writes:
+        for _ in range(3):
+            answer = kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{etag}"'})
+            assert answer.status_code == 304
+    assert writes == []
+
+
+def test_contact_is_written_once_per_interval_and_lags_less(smiletap: Smiletap, app: Flask) -> None:
+    interval_s = float(app.config["CONTACT_WRITE_INTERVAL_S"])
+    assert 0 < interval_s <= 60  # coverage to the minute needs at most 60 s
+    kiosk = smiletap.setup()
+    _backdate_contact(app, kiosk.device_id, interval_s - 5)
+    stored = _device_row(app, kiosk.device_id).last_contact_at
+    kiosk.get("/api/v1/config")
+    # Not due yet: the stored contact stands, and lags the real one by less than the interval.
+    assert _device_row(app, kiosk.device_id).last_contact_at == stored
+    from server.store import as_utc
+
+    lag = (utcnow() - as_utc(stored)).total_seconds()  # type: ignore[operator]
+    assert lag < interval_s
+    _backdate_contact(app, kiosk.device_id, interval_s + 1)
+    called_at = utcnow()
+    with _writes(app) as writes:
+        kiosk.get("/api/v1/config")
+    assert len([w for w in writes if w.lstrip().upper().startswith("UPDATE")]) == 1
+    written = as_utc(_device_row(app, kiosk.device_id).last_contact_at)
+    assert written is not None and written >= called_at
+
+
+def _heartbeat(kiosk: Kiosk, **overrides: Any) -> Any:
+    body = {
+        "sent_at": utcnow().isoformat(),
+        "app_version": "1.2.3",
+        "backlog": 0,
+        "oldest_pending_at": None,
+        "rejected_count": 0,
+        "last_error": None,
+        "config_etag": "e1",
+        **overrides,
+    }
+    response = kiosk.post("/api/v1/heartbeat", json=body)
+    assert response.status_code == 200, response.json
+    return response
+
+
+def test_a_steady_heartbeat_writes_only_when_contact_is_due(smiletap: Smiletap, app: Flask) -> None:
+    kiosk = smiletap.setup()
+    _heartbeat(kiosk)
+    first = _device_row(app, kiosk.device_id)
+    with _writes(app) as writes:
+        etag = _heartbeat(kiosk).json["config_etag"]
+    assert writes == []
+    assert etag == kiosk.get("/api/v1/config").json["etag"]
+    with _writes(app) as writes:
+        _heartbeat(kiosk, backlog=7)
+    assert writes and _device_row(app, kiosk.device_id).backlog == 7
+    _backdate_contact(app, kiosk.device_id, float(app.config["CONTACT_WRITE_INTERVAL_S"]) + 1)
+    _heartbeat(kiosk, backlog=7)
+    row = _device_row(app, kiosk.device_id)
+    assert row.last_heartbeat_at > first.last_heartbeat_at
+    assert row.last_contact_at == row.last_heartbeat_at
+
+
+def test_a_heartbeat_with_a_new_skew_is_written(smiletap: Smiletap, app: Flask) -> None:
+    kiosk = smiletap.setup()
+    _heartbeat(kiosk)
+    _heartbeat(kiosk, sent_at=(utcnow() + timedelta(minutes=5)).isoformat())
+    assert _device_row(app, kiosk.device_id).clock_skew_s > 250

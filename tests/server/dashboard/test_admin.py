@@ -226,3 +226,64 @@ def test_alert_rules_per_location_override_the_defaults(chain: Chain) -> None:
     }
     edit = admin.get(page).get_data(True)
     assert 'name="alert_surge_share" inputmode="decimal" placeholder="50.0" value="30.0"' in edit
+
+
+def _config_of(chain: Chain) -> dict:  # type: ignore[type-arg]
+    response = chain.kiosk.get("/api/v1/config")
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def _admin_changes(chain: Chain) -> dict[str, tuple[str, dict[str, str], str]]:
+    """Each admin form that changes what /config sends: (path, form, page with the form)."""
+    page = f"{LOCATIONS}{chain.a}"
+    staff_id = chain.smiletap.cli.json("create-staff", "--location", chain.a, "--name", "Ola")["id"]
+    changed = copy.deepcopy(SURVEY)
+    changed["thank_you"]["en"] = "Cheers!"
+    other_survey = chain.smiletap.survey()
+    survey_page = f"/dashboard/admin/surveys/{chain.kiosk.survey_id}"
+    where = {"name": "Centrum", "timezone": "Europe/Warsaw"}
+    return {
+        "location name": (page, {**where, "name": "Centrum 2"}, page),
+        "time zone": (page, {**where, "timezone": "Europe/London"}, page),
+        "opening hours": (page, {**where, "open_1": "08:00", "close_1": "20:00"}, page),
+        "staff added": (f"{page}/staff", {"display_name": "Basia"}, page),
+        "staff renamed": (f"{page}/staff/{staff_id}/rename", {"display_name": "Ala"}, page),
+        "staff deactivated": (f"{page}/staff/{staff_id}/active", {"active": "0"}, page),
+        "survey version": (survey_page, {"definition": json.dumps(changed)}, survey_page),
+        "survey assigned": (f"{page}/survey", {"survey_id": other_survey}, page),
+        "device moved": (
+            f"/dashboard/devices/{chain.kiosk.device_id}/move",
+            {"location_id": chain.b},
+            "/dashboard/devices/",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "location name",
+        "time zone",
+        "opening hours",
+        "staff added",
+        "staff renamed",
+        "staff deactivated",
+        "survey version",
+        "survey assigned",
+        "device moved",
+    ],
+)
+def test_every_admin_change_to_the_config_changes_its_etag(chain: Chain, change: str) -> None:
+    path, form, page = _admin_changes(chain)[change]
+    before = _config_of(chain)
+    unchanged = chain.kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{before["etag"]}"'})
+    assert unchanged.status_code == 304
+    assert post(chain.client("admin"), path, form, page).status_code == 302
+    after = chain.kiosk.get("/api/v1/config", headers={"If-None-Match": f'"{before["etag"]}"'})
+    assert after.status_code == 200, change
+    body = after.get_json()
+    assert body["etag"] != before["etag"]
+    assert {k: v for k, v in body.items() if k != "etag"} != {
+        k: v for k, v in before.items() if k != "etag"
+    }
