@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from kiosk.settings import SETTINGS, Settings, SettingsError, load_settings
@@ -27,8 +28,18 @@ KIVY_DEFAULTS: dict[tuple[str, str], str] = {
     ("kivy", "exit_on_escape"): "0",
     ("input", "mouse"): "mouse,multitouch_on_demand",
 }
+#: The one input path: the X server's pointer (a touch panel reaches X through libinput and
+#: arrives as pointer presses). Kivy's Linux default adds `probesysfs`, which opens the touch
+#: panel's /dev/input node directly too, so one touch would be read twice: a reason chip
+#: toggled on and off again by one tap.
+KIVY_INPUT_PROVIDERS = ("mouse",)
 #: How often the running kiosk hands freed heap pages back to the system (seconds).
 HEAP_TRIM_INTERVAL_S = 30
+#: How often the running kiosk looks whether a stop signal came (seconds).
+SIGNAL_CHECK_INTERVAL_S = 0.2
+#: A stopping kiosk's last upload gives up after this many seconds per request: a power-off
+#: after closing time must not hang on a server that is down.
+STOP_FLUSH_TIMEOUT_S = 5.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--pin", help="the IT PIN (4-8 digits) for the status screen; stored hashed"
     )
     add("run", "Start the kiosk app (full screen).")
+    flush = add(
+        "flush",
+        "Upload the backlog once, now (what a clean stop does); taps that don't go stay queued.",
+    )
+    flush.add_argument(
+        "--timeout",
+        type=float,
+        default=STOP_FLUSH_TIMEOUT_S,
+        help=f"seconds each request may take (default {STOP_FLUSH_TIMEOUT_S:g})",
+    )
     status = add("status", "Print enrollment, backlog and the last sync.")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -79,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.data_dir is not None:
         settings = settings.with_data_dir(args.data_dir)
-    command = {"enroll": cmd_enroll, "run": cmd_run, "status": cmd_status}[args.command]
+    commands = {"enroll": cmd_enroll, "run": cmd_run, "status": cmd_status, "flush": cmd_flush}
+    command = commands[args.command]
     return command(settings, args)
 
 
@@ -162,6 +184,42 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flush(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.timeout > 0:
+        print("error: --timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
+    settings = replace(settings, http_timeout_s=min(settings.http_timeout_s, args.timeout))
+    print(flush_backlog(settings))
+    return 0
+
+
+def flush_backlog(settings: Settings) -> str:
+    """One upload run of everything pending, with the settings' timeout; what happened.
+
+    Never raises for a server that is down or a kiosk not enrolled: the taps stay queued
+    for the next start, as they would have anyway.
+    """
+    from kiosk.store import LocalStore
+    from kiosk.sync import SyncService
+
+    if not settings.database_path.exists():
+        return "flush: no kiosk database: nothing to send"
+    store = LocalStore(settings.database_path)
+    try:
+        if store.status() != "ok":
+            return f"flush: not sending ({store.status()}); backlog {store.backlog()}"
+        before = store.backlog()
+        if before == 0:
+            return "flush: backlog empty"
+        report = SyncService(store, settings).upload_pending()
+        return (
+            f"flush: sent {report.sent} accepted {report.accepted} duplicate "
+            f"{report.duplicate} rejected {report.rejected}; backlog {store.backlog()}"
+        )
+    finally:
+        store.close()
+
+
 def configure_kivy(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> None:
     """Environment Kivy reads at import: Python logging, no argv parsing, home in DATA_DIR."""
     environ["KIVY_LOG_MODE"] = "PYTHON"
@@ -177,6 +235,10 @@ def apply_kivy_defaults(environ: dict[str, str] | os._Environ[str]) -> None:
     for (section, key), value in KIVY_DEFAULTS.items():
         if f"KCFG_{section.upper()}_{key.upper()}" not in environ:
             Config.set(section, key, value)
+    # Input providers Kivy added by default go, unless a KCFG_INPUT_* variable asks for one.
+    for key in Config.options("input"):
+        if key not in KIVY_INPUT_PROVIDERS and f"KCFG_INPUT_{key.upper()}" not in environ:
+            Config.remove_option("input", key)
 
 
 def heap_trimmer() -> Callable[[int], int] | None:
@@ -199,23 +261,40 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     apply_kivy_defaults(os.environ)
     from kivy.clock import Clock
+    from kivy.config import Config
 
     from kiosk.app import SmiletapKioskApp
 
     log.info("data dir: %s", settings.data_dir)
     app = SmiletapKioskApp(settings)
 
-    def stop_on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        Clock.schedule_once(lambda _dt: app.stop())
+    # A signal handler runs between any two bytecodes of the main thread, even inside a log
+    # call (logging from it raised "reentrant call" and the stop was lost): it only notes
+    # the signal, and the Clock acts on it.
+    signals: list[int] = []
 
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    signal.signal(signal.SIGINT, stop_on_signal)
+    def stop_on_signal(signum: int, _frame: object) -> None:
+        signals.append(signum)
+
+    def stop_if_signalled(_dt: float) -> None:
+        if signals:
+            log.info("signal %d: stopping", signals[0])
+            app.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: how xinit stops
+        signal.signal(signum, stop_on_signal)
+    Clock.schedule_interval(stop_if_signalled, SIGNAL_CHECK_INTERVAL_S)
     # glibc keeps the pages that start-up, syncs and redraws free inside its heap (~6 MiB
     # after start-up); the kiosk runs for weeks, so it gives them back now and then.
     if (trim := heap_trimmer()) is not None:
         Clock.schedule_interval(lambda _dt: trim(0), HEAP_TRIM_INTERVAL_S)
+    log.info("input providers: %s", ", ".join(f"{k}={v}" for k, v in Config.items("input")))
     app.run()
+    # A clean stop (a power-off after closing time) sends what is still queued, briefly.
+    stop_settings = replace(
+        settings, http_timeout_s=min(settings.http_timeout_s, STOP_FLUSH_TIMEOUT_S)
+    )
+    log.info("%s", flush_backlog(stop_settings))
     log.info("stopped")
     return 0
 

@@ -1,4 +1,4 @@
-"""Real processes for the demo and the end-to-end tests: Xvfb, the server, a kiosk window.
+"""Real processes for the demo and the end-to-end tests: X servers, the server, a kiosk.
 
 Everything here starts the product the way an operator would (its console scripts, real
 sockets, a real X display) so that `deploy/dev/demo.py` and `tests/e2e` exercise the same
@@ -36,22 +36,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Xvfb:
-    """A virtual X display; `display` is its name, e.g. `:5`."""
+class XDisplay:
+    """An X server started with `-displayfd`; `display` is its name, e.g. `:5`."""
 
-    def __init__(self, width: int = 1280, height: int = 800) -> None:
+    #: The screen's width and height in pixels.
+    size: tuple[int, int]
+
+    def __init__(self, command: Sequence[str]) -> None:
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
-            [
-                "Xvfb",
-                "-displayfd",
-                str(write_fd),
-                "-screen",
-                "0",
-                f"{width}x{height}x24",
-                "-nolisten",
-                "tcp",
-            ],
+            [*command, "-displayfd", str(write_fd), "-nolisten", "tcp"],
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -62,7 +56,7 @@ class Xvfb:
             while not number.endswith(b"\n"):
                 chunk = pipe.read(1)
                 if not chunk:
-                    raise HarnessError("Xvfb exited before naming its display")
+                    raise HarnessError(f"{command[0]} exited before naming its display")
                 number += chunk
         self.display = f":{number.decode().strip()}"
 
@@ -99,9 +93,109 @@ class Xvfb:
         )
         return path
 
+    def window_geometry(self, name: str) -> tuple[int, int, int, int]:
+        """(left, top, width, height) on the screen of the one window titled exactly `name`."""
+        tree = subprocess.run(
+            ["xwininfo", "-root", "-tree"], env=self.env(), capture_output=True, text=True
+        ).stdout
+        # '     0x200006 "Smiletap": ("python3.11" "python3.11")  800x600+0+-60  +0+-60'
+        found = re.findall(
+            rf'^\s*0x[0-9a-f]+ "{re.escape(name)}": .*? (\d+)x(\d+)[+-]\S+\s+\+(-?\d+)\+(-?\d+)$',
+            tree,
+            flags=re.MULTILINE,
+        )
+        if len(found) != 1:
+            raise HarnessError(f"expected one window named {name!r}:\n{tree}")
+        width, height, left, top = (int(n) for n in found[0])
+        return left, top, width, height
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class Xvfb(XDisplay):
+    """A virtual X display in memory."""
+
+    def __init__(self, width: int = 1280, height: int = 800) -> None:
+        super().__init__(["Xvfb", "-screen", "0", f"{width}x{height}x24"])
+        self.size = (width, height)
+
+
+#: Xorg's configuration for a screen of one size on the dummy video driver (no GPU, no input
+#: devices: xdotool's presses come through XTEST).
+XORG_DUMMY_CONF = """\
+Section "ServerFlags"
+    Option "AutoAddDevices" "false"
+    Option "AutoAddGPU" "false"
+EndSection
+Section "Device"
+    Identifier "dummy"
+    Driver "dummy"
+    VideoRam {video_ram_kib}
+EndSection
+Section "Monitor"
+    Identifier "monitor"
+    HorizSync 5.0-1000.0
+    VertRefresh 5.0-200.0
+    Modeline {modeline}
+EndSection
+Section "Screen"
+    Identifier "screen"
+    Device "dummy"
+    Monitor "monitor"
+    DefaultDepth 24
+    SubSection "Display"
+        Depth 24
+        Modes "{width}x{height}"
+        Virtual {width} {height}
+    EndSubSection
+EndSection
+"""
+
+
+class XorgDummy(XDisplay):
+    """The real Xorg server, as on a kiosk, on the dummy video driver at one screen size.
+
+    Needs Debian's xserver-xorg-core and xserver-xorg-video-dummy, and root (no console here).
+    """
+
+    def __init__(self, folder: Path, width: int, height: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Blanking and clock as for 60 Hz (the dummy ignores them, but Xorg checks them).
+        htotal, vtotal = width + 160, height + 30
+        modeline = (
+            f'"{width}x{height}" {htotal * vtotal * 60 / 1e6:.2f}'
+            f" {width} {width + 24} {width + 96} {htotal}"
+            f" {height} {height + 3} {height + 13} {vtotal}"
+        )
+        config = folder / "xorg-dummy.conf"
+        config.write_text(
+            XORG_DUMMY_CONF.format(
+                width=width,
+                height=height,
+                modeline=modeline,
+                video_ram_kib=max(16384, width * height * 4 * 2 // 1024),
+            ),
+            encoding="utf-8",
+        )
+        (folder / "xorg.conf.d").mkdir(exist_ok=True)  # none of the machine's snippets
+        self.log_path = folder / "Xorg.log"
+        super().__init__(
+            [
+                "Xorg",
+                "-config",
+                str(config),
+                "-configdir",
+                str(folder / "xorg.conf.d"),
+                "-logfile",
+                str(self.log_path),
+                "-novtswitch",
+                "-sharevts",
+                "-noreset",  # a reset when the last client leaves stalls ~10 s on D-Bus
+            ]
+        )
+        self.size = (width, height)
 
 
 class LineReader:
@@ -346,3 +440,52 @@ class KioskProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+
+
+#: What systemd gives every service, before the unit's own environment.
+SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class KioskSession(KioskProcess):
+    """The kiosk as `smiletap-kiosk.service` starts it: `deploy/kiosk/kiosk-session` on a
+    display, with the unit's environment (systemd's, `kiosk.env.example`'s, xinit's DISPLAY)
+    and nothing else — no window geometry. The session sits beside a `venv` link to this
+    venv, as setup.sh installs it in /opt/smiletap."""
+
+    def __init__(self, data_dir: Path, display: str) -> None:
+        super().__init__(data_dir, display)
+        app_dir = data_dir.parent / "opt-smiletap"
+        app_dir.mkdir(parents=True, exist_ok=True)
+        deploy_kiosk = Path(__file__).resolve().parents[1] / "kiosk"
+        self.session = app_dir / "kiosk-session"
+        self.session.write_bytes((deploy_kiosk / "kiosk-session").read_bytes())
+        self.session.chmod(0o755)
+        venv = app_dir / "venv"
+        if not venv.exists():
+            venv.symlink_to(BIN.parent)
+        unit_env = dict(
+            re.findall(
+                r"^([A-Z][A-Z0-9_]*)=(.*)$",
+                (deploy_kiosk / "kiosk.env.example").read_text(encoding="utf-8"),
+                flags=re.MULTILINE,
+            )
+        )
+        unit_env["SMILETAP_KIOSK_DATA_DIR"] = str(data_dir)  # the test's, not /var/lib's
+        self.env = {
+            "PATH": SYSTEMD_PATH,
+            "HOME": str(data_dir.parent),
+            "LANG": "C.UTF-8",
+            **unit_env,
+            "DISPLAY": display,
+        }
+
+    def start(self, **extra_env: str) -> KioskProcess:
+        self.proc = subprocess.Popen(
+            [str(self.session)],
+            env={**self.env, **extra_env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output = LineReader(self.proc.stdout, echo_to=self.log_path)
+        return self

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/../.."
 APT_PACKAGES=(xvfb xauth xdotool imagemagick libmtdev1 fonts-noto-cjk chromium chromium-driver)
 # tests/deploy: shell lint, systemd-analyze, nginx in front of gunicorn, pg_dump/pg_restore/psql
 APT_PACKAGES+=(shellcheck systemd nginx-light postgresql-client)
+# the kiosk as a Pi runs it (tests/e2e/test_kiosk_session.py): the real Xorg server on the dummy
+# video driver, xrandr for kiosk-session, xwininfo, xclip for Kivy's cut buffer
+APT_PACKAGES+=(xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils x11-utils xclip)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -31,8 +31,10 @@ APT_PACKAGES=(
   # Kivy's wheels bundle SDL2; the system libraries cover a source build and its add-ons.
   libsdl2-2.0-0 libsdl2-image-2.0-0 libsdl2-mixer-2.0-0 libsdl2-ttf-2.0-0
   libmtdev1 libgl1 libgles2 libegl1
-  # a bare X server started by systemd (no desktop), xset for blanking, touch input
-  xserver-xorg xserver-xorg-legacy xserver-xorg-input-libinput xinit x11-xserver-utils
+  # a bare X server started by systemd (no desktop) as the kiosk user under its logind
+  # session (no setuid wrapper), touch through X's libinput, xset for blanking, xrandr for
+  # the screen size, xclip for Kivy's cut buffer (without it every start logs a CRITICAL)
+  xserver-xorg xserver-xorg-input-libinput xinit x11-xserver-utils xclip
   # real glyphs for zh-Hant and the other kiosk languages
   fonts-noto-cjk fonts-dejavu-core
 )
@@ -107,6 +109,11 @@ user_exists() {
   fi
 }
 
+# Whether the kiosk user is listed as a member of group $1.
+user_in_group() {
+  grep -q "^$1:[^:]*:[^:]*:\(.*,\)\{0,1\}$KIOSK_USER\(,.*\)\{0,1\}\$" "$ROOT/etc/group" 2>/dev/null
+}
+
 # Runs a command as the kiosk user with the kiosk's environment.
 as_kiosk() {
   runuser -u "$KIOSK_USER" -- env HOME="$HOME_DIR" SMILETAP_KIOSK_DATA_DIR="$DATA_DIR" "$@"
@@ -132,8 +139,12 @@ else
   run useradd --system --user-group --create-home --home-dir "$HOME_DIR" \
     --shell /usr/sbin/nologin --comment "Smiletap kiosk" "$KIOSK_USER"
 fi
-# video/render: the GPU; input: the touch screen; tty: X on tty7.
-run usermod -a -G video,render,input,tty "$KIOSK_USER"
+# video/render: the GPU; tty: X on tty7. Not input: X reads the touch panel (through logind),
+# and the kiosk reads X only; a kiosk that could open /dev/input would read every touch twice.
+run usermod -a -G video,render,tty "$KIOSK_USER"
+if user_in_group input; then
+  run gpasswd -d "$KIOSK_USER" input
+fi
 run install -d -m 0750 -o "$KIOSK_USER" -g "$KIOSK_USER" "$ROOT$DATA_DIR"
 
 step "venv $VENV with .[kiosk] from $SRC"
@@ -152,8 +163,12 @@ if [[ -f $ROOT/etc/smiletap/kiosk.env ]]; then
 else
   put_file /etc/smiletap/kiosk.env 0644 <"$SRC/deploy/kiosk/kiosk.env.example"
 fi
-# Lets the kiosk user start X from a service (Debian's Xorg wrapper allows consoles only).
-printf 'allowed_users=anybody\nneeds_root_rights=yes\n' | put_file /etc/X11/Xwrapper.config 0644
+# X runs as the kiosk user, never as root: the unit gives it tty7 as its console and a logind
+# session, which hands it the GPU and input devices. (Debian's setuid wrapper, where an older
+# set-up installed it, is told the same; it used to run X as root for anybody.)
+printf 'allowed_users=console\nneeds_root_rights=no\n' | put_file /etc/X11/Xwrapper.config 0644
+# A Raspberry Pi 5's display is vc4 behind the modesetting driver (a no-op elsewhere).
+put_file /etc/X11/xorg.conf.d/99-smiletap-vc4.conf 0644 <"$SRC/deploy/kiosk/99-smiletap-vc4.conf"
 
 step "systemd unit $UNIT"
 put_file "/etc/systemd/system/$UNIT" 0644 <"$SRC/deploy/kiosk/$UNIT"

@@ -75,7 +75,24 @@ def test_kiosk_unit_restarts_and_disables_blanking() -> None:
     assert "WantedBy=multi-user.target" in unit
     session = (DEPLOY / "kiosk" / "kiosk-session").read_text(encoding="utf-8")
     assert "xset s off s noblank -dpms" in session
-    assert "exec /opt/smiletap/venv/bin/smiletap-kiosk run" in session
+    # setup.sh installs the session at /opt/smiletap/kiosk-session, beside the venv
+    assert 'exec "$(dirname "$0")/venv/bin/smiletap-kiosk" run' in session
+
+
+def test_kiosk_unit_flushes_the_backlog_on_a_clean_stop() -> None:
+    unit = (DEPLOY / "kiosk" / "smiletap-kiosk.service").read_text(encoding="utf-8")
+    stop = re.search(r"^ExecStop=-(\S+) flush --timeout (\d+)$", unit, flags=re.MULTILINE)
+    assert stop and stop.group(1) == "/opt/smiletap/venv/bin/smiletap-kiosk"
+    timeout = re.search(r"^TimeoutStopSec=(\d+)$", unit, flags=re.MULTILINE)
+    assert timeout and int(stop.group(2)) < int(timeout.group(1))
+
+
+def test_kiosk_x_server_runs_without_root() -> None:
+    """No setuid wrapper in the packages, and where one is installed it keeps X rootless."""
+    setup = SETUP.read_text(encoding="utf-8")
+    assert "xserver-xorg-legacy" not in setup
+    assert "printf 'allowed_users=console\\nneeds_root_rights=no\\n'" in setup
+    assert "needs_root_rights=yes" not in setup and "allowed_users=anybody" not in setup
 
 
 def test_server_unit_migrates_first() -> None:
@@ -125,8 +142,12 @@ def test_kiosk_setup_dry_run_plans_every_step_and_changes_nothing(tmp_path: Path
         "start",
     ]
     assert re.search(r"would run: .*apt-get install .*fonts-noto-cjk", out)
-    for package in ("libsdl2-2.0-0", "libmtdev1", "xinit", "xserver-xorg"):
+    for package in ("libsdl2-2.0-0", "libmtdev1", "xinit", "xserver-xorg", "xclip"):
         assert f" {package}" in out
+    # one input path (X): the kiosk user is not in the input group
+    assert "would run: usermod -a -G video\\,render\\,tty smiletap" in out
+    assert "gpasswd" not in out
+    assert "would write: /etc/X11/xorg.conf.d/99-smiletap-vc4.conf" in out
     assert "would run: useradd --system" in out
     assert re.search(r"would run: .*pip install .*\[kiosk\\?\]", out)
     assert "would write: /etc/systemd/system/smiletap-kiosk.service" in out
@@ -158,6 +179,10 @@ def test_kiosk_setup_dry_run_sees_what_is_already_done(tmp_path: Path) -> None:
     (target / "etc/passwd").write_text(
         "smiletap:x:999:999::/var/lib/smiletap:/usr/sbin/nologin\n", encoding="utf-8"
     )
+    # an older set-up put the kiosk user in the input group: this run takes it out
+    (target / "etc/group").write_text(
+        "input:x:105:pi,smiletap\nsmiletapper:x:106:smiletap2\n", encoding="utf-8"
+    )
     cmdline = target / "boot/firmware/cmdline.txt"
     cmdline.parent.mkdir(parents=True)
     cmdline.write_text("console=tty1 root=PARTUUID=1234-02 rootwait\n", encoding="utf-8")
@@ -172,6 +197,7 @@ def test_kiosk_setup_dry_run_sees_what_is_already_done(tmp_path: Path) -> None:
     assert "would run: useradd" not in out
     assert "would run: sed -i 1s/\\$/\\ consoleblank=0/" in out
     assert "no --server/--code given" in out
+    assert "would run: gpasswd -d smiletap input" in out
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
 
 

@@ -126,3 +126,38 @@ def test_enroll_refuses_a_bad_pin_or_nothing_to_do(tmp_path, capsys):
     assert capsys.readouterr().err == "error: the IT PIN must be 4 to 8 digits\n"
     assert main(["enroll", "--data-dir", str(tmp_path)]) == 2
     assert main(["enroll", "--server", "http://x", "--data-dir", str(tmp_path)]) == 2
+
+
+def test_kivy_reads_input_from_x_only(monkeypatch):
+    """Kivy's Linux default also opens touch panels in /dev/input (probesysfs): with X
+    reading them too, one touch would be two presses."""
+    from kivy.config import Config
+
+    from kiosk.cli import KIVY_INPUT_PROVIDERS, apply_kivy_defaults
+
+    saved = Config.items("input")
+    try:
+        Config.set("input", "%(name)s", "probesysfs")
+        Config.set("input", "panel", "hidinput,/dev/input/event3")
+        apply_kivy_defaults({"KCFG_INPUT_PANEL": "hidinput,/dev/input/event3"})
+        assert dict(Config.items("input")) == {
+            "mouse": "mouse,multitouch_on_demand",
+            "panel": "hidinput,/dev/input/event3",  # asked for explicitly: kept
+        }
+        apply_kivy_defaults({})
+        assert [key for key, _ in Config.items("input")] == list(KIVY_INPUT_PROVIDERS)
+    finally:
+        for key in Config.options("input"):
+            Config.remove_option("input", key)
+        for key, value in saved:
+            Config.set("input", key, value)
+
+
+def test_flush_without_a_database_or_enrollment_sends_nothing(tmp_path, capsys):
+    assert main(["flush", "--data-dir", str(tmp_path / "none")]) == 0
+    assert capsys.readouterr().out == "flush: no kiosk database: nothing to send\n"
+    LocalStore(tmp_path / "kiosk.db").close()
+    assert main(["flush", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "flush: not sending (unenrolled); backlog 0\n"
+    assert main(["flush", "--data-dir", str(tmp_path), "--timeout", "0"]) == 2
+    assert "--timeout must be a positive" in capsys.readouterr().err
