@@ -79,9 +79,19 @@ SETTINGS: list[Setting] = [
     Setting("BURST_WINDOW_S", 10, "Kiosk: burst window in seconds"),
     Setting("TLS", False, "Served behind TLS: session cookie Secure and HSTS sent"),
     Setting("SESSION_LIFETIME_H", 12, "Hours a dashboard sign-in lasts"),
-    Setting("LOGIN_FAILS_PER_ACCOUNT", 5, "Failed logins allowed per account per window"),
-    Setting("LOGIN_FAILS_PER_ADDRESS", 20, "Failed logins allowed per address per window"),
-    Setting("LOGIN_FAIL_WINDOW_S", 900, "Window (s) over which failed logins are counted"),
+    Setting(
+        "LOGIN_FAILS_PER_ACCOUNT_ADDRESS",
+        5,
+        "Failed sign-ins to one account from one address before each further try waits "
+        "twice as long (1 s, 2 s, 4 s, …); never per account alone, so the owner gets in",
+    ),
+    Setting(
+        "LOGIN_FAILS_PER_ADDRESS",
+        20,
+        "Failed sign-ins from one address, to any accounts, before its tries slow down likewise",
+    ),
+    Setting("LOGIN_FAIL_WINDOW_S", 3600, "Window (s) over which failed sign-ins are counted"),
+    Setting("LOGIN_DELAY_MAX_S", 900, "Longest wait (s) between sign-in tries once slowed down"),
     Setting(
         "PASSWORD_HASH_MEMORY_KIB",
         65536,

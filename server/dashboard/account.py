@@ -5,13 +5,22 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from server import passwords
 from server.dashboard.access import make_blueprint, require_user, sign_in
 from server.db import get_db
-from server.store import users
+from server.store import login_failures, users
 
 bp = make_blueprint("account", __name__)
 
@@ -32,38 +41,42 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _throttle() -> login_failures.Throttle:
+    config = current_app.config
+    return login_failures.Throttle(
+        per_account_address=int(config["LOGIN_FAILS_PER_ACCOUNT_ADDRESS"]),
+        per_address=int(config["LOGIN_FAILS_PER_ADDRESS"]),
+        window_s=float(config["LOGIN_FAIL_WINDOW_S"]),
+        max_delay_s=float(config["LOGIN_DELAY_MAX_S"]),
+    )
+
+
 def _address() -> str:
     return request.remote_addr or "unknown"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int]:
-    """The sign-in form; limited per account and per address."""
+    """The sign-in form; slowed down per (account, address) and per address."""
     if request.method == "GET":
         return render_template("dashboard/login.html", next=request.args.get("next", ""))
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")
-    config = current_app.config
     conn = get_db()
     with conn.begin():
-        if users.login_limited(
-            conn,
-            email,
-            _address(),
-            int(config["LOGIN_FAILS_PER_ACCOUNT"]),
-            int(config["LOGIN_FAILS_PER_ADDRESS"]),
-            float(config["LOGIN_FAIL_WINDOW_S"]),
-        ):
-            message = "Too many failed sign-ins. Wait a few minutes and try again."
-            return render_template("dashboard/login.html", error=message, email=email), 429
+        wait = login_failures.wait_s(conn, email, _address(), _throttle())
+        if wait:
+            message = f"Too many failed sign-ins from here. Try again in {wait} s."
+            page = render_template("dashboard/login.html", error=message, email=email)
+            return make_response(page, 429, {"Retry-After": str(wait)})
         found = users.credentials(conn, email)
         password_hash = found[1] if found else passwords.dummy_hash(_hash_memory_kib())
         ok = passwords.verify_password(password_hash, password)
         if not (found and ok and found[0].active):
-            users.record_login_failure(conn, email, _address())
+            login_failures.record(conn, email, _address())
             message = "Wrong e-mail or password."
             return render_template("dashboard/login.html", error=message, email=email), 401
-        users.clear_login_failures(conn, email)
+        login_failures.clear(conn, email, _address())
     sign_in(found[0])
     return redirect(_safe_next(request.form.get("next")))
 

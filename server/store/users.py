@@ -1,14 +1,13 @@
-"""Dashboard users, the locations a manager may see, and failed logins."""
+"""Dashboard users and the locations a manager may see."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, select, update
 
-from server.store.schema import login_failures, user_locations, users
+from server.store.schema import user_locations, users
 from shared.clock import utcnow
 from shared.ids import new_entity_id
 
@@ -142,39 +141,6 @@ def all_users(conn: Connection) -> list[User]:
     """Every user, by e-mail."""
     rows = conn.execute(select(users).order_by(users.c.email)).all()
     return [_user(conn, row) for row in rows]
-
-
-def record_login_failure(conn: Connection, email: str, address: str) -> None:
-    """Count one failed login for this account and this address."""
-    conn.execute(
-        login_failures.insert().values(
-            email=normalize_email(email)[:254], address=address[:64], at=utcnow()
-        )
-    )
-
-
-def login_limited(
-    conn: Connection,
-    email: str,
-    address: str,
-    per_account: int,
-    per_address: int,
-    window_s: float,
-) -> bool:
-    """Whether this account or this address failed too often within the window."""
-    since = utcnow() - timedelta(seconds=window_s)
-    conn.execute(delete(login_failures).where(login_failures.c.at < since))
-    recent = select(func.count()).select_from(login_failures).where(login_failures.c.at >= since)
-    by_account = conn.execute(
-        recent.where(login_failures.c.email == normalize_email(email)[:254])
-    ).scalar_one()
-    by_address = conn.execute(recent.where(login_failures.c.address == address[:64])).scalar_one()
-    return by_account >= per_account or by_address >= per_address
-
-
-def clear_login_failures(conn: Connection, email: str) -> None:
-    """Forget an account's failures after it signs in."""
-    conn.execute(delete(login_failures).where(login_failures.c.email == normalize_email(email)))
 
 
 def alert_recipients(conn: Connection, location_id: str) -> list[str]:

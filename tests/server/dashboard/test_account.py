@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from server.app import create_app
 from server.dashboard import account
-from server.db import dispose_engine
+from server.db import dispose_engine, get_db
+from server.store import login_failures
+from server.store.schema import login_failures as login_failures_table
+from shared.clock import utcnow
 from tests.server.conftest import Cli
 from tests.server.dashboard.conftest import PASSWORD, Chain, create_user, csrf_token, login, post
 
@@ -78,21 +84,69 @@ def test_api_is_not_subject_to_csrf(chain: Chain) -> None:
     assert chain.kiosk.submit([chain.kiosk.item(5)]).status_code == 200
 
 
-def test_failed_logins_are_limited_per_account(chain: Chain) -> None:
+def _login_from(chain: Chain, address: str, email: str, password: str = PASSWORD) -> Any:
+    """A sign-in from this client address (a fresh client, its own CSRF token)."""
+    client = chain.client(None)
+    form = {"email": email, "password": password, "csrf_token": csrf_token(client)}
+    return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_strangers_failures_never_lock_the_owner_out(chain: Chain) -> None:
+    # The review: 5 wrong passwords from anywhere kept the owner out for 15 minutes.
+    answers = [_login_from(chain, "198.51.100.7", "anna@example.com", "guess") for _ in range(8)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429] * 3
+    assert _login_from(chain, "203.0.113.5", "anna@example.com").status_code == 302
+
+
+def test_failed_logins_slow_down_the_same_account_from_the_same_address(
+    app: Flask, chain: Chain
+) -> None:
     client = chain.client(None)
     for _ in range(5):
         assert login(client, "anna@example.com", "not the password").status_code == 401
-    limited = login(client, "anna@example.com")  # even the right password now
-    assert limited.status_code == 429
+    limited = login(client, "anna@example.com")  # even the right password, for now
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert "Try again in 1 s" in limited.get_data(as_text=True)
     assert login(client, "admin@example.com").status_code == 302  # other accounts still work
+    # Once the wait is over, the right password gets in and the slate is clean.
+    with app.app_context():
+        conn = get_db()
+        with conn.begin():
+            table = login_failures_table
+            conn.execute(update(table).values(at=utcnow() - timedelta(seconds=2)))
+    assert login(chain.client(None), "anna@example.com").status_code == 302
+    assert login(chain.client(None), "anna@example.com", "not the password").status_code == 401
 
 
 def test_failed_logins_are_limited_per_address(app: Flask, chain: Chain) -> None:
-    app.config.update(LOGIN_FAILS_PER_ADDRESS=3, LOGIN_FAILS_PER_ACCOUNT=100)
+    app.config.update(LOGIN_FAILS_PER_ADDRESS=3, LOGIN_FAILS_PER_ACCOUNT_ADDRESS=100)
     client = chain.client(None)
     for n in range(3):
         assert login(client, f"nobody{n}@example.com", "whatever1234").status_code == 401
     assert login(client, "admin@example.com").status_code == 429
+    assert _login_from(chain, "203.0.113.5", "admin@example.com").status_code == 302
+
+
+def test_each_try_past_the_free_ones_waits_twice_as_long(app: Flask) -> None:
+    throttle = login_failures.Throttle(
+        per_account_address=2, per_address=4, window_s=3600, max_delay_s=8
+    )
+    start = utcnow()
+    waits = []
+    with app.app_context():
+        conn = get_db()
+        with conn.begin():
+            now = start
+            for _ in range(7):
+                login_failures.record(conn, "a@example.com", "10.0.0.1", now)
+                waits.append(
+                    login_failures.wait_s(conn, "a@example.com", "10.0.0.1", throttle, now)
+                )
+                now += timedelta(seconds=waits[-1])
+            # Past the window, everything is forgotten.
+            later = now + timedelta(seconds=3601)
+            assert login_failures.wait_s(conn, "a@example.com", "10.0.0.1", throttle, later) == 0
+    assert waits == [0, 1, 2, 4, 8, 8, 8]
 
 
 def test_failures_are_counted_in_the_database(
