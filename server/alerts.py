@@ -187,7 +187,7 @@ def drop_findings(
             question_id, kind, scale = key
             now_m = _interval(kind, scale, this_week[key])
             before = _interval(kind, scale, last_week[key])
-            if now_m and before and now_m[1][1] < before[1][0]:
+            if now_m and before and scoring.clear_move(now_m[1], before[1]) < 0:
                 message = (
                     f"{question_id} ({kind}) fell from {before[0]} [{before[1][0]}–{before[1][1]}] "
                     f"last week to {now_m[0]} [{now_m[1][0]}–{now_m[1][1]}] this week"

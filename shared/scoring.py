@@ -110,6 +110,10 @@ def csat(counts: Counts) -> Share | None:
     return Share(score=_pct(satisfied / n), ci95=(_pct(low), _pct(high)), n=n)
 
 
+def _easy_from(scale: int) -> int:
+    return 5 if scale == 7 else 4
+
+
 def ces(counts: Counts, scale: int) -> Ces | None:
     """CES: mean ± 1.96·sd/√n (sample sd), clipped to the scale, and the easy share.
 
@@ -125,8 +129,7 @@ def ces(counts: Counts, scale: int) -> Ces | None:
         low, high = max(1.0, mean - half), min(float(scale), mean + half)
     else:
         low, high = 1.0, float(scale)
-    easy_from = 5 if scale == 7 else 4
-    easy = sum(c for v, c in counts.items() if v >= easy_from)
+    easy = sum(c for v, c in counts.items() if v >= _easy_from(scale))
     return Ces(
         mean=round(mean, 2),
         mean_ci95=(round(low, 2), round(high, 2)),
@@ -160,3 +163,28 @@ def is_unhappy(kind: str, scale: int, value: int) -> bool:
     if kind == "nps":
         return value <= 6
     return 2 * value < scale + 1
+
+
+def is_happy(kind: str, scale: int, value: int) -> bool:
+    """Whether an answer counts toward the good share (NPS promoter, CSAT 4–5, easy CES,
+    upper-half smiley): the same cut-offs the scores above use."""
+    if kind == "nps":
+        return value >= 9
+    if kind == "csat":
+        return value >= 4
+    if kind == "ces":
+        return value >= _easy_from(scale)
+    return 2 * value > scale + 1
+
+
+def clear_move(now: tuple[float, float], before: tuple[float, float]) -> int:
+    """+1 when the interval `now` lies wholly above `before`, -1 wholly below, else 0.
+
+    Two 95 % intervals that do not overlap is a conservative test of a real difference: the
+    drop alert and the chain overview's "moved clearly" both use it.
+    """
+    if now[0] > before[1]:
+        return 1
+    if now[1] < before[0]:
+        return -1
+    return 0

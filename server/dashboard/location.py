@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, abort, current_app, jsonify, render_template
 
 from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_location
-from server.dashboard.present import LABELS, METRICS, headline, metric, metrics
+from server.dashboard.present import (
+    LABELS,
+    METRICS,
+    UNITS,
+    answer_chip,
+    headline,
+    kinds_present,
+    metric,
+    metrics,
+)
 from server.db import get_db
 from server.export import responses_csv_text
 from server.scores import build_groups
@@ -102,6 +111,8 @@ def page(location_id: str) -> str:
         comments = submissions.latest_comments(conn, location_id, *span[:2])
     total = totals[0] if totals else {"n": 0, "ranked": False}
     labels = _labels(place["survey_id"])
+    for comment in comments:
+        comment["chip"] = answer_chip(comment["kind"], comment["scale"], comment["value"])
     return render_template(
         "dashboard/location.html",
         place=place,
@@ -116,20 +127,25 @@ def page(location_id: str) -> str:
         comments=comments,
         burst=burst,
         min_n=min_n,
-        labels=LABELS,
+        labels=kinds_present(totals),
     )
 
 
-def _trend(groups: list[dict[str, Any]], period: periods.Period) -> dict[str, Any]:
+def _trend(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each kind's daily series from the first to the last day with answers (not the whole
+    period: a week of data in a 90-day period would sit squeezed at the right edge)."""
     by_day = {g["key"]["date"]: g for g in groups}
-    days = [period.day_from + timedelta(days=i) for i in range(period.days)]
-    labels = [d.isoformat() for d in days]
-    series: dict[str, dict[str, list[Any]]] = {}
+    if not by_day:
+        return {"labels": [], "series": {}}
+    first, last = date.fromisoformat(min(by_day)), date.fromisoformat(max(by_day))
+    labels = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    series: dict[str, dict[str, Any]] = {}
     for name in METRICS:
         points = [metric(by_day[d], name) if d in by_day else None for d in labels]
         if any(points):
             series[name] = {
                 "label": LABELS[name],
+                "unit": UNITS[name],
                 "value": [p.value if p else None for p in points],
                 "lo": [p.lo if p else None for p in points],
                 "hi": [p.hi if p else None for p in points],
@@ -170,7 +186,7 @@ def chart_data(location_id: str) -> Response:
     with conn.begin():
         days = build_groups(rollups.counts(conn, "day", *span), "day", min_n)
         values = rollups.counts(conn, "location", *span)
-    return jsonify({"trend": _trend(days, period), "distribution": _distribution(values)})
+    return jsonify({"trend": _trend(days), "distribution": _distribution(values)})
 
 
 @bp.get("/<location_id>/responses.csv")

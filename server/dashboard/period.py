@@ -1,4 +1,10 @@
-"""The period picker: last N days, or an explicit from..to, as store-local dates."""
+"""The period picker: a preset (last N days, this or last month, this year) or a custom
+from..to, as store-local dates.
+
+One form carries both: `period` names a preset or "custom"; `from`/`to` are read only for
+"custom" (or when no `period` is given, as older links do), so the date fields showing the
+current range never override a preset the user just picked.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,15 @@ from flask import request
 
 from shared.clock import utcnow
 
-PRESETS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last year"}
+PRESETS = {
+    "7": "Last 7 days",
+    "30": "Last 30 days",
+    "90": "Last 90 days",
+    "month": "This month",
+    "last-month": "Last month",
+    "year": "This year",
+}
+CUSTOM = "custom"
 DEFAULT = "30"
 MAX_DAYS = 3700
 
@@ -25,8 +39,12 @@ class Period:
     @property
     def args(self) -> dict[str, str]:
         """Query parameters that select this period again."""
-        if self.key == "custom":
-            return {"from": self.day_from.isoformat(), "to": self.day_to.isoformat()}
+        if self.key == CUSTOM:
+            return {
+                "period": CUSTOM,
+                "from": self.day_from.isoformat(),
+                "to": self.day_to.isoformat(),
+            }
         return {"period": self.key}
 
     @property
@@ -34,10 +52,37 @@ class Period:
         """How many days the period spans."""
         return (self.day_to - self.day_from).days + 1
 
+    @property
+    def text(self) -> str:
+        """The range in words, e.g. `3 Nov – 2 Dec 2026` (never the browser's date format)."""
+        end = f"{self.day_to.day} {self.day_to:%b %Y}"
+        if self.day_from.year != self.day_to.year:
+            return f"{self.day_from.day} {self.day_from:%b %Y} – {end}"
+        if self.day_from == self.day_to:
+            return end
+        return f"{self.day_from.day} {self.day_from:%b} – {end}"
+
+    def previous(self) -> Period:
+        """The same number of days just before this period (what "moved since" compares to)."""
+        day_to = self.day_from - timedelta(days=1)
+        return Period(CUSTOM, day_to - timedelta(days=self.days - 1), day_to)
+
 
 def latest_local_day() -> date:
     """The newest store-local date anywhere (UTC+14), so "today" covers every time zone."""
     return (utcnow() + timedelta(hours=14)).date()
+
+
+def preset_range(key: str, today: date) -> tuple[date, date]:
+    """The days a preset covers when today is `today`."""
+    if key == "month":
+        return today.replace(day=1), today
+    if key == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if key == "year":
+        return today.replace(month=1, day=1), today
+    return today - timedelta(days=int(key) - 1), today
 
 
 def _date(raw: str | None) -> date | None:
@@ -49,11 +94,11 @@ def _date(raw: str | None) -> date | None:
 
 def from_request() -> Period:
     """The period the query string asks for; a bad or missing one falls back to the default."""
-    day_from, day_to = _date(request.args.get("from")), _date(request.args.get("to"))
-    if day_from and day_to and day_from <= day_to and (day_to - day_from).days <= MAX_DAYS:
-        return Period("custom", day_from, day_to)
-    key = request.args.get("period", DEFAULT)
+    key = request.args.get("period")
+    if key in (CUSTOM, None):
+        day_from, day_to = _date(request.args.get("from")), _date(request.args.get("to"))
+        if day_from and day_to and day_from <= day_to and (day_to - day_from).days <= MAX_DAYS:
+            return Period(CUSTOM, day_from, day_to)
     if key not in PRESETS:
         key = DEFAULT
-    end = latest_local_day()
-    return Period(key, end - timedelta(days=int(key) - 1), end)
+    return Period(key, *preset_range(key, latest_local_day()))

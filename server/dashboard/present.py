@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.scoring import is_happy, is_unhappy
+
 METRICS = ("nps", "csat", "ces", "smiley")
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley +"}
 UNITS = {"nps": "", "csat": "%", "ces": "", "smiley": "%"}
@@ -73,6 +75,32 @@ def metric(group: dict[str, Any], name: str) -> Metric | None:
 def metrics(group: dict[str, Any]) -> dict[str, Metric | None]:
     """Every metric of a group, None where it has no answers."""
     return {name: metric(group, name) for name in METRICS}
+
+
+def kinds_present(groups: list[dict[str, Any]]) -> dict[str, str]:
+    """LABELS narrowed to the kinds some group has answers for: no empty CSAT/CES columns."""
+    return {k: v for k, v in LABELS.items() if any(g.get(k) for g in groups)}
+
+
+def answer_chip(kind: str, scale: int, value: int) -> dict[str, Any]:
+    """How a comment's answer is shown: "NPS 9" in a tone, or a smiley's face (mood -1..1)."""
+    tone = (
+        "good"
+        if is_happy(kind, scale, value)
+        else "bad"
+        if is_unhappy(kind, scale, value)
+        else "mid"
+    )
+    chip: dict[str, Any] = {"kind": kind, "tone": tone, "value": value, "scale": scale}
+    if kind == "smiley":
+        mood = -1 + 2 * (value - 1) / max(scale - 1, 1)
+        chip["mood"] = round(mood, 2)
+        chip["level"] = min(4, int((mood + 1) * 2.5))
+        chip["text"] = f"Smiley {value} of {scale}"
+    else:
+        label = LABELS.get(kind, kind.upper())
+        chip["text"] = f"{label} {value}" if kind == "nps" else f"{label} {value}/{scale}"
+    return chip
 
 
 def headline(groups: list[dict[str, Any]]) -> str | None:

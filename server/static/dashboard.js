@@ -15,22 +15,42 @@
     ];
   }
 
-  function drawTrend(canvas, trend) {
-    var datasets = [];
+  function drawTrend(container, trend) {
+    // One small chart per score: NPS (-100..100), the shares (%) and CES (1..scale) each get
+    // their own y axis, and the x axis spans only the days that have answers.
     Object.keys(trend.series).forEach(function (name) {
-      datasets = datasets.concat(bandDatasets(name, trend.series[name]));
+      var s = trend.series[name];
+      var box = document.createElement("div");
+      box.className = "chart small trend-" + name;
+      var canvas = document.createElement("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", s.label + " per day with its 95% interval");
+      box.appendChild(canvas);
+      container.appendChild(box);
+      new Chart(canvas, {
+        type: "line",
+        data: { labels: trend.labels, datasets: bandDatasets(name, s) },
+        options: {
+          maintainAspectRatio: false, animation: false,
+          interaction: { mode: "index", intersect: false },
+          plugins: {
+            title: { display: true, text: s.label, align: "start" },
+            legend: { display: false },
+            tooltip: { filter: function (item) { return !item.dataset._band; } }
+          },
+          scales: {
+            x: { ticks: { maxTicksLimit: 6, maxRotation: 0 } },
+            y: { ticks: { maxTicksLimit: 5, callback: function (v) { return v + s.unit; } } }
+          }
+        }
+      });
     });
-    new Chart(canvas, {
-      type: "line",
-      data: { labels: trend.labels, datasets: datasets },
-      options: {
-        maintainAspectRatio: false, animation: false,
-        interaction: { mode: "index", intersect: false },
-        plugins: { legend: { labels: { filter: function (item, data) {
-          return !data.datasets[item.datasetIndex]._band; } } } },
-        scales: { x: { ticks: { maxTicksLimit: 8 } } }
-      }
-    });
+    if (!Object.keys(trend.series).length) {
+      var none = document.createElement("p");
+      none.className = "muted";
+      none.textContent = "No answers in this period.";
+      container.appendChild(none);
+    }
   }
 
   function drawDistribution(container, dist) {

@@ -233,7 +233,7 @@ def _recent(location_id: str, day_from: date, day_to: date) -> Any:
     start, end = _utc_bounds(day_from, day_to)
     return (
         select(answers.c.question_id, answers.c.reasons, answers.c.comment)
-        .add_columns(answers.c.kind, answers.c.value, s.effective_at)
+        .add_columns(answers.c.kind, answers.c.scale, answers.c.value, s.effective_at)
         .select_from(answers.join(submissions, answers.c.submission_id == s.id))
         .where(
             s.location_id == location_id,

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared import scoring
 from shared.scoring import ces, csat, is_unhappy, nps, smiley, wilson_interval
 
 # --- NPS: hand-worked -----------------------------------------------------------------------
@@ -377,3 +378,24 @@ def test_adding_a_happy_face_never_lowers_the_share(
     assert before is not None and after is not None
     assert after.positive_share >= before.positive_share
     assert after.n == before.n + 1
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "expected"),
+    [
+        ((50.0, 60.0), (30.0, 45.0), 1),
+        ((10.0, 20.0), (30.0, 45.0), -1),
+        ((40.0, 60.0), (30.0, 45.0), 0),
+    ],
+)
+def test_clear_move_needs_intervals_apart(
+    now: tuple[float, float], before: tuple[float, float], expected: int
+) -> None:
+    assert scoring.clear_move(now, before) == expected
+
+
+def test_is_happy_uses_the_scores_cut_offs() -> None:
+    assert [scoring.is_happy("nps", 11, v) for v in (8, 9)] == [False, True]
+    assert [scoring.is_happy("csat", 5, v) for v in (3, 4)] == [False, True]
+    assert [scoring.is_happy("ces", 7, v) for v in (4, 5)] == [False, True]
+    assert [scoring.is_happy("smiley", 3, v) for v in (2, 3)] == [False, True]

@@ -52,8 +52,37 @@ def test_location_page(chain: Chain) -> None:
     assert 'id="total-n">10<' in html
     assert "not enough responses" in html
     assert "Waiting" in html and "Rude" in html  # reasons by their survey text
-    assert "0 answers from burst-flagged taps" in html
+    assert "burst-flagged" not in html  # no burst taps, no burst line
     assert 'id="heatmap"' in html and 'id="trend"' in html
+    # Only the kinds the period has answers for: NPS and smiley, no empty CSAT/CES cards.
+    assert "metric-nps" in html and "metric-smiley" in html
+    assert "metric-csat" not in html and "metric-ces" not in html and ">CSAT<" not in html
+
+
+def test_location_page_names_burst_answers_when_there_are_some(chain: Chain) -> None:
+    _seed(chain)
+    burst = chain.kiosk.item(1, flags=["burst"])
+    assert chain.kiosk.submit([burst]).status_code == 200
+    html = chain.client("manager").get(f"/dashboard/locations/{chain.a}").get_data(as_text=True)
+    assert "1 answer from burst-flagged taps left out" in html
+
+
+def test_overview_shows_the_chain_and_who_moved_clearly(chain: Chain) -> None:
+    kiosk = chain.kiosk
+    long_ago = (utcnow() - timedelta(days=45)).isoformat().replace("+00:00", "Z")
+    before = [kiosk.item(0, question_id="q2", tapped_at=long_ago) for _ in range(20)]
+    now = [kiosk.item(10, question_id="q2") for _ in range(20)]
+    assert kiosk.submit(before + now).status_code == 200
+    html = chain.client("admin").get("/dashboard/?period=30").get_data(as_text=True)
+    chain_block = html[html.index('id="chain-scores"') : html.index('id="moves"')]
+    assert 'id="chain-n">20<' in chain_block and "100.0" in chain_block  # NPS of the chain
+    assert "metric-smiley" not in chain_block  # no smiley answers in the period
+    moves = html[html.index('id="moves"') : html.index('id="open-alerts"')]
+    assert f'class="move-up" data-location="{chain.a}"' in moves
+    assert "NPS -100.0 → <strong>100.0</strong>" in moves
+    assert "No open alerts." in html
+    previous = chain.client("admin").get("/dashboard/?period=7").get_data(as_text=True)
+    assert "No location moved clearly" in previous  # nothing in the week before
 
 
 def test_chart_data(chain: Chain) -> None:
@@ -61,8 +90,18 @@ def test_chart_data(chain: Chain) -> None:
     data = chain.client("manager").get(f"/dashboard/locations/{chain.a}/chart.json").get_json()
     nps = data["trend"]["series"]["nps"]
     assert 20.0 in nps["value"] and len(nps["lo"]) == len(data["trend"]["labels"])
+    # The x axis spans the days with answers (all today), not the whole 30-day period.
+    assert data["trend"]["labels"] == [today_of(chain)]
+    assert set(data["trend"]["series"]) == {"nps", "smiley"}
     assert sum(data["distribution"]["nps-11"]["counts"]) == 10
     assert data["distribution"]["smiley-5"]["counts"] == [1, 1, 0, 1, 1]
+
+
+def today_of(chain: Chain) -> str:
+    """The store-local date today at location A (Europe/Warsaw)."""
+    from zoneinfo import ZoneInfo
+
+    return utcnow().astimezone(ZoneInfo("Europe/Warsaw")).date().isoformat()
 
 
 def test_csv_export(chain: Chain) -> None:

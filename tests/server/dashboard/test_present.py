@@ -1,0 +1,35 @@
+"""How the pages show answers: the comment chips, and only the kinds that have answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.dashboard.present import answer_chip, kinds_present
+
+
+@pytest.mark.parametrize(
+    ("kind", "scale", "value", "text", "tone"),
+    [
+        ("nps", 11, 9, "NPS 9", "good"),
+        ("nps", 11, 7, "NPS 7", "mid"),
+        ("nps", 11, 3, "NPS 3", "bad"),
+        ("csat", 5, 4, "CSAT 4/5", "good"),
+        ("ces", 7, 2, "CES 2/7", "bad"),
+        ("smiley", 5, 5, "Smiley 5 of 5", "good"),
+        ("smiley", 3, 2, "Smiley 2 of 3", "mid"),
+    ],
+)
+def test_answer_chip(kind: str, scale: int, value: int, text: str, tone: str) -> None:
+    chip = answer_chip(kind, scale, value)
+    assert (chip["text"], chip["tone"]) == (text, tone)
+
+
+def test_smiley_chip_draws_a_face_from_sad_to_happy() -> None:
+    assert answer_chip("smiley", 5, 1)["mood"] == -1 and answer_chip("smiley", 5, 1)["level"] == 0
+    assert answer_chip("smiley", 5, 5)["mood"] == 1 and answer_chip("smiley", 5, 5)["level"] == 4
+
+
+def test_kinds_present() -> None:
+    groups = [{"nps": {"n": 3}, "csat": None}, {"nps": None, "smiley": {"n": 1}, "ces": None}]
+    assert kinds_present(groups) == {"nps": "NPS", "smiley": "Smiley +"}
+    assert kinds_present([]) == {}
