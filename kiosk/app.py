@@ -26,7 +26,7 @@ from kivy.metrics import dp
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.answering import SurveySession
-from kiosk.controller import KioskClock, KioskController, Screen
+from kiosk.controller import KioskController
 from kiosk.recovery import open_store
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
@@ -46,6 +46,7 @@ from kiosk.ui.screens.status import StatusScreen
 from kiosk.ui.screens.thanks import ThanksScreen
 from kiosk.ui.screens.waiting import WaitingScreen
 from kiosk.ui.targets import TargetLog
+from kiosk.view import KioskClock, Screen
 
 log = logging.getLogger("kiosk")
 

@@ -6,7 +6,8 @@ taking writes), the customer's steps (question → follow-up → comment → sta
 `SurveySession` queues them), the timers (thank-you, idle reset, IT idle, the corner's long
 press, the opening-hours check, the store probe, the status refresh), sync events, the PIN
 pad (through `kiosk.it_pin.PinGuard`) and IT's status actions. It knows nothing of Kivy: the
-time comes from an injected `KioskClock` and everything it shows goes through `KioskView`.
+time comes from an injected `KioskClock` and everything it shows goes through `KioskView`
+(both in `kiosk.view`).
 
 Timers are deadlines on the clock's monotonic time. Whenever the earliest one changes the
 controller asks the view to `wake_in` that many seconds; the view then calls `tick()`, which
@@ -21,11 +22,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
 
 from kiosk import enrollment
 from kiosk.answering import SurveySession
@@ -36,13 +35,12 @@ from kiosk.status import status_lines
 from kiosk.store import LocalStore
 from kiosk.sync import APP_VERSION, SyncService
 from kiosk.ui import words
+from kiosk.view import KioskClock, KioskView, Screen, SystemClock
 from shared.clock import to_rfc3339
 from shared.opening_hours import is_open
 from shared.protocol import ConfigResponse, Submission
 
 log = logging.getLogger("kiosk")
-
-T = TypeVar("T")
 
 #: While the store refuses writes (a full disk), try one small write this often.
 STORE_PROBE_S = 5.0
@@ -50,22 +48,6 @@ STORE_PROBE_S = 5.0
 OPENING_HOURS_CHECK_S = 60.0
 #: How often the status screen re-reads the store while it is shown.
 STATUS_REFRESH_S = 5.0
-
-
-class Screen(StrEnum):
-    """Every screen the kiosk can show (the value is the name logged as `screen: <name>`)."""
-
-    SETUP = "setup"
-    WAITING = "waiting"
-    CLOSED = "closed"
-    QUESTION = "question"
-    FOLLOWUP = "followup"
-    COMMENT = "comment"
-    STAFF = "staff"
-    THANKS = "thanks"
-    PIN = "pin"
-    STATUS = "status"
-
 
 #: Screens a customer is in the middle of: a touch there restarts the idle timer.
 CUSTOMER_SCREENS = frozenset({Screen.QUESTION, Screen.FOLLOWUP, Screen.COMMENT, Screen.STAFF})
@@ -84,69 +66,6 @@ class Timer(StrEnum):
     OPENING_HOURS = "opening_hours"
     STORE_PROBE = "store_probe"
     STATUS_REFRESH = "status_refresh"
-
-
-class KioskClock(Protocol):
-    """Wall time for opening hours and timestamps; monotonic time for timers."""
-
-    def utcnow(self) -> datetime: ...
-
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    """The machine's clocks."""
-
-    def utcnow(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-class KioskView(Protocol):
-    """What the controller asks of the UI: fill a screen, switch to it, wake me, run work."""
-
-    def show(self, screen: Screen) -> None:
-        """Switch to `screen` (filled beforehand by one of the `fill_*` calls)."""
-
-    def use_language(self, code: str) -> None:
-        """Words and font of every screen in `code` from now on."""
-
-    def gettext(self, message: str) -> str:
-        """`message` (a msgid) in the current language."""
-
-    def fill_waiting(self, message: str) -> None: ...
-
-    def fill_setup(self, *, can_cancel: bool, server_url: str | None) -> None:
-        """A fresh setup form (`server_url` prefilled when re-enrolling)."""
-
-    def fill_setup_result(self, error: str) -> None:
-        """Enrollment finished: not busy any more, with `error` (a msgid) or none."""
-
-    def fill_question(self, session: SurveySession) -> None: ...
-
-    def fill_followup(self, prompt: str, reasons: list[tuple[str, str]]) -> None: ...
-
-    def fill_comment(self) -> None: ...
-
-    def fill_staff(self, staff: list[tuple[str, str]]) -> None: ...
-
-    def fill_thanks(self, message: str) -> None: ...
-
-    def fill_pin(self, message: str, *, clear: bool) -> None:
-        """The pad's message (a msgid); `clear` empties the digits typed so far."""
-
-    def fill_status(self, text: str, *, busy: bool) -> None: ...
-
-    def wake_in(self, seconds: float | None) -> None:
-        """Call `tick()` after `seconds` (None: no timer is running)."""
-
-    def run_in_background(self, work: Callable[[], T], then: Callable[[T], None]) -> None:
-        """Run blocking `work` off the UI thread, then `then(result)` back on it."""
-
-    def quit(self) -> None:
-        """Stop the kiosk (IT's "Quit kiosk")."""
 
 
 class KioskController:

@@ -11,10 +11,10 @@ from kivy.core.window import Window
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 
-from kiosk.controller import Screen
 from kiosk.i18n import translations
 from kiosk.store import Enrollment
 from kiosk.ui import words
+from kiosk.view import Screen
 from tests.kiosk.conftest import SURVEY_DEFINITION, FakeClock, make_config
 from tests.kiosk.window import ARTIFACTS, FAST, Kiosk, frames, press, snap, tap_window, wait_until
 
@@ -264,8 +264,8 @@ def test_setup_fields_are_typed_on_the_screen_keyboard(make_kiosk, size):
     frames()
     kiosk = make_kiosk(enrolled=False)
     screen = kiosk.app.setup_screen
-    frames(5)
     keyboard = screen.keyboard
+    wait_until(lambda: bool(keyboard.children))  # the keys are drawn a moment after
     assert keyboard.height >= 4 * MIN_TARGET_PX  # four rows of finger-sized keys, at least
     for letter in "ab":
         tap_window(*key_spot(keyboard, letter))

@@ -156,13 +156,12 @@ def test_the_comment_keyboard_holds_its_keys_only_while_shown(make_kiosk):
     keyboard = kiosk.app.comment_screen.keyboard
     assert keyboard.children == []  # not drawn while the question is up
     press(kiosk.targets()[4].drawing)
-    frames()
     assert kiosk.screen == "comment"
+    wait_until(lambda: bool(keyboard.children))  # drawn a moment after the screen shows
     assert {key.text for key in keyboard.children} >= set("qwerty")
     press(kiosk.app.comment_screen.send_button)
-    frames()
     assert kiosk.screen == "thanks"
-    assert keyboard.children == []
+    wait_until(lambda: keyboard.children == [])
 
 
 def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
@@ -232,6 +231,7 @@ def test_screenshots_per_language(make_kiosk, store, language):
     assert kiosk.screen == "comment"
     keyboard = kiosk.app.comment_screen.keyboard
     assert keyboard.layout == keyboard_layout(language)
+    wait_until(lambda: bool(keyboard.children))
     frames()
     snap(kiosk, f"comment-{language}.png")
     press(kiosk.app.comment_screen.skip_button)

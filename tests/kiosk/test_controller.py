@@ -8,10 +8,11 @@ import logging
 import sqlite3
 from datetime import UTC, datetime
 
-from kiosk.controller import OPENING_HOURS_CHECK_S, Screen, Timer
+from kiosk.controller import OPENING_HOURS_CHECK_S, Timer
 from kiosk.it_pin import set_pin
 from kiosk.store import Enrollment
 from kiosk.ui import words
+from kiosk.view import Screen
 from shared.protocol import SubmissionResult
 from tests.kiosk.conftest import SURVEY_DEFINITION, make_config, make_submission
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
 #: The plain-Python core: the controller and what it stands on (mypy strict checks these).
-CORE = ("kiosk.controller", "kiosk.store", "kiosk.sync", "kiosk.settings", "kiosk.migrations")
+CORE = (
+    "kiosk.controller",
+    "kiosk.view",
+    "kiosk.store",
+    "kiosk.sync",
+    "kiosk.settings",
+    "kiosk.migrations",
+)
 
 
 def module_name(path: Path) -> str:
