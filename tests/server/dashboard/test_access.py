@@ -1,62 +1,77 @@
-"""Every dashboard route × role × own or foreign location: 403 for each forbidden cell."""
+"""Every route of the URL map × role × own or foreign location, and CSRF on every form."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import Flask, url_for
+from werkzeug.routing import Rule
 
 from server.db import get_db
 from server.store import alerts, users
 from shared.clock import utcnow
 from tests.server.conftest import SURVEY
-from tests.server.dashboard.conftest import Chain, post
+from tests.server.dashboard.conftest import Chain, csrf_token
 
-# (method, path template, who may use it): "any" signed-in user, "scoped" for a location the
-# user may see, "admin" only. {loc} and {dev} are filled with the own or the foreign target.
-ROUTES = [
-    ("GET", "/dashboard/", "any"),
-    ("GET", "/dashboard/?period=7&sort=nps&dir=desc", "any"),
-    ("GET", "/dashboard/locations/{loc}", "scoped"),
-    ("GET", "/dashboard/locations/{loc}?from=2020-01-01&to=2030-12-31", "scoped"),
-    ("GET", "/dashboard/locations/{loc}/chart.json", "scoped"),
-    ("GET", "/dashboard/locations/{loc}/responses.csv", "scoped"),
-    ("GET", "/dashboard/devices/", "any"),
-    ("POST", "/dashboard/devices/", "admin"),
-    ("POST", "/dashboard/devices/{dev}/move", "admin"),
-    ("POST", "/dashboard/devices/{dev}/revoke", "admin"),
-    ("GET", "/account/password", "any"),
-    ("GET", "/dashboard/alerts/", "any"),
-    ("POST", "/dashboard/alerts/{alr}/acknowledge", "scoped"),
-    ("POST", "/dashboard/alerts/mutes", "scoped"),  # the location is the form's location_id
-    ("POST", "/dashboard/alerts/mutes/{mut}/lift", "scoped"),
-    ("GET", "/dashboard/admin/locations/", "admin"),
-    ("POST", "/dashboard/admin/locations/", "admin"),
-    ("GET", "/dashboard/admin/locations/{loc}", "admin"),
-    ("POST", "/dashboard/admin/locations/{loc}", "admin"),
-    ("POST", "/dashboard/admin/locations/{loc}/survey", "admin"),
-    ("POST", "/dashboard/admin/locations/{loc}/staff", "admin"),
-    ("POST", "/dashboard/admin/locations/{loc}/staff/{stf}/rename", "admin"),
-    ("POST", "/dashboard/admin/locations/{loc}/staff/{stf}/active", "admin"),
-    ("GET", "/dashboard/admin/surveys/", "admin"),
-    ("POST", "/dashboard/admin/surveys/", "admin"),
-    ("GET", "/dashboard/admin/surveys/new", "admin"),
-    ("GET", "/dashboard/admin/surveys/{srv}", "admin"),
-    ("POST", "/dashboard/admin/surveys/{srv}", "admin"),
-    ("GET", "/dashboard/admin/surveys/{srv}/json", "admin"),
-    ("GET", "/dashboard/admin/surveys/{srv}/survey.json", "admin"),
-    ("GET", "/dashboard/admin/users", "admin"),
-    ("POST", "/dashboard/admin/users", "admin"),
-    ("POST", "/dashboard/admin/users/{usr}/active", "admin"),
-    ("GET", "/dashboard/admin/api-keys", "admin"),
-    ("POST", "/dashboard/admin/api-keys", "admin"),
-    ("POST", "/dashboard/admin/api-keys/{key}/revoke", "admin"),
-]
+# Who may use each endpoint of the app's URL map. The walk below is generated from the URL
+# map itself: a route missing here fails `test_every_route_is_classified`, and once it is
+# classified it is walked with every role and an own and a foreign target.
+#   public: anyone;  any: any signed-in user;  scoped: a user who may see the location;
+#   admin: admins only;  device / api_key: a bearer token, never a dashboard session.
+ACCESS = {
+    "static": "public",
+    "account.login": "public",
+    "openapi.openapi": "public",
+    "device.enroll": "public",
+    "device.config": "device",
+    "device.heartbeat": "device",
+    "device.submit": "device",
+    "reports.scores": "api_key",
+    "reports.responses_csv": "api_key",
+    "home": "public",  # a redirect to the overview, which asks for a sign-in
+    "account.logout": "any",
+    "account.change_password": "any",
+    "overview.chain": "any",
+    "devices.index": "any",
+    "alerts.index": "any",
+    "location.page": "scoped",
+    "location.chart_data": "scoped",
+    "location.export": "scoped",
+    "alerts.acknowledge": "scoped",
+    "alerts.mute": "scoped",  # the location is the form's location_id
+    "alerts.lift": "scoped",
+    "devices.create": "admin",
+    "devices.move": "admin",
+    "devices.revoke": "admin",
+    "admin_locations.index": "admin",
+    "admin_locations.create": "admin",
+    "admin_locations.edit": "admin",
+    "admin_locations.save": "admin",
+    "admin_locations.assign": "admin",
+    "admin_locations.add_staff": "admin",
+    "admin_locations.rename_staff": "admin",
+    "admin_locations.set_staff_active": "admin",
+    "admin_surveys.index": "admin",
+    "admin_surveys.new": "admin",
+    "admin_surveys.create": "admin",
+    "admin_surveys.edit": "admin",
+    "admin_surveys.save": "admin",
+    "admin_surveys.edit_json": "admin",
+    "admin_surveys.export": "admin",
+    "admin_people.user_list": "admin",
+    "admin_people.create_user": "admin",
+    "admin_people.set_user_active": "admin",
+    "admin_people.key_list": "admin",
+    "admin_people.create_key": "admin",
+    "admin_people.revoke_key": "admin",
+}
 
-# A form body that every POST above accepts (keys a route does not read are ignored); the
-# admin's answers may be 400 for a field that does not fit that route, never a 5xx.
+# A form body that every POST accepts (keys a route does not read are ignored); the admin's
+# answers may be 400 for a field that does not fit that route, never a 5xx.
 FORM = {
     "name": "New till",
     "timezone": "Europe/Warsaw",
@@ -68,13 +83,48 @@ FORM = {
     "label": "BI",
     "duration": "1h",
 }
+#: The blueprints that authenticate with bearer tokens: no CSRF, no session.
+API_BLUEPRINTS = ("device", "reports", "openapi")
 
 
-def _expected(role: str, rule: str, own: bool) -> set[int]:
-    if rule == "any" or role == "admin":
+@dataclass(frozen=True)
+class Route:
+    """One method of one URL rule, and who may use it."""
+
+    method: str
+    rule: Rule
+    access: str
+
+
+def routes(app: Flask) -> list[Route]:
+    """Every method of every rule in the URL map (logout last: it ends the walk's session)."""
+    found = [
+        Route(method, rule, ACCESS.get(rule.endpoint, "unclassified"))
+        for rule in app.url_map.iter_rules()
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(found, key=lambda r: (r.rule.endpoint == "account.logout", r.rule.rule))
+
+
+def test_every_route_is_classified(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ACCESS) == set(), "new route: say in ACCESS who may use it"
+    assert set(ACCESS) - endpoints == set(), "ACCESS names a route that is gone"
+
+
+def _expected(access: str, role: str | None, own: bool) -> set[int]:
+    if access == "public":
+        return set(range(200, 500)) - {403}  # whatever it says, never a 5xx or a 403
+    if access in ("device", "api_key"):
+        return {401}  # a dashboard session never opens the APIs
+    if role is None:
+        return {302}  # to the sign-in page
+    if role == "admin":
         return {200, 302, 400}
-    if rule == "scoped":
-        return {200, 302} if own else {403}  # 302: a form's redirect back
+    if access == "any":
+        return {200, 302, 400}
+    if access == "scoped" and own:
+        return {200, 302}  # 302: a form's redirect back
     return {403}
 
 
@@ -88,48 +138,79 @@ def _alert_targets(chain: Chain, location_id: str) -> dict[str, str]:
             alert_id = alerts.open_episode(conn, location_id, "surge", "", "warning", "4 of 4")
             until = utcnow() + timedelta(hours=1)
             mute_id = alerts.mute(conn, location_id, None, until, found[0].id)
-    return {"alr": str(alert_id), "mut": str(mute_id)}
+    return {"alert_id": str(alert_id), "mute_id": str(mute_id)}
 
 
-def _call(chain: Chain, client: Any, method: str, template: str, own: bool) -> int:
-    loc = chain.a if own else chain.b
-    dev = chain.kiosk.device_id if own else chain.device_b
+def _values(chain: Chain, rule: Rule, own: bool) -> dict[str, str]:
+    """The rule's arguments filled with real ids at the own (A) or the foreign (B) location."""
     targets = chain.admin_targets(own)
-    if "{alr}" in template or "{mut}" in template:
-        targets = {**targets, **_alert_targets(chain, loc)}
-    path = template.format(loc=loc, dev=dev, **targets)
-    if method == "GET":
-        return int(client.get(path).status_code)
-    form = {**FORM, "location_id": loc, "survey_id": chain.kiosk.survey_id}
-    return int(post(client, path, form).status_code)
+    values = {
+        "location_id": chain.a if own else chain.b,
+        "device_id": chain.kiosk.device_id if own else chain.device_b,
+        "staff_id": targets["stf"],
+        "survey_id": targets["srv"],
+        "user_id": targets["usr"],
+        "key_id": targets["key"],
+        "filename": "dashboard.css",
+    }
+    if rule.arguments & {"alert_id", "mute_id"}:
+        values.update(_alert_targets(chain, values["location_id"]))
+    missing = rule.arguments - set(values)
+    assert not missing, f"{rule.rule}: give the walk a value for {missing}"
+    return {name: values[name] for name in rule.arguments}
 
 
-@pytest.mark.parametrize("role", ["admin", "manager"])
-def test_every_route_role_and_location(chain: Chain, role: str) -> None:
+def _call(chain: Chain, client: Any, token: str, route: Route, own: bool) -> Any:
+    with chain.app.test_request_context():
+        path = url_for(route.rule.endpoint, **_values(chain, route.rule, own))
+    if route.method == "GET":
+        return client.get(path)
+    loc = chain.a if own else chain.b
+    form = {**FORM, "location_id": loc, "survey_id": chain.kiosk.survey_id, "csrf_token": token}
+    if route.rule.endpoint.split(".")[0] in API_BLUEPRINTS:
+        return client.post(path, json={})
+    return client.post(path, data=form)
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", None])
+def test_every_route_role_and_location(chain: Chain, role: str | None) -> None:
     wrong = []
-    client = chain.client(role)  # one sign-in: argon2 is slow on purpose
     for own in (True, False):
-        for method, template, rule in ROUTES:
-            status = _call(chain, client, method, template, own)
-            expected = _expected(role, rule, own)
-            if status not in expected:
-                where = "own" if own else "foreign"
-                wrong.append(f"{role} {method} {template} ({where}): {status}, want {expected}")
+        client = chain.client(role)
+        token = csrf_token(client, "/login")
+        for route in routes(chain.app):
+            answer = _call(chain, client, token, route, own)
+            answer.close()  # a static file is streamed: let go of it
+            expected = _expected(route.access, role, own)
+            where = "own" if own else "foreign"
+            cell = f"{role} {route.method} {route.rule.rule} ({where})"
+            if answer.status_code not in expected:
+                wrong.append(f"{cell}: {answer.status_code}, want {expected}")
+            elif role is None and route.access != "public" and answer.status_code == 302:
+                where_to = answer.headers["Location"]
+                wrong += [] if where_to.startswith("/login") else [f"{cell}: sent to {where_to}"]
     assert wrong == []
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        t.format(loc="loc_x", dev="dev_x", stf="s", srv="s", usr="u", key="k", alr="1", mut="1")
-        for m, t, _ in ROUTES
-        if m == "GET"
-    ],
-)
-def test_signed_out_is_sent_to_login(chain: Chain, path: str) -> None:
-    response = chain.client(None).get(path)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login")
+@pytest.mark.parametrize("forged", [None, "forged"])
+def test_every_dashboard_post_refuses_a_missing_or_forged_csrf_token(
+    chain: Chain, forged: str | None
+) -> None:
+    client = chain.client("admin")
+    accepted = []
+    for route in routes(chain.app):
+        if route.method != "POST" or route.rule.endpoint.split(".")[0] in API_BLUEPRINTS:
+            continue
+        with chain.app.test_request_context():
+            path = url_for(route.rule.endpoint, **_values(chain, route.rule, own=True))
+        form = {**FORM, "location_id": chain.a, "survey_id": chain.kiosk.survey_id}
+        if forged:
+            form["csrf_token"] = forged
+        answer = client.post(path, data=form)
+        if answer.status_code != 400 or "form expired" not in answer.get_data(as_text=True):
+            accepted.append(f"POST {route.rule.rule}: {answer.status_code}")
+    assert accepted == []
+    assert client.get("/dashboard/").status_code == 200  # still signed in: nothing was done
 
 
 def test_manager_sees_only_their_locations_and_devices(chain: Chain) -> None:
