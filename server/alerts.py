@@ -14,8 +14,11 @@ Three rules per location, with defaults from settings that a location may overri
 `check` runs every rule once (the scheduler runs it once across processes), opens an episode
 when a rule starts to hold, closes it when it stops, and notifies each new or escalated
 episode once: mail to the admins and the location's managers, and a JSON POST to the
-location's webhook or the global one. A delivery that fails is logged, not retried, so a
-broken mail server never turns into a storm later.
+location's webhook or the global one. Each channel is tried on its own: one that fails (a
+dead mail server, a refused webhook, a header that cannot be built) is logged and never stops
+the other channel or the other episodes; it is retried at later checks after
+`retry_delay(attempt)` — 1, 2, 4 … minutes, at most an hour apart — until it goes out or
+`MAX_DELIVERY_ATTEMPTS` tries have failed, so a broken mail server never turns into a storm.
 
 A user may mute a location's rule, or all its rules, for a while (`MUTE_DURATIONS`): episodes
 still open and close and are shown, but a notification due while a mute holds is not sent,
@@ -43,6 +46,7 @@ from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
+from shared.names import as_one_line
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +229,18 @@ def silent_findings(
 
 SEVERITY = {"warning": 1, "critical": 2}
 
+#: The ways a notification goes out; a failed one is retried on its own.
+CHANNELS = ("mail", "webhook")
+#: Tries of one notification before it is given up (about two hours of retries).
+MAX_DELIVERY_ATTEMPTS = 8
+_FIRST_RETRY = timedelta(minutes=1)
+_LONGEST_RETRY = timedelta(hours=1)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long after failed try number `attempt` (1, 2, …) the next one is due."""
+    return min(_FIRST_RETRY * 2 ** (attempt - 1), _LONGEST_RETRY)
+
 
 def evaluate(conn: Connection, config: Mapping[str, Any], now: datetime) -> list[int]:
     """Open, escalate and close episodes; return the ids that need a notification."""
@@ -305,45 +321,87 @@ def post_webhook(config: Mapping[str, Any], url: str, body: dict[str, Any]) -> N
         answer.read()
 
 
-def deliver(config: Mapping[str, Any], episode: dict[str, Any], recipients: list[str]) -> None:
-    """Mail and webhook for one episode; each failure is logged and the other still tried."""
+def deliver(
+    config: Mapping[str, Any],
+    episode: dict[str, Any],
+    recipients: list[str],
+    channels: set[str] | None = None,
+) -> set[str]:
+    """Mail and webhook for one episode (or only `channels`); return the channels that failed.
+
+    Each failure is logged and the other channel still tried.
+    """
     rule, place = RULE_NAMES[episode["rule"]], episode["location_name"]
-    title = f"[Smiletap] {episode['severity']}: {rule} at {place}"
+    title = as_one_line(f"[Smiletap] {episode['severity']}: {rule} at {place}")
     body = f"{episode['message']}\n\nSee {link(config, episode)}\n"
-    if config["SMTP_HOST"] and recipients:
+    wanted = set(CHANNELS) if channels is None else channels
+    failed = set()
+    if "mail" in wanted and config["SMTP_HOST"] and recipients:
         try:
             send_mail(config, recipients, title, body)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("alert %s: mail not sent: %s", episode["id"], exc)
+        except Exception as exc:  # whatever one channel raises must not stop the rest
+            log.warning("alert %s: mail not sent: %r", episode["id"], exc)
+            failed.add("mail")
     url = episode.get("webhook_url") or config["ALERT_WEBHOOK_URL"]
-    if url:
+    if "webhook" in wanted and url:
         try:
             post_webhook(config, url, payload(config, episode))
-        except OSError as exc:  # URLError and HTTPError are OSErrors
-            log.warning("alert %s: webhook not sent: %s", episode["id"], exc)
+        except Exception as exc:  # as above: a refused URL, a timeout, an HTTP error …
+            log.warning("alert %s: webhook not sent: %r", episode["id"], exc)
+            failed.add("webhook")
+    return failed
+
+
+def _record_delivery(
+    engine: Engine, episode: Mapping[str, Any], failed: set[str], now: datetime
+) -> None:
+    attempt = int(episode["delivery_attempts"] or 0) + 1
+    with engine.begin() as conn:
+        if not failed:
+            store.mark_notified(conn, episode["id"])
+        elif attempt >= MAX_DELIVERY_ATTEMPTS:
+            log.error(
+                "alert %s: %s not sent after %d tries: given up",
+                episode["id"],
+                " and ".join(sorted(failed)),
+                attempt,
+            )
+            store.mark_delivery_failed(conn, episode["id"], failed, None)
+        else:
+            retry_at = now + retry_delay(attempt)
+            store.mark_delivery_failed(conn, episode["id"], failed, retry_at)
 
 
 def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None) -> list[int]:
-    """Run every rule once and notify new or escalated episodes that no mute holds back;
-    return the ids of the new or escalated ones (muted or not)."""
+    """Run every rule once, notify new or escalated episodes that no mute holds back, and
+    retry the failed deliveries that are due; return the ids of the new or escalated ones
+    (muted or not)."""
     now = now or utcnow()
     with engine.begin() as conn:
         notify = evaluate(conn, config, now)
         places = {p["id"]: p for p in locations.all_locations(conn)}
+        due: list[tuple[dict[str, Any], set[str] | None]] = [
+            (episode, None) for episode in store.by_ids(conn, notify)
+        ]
+        due += [
+            (episode, set(episode["pending_channels"].split(",")))
+            for episode in store.due_retries(conn, now)
+            if episode["id"] not in notify
+        ]
         outbox = []
-        for episode in store.by_ids(conn, notify):
+        for episode, channels in due:
             mute_id = store.active_mute(conn, episode["location_id"], episode["rule"], now)
             if mute_id is not None:
                 store.mark_muted(conn, episode["id"], mute_id)
+                store.drop_retry(conn, episode["id"])
                 log.info("alert %s: not sent, muted by mute %s", episode["id"], mute_id)
                 continue
             place = places[episode["location_id"]]
             extra = {"location_name": place["name"], "webhook_url": place["webhook_url"]}
             recipients = users.alert_recipients(conn, episode["location_id"])
-            outbox.append(({**episode, **extra}, recipients))
+            outbox.append(({**episode, **extra}, recipients, channels))
     # Delivery happens outside the transaction: a slow mail server must not hold the database.
-    for episode, recipients in outbox:
-        deliver(config, episode, recipients)
-        with engine.begin() as conn:
-            store.mark_notified(conn, episode["id"])
+    for episode, recipients, channels in outbox:
+        failed = deliver(config, episode, recipients, channels)
+        _record_delivery(engine, episode, failed, now)
     return notify

@@ -25,6 +25,7 @@ from server.errors import from_validation_error
 from server.settings import SettingError
 from server.store import api_keys, devices, locations, rollups, staff, surveys, users
 from shared.clock import is_valid_timezone, to_rfc3339
+from shared.names import BadName, first_control_character, single_line_name
 from shared.survey import STRICT_KEYS, SurveyDefinition
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -71,6 +72,14 @@ def _read_survey(path: str) -> SurveyDefinition:
 
 def _first_message(exc: ValidationError) -> str:
     return exc.errors(include_url=False)[0]["msg"]
+
+
+def _single_line_name(name: str, option: str = "--name") -> str:
+    """The trimmed name, or one clear line naming the option and what is wrong."""
+    try:
+        return single_line_name(name)
+    except BadName as exc:
+        raise click.ClickException(f"{option}: {exc}") from None
 
 
 def _need_location(conn: Connection, location_id: str) -> None:
@@ -148,8 +157,7 @@ def create_location(name: str, timezone: str, as_json: bool) -> None:
     """Create a location."""
     if not is_valid_timezone(timezone):
         raise click.ClickException(f"--timezone: {timezone!r} is not an IANA time zone")
-    if not name.strip():
-        raise click.ClickException("--name: must not be empty")
+    name = _single_line_name(name)
     with _transaction() as conn:
         location_id = locations.create(conn, name, timezone)
     _emit(as_json, {"id": location_id}, location_id)
@@ -201,8 +209,7 @@ def assign_survey(location_id: str, survey_id: str, as_json: bool) -> None:
 @json_option
 def create_staff(location_id: str, name: str, as_json: bool) -> None:
     """Add a staff member to a location."""
-    if not name.strip():
-        raise click.ClickException("--name: must not be empty")
+    name = _single_line_name(name)
     with _transaction() as conn:
         _need_location(conn, location_id)
         staff_id = staff.create(conn, location_id, name)
@@ -222,6 +229,7 @@ def _code_answer(conn: Connection, device_id: str, as_json: bool) -> None:
 @json_option
 def create_device(location_id: str, name: str, as_json: bool) -> None:
     """Create a device and a one-time enrollment code for it."""
+    name = _single_line_name(name)
     with _transaction() as conn:
         _need_location(conn, location_id)
         device_id = devices.create(conn, location_id, name)
@@ -310,7 +318,7 @@ def create_user(
     email: str, role: str, location_ids: tuple[str, ...], password_stdin: bool, as_json: bool
 ) -> None:
     """Create a dashboard user; a manager needs at least one --location."""
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > 254 or first_control_character(email):
         raise click.ClickException("--email: not an e-mail address")
     if role == "manager" and not location_ids:
         raise click.ClickException("--location: a manager needs at least one location")

@@ -20,12 +20,14 @@ from pydantic import (
 )
 
 from shared.clock import parse_rfc3339
+from shared.names import check_single_line
 from shared.opening_hours import Hours, check_hours
 from shared.survey import Survey
 
 MAX_BATCH = 500
 
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+#: One line (hostnames, versions): no control characters (`shared.names`).
+ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(check_single_line)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Comment = Annotated[str, StringConstraints(max_length=2000)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,8 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+
+from shared.names import check_single_line
 
 QuestionKind = Literal["smiley", "nps", "ces", "csat"]
 StaffPrompt = Literal["none", "ask", "fixed"]
@@ -37,7 +40,10 @@ LanguageCode = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Texts = dict[LanguageCode, Text]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: A survey's name: one line (`shared.names`), shown in lists and exports.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(check_single_line)
+]
 
 
 def value_range(kind: str, scale: int) -> tuple[int, int]:

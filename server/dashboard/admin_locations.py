@@ -12,6 +12,7 @@ from server.dashboard.access import make_admin_blueprint
 from server.db import get_db
 from server.store import locations, staff, surveys
 from shared.clock import is_valid_timezone
+from shared.names import BadName, check_single_line, single_line_name
 
 bp = make_admin_blueprint("admin_locations", __name__, "/dashboard/admin/locations")
 
@@ -22,15 +23,30 @@ def _name(field: str = "name") -> str:
     return request.form.get(field, "").strip()[:NAME_MAX]
 
 
+def _name_problem(name: str) -> str | None:
+    """A flash message when a staff member's name is not one line, else None."""
+    try:
+        single_line_name(name, NAME_MAX)
+    except BadName as exc:
+        return f"Name: {exc}."
+    return None
+
+
 def _settings_from_form() -> tuple[dict[str, Any], str | None, str | None]:
     """(values, error field, error message) from the location form."""
     name, timezone = _name(), request.form.get("timezone", "").strip()
     webhook = request.form.get("webhook_url", "").strip()[:500]
     values: dict[str, Any] = {"name": name, "timezone": timezone, "webhook_url": webhook}
-    if not name:
-        return values, "name", "Name: must not be empty."
+    try:
+        single_line_name(name, NAME_MAX)
+    except BadName as exc:
+        return values, "name", f"Name: {exc}."
     if not is_valid_timezone(timezone):
         return values, "timezone", f"Time zone: {timezone!r} is not an IANA time zone."
+    try:
+        check_single_line(webhook)
+    except BadName as exc:
+        return values, "webhook_url", f"Webhook URL: {exc}."
     if webhook and not webhook.startswith(("https://", "http://")):
         return values, "webhook_url", "Webhook URL: must start with https:// or http://."
     try:
@@ -147,6 +163,8 @@ def add_staff(location_id: str) -> Response:
     name = _name("display_name")
     if not name:
         flash("Give the staff member a name.")
+    elif (problem := _name_problem(name)) is not None:
+        flash(problem)
     else:
         conn = get_db()
         with conn.begin():
@@ -169,7 +187,9 @@ def rename_staff(location_id: str, staff_id: str) -> Response:
     """Rename a staff member (their answers keep the id)."""
     _member(location_id, staff_id)
     name = _name("display_name")
-    if name:
+    if name and (problem := _name_problem(name)) is not None:
+        flash(problem)
+    elif name:
         conn = get_db()
         with conn.begin():
             staff.rename(conn, staff_id, name)

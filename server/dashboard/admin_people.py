@@ -13,6 +13,7 @@ from server import passwords
 from server.dashboard.access import current_user, make_admin_blueprint
 from server.db import get_db
 from server.store import api_keys, locations, users
+from shared.names import first_control_character
 
 bp = make_admin_blueprint("admin_people", __name__, "/dashboard/admin")
 
@@ -63,8 +64,8 @@ def create_user() -> Response | tuple[str, int]:
     password = request.form.get("password", "")
     form = {"email": email, "role": role}
     error = None
-    if "@" not in email or len(email) < 3:
-        error = "E-mail: give an address like name@example.com."
+    if "@" not in email or len(email) < 3 or first_control_character(email):
+        error = "E-mail: give an address like name@example.com (one line)."
     elif role not in users.ROLES:
         error = "Role: choose admin or manager."
     else:
@@ -121,6 +122,8 @@ def create_key() -> tuple[str, int]:
     """Make a key and show it once; only its hash is stored."""
     role = request.form.get("role", "")
     label = request.form.get("label", "").strip()[:200]
+    if first_control_character(label):
+        return _keys_page(400, error="Label: must be one line without control characters.")
     if role not in api_keys.ROLES:
         return _keys_page(400, error="Role: choose admin or manager.")
     conn = get_db()

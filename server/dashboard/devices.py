@@ -17,6 +17,7 @@ from server.dashboard.access import make_blueprint, require_admin, require_user,
 from server.db import get_db
 from server.store import as_utc, devices, locations
 from shared.clock import utcnow
+from shared.names import BadName, single_line_name
 
 bp = make_blueprint("devices", __name__, "/dashboard/devices")
 
@@ -72,9 +73,10 @@ def create() -> str:
     """Create a device at a location and show its one-time code and QR once."""
     require_admin()
     location_id = request.form.get("location_id", "")
-    name = request.form.get("name", "").strip()[:200]
-    if not name:
-        flash("Give the device a name.")
+    try:
+        name = single_line_name(request.form.get("name", "")[:200])
+    except BadName as exc:
+        flash("Give the device a name." if exc.code == "empty" else f"Name: {exc}.")
         return redirect(url_for("devices.index"))  # type: ignore[return-value]
     conn = get_db()
     with conn.begin():

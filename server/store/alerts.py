@@ -46,7 +46,15 @@ def escalate(conn: Connection, alert_id: int, severity: str, message: str) -> No
     conn.execute(
         update(alerts)
         .where(alerts.c.id == alert_id)
-        .values(severity=severity, message=message, notified_at=None, muted_by=None)
+        .values(
+            severity=severity,
+            message=message,
+            notified_at=None,
+            muted_by=None,
+            pending_channels=None,  # the escalated notice goes out whole, tries start again
+            delivery_attempts=0,
+            retry_at=None,
+        )
     )
 
 
@@ -58,8 +66,49 @@ def close_episode(conn: Connection, alert_id: int) -> None:
 
 
 def mark_notified(conn: Connection, alert_id: int) -> None:
-    """Record that an episode's notification went out."""
-    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(notified_at=utcnow()))
+    """Record that an episode's notification went out (on every channel still due)."""
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            notified_at=utcnow(),
+            pending_channels=None,
+            retry_at=None,
+            delivery_attempts=alerts.c.delivery_attempts + 1,
+        )
+    )
+
+
+def mark_delivery_failed(
+    conn: Connection, alert_id: int, channels: set[str], retry_at: datetime | None
+) -> None:
+    """Record a try whose `channels` failed: due again at `retry_at`, or never (None)."""
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            pending_channels=",".join(sorted(channels)) if retry_at is not None else None,
+            retry_at=retry_at,
+            delivery_attempts=alerts.c.delivery_attempts + 1,
+        )
+    )
+
+
+def due_retries(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Episodes with a failed delivery whose next try is due, oldest first."""
+    rows = conn.execute(
+        select(alerts)
+        .where(alerts.c.retry_at <= now, alerts.c.pending_channels.is_not(None))
+        .order_by(alerts.c.id)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def drop_retry(conn: Connection, alert_id: int) -> None:
+    """Nothing more to try for this episode (a mute now holds it back)."""
+    conn.execute(
+        update(alerts).where(alerts.c.id == alert_id).values(pending_channels=None, retry_at=None)
+    )
 
 
 def get(conn: Connection, alert_id: int) -> dict[str, Any] | None:

@@ -49,17 +49,19 @@ class SmtpServer:
 
 
 class WebhookReceiver:
-    """An HTTP server in a thread that records each JSON POST and answers 204."""
+    """An HTTP server in a thread that records each JSON POST and answers `status` (204)."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.status = 204
         received = self.bodies
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 received.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
+                self.send_response(receiver.status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

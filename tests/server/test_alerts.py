@@ -4,6 +4,7 @@ JSON to a real webhook receiver; one notification per episode, none on a second 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -208,8 +209,93 @@ def test_a_dead_mail_server_and_webhook_are_logged_not_raised(alerting: Alerting
     )
     alerting.config["ALERT_DELIVERY_TIMEOUT_S"] = 2.0
     alerting.answers(1, 1, 1, 1)
-    assert len(alerting.check()) == 1
-    assert alerting.check() == []  # not retried: no storm when the server comes back
+    (alert_id,) = alerting.check()
+    assert alerting.check() == []  # retried later, not at once: no storm
+    assert _delivery(alerting, alert_id) == ("mail,webhook", 1, False)
+
+
+def _delivery(alerting: Alerting, alert_id: int) -> tuple[str | None, int, bool]:
+    """(channels still due, tries so far, notified) of an episode."""
+    with alerting.engine.begin() as conn:
+        row = store.get(conn, alert_id)
+    assert row is not None
+    return row["pending_channels"], row["delivery_attempts"], row["notified_at"] is not None
+
+
+def test_a_failing_channel_stops_neither_the_other_nor_other_episodes(
+    alerting: Alerting, smiletap: Smiletap, webhook: WebhookReceiver
+) -> None:
+    """A mail that cannot even be built (a CR/LF in a header raises ValueError) used to end the
+    whole run: the webhook and every later episode were lost."""
+    second = smiletap.setup()
+    alerting.config["SMTP_FROM"] = "smiletap@example.com\r\nBcc: everyone@example.com"
+    alerting.answers(1, 1, 1, 1)
+    tapped = to_rfc3339(datetime.now(UTC))
+    assert second.submit([second.item(1, tapped_at=tapped) for _ in range(4)]).status_code == 200
+    first_id, second_id = alerting.check()
+    assert sorted(b["alert"]["id"] for b in webhook.bodies) == [first_id, second_id]
+    assert _delivery(alerting, first_id) == ("mail", 1, False)
+    assert _delivery(alerting, second_id) == ("mail", 1, False)
+
+
+def test_a_name_stored_with_a_line_break_still_gets_its_mail(
+    alerting: Alerting, smtp: SmtpServer
+) -> None:
+    with alerting.engine.begin() as conn:  # from before names were checked
+        conn.execute(
+            update(locations)
+            .where(locations.c.id == alerting.kiosk.location_id)
+            .values(name="Centrum\r\nBcc: everyone@example.com")
+        )
+    alerting.answers(1, 1, 1, 1)
+    (alert_id,) = alerting.check()
+    ((recipients, mail),) = smtp.messages
+    assert "everyone@example.com" not in recipients and mail["Bcc"] is None
+    assert re.sub(r"\r?\n", "", mail["Subject"]) == (  # unfolded: one header line
+        "[Smiletap] warning: Surge of unhappy answers at Centrum  Bcc: everyone@example.com"
+    )
+    assert _delivery(alerting, alert_id) == (None, 1, True)
+
+
+def test_a_failed_delivery_is_retried_later_on_its_channel_only(
+    alerting: Alerting, smtp: SmtpServer, webhook: WebhookReceiver
+) -> None:
+    webhook.status = 500
+    alerting.answers(1, 1, 1, 1)
+    start = datetime.now(UTC)
+    (alert_id,) = alerting.check(start)
+    assert len(smtp.messages) == 1 and len(webhook.bodies) == 1
+    assert _delivery(alerting, alert_id) == ("webhook", 1, False)
+    alerting.check(start + timedelta(seconds=30))  # not due yet (1 min after the first try)
+    assert len(webhook.bodies) == 1
+    webhook.status = 204
+    alerting.check(start + alerts.retry_delay(1) + timedelta(seconds=1))
+    assert len(webhook.bodies) == 2 and webhook.bodies[1]["alert"]["id"] == alert_id
+    assert len(smtp.messages) == 1  # the mail went out the first time: not sent again
+    assert _delivery(alerting, alert_id) == (None, 2, True)
+    alerting.check(start + timedelta(hours=3))  # (the kiosk is silent by then: its own alert)
+    assert [b["alert"]["id"] for b in webhook.bodies].count(alert_id) == 2
+
+
+def test_a_delivery_that_keeps_failing_is_given_up(
+    alerting: Alerting, webhook: WebhookReceiver
+) -> None:
+    webhook.status = 500
+    alerting.answers(1, 1, 1, 1)
+    start = datetime.now(UTC)
+    (alert_id,) = alerting.check(start)
+    for hour in range(1, alerts.MAX_DELIVERY_ATTEMPTS + 3):  # each check is past any delay
+        alerting.check(start + timedelta(hours=hour))
+    tries = [b["alert"]["id"] for b in webhook.bodies].count(alert_id)
+    assert tries == alerts.MAX_DELIVERY_ATTEMPTS
+    assert _delivery(alerting, alert_id) == (None, alerts.MAX_DELIVERY_ATTEMPTS, False)
+    assert [alerts.retry_delay(n).total_seconds() for n in (1, 2, 3, 7, 8)] == [
+        60,
+        120,
+        240,
+        3600,
+        3600,
+    ]
 
 
 def test_alerts_page_lists_open_and_recent_scoped_to_the_manager(alerting: Alerting) -> None:
