@@ -351,7 +351,7 @@ alerts = Table(
     Column("acknowledged_at", Ts, nullable=True),
     Column("acknowledged_by", String(64), ForeignKey("users.id"), nullable=True),
     Column("muted_by", Integer, ForeignKey("alert_mutes.id"), nullable=True),
-    # Migration 0007: channels ("mail,webhook") whose delivery failed and is retried at
+    # Migration 0008: channels ("mail,webhook") whose delivery failed and is retried at
     # `retry_at`, and how many tries the notification has had.
     Column("pending_channels", String(32), nullable=True),
     Column("delivery_attempts", Integer, nullable=False, server_default="0"),
