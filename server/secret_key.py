@@ -65,7 +65,10 @@ def load_or_create(instance_path: str) -> str:
     try:
         key = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InsecureSecretKey(f"{path}: cannot read the secret key: {exc}") from None
+        raise InsecureSecretKey(
+            f"{path}: cannot read the secret key ({exc}); it must be readable by the user "
+            f"the server runs as"
+        ) from None
     return check(key, str(path))
 
 
