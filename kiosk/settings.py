@@ -1,16 +1,20 @@
 """Kiosk settings, declared once as data and read from `SMILETAP_KIOSK_<NAME>` variables.
 
-The declaration (`SETTINGS`) drives both the parsing here and the README's settings table
-(`settings_table_markdown`), so a setting cannot exist without being documented.
+The declaration (`SETTINGS`, `shared.settings.Setting` like the server's) drives both the
+parsing here and the README's settings table (`settings_table_markdown`), so a setting cannot
+exist without being documented.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from shared import settings as shared_settings
+from shared.settings import SettingsError
 
 ENV_PREFIX = "SMILETAP_KIOSK_"
 
@@ -23,13 +27,8 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One setting: its name (the env variable without the prefix), default and help."""
-
-    name: str
-    default: Any
-    help: str
-    parse: Callable[[str], Any] = str
+class Setting(shared_settings.Setting):
+    """One kiosk setting (`shared.settings.Setting`), read from `SMILETAP_KIOSK_<NAME>`."""
 
     @property
     def env_var(self) -> str:
@@ -129,10 +128,6 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-class SettingsError(ValueError):
-    """An environment variable holds a value its setting cannot use."""
-
-
 @dataclass(frozen=True)
 class Settings:
     """The kiosk's settings, passed explicitly to the pieces that need them."""
@@ -169,7 +164,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[setting.name.lower()] = setting.default
             continue
         try:
-            values[setting.name.lower()] = setting.parse(raw)
+            values[setting.name.lower()] = setting.read(raw)
         except ValueError as exc:
             raise SettingsError(f"{setting.env_var}={raw!r}: {exc}") from exc
     if values["data_dir"] is None:
@@ -180,8 +175,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def settings_table_markdown() -> str:
     """The README's table of kiosk settings."""
-    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for setting in SETTINGS:
-        default = "see meaning" if setting.default is None else f"`{setting.default}`"
-        lines.append(f"| `{setting.env_var}` | {default} | {setting.help} |")
-    return "\n".join(lines)
+    return shared_settings.table_markdown(SETTINGS, ENV_PREFIX, unset="see meaning")

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from server import device_health
+from server.settings import Settings
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
 from shared import scoring
@@ -76,14 +77,14 @@ class Finding:
     message: str
 
 
-def rules_for(location: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+def rules_for(location: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The location's rules: the settings' defaults with its overrides on top."""
     rules: dict[str, Any] = {
         "surge": True,
-        "surge_share": float(config["ALERT_SURGE_SHARE"]),
-        "surge_min_n": int(config["ALERT_SURGE_MIN_N"]),
-        "surge_window_s": float(config["ALERT_SURGE_WINDOW_S"]),
-        "drop": bool(config["ALERT_DROP"]),
+        "surge_share": settings.alert_surge_share,
+        "surge_min_n": settings.alert_surge_min_n,
+        "surge_window_s": settings.alert_surge_window_s,
+        "drop": settings.alert_drop,
         "silent": True,
     }
     if location.get("alert_rules"):
@@ -132,10 +133,10 @@ def rules_from_form(form: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def surge_findings(
-    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+    conn: Connection, places: list[dict[str, Any]], settings: Settings, now: datetime
 ) -> list[Finding]:
     """Locations where the unhappy share of the recent window reaches the threshold."""
-    rules = {p["id"]: rules_for(p, config) for p in places}
+    rules = {p["id"]: rules_for(p, settings) for p in places}
     longest = max((r["surge_window_s"] for r in rules.values() if r["surge"]), default=0.0)
     tally: dict[str, list[tuple[datetime, bool]]] = {}
     watched = [p["id"] for p in places if rules[p["id"]]["surge"]]
@@ -175,12 +176,12 @@ def _interval(
 
 
 def drop_findings(
-    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+    conn: Connection, places: list[dict[str, Any]], settings: Settings, now: datetime
 ) -> list[Finding]:
     """Questions whose interval this week lies wholly below last week's."""
     found = []
     for place in places:
-        if not rules_for(place, config)["drop"]:
+        if not rules_for(place, settings)["drop"]:
             continue
         today = now.astimezone(ZoneInfo(place["timezone"])).date()
         this_week = rollups.value_counts(conn, place["id"], today - timedelta(days=6), today)
@@ -201,16 +202,16 @@ def drop_findings(
 
 
 def silent_findings(
-    conn: Connection, places: list[dict[str, Any]], config: Mapping[str, Any], now: datetime
+    conn: Connection, places: list[dict[str, Any]], settings: Settings, now: datetime
 ) -> tuple[list[Finding], set[tuple[str, str, str]]]:
     """Silent kiosks, and the episodes to leave as they are (silent, but the store is closed)."""
     by_id = {p["id"]: p for p in places}
-    warning_s = float(config["DEVICE_WARNING_SILENT_S"])
-    critical_s = float(config["DEVICE_CRITICAL_SILENT_S"])
+    warning_s = settings.device_warning_silent_s
+    critical_s = settings.device_critical_silent_s
     found, keep = [], set()
     for device in devices.watched(conn):
         place = by_id.get(device["location_id"])
-        if place is None or not rules_for(place, config)["silent"]:
+        if place is None or not rules_for(place, settings)["silent"]:
             continue
         health = device_health.of_device(device, place, now, warning_s, critical_s)
         assert health is not None  # watched devices are enrolled and not revoked
@@ -242,11 +243,12 @@ def retry_delay(attempt: int) -> timedelta:
     return min(_FIRST_RETRY * 2 ** (attempt - 1), _LONGEST_RETRY)
 
 
-def evaluate(conn: Connection, config: Mapping[str, Any], now: datetime) -> list[int]:
+def evaluate(conn: Connection, settings: Settings, now: datetime) -> list[int]:
     """Open, escalate and close episodes; return the ids that need a notification."""
     places = locations.all_locations(conn)
-    findings = surge_findings(conn, places, config, now) + drop_findings(conn, places, config, now)
-    silent, keep = silent_findings(conn, places, config, now)
+    findings = surge_findings(conn, places, settings, now)
+    findings += drop_findings(conn, places, settings, now)
+    silent, keep = silent_findings(conn, places, settings, now)
     findings += silent
     episodes = store.open_episodes(conn)
     notify = []
@@ -266,16 +268,16 @@ def evaluate(conn: Connection, config: Mapping[str, Any], now: datetime) -> list
     return notify
 
 
-def link(config: Mapping[str, Any], episode: Mapping[str, Any]) -> str:
+def link(settings: Settings, episode: Mapping[str, Any]) -> str:
     """Where the episode is seen on the dashboard (absolute when PUBLIC_URL is set)."""
     if episode["rule"] == "silent":
         path = "/dashboard/devices/"
     else:
         path = f"/dashboard/locations/{episode['location_id']}"
-    return str(config.get("PUBLIC_URL") or "").rstrip("/") + path
+    return settings.public_url.rstrip("/") + path
 
 
-def payload(config: Mapping[str, Any], episode: Mapping[str, Any]) -> dict[str, Any]:
+def payload(settings: Settings, episode: Mapping[str, Any]) -> dict[str, Any]:
     """The webhook's JSON body for an episode."""
     return {
         "alert": {
@@ -289,40 +291,40 @@ def payload(config: Mapping[str, Any], episode: Mapping[str, Any]) -> dict[str, 
             "subject": episode["subject"] or None,
             "message": episode["message"],
             "opened_at": to_rfc3339(as_utc(episode["opened_at"])),  # type: ignore[arg-type]
-            "url": link(config, episode),
+            "url": link(settings, episode),
         }
     }
 
 
-def send_mail(config: Mapping[str, Any], recipients: list[str], subject: str, body: str) -> None:
+def send_mail(settings: Settings, recipients: list[str], subject: str, body: str) -> None:
     """Send one plain-text mail through the configured SMTP server."""
     message = EmailMessage()
-    message["From"] = config["SMTP_FROM"]
+    message["From"] = settings.smtp_from
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message.set_content(body)
-    timeout = float(config["ALERT_DELIVERY_TIMEOUT_S"])
-    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=timeout) as smtp:
-        if config["SMTP_TLS"]:
+    timeout = settings.alert_delivery_timeout_s
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+        if settings.smtp_tls:
             smtp.starttls()
-        if config["SMTP_USER"]:
-            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(message)
 
 
-def post_webhook(config: Mapping[str, Any], url: str, body: dict[str, Any]) -> None:
+def post_webhook(settings: Settings, url: str, body: dict[str, Any]) -> None:
     """POST the JSON body to the webhook; a non-2xx answer raises."""
     data = json.dumps(body).encode()
     request = urllib.request.Request(
         url, data, {"Content-Type": "application/json", "User-Agent": "smiletap-alerts"}
     )
-    timeout = float(config["ALERT_DELIVERY_TIMEOUT_S"])
+    timeout = settings.alert_delivery_timeout_s
     with urllib.request.urlopen(request, timeout=timeout) as answer:
         answer.read()
 
 
 def deliver(
-    config: Mapping[str, Any],
+    settings: Settings,
     episode: dict[str, Any],
     recipients: list[str],
     channels: set[str] | None = None,
@@ -333,19 +335,19 @@ def deliver(
     """
     rule, place = RULE_NAMES[episode["rule"]], episode["location_name"]
     title = as_one_line(f"[Smiletap] {episode['severity']}: {rule} at {place}")
-    body = f"{episode['message']}\n\nSee {link(config, episode)}\n"
+    body = f"{episode['message']}\n\nSee {link(settings, episode)}\n"
     wanted = set(CHANNELS) if channels is None else channels
     failed = set()
-    if "mail" in wanted and config["SMTP_HOST"] and recipients:
+    if "mail" in wanted and settings.smtp_host and recipients:
         try:
-            send_mail(config, recipients, title, body)
+            send_mail(settings, recipients, title, body)
         except Exception as exc:  # whatever one channel raises must not stop the rest
             log.warning("alert %s: mail not sent: %r", episode["id"], exc)
             failed.add("mail")
-    url = episode.get("webhook_url") or config["ALERT_WEBHOOK_URL"]
+    url = episode.get("webhook_url") or settings.alert_webhook_url
     if "webhook" in wanted and url:
         try:
-            post_webhook(config, url, payload(config, episode))
+            post_webhook(settings, url, payload(settings, episode))
         except Exception as exc:  # as above: a refused URL, a timeout, an HTTP error …
             log.warning("alert %s: webhook not sent: %r", episode["id"], exc)
             failed.add("webhook")
@@ -372,13 +374,13 @@ def _record_delivery(
             store.mark_delivery_failed(conn, episode["id"], failed, retry_at)
 
 
-def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None) -> list[int]:
+def check(engine: Engine, settings: Settings, now: datetime | None = None) -> list[int]:
     """Run every rule once, notify new or escalated episodes that no mute holds back, and
     retry the failed deliveries that are due; return the ids of the new or escalated ones
     (muted or not)."""
     now = now or utcnow()
     with engine.begin() as conn:
-        notify = evaluate(conn, config, now)
+        notify = evaluate(conn, settings, now)
         places = {p["id"]: p for p in locations.all_locations(conn)}
         due: list[tuple[dict[str, Any], set[str] | None]] = [
             (episode, None) for episode in store.by_ids(conn, notify)
@@ -402,6 +404,6 @@ def check(engine: Engine, config: Mapping[str, Any], now: datetime | None = None
             outbox.append(({**episode, **extra}, recipients, channels))
     # Delivery happens outside the transaction: a slow mail server must not hold the database.
     for episode, recipients, channels in outbox:
-        failed = deliver(config, episode, recipients, channels)
+        failed = deliver(settings, episode, recipients, channels)
         _record_delivery(engine, episode, failed, now)
     return notify

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -13,22 +14,25 @@ from server import db, errors, jobs, secret_key, settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app: settings' defaults, then `SMILETAP_*` variables, then test_config."""
+    """Build the Flask app: settings' defaults, then `SMILETAP_*` variables, then test_config,
+    read once into the typed `settings.Settings` (`settings.current()`)."""
     layered: dict[str, Any] = settings.defaults()
     layered.update(settings.from_environment())
     if test_config:
         layered.update(test_config)
-    instance_path = layered.get("INSTANCE_PATH")
+    typed = settings.from_layers(layered)
+    instance_path = typed.instance_path
     app = Flask(
         __name__,
         instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
     )
-    app.config.update(layered)
-    app.config["SECRET_KEY"] = secret_key.resolve(app.config["SECRET_KEY"], app.instance_path)
+    app.config.update(layered)  # Flask's own keys (TESTING, ...) pass through
+    resolved = secret_key.resolve(typed.secret_key, app.instance_path)
+    settings.init_app(app, replace(typed, secret_key=resolved))
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    trusted_proxies = int(app.config["PROXY_FIX_X_FOR"])
+    trusted_proxies = typed.proxy_fix_x_for
     if trusted_proxies > 0:
         # Behind nginx, remote_addr is the proxy: trust that many X-Forwarded-For hops so
         # the enroll rate limit counts each real client, and no more, so clients cannot spoof.

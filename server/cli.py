@@ -13,16 +13,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import migrations, passwords
+from server import migrations, passwords, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
-from server.settings import SettingError
+from server.settings import SettingsError
 from server.store import api_keys, devices, locations, rollups, staff, surveys, users
 from shared.clock import is_valid_timezone, to_rfc3339
 from shared.names import BadName, first_control_character, single_line_name
@@ -34,7 +34,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 def _app() -> Flask:
     try:
         return create_app()
-    except SettingError as exc:
+    except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -111,17 +111,17 @@ def migrate(as_json: bool) -> None:
 
 def waitress_options(app: Flask) -> dict[str, Any]:
     """waitress's body limit and proxy trust, from the app's settings."""
-    config = app.config
+    config = settings.of(app)
     # waitress refuses a body of max_request_body_size bytes and more, at once from the
     # Content-Length; Flask's limit admits MAX_CONTENT_LENGTH itself, hence the + 1.
-    options: dict[str, Any] = {"max_request_body_size": int(config["MAX_CONTENT_LENGTH"]) + 1}
-    proxy = str(config["TRUSTED_PROXY"]).strip()
+    options: dict[str, Any] = {"max_request_body_size": config.max_content_length + 1}
+    proxy = config.trusted_proxy.strip()
     if proxy:
         # X-Forwarded-* only from the proxy's own address; from anyone else waitress drops
         # them, so a client cannot pose as another address to the per-address limits.
         options.update(
             trusted_proxy=proxy,
-            trusted_proxy_count=max(1, int(config["PROXY_FIX_X_FOR"])),
+            trusted_proxy_count=max(1, config.proxy_fix_x_for),
             trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
             clear_untrusted_proxy_headers=True,
         )
@@ -217,7 +217,7 @@ def create_staff(location_id: str, name: str, as_json: bool) -> None:
 
 
 def _code_answer(conn: Connection, device_id: str, as_json: bool) -> None:
-    ttl = float(current_app.config["ENROLL_CODE_TTL_H"])
+    ttl = settings.current().enroll_code_ttl_h
     code, expires_at = devices.issue_code(conn, device_id, ttl)
     data = {"device_id": device_id, "code": code, "expires_at": to_rfc3339(expires_at)}
     _emit(as_json, data, f"{device_id} code {code} (expires {data['expires_at']})")
@@ -324,7 +324,7 @@ def create_user(
         raise click.ClickException("--location: a manager needs at least one location")
     password = _new_password(password_stdin)
     with _transaction() as conn:
-        memory_kib = int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+        memory_kib = settings.current().password_hash_memory_kib
         password_hash = passwords.hash_password(password, memory_kib)
         for location_id in location_ids:
             _need_location(conn, location_id)

@@ -23,6 +23,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from server import settings
+
 _ENGINE_KEY = "smiletap_engine"
 _READ_ONLY = "smiletap_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 15000
@@ -63,7 +65,7 @@ def normalize_url(url: str) -> str:
 
 def database_url(app: Flask) -> str:
     """The configured database URL, or the default SQLite file in the instance folder."""
-    url = app.config.get("DATABASE_URL")
+    url = settings.of(app).database_url
     if url:
         return normalize_url(str(url))
     os.makedirs(app.instance_path, mode=0o750, exist_ok=True)

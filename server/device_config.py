@@ -16,39 +16,40 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from server.settings import Settings
 from server.store import locations, staff, surveys
 
 
-def kiosk_settings(config: Mapping[str, Any]) -> dict[str, int]:
+def kiosk_settings(settings: Settings) -> dict[str, int]:
     """The kiosk timings from the server's settings."""
     return {
-        "idle_reset_s": int(config["IDLE_RESET_S"]),
-        "thank_you_s": int(config["THANK_YOU_S"]),
-        "burst_max_taps": int(config["BURST_MAX_TAPS"]),
-        "burst_window_s": int(config["BURST_WINDOW_S"]),
+        "idle_reset_s": settings.idle_reset_s,
+        "thank_you_s": settings.thank_you_s,
+        "burst_max_taps": settings.burst_max_taps,
+        "burst_window_s": settings.burst_window_s,
     }
 
 
-def etag(device: Mapping[str, Any], config_stamp: str, config: Mapping[str, Any]) -> str:
+def etag(device: Mapping[str, Any], config_stamp: str, settings: Settings) -> str:
     """The config's ETag: changes whenever anything /config sends for this device does."""
     parts = {
         "device": [device["id"], device["name"], device["location_id"]],
         "config_stamp": config_stamp,
         # Kiosk settings come from the process's settings: a restart with new ones changes them.
-        "kiosk": kiosk_settings(config),
+        "kiosk": kiosk_settings(settings),
     }
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def current_etag(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+def current_etag(conn: Connection, device: Mapping[str, Any], settings: Settings) -> str:
     """The device's config ETag, read without building the config."""
     stamp = locations.config_stamp(conn, device["location_id"])
     assert stamp is not None  # a device's location is a foreign key
-    return etag(device, stamp, config)
+    return etag(device, stamp, settings)
 
 
-def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+def build(conn: Connection, device: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The device's config: its location, the newest version of the assigned survey, staff."""
     location = locations.get(conn, device["location_id"])
     assert location is not None  # a device's location is a foreign key
@@ -68,6 +69,6 @@ def build(conn: Connection, device: Mapping[str, Any], config: Mapping[str, Any]
         },
         "survey": survey_body,
         "staff": staff.active_at(conn, location["id"]),
-        "kiosk": kiosk_settings(config),
+        "kiosk": kiosk_settings(settings),
     }
-    return {"etag": etag(device, location["config_stamp"], config), **body}
+    return {"etag": etag(device, location["config_stamp"], settings), **body}

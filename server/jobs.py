@@ -14,16 +14,17 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine
 
-from server import alerts, settings
+from server import alerts
+from server import settings as app_settings
 from server.db import get_engine
+from server.settings import Settings
 from server.store import job_leases, rollups
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def run_exclusively(engine: Engine, name: str, ttl_s: float) -> Iterator[bool]:
             raise
 
 
-def check_rollups(engine: Engine, config: Mapping[str, Any] | None = None) -> int:
+def check_rollups(engine: Engine, settings: Settings | None = None) -> int:
     """Compare the rollups with a recomputation from raw answers; rebuild them if they differ."""
     with engine.begin() as conn:
         differing = rollups.differences(conn)
@@ -80,13 +81,17 @@ class Job:
     """A job, how often it runs, and the setting that holds that period."""
 
     name: str
-    run: Callable[[Engine, Mapping[str, Any]], object]
+    run: Callable[[Engine, Settings], object]
     period_setting: str
 
+    def period_s(self, settings: Settings) -> float:
+        """Seconds between runs, from the job's setting."""
+        return float(getattr(settings, self.period_setting.lower()))
 
-def check_alerts(engine: Engine, config: Mapping[str, Any]) -> int:
+
+def check_alerts(engine: Engine, settings: Settings) -> int:
     """Run the alert rules; notify each new episode once. Returns how many were notified."""
-    return len(alerts.check(engine, config))
+    return len(alerts.check(engine, settings))
 
 
 JOBS = [
@@ -95,32 +100,31 @@ JOBS = [
 ]
 
 
-def run_job(
-    engine: Engine, job: Job, period_s: float, config: Mapping[str, Any] | None = None
-) -> bool:
+def run_job(engine: Engine, job: Job, period_s: float, settings: Settings | None = None) -> bool:
     """Run the job here if no other process runs it this period; True when it ran here."""
     # The lease ends a little before the next firing, so clock jitter never skips a period.
     with run_exclusively(engine, job.name, period_s * 0.9) as mine:
         if mine:
-            job.run(engine, config if config is not None else settings.defaults())
+            job.run(engine, settings if settings is not None else Settings())
     return mine
 
 
 def init_app(app: Flask) -> None:
     """Start the background scheduler with every job, when the SCHEDULER setting is on."""
-    if not app.config.get("SCHEDULER"):
+    settings = app_settings.of(app)
+    if not settings.scheduler:
         return
     from apscheduler.schedulers.background import BackgroundScheduler
 
     engine = get_engine(app)
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in JOBS:
-        period_s = float(app.config[job.period_setting])
+        period_s = job.period_s(settings)
         scheduler.add_job(
             run_job,
             "interval",
             seconds=period_s,
-            args=(engine, job, period_s, dict(app.config)),
+            args=(engine, job, period_s, settings),
             id=job.name,
             max_instances=1,
             coalesce=True,

@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from server.settings import SettingError
+from server.settings import SettingsError
 
 KEY_FILE = "secret_key"
 MIN_LENGTH = 32
@@ -25,7 +25,7 @@ KNOWN_KEYS = frozenset(
 )
 
 
-class InsecureSecretKey(SettingError):
+class InsecureSecretKey(SettingsError):
     """The secret key is a known example, too short, or its file cannot be used."""
 
 

@@ -1,142 +1,143 @@
-"""Server settings, declared once as data.
+"""Server settings, declared once as data: a typed, frozen `Settings` built at `create_app`.
 
-Each setting has a name, a default and a help line. `create_app` reads the defaults from here,
-then `SMILETAP_<NAME>` environment variables, then a test override; the README's settings
-table is rendered from the same list by `settings_table_markdown`.
+Each field of `Settings` declares one setting: its type, default and help line
+(`shared.settings.setting`). `create_app` layers the defaults, then `SMILETAP_<NAME>`
+environment variables, then a test override, reads the layers once into a `Settings` and keeps
+it in `app.extensions`; code asks `current()` (in a request) or `of(app)` and reads typed
+attributes, never the config dict. The README's settings table is rendered from the same
+declarations by `settings_table_markdown`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from flask import Flask, current_app
+
+from shared.settings import (
+    Setting,
+    SettingsError,
+    declarations,
+    read_environment,
+    setting,
+    table_markdown,
+)
+
 ENV_PREFIX = "SMILETAP_"
+EXTENSION = "smiletap.settings"
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One configuration value: its name, default and what it does."""
+class Settings:
+    """Every server setting, typed; one instance per app, built by `create_app`."""
 
-    name: str
-    default: Any
-    help: str
-
-
-SETTINGS: list[Setting] = [
-    Setting(
-        "DATABASE_URL",
+    database_url: str | None = setting(
         None,
         "SQLAlchemy URL (sqlite:///path or postgresql://...); default: smiletap.db in the "
         "instance folder",
-    ),
-    Setting(
-        "SECRET_KEY",
+    )
+    secret_key: str | None = setting(
         None,
         "Signs sessions and CSRF tokens; unset: a random key made once into the instance "
-        "folder (file secret_key, mode 0600). Known examples and keys under 32 characters "
-        "are refused",
-    ),
-    Setting("INSTANCE_PATH", None, "Folder for the default SQLite file and instance data"),
-    Setting("SKEW_THRESHOLD_S", 120.0, "Device clock skew (s) above which tap times are corrected"),
-    Setting("MIN_N", 30, "Default minimum number of answers before a group is ranked"),
-    Setting("ENROLL_CODE_TTL_H", 24, "Hours an enrollment code stays valid"),
-    Setting("ENROLL_FAILS_PER_ADDRESS", 10, "Failed enrollments allowed per address per window"),
-    Setting(
-        "ENROLL_FAILS_GLOBAL",
+        "folder (file secret_key, mode 0600). Known examples and keys under 32 characters are"
+        " refused",
+    )
+    instance_path: str | None = setting(
+        None,
+        "Folder for the default SQLite file and instance data",
+    )
+    skew_threshold_s: float = setting(
+        120.0,
+        "Device clock skew (s) above which tap times are corrected",
+    )
+    min_n: int = setting(30, "Default minimum number of answers before a group is ranked")
+    enroll_code_ttl_h: int = setting(24, "Hours an enrollment code stays valid")
+    enroll_fails_per_address: int = setting(10, "Failed enrollments allowed per address per window")
+    enroll_fails_global: int = setting(
         10000,
-        "Failed enrollments allowed in total per window: a backstop against many addresses "
-        "at once, far above what one guesser can reach (see SECURITY.md)",
-    ),
-    Setting("ENROLL_FAIL_WINDOW_S", 900, "Window (s) over which failed enrollments are counted"),
-    Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest accepted request body, in bytes"),
-    Setting(
-        "SCHEDULER",
+        "Failed enrollments allowed in total per window: a backstop against many addresses at"
+        " once, far above what one guesser can reach (see SECURITY.md)",
+    )
+    enroll_fail_window_s: int = setting(900, "Window (s) over which failed enrollments are counted")
+    max_content_length: int = setting(5 * 1024 * 1024, "Largest accepted request body, in bytes")
+    scheduler: bool = setting(
         False,
         "Run scheduled jobs (rollup check) in this process; each runs once across processes",
-    ),
-    Setting("ROLLUP_CHECK_INTERVAL_S", 86400, "Seconds between rollup consistency checks"),
-    Setting(
-        "PROXY_FIX_X_FOR",
+    )
+    rollup_check_interval_s: int = setting(86400, "Seconds between rollup consistency checks")
+    proxy_fix_x_for: int = setting(
         0,
         "Number of trusted proxies (e.g. 1 behind nginx) whose X-Forwarded-For gives the client",
-    ),
-    Setting(
-        "TRUSTED_PROXY",
+    )
+    trusted_proxy: str = setting(
         "",
         "`smiletap-server run` (waitress): the reverse proxy's address whose X-Forwarded-For "
         "and -Proto are believed (PROXY_FIX_X_FOR hops, at least 1); empty: none",
-    ),
-    Setting(
-        "CONTACT_WRITE_INTERVAL_S",
+    )
+    contact_write_interval_s: int = setting(
         60,
-        "Device API: a config pull or unchanged heartbeat writes the device's last contact only "
-        "when the stored one is at least this old (s, at most 60): last contact lags by less",
-    ),
-    Setting("IDLE_RESET_S", 20, "Kiosk: seconds without a touch before it returns to the start"),
-    Setting("THANK_YOU_S", 4, "Kiosk: seconds the thank-you screen shows"),
-    Setting("BURST_MAX_TAPS", 5, "Kiosk: submissions within the burst window before flagging"),
-    Setting("BURST_WINDOW_S", 10, "Kiosk: burst window in seconds"),
-    Setting("TLS", False, "Served behind TLS: session cookie Secure and HSTS sent"),
-    Setting("SESSION_LIFETIME_H", 12, "Hours a dashboard sign-in lasts"),
-    Setting(
-        "LOGIN_FAILS_PER_ACCOUNT_ADDRESS",
+        "Device API: a config pull or unchanged heartbeat writes the device's last contact "
+        "only when the stored one is at least this old (s, at most 60): last contact lags by "
+        "less",
+    )
+    idle_reset_s: int = setting(20, "Kiosk: seconds without a touch before it returns to the start")
+    thank_you_s: int = setting(4, "Kiosk: seconds the thank-you screen shows")
+    burst_max_taps: int = setting(5, "Kiosk: submissions within the burst window before flagging")
+    burst_window_s: int = setting(10, "Kiosk: burst window in seconds")
+    tls: bool = setting(False, "Served behind TLS: session cookie Secure and HSTS sent")
+    session_lifetime_h: int = setting(12, "Hours a dashboard sign-in lasts")
+    login_fails_per_account_address: int = setting(
         5,
-        "Failed sign-ins to one account from one address before each further try waits "
-        "twice as long (1 s, 2 s, 4 s, …); never per account alone, so the owner gets in",
-    ),
-    Setting(
-        "LOGIN_FAILS_PER_ADDRESS",
+        "Failed sign-ins to one account from one address before each further try waits twice "
+        "as long (1 s, 2 s, 4 s, …); never per account alone, so the owner gets in",
+    )
+    login_fails_per_address: int = setting(
         20,
         "Failed sign-ins from one address, to any accounts, before its tries slow down likewise",
-    ),
-    Setting("LOGIN_FAIL_WINDOW_S", 3600, "Window (s) over which failed sign-ins are counted"),
-    Setting("LOGIN_DELAY_MAX_S", 900, "Longest wait (s) between sign-in tries once slowed down"),
-    Setting(
-        "PASSWORD_HASH_MEMORY_KIB",
+    )
+    login_fail_window_s: int = setting(3600, "Window (s) over which failed sign-ins are counted")
+    login_delay_max_s: int = setting(900, "Longest wait (s) between sign-in tries once slowed down")
+    password_hash_memory_kib: int = setting(
         65536,
         "Argon2id memory (KiB) per new password hash; lower only for tests or a very small machine",
-    ),
-    Setting("DEVICE_WARNING_SILENT_S", 3600, "Seconds silent before a device shows warning"),
-    Setting("DEVICE_CRITICAL_SILENT_S", 86400, "Seconds silent before a device shows critical"),
-    Setting(
-        "ALERT_CHECK_INTERVAL_S", 60, "Seconds between alert checks (run once across processes)"
-    ),
-    Setting("ALERT_SURGE_SHARE", 50.0, "Alert: % of unhappy answers in the window that is a surge"),
-    Setting("ALERT_SURGE_WINDOW_S", 900, "Alert: seconds of answers a surge looks back over"),
-    Setting("ALERT_SURGE_MIN_N", 4, "Alert: fewest answers in the window before a surge counts"),
-    Setting(
-        "ALERT_DROP", True, "Alert: watch for a week-over-week drop outside the 95 % intervals"
-    ),
-    Setting("ALERT_WEBHOOK_URL", "", "Alert webhook (JSON POST) for locations without their own"),
-    Setting("ALERT_DELIVERY_TIMEOUT_S", 10.0, "Seconds before an alert mail or webhook gives up"),
-    Setting("PUBLIC_URL", "", "The dashboard's address, for links in alerts (https://host)"),
-    Setting("SMTP_HOST", "", "SMTP server for alert mail; empty: no mail is sent"),
-    Setting("SMTP_PORT", 25, "SMTP port"),
-    Setting("SMTP_USER", "", "SMTP user name; empty: no login"),
-    Setting("SMTP_PASSWORD", "", "SMTP password"),
-    Setting("SMTP_FROM", "smiletap@localhost", "Sender address of alert mail"),
-    Setting("SMTP_TLS", False, "Use STARTTLS on the SMTP connection"),
-]
+    )
+    device_warning_silent_s: int = setting(3600, "Seconds silent before a device shows warning")
+    device_critical_silent_s: int = setting(86400, "Seconds silent before a device shows critical")
+    alert_check_interval_s: int = setting(
+        60,
+        "Seconds between alert checks (run once across processes)",
+    )
+    alert_surge_share: float = setting(
+        50.0,
+        "Alert: % of unhappy answers in the window that is a surge",
+    )
+    alert_surge_window_s: int = setting(900, "Alert: seconds of answers a surge looks back over")
+    alert_surge_min_n: int = setting(4, "Alert: fewest answers in the window before a surge counts")
+    alert_drop: bool = setting(
+        True,
+        "Alert: watch for a week-over-week drop outside the 95 % intervals",
+    )
+    alert_webhook_url: str = setting(
+        "",
+        "Alert webhook (JSON POST) for locations without their own",
+    )
+    alert_delivery_timeout_s: float = setting(
+        10.0,
+        "Seconds before an alert mail or webhook gives up",
+    )
+    public_url: str = setting("", "The dashboard's address, for links in alerts (https://host)")
+    smtp_host: str = setting("", "SMTP server for alert mail; empty: no mail is sent")
+    smtp_port: int = setting(25, "SMTP port")
+    smtp_user: str = setting("", "SMTP user name; empty: no login")
+    smtp_password: str = setting("", "SMTP password")
+    smtp_from: str = setting("smiletap@localhost", "Sender address of alert mail")
+    smtp_tls: bool = setting(False, "Use STARTTLS on the SMTP connection")
 
 
-class SettingError(ValueError):
-    """An environment variable holds a value of the wrong type."""
-
-
-def _coerce(setting: Setting, raw: str) -> Any:
-    # The default's type decides how the environment string is read.
-    default = setting.default
-    try:
-        if isinstance(default, bool):
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-    except ValueError as exc:
-        raise SettingError(f"{ENV_PREFIX}{setting.name}: not a number: {raw!r}") from exc
-    return raw
+SETTINGS: tuple[Setting, ...] = declarations(Settings)
 
 
 def defaults() -> dict[str, Any]:
@@ -144,21 +145,70 @@ def defaults() -> dict[str, Any]:
     return {s.name: s.default for s in SETTINGS}
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings given as `SMILETAP_*` environment variables, typed like their defaults."""
-    env = os.environ if environ is None else environ
-    found: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = env.get(ENV_PREFIX + setting.name)
-        if raw is not None:
-            found[setting.name] = _coerce(setting, raw)
+    return read_environment(SETTINGS, ENV_PREFIX, os.environ if environ is None else environ)
+
+
+def _typed(declared: Setting, value: Any) -> Any:
+    """A layered value as its setting's type: text is read like the environment's, numbers
+    and flags given by a test override are converted once, here."""
+    if value is None or declared.default is None:
+        return value
+    if isinstance(value, str) and not isinstance(declared.default, str):
+        try:
+            return declared.read(value)
+        except ValueError as exc:
+            raise SettingsError(f"{declared.name}={value!r}: {exc}") from exc
+    return type(declared.default)(value)
+
+
+def from_layers(layered: Mapping[str, Any]) -> Settings:
+    """The typed settings from layered values by name (missing names keep their default)."""
+    values = {s.name.lower(): _typed(s, layered[s.name]) for s in SETTINGS if s.name in layered}
+    return Settings(**values)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Keep the app's settings, and mirror them into app.config for Flask and extensions."""
+    app.extensions[EXTENSION] = settings
+    app.config.update({f.name.upper(): getattr(settings, f.name) for f in fields(settings)})
+
+
+def of(app: Flask) -> Settings:
+    """The settings of this app."""
+    found: Settings = app.extensions[EXTENSION]
     return found
+
+
+def current() -> Settings:
+    """The settings of the app handling this request or command."""
+    return of(current_app)  # type: ignore[arg-type]
+
+
+def override(app: Flask, **changes: Any) -> Settings:
+    """Replace some of an app's settings (tests, a CLI option); returns the new settings."""
+    changed = replace(of(app), **changes)
+    init_app(app, changed)
+    return changed
 
 
 def settings_table_markdown() -> str:
     """The settings as a Markdown table for the README."""
-    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for s in SETTINGS:
-        default = "" if s.default in (None, "") else f"`{s.default}`"
-        lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
-    return "\n".join(lines) + "\n"
+    return table_markdown(SETTINGS, ENV_PREFIX) + "\n"
+
+
+__all__ = [
+    "ENV_PREFIX",
+    "SETTINGS",
+    "Settings",
+    "SettingsError",
+    "current",
+    "defaults",
+    "from_environment",
+    "from_layers",
+    "init_app",
+    "of",
+    "override",
+    "settings_table_markdown",
+]

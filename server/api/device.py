@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, make_response, request
+from flask import Blueprint, Response, jsonify, make_response, request
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
@@ -14,6 +14,7 @@ from server.auth import require_device
 from server.db import get_db, reading
 from server.errors import ApiError
 from server.ingest import ingest_batch
+from server.settings import current
 from server.store import devices, enroll_limits
 from shared.clock import measured_skew, to_rfc3339, utcnow
 from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch, SubmissionResult
@@ -28,16 +29,16 @@ _RESULTS = TypeAdapter(list[SubmissionResult])
 def enroll() -> tuple[Response, int]:
     """Trade a one-time code for a device token."""
     body = parse_body(EnrollRequest)
-    cfg = current_app.config
+    cfg = current()
     address = request.remote_addr or "unknown"
     conn = get_db()
     with conn.begin():
         limited = enroll_limits.is_limited(
             conn,
             address,
-            int(cfg["ENROLL_FAILS_PER_ADDRESS"]),
-            int(cfg["ENROLL_FAILS_GLOBAL"]),
-            float(cfg["ENROLL_FAIL_WINDOW_S"]),
+            cfg.enroll_fails_per_address,
+            cfg.enroll_fails_global,
+            cfg.enroll_fail_window_s,
         )
         redeemed = None
         if not limited:
@@ -62,7 +63,7 @@ def config() -> Response:
     the last contact is written at most once per CONTACT_WRITE_INTERVAL_S.
     """
     device = require_device()
-    settings = current_app.config
+    settings = current()
     conn = get_db()
     _note_contact(conn, device)
     with reading(conn):
@@ -77,7 +78,7 @@ def config() -> Response:
 
 def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
     now = utcnow()
-    if devices.contact_due(device, now, float(current_app.config["CONTACT_WRITE_INTERVAL_S"])):
+    if devices.contact_due(device, now, current().contact_write_interval_s):
         with conn.begin():
             devices.record_contact(conn, device["id"], None, now)
 
@@ -90,9 +91,7 @@ def submit() -> Response:
     received_at = utcnow()
     conn = get_db()
     with conn.begin():
-        results = ingest_batch(
-            conn, device, batch, received_at, float(current_app.config["SKEW_THRESHOLD_S"])
-        )
+        results = ingest_batch(conn, device, batch, received_at, current().skew_threshold_s)
         devices.record_contact(conn, device["id"], measured_skew(batch.sent_at, received_at))
     return jsonify(
         {
@@ -111,7 +110,7 @@ def heartbeat() -> Response:
     """
     device = require_device()
     body = parse_body(HeartbeatRequest)
-    settings = current_app.config
+    settings = current()
     now = utcnow()
     status: dict[str, Any] = {
         "app_version": body.app_version,
@@ -123,7 +122,7 @@ def heartbeat() -> Response:
         "clock_skew_s": measured_skew(body.sent_at, now),
     }
     conn = get_db()
-    interval_s = float(settings["CONTACT_WRITE_INTERVAL_S"])
+    interval_s = settings.contact_write_interval_s
     if devices.heartbeat_is_news(device, status) or devices.contact_due(device, now, interval_s):
         with conn.begin():
             devices.record_heartbeat(conn, device["id"], status, now)

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
+from server import settings
 from server.auth import require_api_key
 from server.db import get_db
 from server.errors import ApiError
@@ -57,7 +58,7 @@ def _bool_arg(name: str, default: bool) -> bool:
 def _min_n_arg() -> int:
     raw = request.args.get("min_n")
     if raw is None:
-        return int(current_app.config["MIN_N"])
+        return settings.current().min_n
     # ASCII digits only: str.isdigit() also admits '²', which int() refuses.
     if not MIN_N_PATTERN.fullmatch(raw):
         raise ApiError("invalid_query", "min_n must be a whole number >= 0", "min_n")

@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import Flask, Response, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from server import settings
 from server.dashboard import access
 
 csrf = CSRFProtect()
@@ -31,12 +32,12 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         headers.setdefault("Content-Security-Policy", CSP)
-    from flask import current_app, g
+    from flask import g
 
     if g.get("user") is not None:
         # A signed-in page or export must not be kept by a shared proxy or on disk.
         headers["Cache-Control"] = "no-store"
-    if current_app.config.get("TLS"):
+    if settings.current().tls:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
@@ -47,11 +48,9 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # access.guard checks the dashboard's forms
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("TLS"))
+    app.config["SESSION_COOKIE_SECURE"] = settings.of(app).tls
     app.config["SESSION_COOKIE_NAME"] = "smiletap_session"
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        hours=float(app.config["SESSION_LIFETIME_H"])
-    )
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.of(app).session_lifetime_h)
     csrf.init_app(app)
     app.after_request(_security_headers)
 

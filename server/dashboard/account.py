@@ -6,7 +6,6 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from flask import (
-    current_app,
     flash,
     make_response,
     redirect,
@@ -17,7 +16,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from server import passwords
+from server import passwords, settings
 from server.dashboard.access import make_blueprint, require_user, sign_in
 from server.db import get_db
 from server.store import login_failures, users
@@ -42,12 +41,12 @@ def _safe_next(target: str | None) -> str:
 
 
 def _throttle() -> login_failures.Throttle:
-    config = current_app.config
+    config = settings.current()
     return login_failures.Throttle(
-        per_account_address=int(config["LOGIN_FAILS_PER_ACCOUNT_ADDRESS"]),
-        per_address=int(config["LOGIN_FAILS_PER_ADDRESS"]),
-        window_s=float(config["LOGIN_FAIL_WINDOW_S"]),
-        max_delay_s=float(config["LOGIN_DELAY_MAX_S"]),
+        per_account_address=config.login_fails_per_account_address,
+        per_address=config.login_fails_per_address,
+        window_s=config.login_fail_window_s,
+        max_delay_s=config.login_delay_max_s,
     )
 
 
@@ -82,7 +81,7 @@ def login() -> Response | str | tuple[str, int]:
 
 
 def _hash_memory_kib() -> int:
-    return int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+    return settings.current().password_hash_memory_kib
 
 
 @bp.post("/logout")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server import alerts, opening_hours
+from server import alerts, opening_hours, settings
 from server.dashboard.access import make_admin_blueprint
 from server.db import get_db
 from server.store import locations, staff, surveys
@@ -107,7 +107,7 @@ def _edit_page(location: dict[str, Any], **extra: Any) -> str:
         always_open=location.get("opening_hours") is None,
         roster=roster,
         surveys=choices,
-        rules=alerts.rules_for(location, current_app.config),
+        rules=alerts.rules_for(location, settings.current()),
         **extra,
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
-from server import passwords
+from server import passwords, settings
 from server.dashboard.access import current_user, make_admin_blueprint
 from server.db import get_db
 from server.store import api_keys, locations, users
@@ -73,7 +73,7 @@ def create_user() -> Response | tuple[str, int]:
             passwords.check_new_password(password, email)
         except passwords.WeakPassword as exc:
             error = f"Password: {exc}."
-    memory_kib = int(current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+    memory_kib = settings.current().password_hash_memory_kib
     conn = get_db()
     with conn.begin():
         scope, scope_error = _scope_from_form(conn, role) if not error else ([], None)

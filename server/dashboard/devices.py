@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from server import device_health
+from server import device_health, settings
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
 from server.db import get_db
 from server.store import as_utc, devices, locations
@@ -52,8 +52,8 @@ def index() -> str:
         places = locations.visible(conn, allowed)
     by_id = {p["id"]: p for p in places}
     now = utcnow()
-    warning = float(current_app.config["DEVICE_WARNING_SILENT_S"])
-    critical = float(current_app.config["DEVICE_CRITICAL_SILENT_S"])
+    warning = settings.current().device_warning_silent_s
+    critical = settings.current().device_critical_silent_s
     for row in rows:
         row["state"] = device_state(row, now, warning, critical, by_id.get(row["location_id"]))
         last = as_utc(row["last_contact_at"])
@@ -83,7 +83,7 @@ def create() -> str:
         if locations.get(conn, location_id) is None:
             abort(400)
         device_id = devices.create(conn, location_id, name)
-        ttl = float(current_app.config["ENROLL_CODE_TTL_H"])
+        ttl = settings.current().enroll_code_ttl_h
         code, expires_at = devices.issue_code(conn, device_id, ttl)
     server_url = request.host_url.rstrip("/")
     payload = json.dumps({"server": server_url, "code": code}, separators=(",", ":"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, render_template
+from flask import Response, abort, jsonify, render_template
 
+from server import settings
 from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_location
 from server.dashboard.present import (
@@ -98,7 +99,7 @@ def page(location_id: str) -> str:
     """Everything about one location for the chosen period."""
     place = _location(location_id)
     period = periods.from_request()
-    min_n = int(current_app.config["MIN_N"])
+    min_n = settings.current().min_n
     span = (period.day_from, period.day_to, [location_id], False)
     conn = get_db()
     with conn.begin():
@@ -180,7 +181,7 @@ def chart_data(location_id: str) -> Response:
     """The trend per store-local day with its intervals, and the answer distribution."""
     _location(location_id)
     period = periods.from_request()
-    min_n = int(current_app.config["MIN_N"])
+    min_n = settings.current().min_n
     span = (period.day_from, period.day_to, [location_id], False)
     conn = get_db()
     with conn.begin():

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
+from server import settings
 from server.alerts import RULE_NAMES
 from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_user, scope
@@ -65,7 +66,7 @@ def chain() -> str:
     user = require_user()
     period = periods.from_request()
     before = period.previous()
-    min_n = int(current_app.config["MIN_N"])
+    min_n = settings.current().min_n
     allowed = scope(user)
     conn = get_db()
     with conn.begin():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from server import alerts, jobs
+from server import alerts, jobs, settings
 from server.db import get_engine
+from server.settings import Settings
 from server.store import alerts as store
 from server.store import users
 from server.store.schema import devices, locations
@@ -52,13 +54,13 @@ class Alerting:
             create_user(cli, "anna@example.com", "manager", self.kiosk.location_id).exit_code == 0
         )
         assert create_user(cli, "zed@example.com", "manager", self.other).exit_code == 0
-        self.config: dict[str, Any] = {
-            **app.config,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": smtp.port,
-            "ALERT_WEBHOOK_URL": hook,
-            "PUBLIC_URL": "https://smiletap.example.com",
-        }
+        self.config: Settings = settings.override(
+            app,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            alert_webhook_url=hook,
+            public_url="https://smiletap.example.com",
+        )
         self.engine = get_engine(app)
 
     def answers(self, *values: int, at: datetime | None = None) -> None:
@@ -204,10 +206,12 @@ def test_alert_job_runs_once_across_processes(alerting: Alerting, webhook: Webho
 def test_a_dead_mail_server_and_webhook_are_logged_not_raised(alerting: Alerting) -> None:
     from tests.server.alerting import free_port
 
-    alerting.config.update(
-        SMTP_PORT=free_port(), ALERT_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/"
+    alerting.config = replace(
+        alerting.config,
+        smtp_port=free_port(),
+        alert_webhook_url=f"http://127.0.0.1:{free_port()}/",
+        alert_delivery_timeout_s=2.0,
     )
-    alerting.config["ALERT_DELIVERY_TIMEOUT_S"] = 2.0
     alerting.answers(1, 1, 1, 1)
     (alert_id,) = alerting.check()
     assert alerting.check() == []  # retried later, not at once: no storm
@@ -228,7 +232,9 @@ def test_a_failing_channel_stops_neither_the_other_nor_other_episodes(
     """A mail that cannot even be built (a CR/LF in a header raises ValueError) used to end the
     whole run: the webhook and every later episode were lost."""
     second = smiletap.setup()
-    alerting.config["SMTP_FROM"] = "smiletap@example.com\r\nBcc: everyone@example.com"
+    alerting.config = replace(
+        alerting.config, smtp_from="smiletap@example.com\r\nBcc: everyone@example.com"
+    )
     alerting.answers(1, 1, 1, 1)
     tapped = to_rfc3339(datetime.now(UTC))
     assert second.submit([second.item(1, tapped_at=tapped) for _ in range(4)]).status_code == 200

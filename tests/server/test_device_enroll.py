@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from server import settings
 from server.db import get_engine
 from server.settings import defaults
 from server.store import devices
@@ -61,7 +62,7 @@ def test_reenroll_replaces_token(smiletap: Smiletap, runner, client) -> None:
 
 
 def test_rate_limited_per_address(smiletap: Smiletap, client, app) -> None:
-    app.config["ENROLL_FAILS_PER_ADDRESS"] = 3
+    settings.override(app, enroll_fails_per_address=3)
     good = smiletap.device(smiletap.location())["code"]
     for _ in range(3):
         assert_error(
@@ -76,7 +77,7 @@ def test_rate_limited_per_address(smiletap: Smiletap, client, app) -> None:
 
 
 def test_rate_limited_globally(client, app) -> None:
-    app.config["ENROLL_FAILS_GLOBAL"] = 4
+    settings.override(app, enroll_fails_global=4)
     for i in range(4):
         response = client.post(
             "/api/v1/enroll", json={"code": "XX"}, environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}
@@ -118,8 +119,7 @@ def test_the_global_cap_is_far_above_what_guessing_could_use() -> None:
 
 
 def test_old_failures_expire(client, app) -> None:
-    app.config["ENROLL_FAILS_PER_ADDRESS"] = 1
-    app.config["ENROLL_FAIL_WINDOW_S"] = 0
+    settings.override(app, enroll_fails_per_address=1, enroll_fail_window_s=0)
     for _ in range(3):
         assert_error(client.post("/api/v1/enroll", json={"code": "XX"}), 400, "invalid_code")
 

@@ -6,7 +6,7 @@ import pytest
 
 from server.app import create_app
 from server.db import database_url
-from server.settings import SETTINGS, SettingError, from_environment, settings_table_markdown
+from server.settings import SETTINGS, SettingsError, from_environment, settings_table_markdown
 
 
 def test_every_setting_in_the_table() -> None:
@@ -19,7 +19,7 @@ def test_every_setting_in_the_table() -> None:
 def test_environment_is_typed() -> None:
     env = {"SMILETAP_MIN_N": "12", "SMILETAP_SKEW_THRESHOLD_S": "2.5", "OTHER": "x"}
     assert from_environment(env) == {"MIN_N": 12, "SKEW_THRESHOLD_S": 2.5}
-    with pytest.raises(SettingError, match="SMILETAP_MIN_N"):
+    with pytest.raises(SettingsError, match="SMILETAP_MIN_N"):
         from_environment({"SMILETAP_MIN_N": "lots"})
 
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
+from server import settings
 from server.app import create_app
 from server.dashboard import account
 from server.db import dispose_engine, get_db
@@ -119,7 +120,7 @@ def test_failed_logins_slow_down_the_same_account_from_the_same_address(
 
 
 def test_failed_logins_are_limited_per_address(app: Flask, chain: Chain) -> None:
-    app.config.update(LOGIN_FAILS_PER_ADDRESS=3, LOGIN_FAILS_PER_ACCOUNT_ADDRESS=100)
+    settings.override(app, login_fails_per_address=3, login_fails_per_account_address=100)
     client = chain.client(None)
     for n in range(3):
         assert login(client, f"nobody{n}@example.com", "whatever1234").status_code == 401

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from server import settings
 from server.dashboard.devices import device_state
 from shared.clock import utcnow
 from tests.server.dashboard.conftest import Chain, post
@@ -39,7 +40,7 @@ def test_overview_shows_scores_with_intervals_and_unranked_rows(chain: Chain) ->
 
 
 def test_ranked_rows_sort_before_unranked(app: Flask, chain: Chain) -> None:
-    app.config["MIN_N"] = 5
+    settings.override(app, min_n=5)
     _seed(chain)
     html = chain.client("admin").get("/dashboard/?sort=nps&dir=desc").get_data(as_text=True)
     assert html.index(chain.a) < html.index(chain.b)
