@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
+
 import pytest
 
+from server import settings
 from server.app import create_app
 from server.db import database_url
-from server.settings import SETTINGS, SettingsError, from_environment, settings_table_markdown
+from server.settings import (
+    SETTINGS,
+    Settings,
+    SettingsError,
+    from_environment,
+    settings_table_markdown,
+)
 
 
 def test_every_setting_in_the_table() -> None:
@@ -38,3 +47,22 @@ def test_layers(monkeypatch, tmp_path) -> None:
 def test_postgres_url_uses_psycopg(tmp_path) -> None:
     app = create_app({"DATABASE_URL": "postgresql://u@h/db", "INSTANCE_PATH": str(tmp_path)})
     assert database_url(app) == "postgresql+psycopg://u@h/db"
+
+
+def test_one_typed_frozen_settings_object(tmp_path) -> None:
+    app = create_app({"MIN_N": "12", "ALERT_SURGE_SHARE": 40, "INSTANCE_PATH": str(tmp_path)})
+    typed = settings.of(app)
+    assert typed.min_n == 12 and isinstance(typed.alert_surge_share, float)
+    assert {s.name.lower() for s in SETTINGS} == {f.name for f in fields(Settings)}
+    with pytest.raises(FrozenInstanceError):
+        typed.min_n = 1  # type: ignore[misc]
+    with app.test_request_context():
+        assert settings.current() is typed
+    changed = settings.override(app, min_n=5)
+    assert settings.of(app) is changed and changed.min_n == 5 and typed.min_n == 12
+    assert app.config["MIN_N"] == 5  # the templates read the mirror in app.config
+
+
+def test_a_test_override_that_cannot_be_read_names_the_setting(tmp_path) -> None:
+    with pytest.raises(SettingsError, match="MIN_N='many'"):
+        create_app({"MIN_N": "many", "INSTANCE_PATH": str(tmp_path)})
