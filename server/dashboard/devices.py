@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from server import device_health, settings
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
+from server.dashboard.present import ago, duration, store_time
 from server.db import get_db
 from server.store import as_utc, devices, locations
 from shared.clock import utcnow
@@ -60,6 +61,12 @@ def index() -> str:
         row["silent_s"] = (now - last).total_seconds() if last else None
         row["oldest_pending_at"] = as_utc(row["oldest_pending_at"])
         row["last_contact_at"] = last
+        timezone = by_id[row["location_id"]]["timezone"] if row["location_id"] in by_id else "UTC"
+        row["last_contact_ago"] = ago(last, now) if last else None
+        row["last_contact_local"] = store_time(last, timezone) if last else None
+        oldest = row["oldest_pending_at"]
+        row["oldest_pending_for"] = duration((now - oldest).total_seconds()) if oldest else None
+        row["oldest_pending_local"] = store_time(oldest, timezone) if oldest else None
     return render_template("dashboard/devices.html", devices=rows, places=places)
 
 
@@ -112,6 +119,21 @@ def move(device_id: str) -> Response:
             abort(404)
     flash(f"Device {device_id} moved to {place['name']}; it follows at its next config fetch.")
     return redirect(url_for("devices.index"))
+
+
+@bp.get("/<device_id>/revoke")
+def confirm_revoke(device_id: str) -> str:
+    """The confirmation step before a revoke, naming the device and its location."""
+    require_admin()
+    conn = get_db()
+    with conn.begin():
+        device = devices.get(conn, device_id)
+        place = locations.get(conn, device["location_id"]) if device else None
+    if device is None:
+        abort(404)
+    return render_template(
+        "dashboard/device_revoke.html", device=device, location_name=place["name"] if place else ""
+    )
 
 
 @bp.post("/<device_id>/revoke")

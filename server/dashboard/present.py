@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
 
 from shared.scoring import is_happy, is_unhappy
 
@@ -127,3 +131,19 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[di
         return sorted(rows, key=value, reverse=descending)
     ordered = sorted(ranked, key=value, reverse=descending)
     return ordered + unranked
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """How long ago, e.g. `5 min. ago` (Babel's short English units)."""
+    return format_timedelta(moment - now, add_direction=True, format="short", locale="en")
+
+
+def duration(seconds: float) -> str:
+    """A span of time, e.g. `2 hr` (Babel's short English units)."""
+    return format_timedelta(seconds, format="short", locale="en")
+
+
+def store_time(moment: datetime, timezone: str) -> str:
+    """The moment on the store's clock, e.g. `Wed 2 Dec 2026, 11:18 Europe/Warsaw`."""
+    local = format_datetime(moment, "EEE d MMM yyyy, HH:mm", tzinfo=ZoneInfo(timezone), locale="en")
+    return f"{local} {timezone}"

@@ -86,7 +86,7 @@ def _seed_long(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
     _create_user(server, admin, "admin")
     _create_user(server, f"{_long('manager', 60)}@example.com", "manager", a)
     _open_alert(server, a)
-    return {"a": a, "survey": survey_id, "admin": admin}
+    return {"a": a, "survey": survey_id, "admin": admin, "device": device["device_id"]}
 
 
 def _sign_in(page: Page, base: str, email: str) -> None:
@@ -114,6 +114,7 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "location": f"/dashboard/locations/{ids['a']}",
         "location-custom": f"/dashboard/locations/{ids['a']}?{CUSTOM_RANGE}",
         "devices": "/dashboard/devices/",
+        "device-revoke": f"/dashboard/devices/{ids['device']}/revoke",
         "alerts": "/dashboard/alerts/",
         "admin-locations": "/dashboard/admin/locations/",
         "admin-location": f"/dashboard/admin/locations/{ids['a']}",

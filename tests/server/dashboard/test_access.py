@@ -46,6 +46,7 @@ ACCESS = {
     "alerts.lift": "scoped",
     "devices.create": "admin",
     "devices.move": "admin",
+    "devices.confirm_revoke": "admin",
     "devices.revoke": "admin",
     "admin_locations.index": "admin",
     "admin_locations.create": "admin",

@@ -123,7 +123,14 @@ def test_create_device_shows_code_and_qr_then_revoke(chain: Chain) -> None:
     device_id = enrolled.get_json()["device_id"]
     listing = client.get("/dashboard/devices/").get_data(as_text=True)
     assert device_id in listing and "state-ok" in listing
-    assert post(client, f"/dashboard/devices/{device_id}/revoke").status_code == 302
+    # The list's Revoke asks first: a page naming the device and its location.
+    assert f'href="/dashboard/devices/{device_id}/revoke"' in listing
+    assert f'action="/dashboard/devices/{device_id}/revoke"' not in listing
+    confirm = client.get(f"/dashboard/devices/{device_id}/revoke").get_data(as_text=True)
+    assert "Revoke “Till 2”?" in confirm and "Centrum" in confirm and "re-enroll" in confirm
+    assert client.get("/dashboard/devices/dev_nope/revoke").status_code == 404
+    page = f"/dashboard/devices/{device_id}/revoke"
+    assert post(client, page, page=page).status_code == 302
     token = enrolled.get_json()["token"]
     config = chain.app.test_client().get(
         "/api/v1/config", headers={"Authorization": f"Bearer {token}"}
@@ -178,6 +185,14 @@ def test_move_device_needs_csrf_and_admin(chain: Chain) -> None:
     assert chain.client("admin").post(path, data={"location_id": chain.b}).status_code == 400
     assert post(chain.client("manager"), path, {"location_id": chain.a}).status_code == 403
     assert chain.kiosk.get("/api/v1/config").get_json()["location"]["id"] == chain.a
+
+
+def test_last_contact_reads_as_time_ago_with_the_store_time_on_hover(chain: Chain) -> None:
+    listing = chain.client("admin").get("/dashboard/devices/").get_data(as_text=True)
+    row = re.search(rf'data-device="{chain.kiosk.device_id}".*?</tr>', listing, re.S)
+    assert row, listing
+    assert re.search(r'title="\w{3} \d+ \w{3} \d{4}, \d\d:\d\d Europe/Warsaw">[^<]*ago<', row[0])
+    assert " UTC<" not in row[0]
 
 
 def test_device_states() -> None:
