@@ -16,11 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
 from kiosk.store import LocalStore
 from shared.ids import new_submission_id
 from shared.protocol import Answer, ConfigResponse, Submission
 from shared.survey import Question, Survey
+
+
+class Step(StrEnum):
+    """What the session asks for now (the screen of the same name shows it)."""
+
+    QUESTION = "question"
+    FOLLOWUP = "followup"
+    COMMENT = "comment"
+    STAFF = "staff"
+    THANKS = "thanks"
 
 
 def local_now() -> datetime:
@@ -50,7 +61,7 @@ class SurveySession:
         self.language = self.survey.default_language
         self.submission: Submission | None = None
         self.index = 0
-        self.steps: list[str] = []
+        self.steps: list[Step] = []
 
     @property
     def question(self) -> Question:
@@ -67,11 +78,11 @@ class SurveySession:
         return self.index >= len(self.survey.questions) and not self.steps
 
     @property
-    def step(self) -> str:
+    def step(self) -> Step:
         """What to show now: `question`, `followup`, `comment`, `staff` or `thanks`."""
         if self.steps:
             return self.steps[0]
-        return "thanks" if self.done else "question"
+        return Step.THANKS if self.done else Step.QUESTION
 
     @property
     def answered_question(self) -> Question:
@@ -130,16 +141,16 @@ class SurveySession:
             self.store.update_submission(self.submission, in_progress=more)
         return self.submission
 
-    def _steps_after(self, question: Question, value: int) -> list[str]:
+    def _steps_after(self, question: Question, value: int) -> list[Step]:
         steps = []
         follow_up = question.follow_up
         if follow_up is not None and value <= follow_up.when_at_most:
-            steps.append("followup")
+            steps.append(Step.FOLLOWUP)
         if question.comment:
-            steps.append("comment")
+            steps.append(Step.COMMENT)
         last = self.index >= len(self.survey.questions)
         if last and self.survey.staff_prompt == "ask" and self.config.staff:
-            steps.append("staff")
+            steps.append(Step.STAFF)
         return steps
 
     def add_reasons(self, reasons: list[str]) -> Submission:
@@ -148,25 +159,25 @@ class SurveySession:
         unknown = [r for r in reasons if r not in known]
         if unknown:
             raise ValueError(f"unknown reasons {unknown}")
-        return self._finish_step("followup", reasons=list(reasons))
+        return self._finish_step(Step.FOLLOWUP, reasons=list(reasons))
 
     def add_comment(self, comment: str | None) -> Submission:
         """The customer's comment (None when skipped) joins the last answer on disk."""
-        return self._finish_step("comment", comment=(comment or "").strip()[:2000] or None)
+        return self._finish_step(Step.COMMENT, comment=(comment or "").strip()[:2000] or None)
 
     def choose_staff(self, staff_id: str | None) -> Submission:
         """The staff member the customer picked (None when skipped)."""
         if staff_id is not None and staff_id not in {s.id for s in self.config.staff}:
             raise ValueError(f"unknown staff member {staff_id}")
-        self._expect_step("staff")
+        self._expect_step(Step.STAFF)
         self.steps.pop(0)
         return self._save(staff_id=staff_id)
 
-    def _expect_step(self, step: str) -> None:
+    def _expect_step(self, step: Step) -> None:
         if self.step != step or self.submission is None:
             raise RuntimeError(f"{step} is not the current step ({self.step})")
 
-    def _finish_step(self, step: str, **answer_fields: object) -> Submission:
+    def _finish_step(self, step: Step, **answer_fields: object) -> Submission:
         self._expect_step(step)
         assert self.submission is not None
         self.steps.pop(0)

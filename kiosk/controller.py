@@ -27,7 +27,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kiosk import enrollment
-from kiosk.answering import SurveySession
+from kiosk.answering import Step, SurveySession
 from kiosk.api_client import InvalidCode, ProtocolError, ServerUnreachable
 from kiosk.it_pin import PinGuard, PinVerdict, pin_is_set
 from kiosk.settings import Settings
@@ -260,18 +260,18 @@ class KioskController:
         session = self.session
         assert session is not None
         step = session.step
-        if step == "question":
+        if step is Step.QUESTION:
             self._show_question()
-        elif step == "followup":
+        elif step is Step.FOLLOWUP:
             follow_up = session.answered_question.follow_up
             assert follow_up is not None
             reasons = [(r.id, session.text(r.text)) for r in follow_up.reasons]
             self.view.fill_followup(session.text(follow_up.text), reasons)
             self._show(Screen.FOLLOWUP)
-        elif step == "comment":
+        elif step is Step.COMMENT:
             self.view.fill_comment()
             self._show(Screen.COMMENT)
-        elif step == "staff":
+        elif step is Step.STAFF:
             self.view.fill_staff([(s.id, s.display_name) for s in session.config.staff])
             self._show(Screen.STAFF)
         else:
@@ -310,27 +310,27 @@ class KioskController:
 
     def pick_reasons(self, reasons: list[str]) -> None:
         """Done on the follow-up screen, with the chosen reason ids (maybe none)."""
-        submission = self._record_step("followup", lambda s: s.add_reasons(reasons))
+        submission = self._record_step(Step.FOLLOWUP, lambda s: s.add_reasons(reasons))
         if submission is not None:
             log.info("reasons recorded %s reasons=%s", submission.id, ",".join(reasons))
             self._show_step()
 
     def give_comment(self, comment: str | None) -> None:
         """Send (the text) or Skip (None) on the comment screen."""
-        submission = self._record_step("comment", lambda s: s.add_comment(comment))
+        submission = self._record_step(Step.COMMENT, lambda s: s.add_comment(comment))
         if submission is not None:
             log.info("comment recorded %s", submission.id)
             self._show_step()
 
     def pick_staff(self, staff_id: str | None) -> None:
         """A name (its staff id) or Skip (None) on the staff screen."""
-        submission = self._record_step("staff", lambda s: s.choose_staff(staff_id))
+        submission = self._record_step(Step.STAFF, lambda s: s.choose_staff(staff_id))
         if submission is not None:
             log.info("staff recorded %s staff=%s", submission.id, staff_id or "-")
             self._show_step()
 
     def _record_step(
-        self, step: str, record: Callable[[SurveySession], Submission]
+        self, step: Step, record: Callable[[SurveySession], Submission]
     ) -> Submission | None:
         """Store one step's choice on the same submission (None: nothing was stored)."""
         session = self.session
