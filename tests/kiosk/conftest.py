@@ -285,7 +285,9 @@ class LiveServer:
 
         self.database_url = f"sqlite:///{tmp_path / 'server.db'}"
         self.cli("migrate")
-        self.app = create_app({"DATABASE_URL": self.database_url, "TESTING": True})
+        self.app = create_app(
+            {"DATABASE_URL": self.database_url, "INSTANCE_PATH": str(tmp_path), "TESTING": True}
+        )
         self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread: threading.Thread | None = threading.Thread(
