@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import time
@@ -11,10 +12,11 @@ from kivy.core.window import Window
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 
+from kiosk.app import SmiletapKioskApp
 from kiosk.i18n import translations
 from kiosk.store import Enrollment
 from kiosk.ui import words
-from kiosk.view import Screen
+from kiosk.view import KioskView, Screen
 from tests.kiosk.conftest import SURVEY_DEFINITION, FakeClock, make_config
 from tests.kiosk.window import ARTIFACTS, FAST, Kiosk, frames, press, snap, tap_window, wait_until
 
@@ -51,6 +53,19 @@ def test_a_tap_is_stored_before_the_thank_you_screen(make_kiosk, store, caplog):
     assert f"tap recorded {submission.id} value=2" in caplog.messages
     assert "screen: thanks" in caplog.messages
     wait_until(lambda: kiosk.screen == "question")  # after thank_you_s
+
+
+def test_the_app_is_the_controllers_view_with_a_screen_per_state(make_kiosk):
+    """Every `KioskView` method, with the protocol's parameters; one screen per `Screen`."""
+    for name, method in vars(KioskView).items():
+        if callable(method) and not name.startswith("_"):
+            implemented = getattr(SmiletapKioskApp, name)
+            assert list(inspect.signature(implemented).parameters) == list(
+                inspect.signature(method).parameters
+            ), name
+    kiosk = make_kiosk(make_config(kiosk=FAST))
+    assert kiosk.root.screen_names == [screen.value for screen in Screen]
+    assert kiosk.app.controller.view is kiosk.app
 
 
 def test_targets_are_logged_in_top_left_window_pixels(make_kiosk, store, caplog):
