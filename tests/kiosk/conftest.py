@@ -284,9 +284,14 @@ class LiveServer:
         from server.app import create_app
 
         self.database_url = f"sqlite:///{tmp_path / 'server.db'}"
+        self.instance_path = str(tmp_path)
         self.cli("migrate")
         self.app = create_app(
-            {"DATABASE_URL": self.database_url, "INSTANCE_PATH": str(tmp_path), "TESTING": True}
+            {
+                "DATABASE_URL": self.database_url,
+                "INSTANCE_PATH": self.instance_path,
+                "TESTING": True,
+            }
         )
         self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -312,9 +317,11 @@ class LiveServer:
 
         from server.cli import main
 
-        result = CliRunner(env={"SMILETAP_DATABASE_URL": self.database_url}).invoke(
-            main, [*args, "--json"], catch_exceptions=False
-        )
+        env = {
+            "SMILETAP_DATABASE_URL": self.database_url,
+            "SMILETAP_INSTANCE_PATH": self.instance_path,
+        }
+        result = CliRunner(env=env).invoke(main, [*args, "--json"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout.strip().splitlines()[-1])
 
