@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from server import device_health
+from server import device_health, webhooks
 from server.settings import Settings
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
@@ -313,14 +312,11 @@ def send_mail(settings: Settings, recipients: list[str], subject: str, body: str
 
 
 def post_webhook(settings: Settings, url: str, body: dict[str, Any]) -> None:
-    """POST the JSON body to the webhook; a non-2xx answer raises."""
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data, {"Content-Type": "application/json", "User-Agent": "smiletap-alerts"}
-    )
+    """POST the JSON body to the webhook (`server.webhooks`: no internal addresses unless
+    allowed, no redirects); a refusal or a non-2xx answer raises."""
+    allow = webhooks.AllowList.parse(settings.webhook_allow)
     timeout = settings.alert_delivery_timeout_s
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
-        answer.read()
+    webhooks.post_json(url, json.dumps(body).encode(), allow, timeout)
 
 
 def deliver(

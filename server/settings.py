@@ -128,6 +128,12 @@ class Settings:
         10.0,
         "Seconds before an alert mail or webhook gives up",
     )
+    webhook_allow: str = setting(
+        "",
+        "Internal webhook destinations allowed despite the SSRF guard: comma-separated host "
+        "names, addresses or CIDR ranges (loopback, private, link-local and metadata addresses "
+        "are refused otherwise)",
+    )
     public_url: str = setting("", "The dashboard's address, for links in alerts (https://host)")
     smtp_host: str = setting("", "SMTP server for alert mail; empty: no mail is sent")
     smtp_port: int = setting(25, "SMTP port")

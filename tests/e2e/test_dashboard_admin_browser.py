@@ -50,6 +50,7 @@ def alerting_server(tmp_path: Path, webhook: WebhookReceiver) -> Iterator[Server
         SMILETAP_SCHEDULER="true",
         SMILETAP_ALERT_CHECK_INTERVAL_S="2",
         SMILETAP_ALERT_WEBHOOK_URL=webhook.url,
+        SMILETAP_WEBHOOK_ALLOW="127.0.0.1",  # the receiver is on loopback: allowed explicitly
     )
     process.start()
     yield process

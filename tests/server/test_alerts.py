@@ -59,6 +59,7 @@ class Alerting:
             smtp_host="127.0.0.1",
             smtp_port=smtp.port,
             alert_webhook_url=hook,
+            webhook_allow="127.0.0.1",  # the receivers listen on loopback
             public_url="https://smiletap.example.com",
         )
         self.engine = get_engine(app)
@@ -475,3 +476,17 @@ def test_a_manager_cannot_handle_another_locations_alerts(alerting: Alerting) ->
         mute = store.get_mute(conn, mute_id)
     assert episode is not None and episode["acknowledged_at"] is None
     assert mute is not None and mute["lifted_at"] is None
+
+
+def test_a_webhook_to_an_internal_address_is_refused_unless_allowed(
+    alerting: Alerting, smtp: SmtpServer, webhook: WebhookReceiver
+) -> None:
+    alerting.config = replace(alerting.config, webhook_allow="")  # loopback: internal
+    alerting.answers(1, 1, 1, 1)
+    start = datetime.now(UTC)
+    (alert_id,) = alerting.check(start)
+    assert webhook.bodies == [] and len(smtp.messages) == 1
+    assert _delivery(alerting, alert_id) == ("webhook", 1, False)
+    alerting.config = replace(alerting.config, webhook_allow="127.0.0.0/8")
+    alerting.check(start + timedelta(minutes=2))
+    assert [b["alert"]["id"] for b in webhook.bodies] == [alert_id]
