@@ -12,6 +12,8 @@ APT_PACKAGES+=(shellcheck systemd nginx-light postgresql-client)
 # the kiosk as a Pi runs it (tests/e2e/test_kiosk_session.py): the real Xorg server on the dummy
 # video driver, xrandr for kiosk-session, xwininfo, xclip for Kivy's cut buffer
 APT_PACKAGES+=(xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils x11-utils xclip)
+# wrk drives bench/fleet.py (the device API under a kiosk fleet's request mix).
+APT_PACKAGES+=(wrk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

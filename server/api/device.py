@@ -59,19 +59,23 @@ def enroll() -> tuple[Response, int]:
 def config() -> Response:
     """The device's config, or 304 when its ETag still matches.
 
-    An unchanged config costs one read: the ETag comes from the location's config stamp, and
-    the last contact is written at most once per CONTACT_WRITE_INTERVAL_S.
+    An unchanged config costs one read, the token look-up, which also reads the location's
+    config stamp the ETag comes from; the last contact is written at most once per
+    CONTACT_WRITE_INTERVAL_S.
     """
     device = require_device()
     settings = current()
     conn = get_db()
     _note_contact(conn, device)
-    with reading(conn):
-        etag = device_config.current_etag(conn, device, settings)
-        if request.if_none_match.contains(etag):
-            response = make_response("", 304)
-        else:
-            response = jsonify(device_config.build(conn, device, settings))
+    etag = device_config.current_etag(device, settings)
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        with reading(conn):
+            body = device_config.build(conn, device, settings)
+        # Built from what is stored now, which may be newer than the stamp read above.
+        etag = body["etag"]
+        response = jsonify(body)
     response.set_etag(etag)
     return response
 
@@ -126,6 +130,5 @@ def heartbeat() -> Response:
     if devices.heartbeat_is_news(device, status) or devices.contact_due(device, now, interval_s):
         with conn.begin():
             devices.record_heartbeat(conn, device["id"], status, now)
-    with reading(conn):
-        etag = device_config.current_etag(conn, device, settings)
+    etag = device_config.current_etag(device, settings)
     return jsonify({"server_time": to_rfc3339(utcnow()), "config_etag": etag})

@@ -105,12 +105,15 @@ def redeem_code(conn: Connection, code: str, info: dict[str, str]) -> tuple[str,
 
 
 def by_token(conn: Connection, token: str) -> dict[str, Any] | None:
-    """The enrolled, unrevoked device this token belongs to, or None."""
+    """The enrolled, unrevoked device this token belongs to, or None.
+
+    The row carries its location's `config_stamp` too, so a config check is this one read.
+    """
     row = (
         conn.execute(
-            select(devices).where(
-                devices.c.token_hash == sha256_hex(token), devices.c.revoked_at.is_(None)
-            )
+            select(devices, locations.c.config_stamp)
+            .join(locations, locations.c.id == devices.c.location_id)
+            .where(devices.c.token_hash == sha256_hex(token), devices.c.revoked_at.is_(None))
         )
         .mappings()
         .first()

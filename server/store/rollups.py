@@ -19,6 +19,7 @@ zone arithmetic here: a period is a range of `local_date`s.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Insert,
     Select,
     Table,
     and_,
@@ -94,13 +96,19 @@ def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None
     rows in the same order, so they wait for each other instead of deadlocking.
     """
     key = _key_columns(table)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=key, set_={"count": table.c.count + stmt.excluded.count}
-    )
     conn.execute(
-        stmt, [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
+        _upsert_statement(conn.dialect.name, table),
+        [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())],
+    )
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str, table: Table) -> Insert:
+    # Built once per table: building `excluded` costs more than running the statement.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=_key_columns(table), set_={"count": table.c.count + stmt.excluded.count}
     )
 
 
