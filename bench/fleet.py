@@ -94,7 +94,10 @@ def enroll_fleet(server: CheckoutGunicorn, devices_file: Path) -> None:
         enrolled.raise_for_status()
         token = enrolled.json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        etag = session.get(f"{server.url}/api/v1/config", headers=auth).json()["etag"]
+        pulled = session.get(f"{server.url}/api/v1/config", headers=auth)
+        if pulled.status_code != 200:
+            raise SystemExit(f"config answered {pulled.status_code}: {pulled.text[:500]}")
+        etag = pulled.json()["etag"]
         again = session.get(
             f"{server.url}/api/v1/config", headers={**auth, "If-None-Match": f'"{etag}"'}
         )

@@ -40,8 +40,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
 
+    from server import health
     from server.api import device, openapi, reports
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(device.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(openapi.bp)

@@ -111,7 +111,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _setup_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A PostgreSQL that does not answer fails the request (503) after a few seconds instead
+    # of holding a worker thread for the operating system's TCP timeout; the URL may override.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def get_engine(app: Flask | None = None) -> Engine:

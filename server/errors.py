@@ -1,5 +1,8 @@
 """One registry of problems (code → HTTP status) and the handler that renders them.
 
+A database that is down, full or locked too long is 503 `unavailable` with `Retry-After`,
+never a 500 trace.
+
 Every 4xx answer has PROTOCOL.md's body `{"error": {"code", "message", "field"}}`.
 `ApiError` is raised by views and auth; pydantic's `ValidationError` becomes 422
 `invalid_request` naming the first bad field; werkzeug's HTTP errors on /api/ routes are
@@ -8,11 +11,16 @@ rendered in the same shape.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEMS: dict[str, int] = {
     "malformed_json": 400,
@@ -26,7 +34,11 @@ PROBLEMS: dict[str, int] = {
     "unsupported_media_type": 415,
     "invalid_request": 422,
     "rate_limited": 429,
+    "unavailable": 503,
 }
+
+#: Seconds a client is asked to wait when the database is down, full or locked too long.
+RETRY_AFTER_S = 30
 
 
 class ApiError(Exception):
@@ -98,6 +110,25 @@ def init_app(app: Flask) -> None:
     def _validation_error(exc: ValidationError) -> tuple[Response, int]:
         problem = from_validation_error(exc)
         return error_response(problem.code, problem.message, problem.field)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(exc: Exception) -> tuple[Response, int]:
+        # The database is down, unreachable, full or locked past the busy timeout: a state
+        # that passes, so the client is told to come back rather than shown a trace.
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable: %s: %s", type(cause).__name__, str(cause)[:200])
+        if request.path.startswith("/api/"):
+            response, status = error_response(
+                "unavailable", "the database is unavailable; try again later"
+            )
+        else:
+            response = Response("The service is briefly unavailable; try again later.\n")
+            response.mimetype = "text/plain"
+            status = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

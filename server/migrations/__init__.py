@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,14 +32,20 @@ def upgrade(engine: Engine) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None before the first migration."""
+    with engine.connect() as conn:
+        return revision_of(conn)
+
+
+def revision_of(conn: Connection) -> str | None:
+    """The revision the database behind this connection is at (None: never migrated)."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest revision among this folder's scripts."""
+    """The newest revision among this folder's scripts (read once: they ship with the code)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(HERE).get_current_head()
