@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,14 @@ def test_no_key_set_makes_a_strong_one_once_and_keeps_it(tmp_path: Path) -> None
     assert again.config["SECRET_KEY"] == first.config["SECRET_KEY"]
     elsewhere = create_app({"INSTANCE_PATH": str(tmp_path / "other")})
     assert elsewhere.config["SECRET_KEY"] != first.config["SECRET_KEY"]
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    # gunicorn's workers start at once on a fresh instance folder: one key wins, all read it.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: secret_key.load_or_create(str(tmp_path)), range(16)))
+    assert len(keys) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no drafts left
 
 
 @pytest.mark.parametrize(
