@@ -140,8 +140,8 @@ def surge_findings(
     tally: dict[str, list[tuple[datetime, bool]]] = {}
     watched = [p["id"] for p in places if rules[p["id"]]["surge"]]
     for row in submissions.recent_answers(conn, now - timedelta(seconds=longest), watched):
-        unhappy = scoring.is_unhappy(row["kind"], row["scale"], row["value"])
-        tally.setdefault(row["location_id"], []).append((as_utc(row["effective_at"]), unhappy))  # type: ignore[arg-type]
+        bad = scoring.is_unhappy(row["kind"], row["scale"], row["value"])
+        tally.setdefault(row["location_id"], []).append((as_utc(row["effective_at"]), bad))  # type: ignore[arg-type]
     found = []
     for place in places:
         rule = rules[place["id"]]
@@ -239,7 +239,8 @@ _LONGEST_RETRY = timedelta(hours=1)
 
 def retry_delay(attempt: int) -> timedelta:
     """How long after failed try number `attempt` (1, 2, …) the next one is due."""
-    return min(_FIRST_RETRY * 2 ** (attempt - 1), _LONGEST_RETRY)
+    doubled: timedelta = _FIRST_RETRY * 2 ** (attempt - 1)
+    return min(doubled, _LONGEST_RETRY)
 
 
 def evaluate(conn: Connection, settings: Settings, now: datetime) -> list[int]:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from server.store import locations, rollups, staff, submissions, surveys
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
-from shared.protocol import Submission, SubmissionBatch, SubmissionResult
+from shared.protocol import RejectReason, Submission, SubmissionBatch, SubmissionResult
 from shared.survey import Question, Survey
 
 MAX_DB_INT = 2**31 - 1
@@ -33,7 +33,7 @@ _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure
 class Rejection(Exception):
     """Why one submission cannot be stored, and the field at fault."""
 
-    def __init__(self, reason: str, field: str) -> None:
+    def __init__(self, reason: RejectReason, field: str) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field

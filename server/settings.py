@@ -189,7 +189,7 @@ def of(app: Flask) -> Settings:
 
 def current() -> Settings:
     """The settings of the app handling this request or command."""
-    return of(current_app)  # type: ignore[arg-type]
+    return of(current_app)
 
 
 def override(app: Flask, **changes: Any) -> Settings:

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from server.api.bodies import MAX_INT, MAX_YEAR, MIN_YEAR, SKIP_INTS
@@ -85,7 +86,7 @@ def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[st
 @cache
 def document() -> dict[str, Any]:
     """The OpenAPI document (built once per process)."""
-    models = [
+    models: list[type[BaseModel]] = [
         EnrollRequest, EnrollResponse, ConfigResponse, SubmissionBatch, SubmissionsResponse,
         HeartbeatRequest, HeartbeatResponse, ScoresResponse, ErrorBody,
     ]  # fmt: skip

@@ -19,7 +19,8 @@ from server.store.users import User
 
 def current_user() -> User | None:
     """The signed-in user of this request, or None."""
-    return g.get("user")
+    user: User | None = g.get("user")
+    return user
 
 
 def load_user() -> None:

@@ -88,7 +88,7 @@ def create_user() -> Response | tuple[str, int]:
     if error:
         return _users_page(400, error=error, form=form)
     flash(f"User {email} created; give them the password by a separate channel.")
-    return redirect(url_for("admin_people.user_list"))  # type: ignore[return-value]
+    return redirect(url_for("admin_people.user_list"))
 
 
 @bp.post("/users/<user_id>/active")

@@ -127,7 +127,7 @@ def new() -> str:
 
 
 @bp.post("/")
-def create() -> BaseResponse | tuple[str, int]:
+def create() -> BaseResponse | str | tuple[str, int]:
     """Create a survey at version 1, from the form or from the JSON import."""
     if "definition" in request.form:
         text = request.form.get("definition", "")
@@ -149,7 +149,7 @@ def edit(survey_id: str) -> str:
 
 
 @bp.post("/<survey_id>")
-def save(survey_id: str) -> BaseResponse | tuple[str, int]:
+def save(survey_id: str) -> BaseResponse | str | tuple[str, int]:
     """Store the next version from the form or the JSON tab; errors keep what was typed."""
     if "definition" in request.form or "file" in request.files:
         text, upload_problem = _json_text()
@@ -178,7 +178,7 @@ def export(survey_id: str) -> Response:
     )
 
 
-def _from_form(survey_id: str | None) -> BaseResponse | tuple[str, int]:
+def _from_form(survey_id: str | None) -> BaseResponse | str | tuple[str, int]:
     draft = survey_form.draft_from_form(request.form)
     action = request.form.get("action", "save")
     if action != "save":

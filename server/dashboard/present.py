@@ -68,12 +68,16 @@ def metric(group: dict[str, Any], name: str) -> Metric | None:
         return None
     n = int(score["n"])
     if name == "nps":
-        return Metric(name, score["score"], *score["ci95"], -100.0, 100.0, n)
+        lo, hi = score["ci95"]
+        return Metric(name, score["score"], lo, hi, -100.0, 100.0, n)
     if name == "csat":
-        return Metric(name, score["score"], *score["ci95"], 0.0, 100.0, n)
+        lo, hi = score["ci95"]
+        return Metric(name, score["score"], lo, hi, 0.0, 100.0, n)
     if name == "ces":
-        return Metric(name, score["mean"], *score["mean_ci95"], 1.0, float(score["scale"]), n)
-    return Metric(name, score["positive_share"], *score["ci95"], 0.0, 100.0, n)
+        lo, hi = score["mean_ci95"]
+        return Metric(name, score["mean"], lo, hi, 1.0, float(score["scale"]), n)
+    lo, hi = score["ci95"]
+    return Metric(name, score["positive_share"], lo, hi, 0.0, 100.0, n)
 
 
 def metrics(group: dict[str, Any]) -> dict[str, Metric | None]:

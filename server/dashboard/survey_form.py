@@ -116,7 +116,7 @@ def draft_from_survey(survey: SurveyDefinition) -> Draft:
     def texts(found: dict[str, str]) -> list[str]:
         return [found.get(lang, "") for lang in langs]
 
-    questions = []
+    questions: list[QuestionDraft] = []
     for q in survey.questions:
         follow = q.follow_up
         questions.append(
@@ -157,7 +157,7 @@ def _text(form: MultiDict[str, str], name: str) -> str:
 
 def draft_from_form(form: MultiDict[str, str]) -> Draft:
     """The draft the posted form describes, kept exactly as typed."""
-    languages = []
+    languages: list[str] = []
     while len(languages) < _MAX_ROWS and f"lang-{len(languages)}" in form:
         languages.append(form.get(f"lang-{len(languages)}", "").strip())
     count = len(languages)
@@ -165,10 +165,10 @@ def draft_from_form(form: MultiDict[str, str]) -> Draft:
     def texts(prefix: str) -> list[str]:
         return [_text(form, f"{prefix}-{li}") for li in range(count)]
 
-    questions = []
+    questions: list[QuestionDraft] = []
     while len(questions) < _MAX_ROWS and f"q-{len(questions)}-id" in form:
         p = f"q-{len(questions)}"
-        reasons = []
+        reasons: list[ReasonDraft] = []
         while len(reasons) < _MAX_ROWS and f"{p}-r-{len(reasons)}-id" in form:
             r = f"{p}-r-{len(reasons)}"
             reasons.append(ReasonDraft(form.get(f"{r}-id", "").strip(), texts(f"{r}-text")))

@@ -243,9 +243,10 @@ def _split(first: date, last: date, period: str) -> list[tuple[str, date, date]]
     if period == "day":
         return [("day", first, last)]
     begin = first if period_start(period, first) == first else _shift(period_end(period, first), 1)
-    end: date | None = period_start(period, last)
+    last_start = period_start(period, last)
+    end: date | None = last_start
     if period_end(period, last) != last:
-        before = _shift(end, -1)
+        before = _shift(last_start, -1)
         end = None if before is None else period_start(period, before)
     if begin is None or end is None or begin > end:
         return _split(first, last, FINER[period])

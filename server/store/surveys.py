@@ -38,7 +38,7 @@ def add_version(conn: Connection, survey_id: str, definition: SurveyDefinition) 
     ).scalar_one_or_none()
     if latest is None:
         return None
-    version = latest + 1
+    version = int(latest) + 1
     conn.execute(update(surveys).where(surveys.c.id == survey_id).values(latest_version=version))
     conn.execute(
         survey_versions.insert().values(

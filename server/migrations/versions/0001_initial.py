@@ -10,6 +10,8 @@ new revisions, and this file never changes again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,11 +21,11 @@ branch_labels = None
 depends_on = None
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column:
+def _ts(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _id(name: str = "id", nullable: bool = False) -> sa.Column:
+def _id(name: str = "id", nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.String(64), nullable=nullable)
 
 

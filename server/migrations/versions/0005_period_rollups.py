@@ -10,6 +10,8 @@ Frozen like 0001: later changes come as new revisions.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,7 +20,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = {
+TABLES: dict[str, list[sa.Column[Any]]] = {
     "rollups_location": [],
     "rollups_staff": [sa.Column("staff_id", sa.String(64), nullable=False)],
     "rollups_weekday_hour": [
