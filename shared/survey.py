@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from shared.names import check_single_line
 
@@ -53,6 +54,27 @@ def value_range(kind: str, scale: int) -> tuple[int, int]:
     return 1, scale
 
 
+#: Each rule of the survey model beyond field types: its stable error code (the pydantic error
+#: `type`) and its message. Forms and commands map an error to a field by the code, never by
+#: the English message, so rewording a message changes no behaviour.
+RULES: dict[str, str] = {
+    "unknown_field": "unknown field(s): {fields}",
+    "reason_ids_not_unique": "reason ids must be unique",
+    "scale_not_allowed": "scale {scale} is not allowed for {kind}; use {allowed}",
+    "when_at_most_out_of_range": "follow_up.when_at_most must be within {low}..{high}",
+    "languages_not_unique": "languages must be unique",
+    "default_language_not_listed": "default_language must be one of languages",
+    "question_ids_not_unique": "question ids must be unique",
+    "fixed_staff_missing": "staff_prompt 'fixed' needs fixed_staff_id",
+    "text_missing": "{path} has no text for {languages}",
+}
+
+
+def broken(code: str, **context: Any) -> PydanticCustomError:
+    """The validation error of the survey rule `code` (a key of RULES)."""
+    return PydanticCustomError(code, RULES[code], context)
+
+
 #: Validation context that turns unknown keys into errors: an admin's survey file is checked
 #: strictly, while a kiosk ignores fields that a newer server adds to /config.
 STRICT_KEYS = {"forbid_extra": True}
@@ -67,7 +89,7 @@ class _Model(BaseModel):
         if isinstance(data, dict) and info.context and info.context.get("forbid_extra"):
             unknown = sorted(set(data) - set(cls.model_fields))
             if unknown:
-                raise ValueError(f"unknown field(s): {', '.join(map(str, unknown))}")
+                raise broken("unknown_field", fields=", ".join(map(str, unknown)))
         return data
 
 
@@ -89,7 +111,7 @@ class FollowUp(_Model):
     def _unique_reasons(self) -> FollowUp:
         ids = [r.id for r in self.reasons]
         if len(ids) != len(set(ids)):
-            raise ValueError("reason ids must be unique")
+            raise broken("reason_ids_not_unique")
         return self
 
 
@@ -107,11 +129,13 @@ class Question(_Model):
     def _scale_fits_kind(self) -> Question:
         allowed = ALLOWED_SCALES[self.kind]
         if self.scale not in allowed:
-            raise ValueError(f"scale {self.scale} is not allowed for {self.kind}; use {allowed}")
+            raise broken(
+                "scale_not_allowed", scale=self.scale, kind=self.kind, allowed=str(allowed)
+            )
         if self.follow_up is not None:
             low, high = value_range(self.kind, self.scale)
             if not low <= self.follow_up.when_at_most <= high:
-                raise ValueError(f"follow_up.when_at_most must be within {low}..{high}")
+                raise broken("when_at_most_out_of_range", low=low, high=high)
         return self
 
     @property
@@ -139,18 +163,18 @@ class SurveyDefinition(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> SurveyDefinition:
         if len(set(self.languages)) != len(self.languages):
-            raise ValueError("languages must be unique")
+            raise broken("languages_not_unique")
         if self.default_language not in self.languages:
-            raise ValueError("default_language must be one of languages")
+            raise broken("default_language_not_listed")
         ids = [q.id for q in self.questions]
         if len(ids) != len(set(ids)):
-            raise ValueError("question ids must be unique")
+            raise broken("question_ids_not_unique")
         if self.staff_prompt == "fixed" and not self.fixed_staff_id:
-            raise ValueError("staff_prompt 'fixed' needs fixed_staff_id")
+            raise broken("fixed_staff_missing")
         for path, texts in self._all_texts():
             missing = [lang for lang in self.languages if lang not in texts]
             if missing:
-                raise ValueError(f"{path} has no text for {', '.join(missing)}")
+                raise broken("text_missing", path=path, languages=", ".join(missing))
         return self
 
     def _all_texts(self) -> list[tuple[str, dict[str, str]]]:

@@ -339,7 +339,7 @@ def _message(error: ErrorDetails, what: str) -> str:
         return f"at most {ctx.get('max_length')}"
     if kind == "literal_error":
         return "choose one of the listed options"
-    return str(error["msg"]).removeprefix("Value error, ")
+    return str(error["msg"])
 
 
 def _problem(error: ErrorDetails, draft: Draft) -> Problem | None:
@@ -356,7 +356,7 @@ def _problem(error: ErrorDetails, draft: Draft) -> Problem | None:
     message = _message(error, "language" if loc[:1] in LANGUAGE_FIELDS else "id")
     head = loc[0] if loc else None
     if head is None:
-        return _survey_problem(message)
+        return _survey_problem(str(error["type"]), message)
     if head == "name":
         return Problem("Survey name", message, "name")
     if head == "languages":
@@ -377,13 +377,12 @@ def _problem(error: ErrorDetails, draft: Draft) -> Problem | None:
     qi = int(loc[1])
     label, p, rest = f"Question {qi + 1}", f"q-{qi}", loc[2:]
     if not rest:
-        if message.startswith("follow_up.when_at_most"):
-            return Problem(
-                f"{label}, reasons for answers up to",
-                message.removeprefix("follow_up.when_at_most "),
-                f"{p}-when_at_most",
-            )
-        if message.startswith("scale"):
+        # The question's own rules (shared.survey.RULES), told apart by their codes.
+        if error["type"] == "when_at_most_out_of_range":
+            ctx = error.get("ctx") or {}
+            within = f"must be within {ctx.get('low')}..{ctx.get('high')}"
+            return Problem(f"{label}, reasons for answers up to", within, f"{p}-when_at_most")
+        if error["type"] == "scale_not_allowed":
             return Problem(f"{label}, kind", message, f"{p}-kind")
         return Problem(label, message)
     if rest[0] in ("kind", "scale"):
@@ -415,15 +414,15 @@ def _problem(error: ErrorDetails, draft: Draft) -> Problem | None:
     return Problem(f"{label}, reason {ri + 1}", message)
 
 
-#: The survey-wide rules of the model, in the form's words.
+#: The survey-wide rules of the model (shared.survey.RULES) by code, in the form's words.
 _SURVEY_RULES = {
-    "languages must be unique": ("Languages", "each language only once"),
-    "default_language must be one of languages": ("Default language", "choose one of the rows"),
-    "question ids must be unique": ("Questions", "each question needs its own id"),
-    "staff_prompt 'fixed' needs fixed_staff_id": ("Fixed staff id", "required for 'fixed'"),
+    "languages_not_unique": ("Languages", "each language only once"),
+    "default_language_not_listed": ("Default language", "choose one of the rows"),
+    "question_ids_not_unique": ("Questions", "each question needs its own id"),
+    "fixed_staff_missing": ("Fixed staff id", "required for 'fixed'"),
 }
 
 
-def _survey_problem(message: str) -> Problem:
-    label, text = _SURVEY_RULES.get(message, ("Survey", message))
+def _survey_problem(code: str, message: str) -> Problem:
+    label, text = _SURVEY_RULES.get(code, ("Survey", message))
     return Problem(label, text, "fixed_staff_id" if label == "Fixed staff id" else None)

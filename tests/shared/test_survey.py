@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from shared.survey import STRICT_KEYS, Question, Survey, SurveyDefinition, value_range
+from shared.survey import RULES, STRICT_KEYS, Question, Survey, SurveyDefinition, value_range
 
 Data = dict[str, Any]
 
@@ -311,3 +311,33 @@ def test_when_at_most_accepted_exactly_within_the_values(kind: str, scale: int) 
         else:
             with pytest.raises(ValidationError, match=f"within {low}..{high}"):
                 Question.model_validate(data)
+
+
+#: One broken survey per rule of the model: the rule's code, the edit and where it points.
+RULE_CASES = [
+    ("unknown_field", lambda d: d.update(colour="red"), ()),
+    (
+        "reason_ids_not_unique",
+        lambda d: d["questions"][0]["follow_up"]["reasons"][1].update(id="wait"),
+        ("questions", 0, "follow_up"),
+    ),
+    ("scale_not_allowed", _set_q(1, scale=10), ("questions", 1)),
+    (
+        "when_at_most_out_of_range",
+        lambda d: d["questions"][0]["follow_up"].update(when_at_most=9),
+        ("questions", 0),
+    ),
+    ("languages_not_unique", lambda d: d.update(languages=["pl", "pl", "en"]), ()),
+    ("default_language_not_listed", lambda d: d.update(default_language="de"), ()),
+    ("question_ids_not_unique", _set_q(3, id="q1"), ()),
+    ("fixed_staff_missing", lambda d: d.update(staff_prompt="fixed"), ()),
+    ("text_missing", lambda d: d["thank_you"].pop("en"), ()),
+]
+
+
+def test_every_rule_has_a_stable_code() -> None:
+    assert sorted(code for code, _, _ in RULE_CASES) == sorted(RULES)
+    for code, edit, loc in RULE_CASES:
+        errors = errors_of(changed(edit), context=STRICT_KEYS)
+        assert [(e["type"], e["loc"]) for e in errors] == [(code, loc)], code
+        assert not errors[0]["msg"].startswith("Value error")

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.dashboard import survey_form
 from server.store import surveys
-from shared.survey import SurveyDefinition
+from shared.survey import RULES, SurveyDefinition
 from tests.server.conftest import SURVEY
 from tests.server.dashboard.conftest import Chain, csrf_token
 
@@ -435,3 +435,23 @@ def test_fuzzing_every_field_of_the_editor_never_gives_a_server_error(chain: Cha
         assert answer.status_code in (200, 302, 400), (changes, action, answer.status_code)
 
     one_form()
+
+
+@pytest.mark.parametrize(
+    ("changes", "label", "input_name"),
+    [
+        ({"q-0-when_at_most": "9"}, "Question 1, reasons for answers up to", "q-0-when_at_most"),
+        ({"q-0-kind": "smiley-6"}, "Question 1, kind", "q-0-kind"),
+        ({"staff_prompt": "fixed"}, "Fixed staff id", "fixed_staff_id"),
+        ({"q-1-id": "q1", "q-1-kind": "nps-11", "q-1-text-0": "Rec?"}, "Questions", None),
+    ],
+)
+def test_problems_are_mapped_by_rule_code_not_by_message(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, str], label: str, input_name: str | None
+) -> None:
+    for code in RULES:  # reword every rule: the form must still point at the same field
+        monkeypatch.setitem(RULES, code, f"reworded {code}")
+    draft = survey_form.draft_from_form(MultiDict({**BASE_FORM, **changes}))
+    definition, problems = survey_form.validate(draft)
+    assert definition is None
+    assert [(p.label, p.input_name) for p in problems] == [(label, input_name)]
