@@ -29,12 +29,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from kiosk.api_client import ApiClient, ApiError, Unauthorized
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
+from shared import __version__
 from shared.clock import to_rfc3339, utcnow
 from shared.protocol import HeartbeatRequest
 
 log = logging.getLogger(__name__)
 
-APP_VERSION = "0.1.0"
+APP_VERSION = __version__  # the package version (shared/__init__.py)
 
 #: Stop one upload run after this many batches, so one run never holds the lock for long.
 MAX_BATCHES_PER_RUN = 20
