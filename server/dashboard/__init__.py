@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, Response, redirect, url_for
-from flask_wtf.csrf import CSRFProtect
 
 from server import settings
 from server.dashboard import access
-
-csrf = CSRFProtect()
+from server.dashboard.access import csrf
 
 #: No inline scripts or styles anywhere: every script and stylesheet is a file under /static.
 CSP = (

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from server.db import get_db
 from server.store import users
 from server.store.users import User
+
+#: CSRF for the dashboard's forms: `init_app` binds it, `_guard` checks every unsafe request.
+csrf = CSRFProtect()
 
 
 def current_user() -> User | None:
@@ -79,8 +82,6 @@ def scope(user: User) -> frozenset[str] | None:
 def _guard() -> None:
     load_user()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        from server.dashboard import csrf
-
         csrf.protect()
 
 
