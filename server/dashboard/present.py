@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -144,7 +144,7 @@ def ago(moment: datetime, now: datetime) -> str:
 
 def duration(seconds: float) -> str:
     """A span of time, e.g. `2 hr` (Babel's short English units)."""
-    return format_timedelta(seconds, format="short", locale="en")
+    return format_timedelta(timedelta(seconds=seconds), format="short", locale="en")
 
 
 def store_time(moment: datetime, timezone: str) -> str:
