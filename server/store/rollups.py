@@ -107,9 +107,10 @@ def _upsert_statement(dialect_name: str, table: Table) -> Insert:
     # Built once per table: building `excluded` costs more than running the statement.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
-    return stmt.on_conflict_do_update(
+    upsert: Insert = stmt.on_conflict_do_update(
         index_elements=_key_columns(table), set_={"count": table.c.count + stmt.excluded.count}
     )
+    return upsert
 
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
