@@ -26,6 +26,8 @@ ACCESS = {
     "static": "public",
     "account.login": "public",
     "openapi.openapi": "public",
+    "health.healthz": "public",
+    "health.readyz": "public",
     "device.enroll": "public",
     "device.config": "device",
     "device.heartbeat": "device",
