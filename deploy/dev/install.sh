@@ -14,6 +14,8 @@ APT_PACKAGES+=(shellcheck systemd nginx-light postgresql-client)
 APT_PACKAGES+=(xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils x11-utils xclip)
 # wrk drives bench/fleet.py (the device API under a kiosk fleet's request mix).
 APT_PACKAGES+=(wrk)
+# deploy/dev/arm64_proof.py (run by .ci/run): an arm64 Debian root run through qemu-user
+APT_PACKAGES+=(debootstrap qemu-user-static)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
