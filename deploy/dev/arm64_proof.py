@@ -102,6 +102,8 @@ def prepare(root: Path) -> None:
     policy = root / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
+    # a kept root's kiosk was enrolled with an earlier run's server: start it afresh
+    shutil.rmtree(root / "var/lib/smiletap/kiosk", ignore_errors=True)
     checkout = root / CHECKOUT.lstrip("/")
     shutil.rmtree(checkout, ignore_errors=True)
     checkout.mkdir(parents=True)
@@ -291,7 +293,9 @@ def check_installed(root: Path) -> None:
     wrapper = (root / "etc/X11/Xwrapper.config").read_text()
     if "needs_root_rights=no" not in wrapper:
         raise ProofFailed(f"Xwrapper.config lets X run as root: {wrapper!r}")
-    if not (root / "etc/systemd/system/multi-user.target.wants/smiletap-kiosk.service").exists():
+    wants = root / "etc/systemd/system/multi-user.target.wants/smiletap-kiosk.service"
+    # an absolute link, as systemctl makes: it resolves inside the root, not here
+    if not wants.is_symlink() or not (root / str(wants.readlink()).lstrip("/")).is_file():
         raise ProofFailed("the kiosk unit is not enabled")
     groups = (root / "etc/group").read_text()
     if re.search(r"^input:[^:]*:[^:]*:.*\bsmiletap\b", groups, re.MULTILINE):
@@ -329,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(root, ignore_errors=True)
     figures["total_s"] = time.monotonic() - started
     log("PASSED: " + ", ".join(f"{name}={value:.0f}" for name, value in figures.items()))
+    if args.keep is None and not mounts_under(work):
+        shutil.rmtree(work, ignore_errors=True)  # a failure keeps it: the kiosk log is there
     return 0
 
 
