@@ -1,5 +1,8 @@
 """Words the kiosk shows that do not come from the survey, as gettext msgids (English).
 
+The words around an answer scale (faces' captions, scale ends) come from
+`shared.answer_scale`, which the survey editor's preview uses too.
+
 They are translated through `kiosk.i18n.translations` (catalogs in `kiosk/locale`); a kv rule
 or the app calls `gettext` on them in the current language.
 """
@@ -8,34 +11,23 @@ from __future__ import annotations
 
 from kiosk.i18n import translations
 
-#: Captions under the faces of a 5-face scale; 3 and 4 faces take a subset.
-FACE_WORDS = ("Very bad", "Bad", "OK", "Good", "Very good")
-
-#: Which of the five captions each scale uses.
-_PICK = {3: (1, 2, 3), 4: (0, 1, 3, 4), 5: (0, 1, 2, 3, 4)}
-
-#: Under the two ends of an NPS scale.
-NPS_LOW = "Not at all likely"
-NPS_HIGH = "Extremely likely"
-#: Under the two ends of a CES scale: an agreement scale ("The store made it easy to …").
-CES_LOW = "Strongly disagree"
-CES_HIGH = "Strongly agree"
-#: Under the two ends of a CSAT scale.
-CSAT_LOW = "Very dissatisfied"
-CSAT_HIGH = "Very satisfied"
-
-#: The words under the lowest and the highest key of each numbered scale.
-SCALE_ENDS = {
-    "nps": (NPS_LOW, NPS_HIGH),
-    "ces": (CES_LOW, CES_HIGH),
-    "csat": (CSAT_LOW, CSAT_HIGH),
-}
+# The words around an answer scale are shared with the survey editor's preview: one source,
+# re-exported here beside the kiosk's other words.
+from shared import answer_scale
+from shared.answer_scale import CES_HIGH as CES_HIGH
+from shared.answer_scale import CES_LOW as CES_LOW
+from shared.answer_scale import CSAT_HIGH as CSAT_HIGH
+from shared.answer_scale import CSAT_LOW as CSAT_LOW
+from shared.answer_scale import FACE_WORDS as FACE_WORDS
+from shared.answer_scale import NPS_HIGH as NPS_HIGH
+from shared.answer_scale import NPS_LOW as NPS_LOW
+from shared.answer_scale import SCALE_ENDS as SCALE_ENDS
 
 
 def face_words(language: str, scale: int) -> list[str]:
     """The captions for a smiley scale, unhappiest first (English when the language is new)."""
     catalog = translations(language)
-    return [catalog.gettext(FACE_WORDS[i]) for i in _PICK[scale]]
+    return [catalog.gettext(word) for word in answer_scale.face_words(scale)]
 
 
 def scale_ends(language: str, kind: str) -> tuple[str, str]:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 
+from shared import answer_scale
+from shared.answer_scale import mood_hex
 from shared.scoring import is_happy, is_unhappy
 
 METRICS = ("nps", "csat", "ces", "smiley")
@@ -90,8 +92,16 @@ def kinds_present(groups: list[dict[str, Any]]) -> dict[str, str]:
     return {k: v for k, v in LABELS.items() if any(g.get(k) for g in groups)}
 
 
+def face(value: int, low: int, high: int) -> dict[str, Any]:
+    """How a page draws the face of a value on a low..high scale, as the kiosk does: its mood
+    (0 unhappiest .. 1 happiest) and colour from `shared.answer_scale`, and the mouth's bend
+    (`curve`, -1 frowning .. 1 smiling)."""
+    mood = answer_scale.mood(value, low, high)
+    return {"mood": round(mood, 3), "curve": round(2 * mood - 1, 2), "colour": mood_hex(mood)}
+
+
 def answer_chip(kind: str, scale: int, value: int) -> dict[str, Any]:
-    """How a comment's answer is shown: "NPS 9" in a tone, or a smiley's face (mood -1..1)."""
+    """How a comment's answer is shown: "NPS 9" in a tone, or a smiley's face (`face`)."""
     tone = (
         "good"
         if is_happy(kind, scale, value)
@@ -101,9 +111,7 @@ def answer_chip(kind: str, scale: int, value: int) -> dict[str, Any]:
     )
     chip: dict[str, Any] = {"kind": kind, "tone": tone, "value": value, "scale": scale}
     if kind == "smiley":
-        mood = -1 + 2 * (value - 1) / max(scale - 1, 1)
-        chip["mood"] = round(mood, 2)
-        chip["level"] = min(4, int((mood + 1) * 2.5))
+        chip.update(face(value, 1, max(scale, 2)))
         chip["text"] = f"Smiley {value} of {scale}"
     else:
         label = LABELS.get(kind, kind.upper())

@@ -1,22 +1,19 @@
 """A preview of the kiosk's screens for a survey draft: each question, per language.
 
 Drawn from the editor's draft, so it shows what the form holds before it is saved; the
-template hides every language but one and a small script switches between them.
+template hides every language but one and a small script switches between them. The words
+around a scale and the faces' mood and colour come from `shared.answer_scale`, as on the
+kiosk.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from server.dashboard.present import face
 from server.dashboard.survey_form import Draft, QuestionDraft
+from shared.answer_scale import SCALE_ENDS, face_words
 from shared.survey import ALLOWED_SCALES, value_range
-
-#: The kiosk's captions under the ends of a number scale (it translates them; this is English).
-ENDS = {
-    "nps": ("Not at all likely", "Extremely likely"),
-    "ces": ("Very difficult", "Very easy"),
-    "csat": ("Very unsatisfied", "Very satisfied"),
-}
 
 
 def preview(draft: Draft, language: str | None = None) -> list[dict[str, Any]]:
@@ -45,11 +42,13 @@ def _question(question: QuestionDraft, li: int) -> dict[str, Any]:
     options: list[dict[str, Any]] = []
     if scale is not None and scale in ALLOWED_SCALES.get(kind, ()):
         low, high = value_range(kind, scale)
+        # The kiosk's words (English message ids: the kiosk shows them translated).
+        words = face_words(scale) if kind == "smiley" else ()
         for value in range(low, high + 1):
             if kind == "smiley":
-                # Faces from unhappiest to happiest: the mouth bends from down (-1) to up (+1).
-                mood = -1 + 2 * (value - 1) / (scale - 1)
-                options.append({"value": value, "mood": round(mood, 2), "level": _level(mood)})
+                options.append(
+                    {"value": value, "word": words[value - low], **face(value, low, high)}
+                )
             else:
                 options.append({"value": value})
     follow_up = None
@@ -64,12 +63,7 @@ def _question(question: QuestionDraft, li: int) -> dict[str, Any]:
         "kind": kind,
         "text": question.text[li],
         "options": options,
-        "ends": ENDS.get(kind, ("", "")),
+        "ends": SCALE_ENDS.get(kind, ("", "")),
         "follow_up": follow_up,
         "comment": question.comment,
     }
-
-
-def _level(mood: float) -> int:
-    """A colour step 0..4 for a face (the stylesheet colours it; no inline styles)."""
-    return min(4, int((mood + 1) * 2.5))

@@ -13,6 +13,7 @@ from kiosk.ui import words
 from kiosk.ui.language import font_name_for
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets.face import KINDS
+from shared.answer_scale import mood
 from shared.survey import Question
 
 
@@ -24,7 +25,7 @@ def answer_options(question: Question, language: str) -> list[dict[str, object]]
     values = list(question.values)
     low, high = values[0], values[-1]
     options: list[dict[str, object]] = [
-        {"value": value, "mood": (value - low) / (high - low), "word": "", "align": "center"}
+        {"value": value, "mood": mood(value, low, high), "word": "", "align": "center"}
         for value in values
     ]
     if kind == "smiley":

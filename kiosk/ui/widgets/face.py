@@ -8,8 +8,6 @@ each free to run on under the neighbouring keys.
 
 from __future__ import annotations
 
-import colorsys
-
 from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
@@ -23,19 +21,9 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-#: Hues (degrees) of the unhappiest and the happiest face: red to green through amber.
-UNHAPPY_HUE = 4.0
-HAPPY_HUE = 122.0
+from shared.answer_scale import mood_colour
 
 KINDS = ("smiley", "nps", "ces", "csat")
-
-
-def mood_colour(mood: float) -> tuple[float, float, float, float]:
-    """Red (0) through amber (0.5) to green (1), equally bright all the way."""
-    mood = min(1.0, max(0.0, mood))
-    hue = UNHAPPY_HUE + (HAPPY_HUE - UNHAPPY_HUE) * mood
-    r, g, b = colorsys.hsv_to_rgb(hue / 360, 0.72, 0.90 - 0.18 * mood)
-    return r, g, b, 1.0
 
 
 def mouth_points(cx: float, cy: float, radius: float, mood: float, steps: int = 16) -> list[float]:

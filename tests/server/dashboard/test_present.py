@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.dashboard.present import answer_chip, kinds_present
+from shared.answer_scale import mood_hex
 
 
 @pytest.mark.parametrize(
@@ -25,8 +26,10 @@ def test_answer_chip(kind: str, scale: int, value: int, text: str, tone: str) ->
 
 
 def test_smiley_chip_draws_a_face_from_sad_to_happy() -> None:
-    assert answer_chip("smiley", 5, 1)["mood"] == -1 and answer_chip("smiley", 5, 1)["level"] == 0
-    assert answer_chip("smiley", 5, 5)["mood"] == 1 and answer_chip("smiley", 5, 5)["level"] == 4
+    # The kiosk's mood scale (0..1) and colours (shared.answer_scale); the mouth bends -1..1.
+    saddest, happiest = answer_chip("smiley", 5, 1), answer_chip("smiley", 5, 5)
+    assert saddest["mood"] == 0 and saddest["curve"] == -1 and saddest["colour"] == mood_hex(0)
+    assert happiest["mood"] == 1 and happiest["curve"] == 1 and happiest["colour"] == mood_hex(1)
 
 
 def test_kinds_present() -> None:
