@@ -104,8 +104,12 @@ class Settings:
         65536,
         "Argon2id memory (KiB) per new password hash; lower only for tests or a very small machine",
     )
-    device_warning_silent_s: int = setting(3600, "Seconds silent before a device shows warning")
-    device_critical_silent_s: int = setting(86400, "Seconds silent before a device shows critical")
+    device_warning_silent_s: int = setting(
+        3600, "Seconds silent while its store is open before a device shows warning"
+    )
+    device_critical_silent_s: int = setting(
+        86400, "Seconds silent (at any hour) before a device shows critical"
+    )
     alert_check_interval_s: int = setting(
         60,
         "Seconds between alert checks (run once across processes)",
