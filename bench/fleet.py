@@ -76,8 +76,14 @@ class CheckoutGunicorn(GunicornProcess):
         return self
 
     def _start_and_wait(self) -> None:
-        # ServerProcess.start: polls /api/v1/config until any HTTP answer.
-        super(GunicornProcess, self).start()
+        # gunicorn puts the directory it starts in first on sys.path (before --chdir): start
+        # it in the checkout, or the workers import this one's code.
+        here = os.getcwd()
+        os.chdir(self.chdir)
+        try:
+            super(GunicornProcess, self).start()  # polls until any HTTP answer
+        finally:
+            os.chdir(here)
 
 
 def enroll_fleet(server: CheckoutGunicorn, devices_file: Path) -> None:

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from server import device_health, webhooks
+from server import device_health, metrics, webhooks
 from server.settings import Settings
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
@@ -338,15 +338,19 @@ def deliver(
     if "mail" in wanted and settings.smtp_host and recipients:
         try:
             send_mail(settings, recipients, title, body)
+            metrics.ALERTS_SENT.labels(channel="mail").inc()
         except Exception as exc:  # whatever one channel raises must not stop the rest
             log.warning("alert %s: mail not sent: %r", episode["id"], exc)
+            metrics.ALERT_FAILURES.labels(channel="mail").inc()
             failed.add("mail")
     url = episode.get("webhook_url") or settings.alert_webhook_url
     if "webhook" in wanted and url:
         try:
             post_webhook(settings, url, payload(settings, episode))
+            metrics.ALERTS_SENT.labels(channel="webhook").inc()
         except Exception as exc:  # as above: a refused URL, a timeout, an HTTP error …
             log.warning("alert %s: webhook not sent: %r", episode["id"], exc)
+            metrics.ALERT_FAILURES.labels(channel="webhook").inc()
             failed.add("webhook")
     return failed
 

@@ -40,7 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
 
-    from server import health
+    from server import health, metrics
+
+    metrics.init_app(app)
     from server.api import device, openapi, reports
 
     app.register_blueprint(health.bp)

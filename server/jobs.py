@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import Engine
 
-from server import alerts
+from server import alerts, metrics
 from server import settings as app_settings
 from server.db import get_engine
 from server.settings import Settings
@@ -105,7 +105,12 @@ def run_job(engine: Engine, job: Job, period_s: float, settings: Settings | None
     # The lease ends a little before the next firing, so clock jitter never skips a period.
     with run_exclusively(engine, job.name, period_s * 0.9) as mine:
         if mine:
-            job.run(engine, settings if settings is not None else Settings())
+            metrics.JOB_RUNS.labels(job=job.name).inc()
+            try:
+                job.run(engine, settings if settings is not None else Settings())
+            except Exception:
+                metrics.JOB_FAILURES.labels(job=job.name).inc()
+                raise
     return mine
 
 

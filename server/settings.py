@@ -77,6 +77,14 @@ class Settings:
         "`smiletap-server run` (waitress): the reverse proxy's address whose X-Forwarded-For "
         "and -Proto are believed (PROXY_FIX_X_FOR hops, at least 1); empty: none",
     )
+    metrics: bool = setting(
+        False,
+        "Serve Prometheus metrics at /metrics (to METRICS_ALLOW only; others get 404)",
+    )
+    metrics_allow: str = setting(
+        "127.0.0.1/32,::1/128",
+        "Client addresses or CIDR ranges (comma-separated) allowed to read /metrics",
+    )
     contact_write_interval_s: int = setting(
         60,
         "Device API: a config pull or unchanged heartbeat writes the device's last contact "

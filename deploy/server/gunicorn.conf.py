@@ -6,6 +6,8 @@ Every value can be overridden from the environment (GUNICORN_*) or the command l
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 wsgi_app = "server.wsgi:app"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -23,3 +25,22 @@ errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Behind nginx on the same host; nginx sets X-Forwarded-For (see SMILETAP_PROXY_FIX_X_FOR).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus metrics (SMILETAP_METRICS): prometheus_client's multiprocess mode keeps each
+# worker's counters in files in this folder and sums them at a scrape, whichever worker
+# answers. It must be set before a worker imports the app; it is emptied at every start, so
+# figures from a previous run never add up. The systemd unit points it into /run.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="smiletap-prometheus-")
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, make_response, request
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
-from server import device_config
+from server import device_config, metrics
 from server.api.bodies import parse_body
 from server.auth import require_device
 from server.db import get_db, reading
@@ -97,6 +97,7 @@ def submit() -> Response:
     with conn.begin():
         results = ingest_batch(conn, device, batch, received_at, current().skew_threshold_s)
         devices.record_contact(conn, device["id"], measured_skew(batch.sent_at, received_at))
+    metrics.count_submissions(results)
     return jsonify(
         {
             "server_time": to_rfc3339(utcnow()),
