@@ -154,7 +154,7 @@ def metrics() -> Response:
         abort(404)
     if os.environ.get(MULTIPROC_ENV):
         process = CollectorRegistry()
-        MultiProcessCollector(process)
+        MultiProcessCollector(process)  # type: ignore[no-untyped-call]
     else:
         process = REGISTRY
     fleet = CollectorRegistry()

@@ -28,6 +28,7 @@ ACCESS = {
     "openapi.openapi": "public",
     "health.healthz": "public",
     "health.readyz": "public",
+    "metrics.metrics": "public",  # 404 unless SMILETAP_METRICS and an allowed client address
     "device.enroll": "public",
     "device.config": "device",
     "device.heartbeat": "device",
