@@ -4,6 +4,13 @@ An id already stored with the same content is `duplicate`; with other content it
 as `id_conflict` (the stored one stands, both are kept in id_conflicts). Otherwise the item is
 checked against its survey version, location and staff, then stored with its answers and
 counted in the rollups.
+
+The survey must be one the device's location was assigned at some time (`survey_assignments`):
+a kiosk still showing last week's survey delivers, a made-up survey id does not
+(`survey_not_assigned`). Each answer must fit its question in that version: a comment only
+where the question asks for one (`comment_not_allowed`), reasons only for a value at most the
+follow-up's `when_at_most` (`reasons_not_allowed`). The look-ups behind these checks run once
+per batch, not per item.
 """
 
 from __future__ import annotations
@@ -76,6 +83,13 @@ class _Lookups:
         self.conn = conn
         self.surveys: dict[tuple[str, int], dict[str, _Rules] | None] = {}
         self.staff: dict[tuple[str, str], bool] = {}
+        self.assigned: dict[str, set[str]] = {}
+
+    def ever_assigned(self, location_id: str, survey_id: str) -> bool:
+        """Whether the location was ever assigned this survey (one query per location)."""
+        if location_id not in self.assigned:
+            self.assigned[location_id] = locations.surveys_ever_assigned(self.conn, location_id)
+        return survey_id in self.assigned[location_id]
 
     def questions(self, survey_id: str, version: int) -> dict[str, _Rules] | None:
         """The rules of each question of this survey version by id, or None if unknown."""
@@ -108,6 +122,8 @@ def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups)
         rules = lookups.questions(item.survey_id, item.survey_version)
     if rules is None:
         raise Rejection("unknown_survey_version", f"{at}.survey_version")
+    if not lookups.ever_assigned(item.location_id, item.survey_id):
+        raise Rejection("survey_not_assigned", f"{at}.survey_id")
     if item.staff_id is not None and not lookups.staff_at(item.location_id, item.staff_id):
         raise Rejection("unknown_staff", f"{at}.staff_id")
     asked: list[Question] = []
@@ -125,6 +141,11 @@ def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups)
         for k, reason in enumerate(answer.reasons):
             if reason not in rule.reasons:
                 raise Rejection("unknown_reason", f"{where}.reasons[{k}]")
+        follow_up = rule.question.follow_up
+        if answer.reasons and follow_up is not None and answer.value > follow_up.when_at_most:
+            raise Rejection("reasons_not_allowed", f"{where}.reasons")
+        if answer.comment is not None and not rule.question.comment:
+            raise Rejection("comment_not_allowed", f"{where}.comment")
         asked.append(rule.question)
     return asked
 

@@ -13,6 +13,8 @@ import unicodedata
 #: Unicode categories refused in a name: controls (CR, LF, tab, NUL, NEL …) and the line and
 #: paragraph separators (U+2028, U+2029), all of which some reader takes for a line break.
 REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: The same rule as a JSON Schema pattern, for the API description (and fuzzers) to state it.
+SINGLE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
 
 
 class BadName(ValueError):

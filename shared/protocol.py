@@ -17,17 +17,23 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from shared.clock import parse_rfc3339
-from shared.names import check_single_line
+from shared.names import SINGLE_LINE_PATTERN, check_single_line
 from shared.opening_hours import Hours, check_hours
 from shared.survey import Survey
 
 MAX_BATCH = 500
 
 #: One line (hostnames, versions): no control characters (`shared.names`).
-ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(check_single_line)]
+ShortText = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(check_single_line),
+    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": SINGLE_LINE_PATTERN}),
+]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Comment = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -57,6 +63,12 @@ RejectReason = Literal[
     "id_conflict",
     "missing_answer",
     "duplicate_question",
+    # Added by the security review (README, "Decisions"): a survey the device's location was
+    # never assigned, a comment on a question without a comment box, reasons for a value
+    # above the follow-up's `when_at_most`.
+    "survey_not_assigned",
+    "comment_not_allowed",
+    "reasons_not_allowed",
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from server.store.schema import locations
+from server.store.schema import locations, survey_assignments
 from shared.clock import utcnow
 from shared.ids import new_entity_id
 
@@ -80,7 +80,27 @@ def assign_survey(conn: Connection, location_id: str, survey_id: str) -> bool:
         .where(locations.c.id == location_id)
         .values(survey_id=survey_id, config_stamp=new_config_stamp())
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    ever = select(survey_assignments.c.survey_id).where(
+        survey_assignments.c.location_id == location_id,
+        survey_assignments.c.survey_id == survey_id,
+    )
+    if conn.execute(ever).first() is None:
+        conn.execute(
+            survey_assignments.insert().values(
+                location_id=location_id, survey_id=survey_id, first_assigned_at=utcnow()
+            )
+        )
+    return True
+
+
+def surveys_ever_assigned(conn: Connection, location_id: str) -> set[str]:
+    """Every survey this location was ever assigned (its current one included)."""
+    query = select(survey_assignments.c.survey_id).where(
+        survey_assignments.c.location_id == location_id
+    )
+    return set(conn.execute(query).scalars())
 
 
 def all_locations(conn: Connection) -> list[dict[str, Any]]:

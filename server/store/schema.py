@@ -77,6 +77,16 @@ locations = Table(
     Column("config_stamp", String(32), nullable=False, server_default="initial"),
 )
 
+#: Migration 0009: every survey a location was ever assigned (ingest accepts those only).
+survey_assignments = Table(
+    "survey_assignments",
+    metadata,
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("survey_id", String(64), ForeignKey("surveys.id"), nullable=False),
+    Column("first_assigned_at", Ts, nullable=False),
+    PrimaryKeyConstraint("location_id", "survey_id"),
+)
+
 staff = Table(
     "staff",
     metadata,

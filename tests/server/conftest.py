@@ -48,7 +48,7 @@ SURVEY: dict[str, Any] = {
                     {"id": "rude", "text": {"en": "Rude", "pl": "Niemiło"}},
                 ],
             },
-            "comment": False,
+            "comment": True,
         },
         {
             "id": "q2",

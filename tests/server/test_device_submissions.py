@@ -109,6 +109,16 @@ def test_same_instant_other_offset_is_duplicate(smiletap: Smiletap) -> None:
             "unknown_reason",
             "submissions[1].answers[0].reasons[1]",
         ),
+        (  # q1's follow-up asks for reasons at values up to 2 only
+            {"answers": [{"question_id": "q1", "value": 3, "reasons": ["wait"]}]},
+            "reasons_not_allowed",
+            "submissions[1].answers[0].reasons",
+        ),
+        (  # q2 has no comment box
+            {"answers": [{"question_id": "q2", "value": 9, "comment": "great"}]},
+            "comment_not_allowed",
+            "submissions[1].answers[0].comment",
+        ),
     ],
 )
 def test_reject_reasons(smiletap: Smiletap, change, reason, field) -> None:
@@ -138,6 +148,32 @@ def test_old_survey_version_still_accepted(smiletap: Smiletap, runner) -> None:
     runner.json("update-survey", kiosk.survey_id, "--file", smiletap.survey_file())
     items = [kiosk.item(survey_version=1), kiosk.item(survey_version=2)]
     assert [r["status"] for r in _results(kiosk.submit(items))] == ["accepted", "accepted"]
+
+
+def test_a_survey_never_assigned_to_the_location_is_rejected(smiletap: Smiletap, runner) -> None:
+    kiosk = smiletap.setup()
+    other = smiletap.survey()  # a real survey with a real version, shown somewhere else
+    elsewhere = smiletap.location(name="Other")
+    runner.json("assign-survey", "--location", elsewhere, "--survey", other)
+    result = _results(kiosk.submit([kiosk.item(survey_id=other)]))[0]
+    assert (result["reason"], result["field"]) == (
+        "survey_not_assigned",
+        "submissions[0].survey_id",
+    )
+
+
+def test_a_kiosk_with_a_stale_config_still_delivers(smiletap: Smiletap, runner) -> None:
+    """The location moved on to another survey; taps made under the old one still count."""
+    kiosk = smiletap.setup()
+    runner.json("update-survey", kiosk.survey_id, "--file", smiletap.survey_file())
+    newer = smiletap.survey()
+    runner.json("assign-survey", "--location", kiosk.location_id, "--survey", newer)
+    items = [
+        kiosk.item(survey_version=1),
+        kiosk.item(survey_version=2),
+        kiosk.item(survey_id=newer),
+    ]
+    assert [r["status"] for r in _results(kiosk.submit(items))] == ["accepted"] * 3
 
 
 def test_results_in_request_order(smiletap: Smiletap) -> None:
