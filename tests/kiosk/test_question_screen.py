@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from kivy.core.window import Window
 
@@ -98,3 +100,31 @@ def test_the_end_words_sit_right_under_the_first_and_last_key(make_kiosk, kind, 
         assert abs(high_word.right - last.right) < 4  # ends where the last key ends
         assert low_word.right < high_word.x  # the two never touch
         snap(kiosk, f"scale-{kind}-{language}-{size[0]}x{size[1]}.png")
+
+
+#: 12 mm at the Raspberry Pi 7" display's ~133 dpi (800×480): the smallest sure finger target.
+MIN_KEY_PX = 63
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_nps_keys_are_12_mm_wide_at_every_size(make_kiosk, size):
+    """Eleven keys side by side, each at least 12 mm on the 7" display, all inside the window
+    and apart from each other (they were 54 px = 10 mm at 800×480)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    Window.size = size
+    frames()
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey("nps", 11)))
+    targets = kiosk.targets()
+    pump(5, until=lambda: targets[0].drawing.key_width > 0 and targets[-1].right > 0)
+    frames()
+    assert len(targets) == 11
+    keys = []
+    for target in targets:
+        drawing = target.drawing
+        assert drawing.key_width >= MIN_KEY_PX, (size, drawing.key_width)
+        assert drawing.key_height >= MIN_KEY_PX, (size, drawing.key_height)
+        left, _ = drawing.to_window(drawing.center_x - drawing.key_width / 2, drawing.y)
+        keys.append((left, left + drawing.key_width))
+    assert keys[0][0] >= 0 and keys[-1][1] <= Window.width
+    assert all(a[1] + 4 <= b[0] for a, b in itertools.pairwise(keys))  # a gap between
+    snap(kiosk, f"nps-keys-{size[0]}x{size[1]}.png")

@@ -38,6 +38,9 @@ def mouth_points(cx: float, cy: float, radius: float, mood: float, steps: int = 
     return points
 
 
+KEY_SHARE = 0.98
+
+
 class FaceDrawing(Widget):
     """A round face whose colour and mouth follow `mood` (0 unhappiest … 1 happiest)."""
 
@@ -47,6 +50,9 @@ class FaceDrawing(Widget):
     pressed = BooleanProperty(False)
     radius = NumericProperty(0)
     key_height = NumericProperty(0)
+    #: A numbered key's width: nearly the whole column (the row's spacing is the gap between
+    #: keys), so 11 NPS keys stay 12 mm wide on the 800 px wide 7" display.
+    key_width = NumericProperty(0)
     face_colour = ListProperty([1, 1, 1, 1])
     mouth = ListProperty([])
 
@@ -56,6 +62,7 @@ class FaceDrawing(Widget):
 
     def _redraw(self, *args: object) -> None:
         self.radius = max(0.0, min(self.width, self.height) / 2 * 0.94)
+        self.key_width = self.width * KEY_SHARE
         self.key_height = max(0.0, min(self.height, self.width * 2.2))
         r, g, b, a = mood_colour(self.mood)
         shade = 0.8 if self.pressed else 1.0
