@@ -269,8 +269,8 @@ class SmiletapKioskApp(App):
         else:
             self.pin_screen.message = message
 
-    def fill_status(self, text: str, *, busy: bool) -> None:
-        self.status_screen.show(text, busy=busy)
+    def fill_status(self, text: str, *, busy: bool, state: str = "", headline: str = "") -> None:
+        self.status_screen.show(text, busy=busy, state=state, headline=headline)
 
     def wake_in(self, seconds: float | None) -> None:
         if self._wake_event is not None:

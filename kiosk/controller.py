@@ -31,7 +31,7 @@ from kiosk.answering import Step, SurveySession
 from kiosk.api_client import InvalidCode, ProtocolError, ServerUnreachable
 from kiosk.it_pin import PinGuard, PinVerdict, pin_is_set
 from kiosk.settings import Settings
-from kiosk.status import status_lines
+from kiosk.status import status_report
 from kiosk.store import LocalStore
 from kiosk.sync import APP_VERSION, SyncService
 from kiosk.ui import words
@@ -491,10 +491,15 @@ class KioskController:
 
     def _update_status(self) -> None:
         """Re-read the store into the status text."""
-        lines = status_lines(
+        report = status_report(
             self.store, APP_VERSION, self._local_now(), self.write_problem, self.view.gettext
         )
-        self.view.fill_status("\n".join(lines), busy=self.status_busy)
+        self.view.fill_status(
+            "\n".join(report.lines),
+            busy=self.status_busy,
+            state=report.state,
+            headline=report.headline,
+        )
 
     def status_action(self, action: str) -> None:
         """A button on the status screen: `sync`, `reenroll`, `back` or `quit`."""

@@ -83,7 +83,8 @@ class KioskView(Protocol):
     def fill_pin(self, message: str, *, clear: bool) -> None:
         """The pad's message (a msgid); `clear` empties the digits typed so far."""
 
-    def fill_status(self, text: str, *, busy: bool) -> None: ...
+    def fill_status(self, text: str, *, busy: bool, state: str = "", headline: str = "") -> None:
+        """The status lines, whether a manual sync runs, and the sync state (`kiosk.status`)."""
 
     def wake_in(self, seconds: float | None) -> None:
         """Call `tick()` after `seconds` (None: no timer is running)."""

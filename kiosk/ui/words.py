@@ -46,6 +46,11 @@ SERVER_PROBLEM = "The server refused. Ask IT to check the server"
 MISSING_INPUT = "Enter the server address and the code"
 SETTING_UP = "Setting up…"
 OUT_OF_SERVICE = "Out of service"
+#: Small print under "Out of service": what IT does next (a customer can ignore it).
+REVOKED_HINT = (
+    "For IT: hold the top-left corner to open the IT screen, enter the IT PIN and choose "
+    "Re-enroll with a new code from the dashboard."
+)
 CLOSED = "Closed"
 UNAVAILABLE = "Temporarily unavailable"
 THANK_YOU = "Thank you!"

@@ -165,9 +165,10 @@ class FakeView:
     def fill_pin(self, message: str, *, clear: bool) -> None:
         self.filled["pin"] = message
 
-    def fill_status(self, text: str, *, busy: bool) -> None:
+    def fill_status(self, text: str, *, busy: bool, state: str = "", headline: str = "") -> None:
         self.filled["status"] = text
         self.filled["status_busy"] = busy
+        self.filled["status_state"] = state
 
     def wake_in(self, seconds: float | None) -> None:
         self.wake = seconds

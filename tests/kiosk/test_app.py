@@ -9,6 +9,7 @@ import time
 
 import pytest
 from kivy.core.window import Window
+from kivy.metrics import sp
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 
@@ -107,6 +108,34 @@ def test_revoked_device_is_out_of_service(make_kiosk, store):
     kiosk = make_kiosk(enrolled=False)
     assert kiosk.screen == "waiting"
     assert kiosk.app.waiting_screen.message == words.OUT_OF_SERVICE
+
+
+@pytest.mark.parametrize(
+    "size", [(800, 480), (1280, 800), (1920, 1080), (800, 1280)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
+def test_revoked_screen_tells_it_what_to_do_next(make_kiosk, store, size):
+    """Small print under "Out of service": the corner long press and re-enrolling."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    Window.size = size
+    frames()
+    store.set_enrollment(Enrollment("http://127.0.0.1:9", "dev_test", "token"))
+    store.set_config(make_config())
+    store.set_state(status="revoked")
+    kiosk = make_kiosk(enrolled=False)
+    screen = kiosk.app.waiting_screen
+    for language in ("en", "pl", "ru", "ro", "zh-Hant"):
+        kiosk.app.use_language(language)
+        frames(3)
+        hint = screen.ids.hint
+        assert hint.text == translations(language).gettext(words.REVOKED_HINT)
+        assert language == "en" or hint.text != words.REVOKED_HINT
+        assert hint.font_size < 0.6 * max(sp(20), Window.height * 0.06)  # small print
+        assert hint.texture_size[0] <= hint.width + 1 and hint.y >= 0  # wrapped, on the screen
+        snap(kiosk, f"revoked-{language}-{size[0]}x{size[1]}.png")
+    store.set_state(status="enrolled")
+    screen.message = words.SETTING_UP
+    frames()
+    assert screen.ids.hint.text == ""  # only when revoked
 
 
 def enroll_button(kiosk: Kiosk) -> Button:

@@ -435,6 +435,7 @@ def test_status_shows_backlog_rejections_and_config(make_controller, store):
     store.set_state(clock_skew_s="-3.5", clock_skew_at="2026-11-23T10:00:00Z")
     kiosk.controller.show_status()
     text = kiosk.view.filled["status"]
+    assert kiosk.view.filled["status_state"] == "behind"  # one tap waits
     assert "Device: Front door (dev_test)" in text
     assert "Location: Test store (loc_test, Europe/Warsaw)" in text
     assert "Backlog: 1" in text

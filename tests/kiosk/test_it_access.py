@@ -118,7 +118,9 @@ def one_line(label: Label) -> bool:
     return label.texture_size[1] < label.font_size * 1.7
 
 
-@pytest.mark.parametrize("size", [(800, 480), (800, 1280)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "size", [(800, 480), (1280, 800), (1920, 1080), (800, 1280)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
 def test_pin_and_status_speak_the_current_language(it_kiosk, store, size):
     Window.size = size
     store.record_submission(make_submission())
@@ -144,6 +146,14 @@ def test_pin_and_status_speak_the_current_language(it_kiosk, store, size):
         status = app.status_screen
         assert _("Device: {name} ({id})").format(name="Front door", id="dev_test") in status.text
         assert _("Rejected: {count}").format(count=0) in status.text
+        # At a glance: the coloured state (a tap waits, never synced: behind), then last sync.
+        assert (status.state, status.headline) == ("behind", _("Behind"))
+        chip = status.ids.state
+        assert chip.texture_size[0] <= chip.width and chip.to_window(chip.x, chip.top)[1] <= size[1]
+        assert status.text.startswith(_("Last sync: {at}  {outcome}").split("{")[0])
+        first = status.ids.first_line  # the last sync, beside the state
+        assert first.text == status.text.split("\n")[0] and first.texture_size[1] > 0, first.size
+        assert first.x >= chip.right and first.to_window(first.right, 0)[0] <= size[0]
         buttons = {name: button.text for name, button in status.buttons.items()}
         msgids = {"sync": words.SYNC_NOW, "reenroll": words.REENROLL, "back": words.BACK}
         assert buttons == {**{k: _(v) for k, v in msgids.items()}, "quit": _(words.QUIT)}

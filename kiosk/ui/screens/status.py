@@ -16,6 +16,12 @@ class StatusScreen(KioskScreen):
 
     text = StringProperty("")
     busy = BooleanProperty(False)
+    #: The sync state (`kiosk.status.STATES`) and its translated word, shown in its colour.
+    state = StringProperty("")
+    headline = StringProperty("")
+    #: `text` split for the layout: its first line (the last sync) beside the state, the rest.
+    first_line = StringProperty("")
+    details = StringProperty("")
     buttons = DictProperty({})
 
     __events__ = ("on_action",)
@@ -23,10 +29,13 @@ class StatusScreen(KioskScreen):
     def on_kv_post(self, base_widget: Widget) -> None:
         self.buttons = {name: self.ids[name] for name in ACTIONS}
 
-    def show(self, text: str, *, busy: bool) -> None:
-        """The status lines, and whether a manual sync is running."""
+    def show(self, text: str, *, busy: bool, state: str = "", headline: str = "") -> None:
+        """The status lines, whether a manual sync is running, and the sync state."""
         self.text = text
+        self.first_line, _, self.details = text.partition("\n")
         self.busy = busy
+        self.state = state
+        self.headline = headline
 
     def on_action(self, name: str) -> None:
         """Fired with the button's action."""
