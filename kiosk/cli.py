@@ -208,10 +208,12 @@ def flush_backlog(settings: Settings) -> str:
     try:
         if store.status() != "ok":
             return f"flush: not sending ({store.status()}); backlog {store.backlog()}"
-        before = store.backlog()
-        if before == 0:
+        if store.backlog() == 0:
             return "flush: backlog empty"
         report = SyncService(store, settings).upload_pending()
+        if report.sent == 0:
+            problem = store.get_state("last_error") or "nothing was sent"
+            return f"flush: not delivered ({problem}); backlog {store.backlog()} stays queued"
         return (
             f"flush: sent {report.sent} accepted {report.accepted} duplicate "
             f"{report.duplicate} rejected {report.rejected}; backlog {store.backlog()}"

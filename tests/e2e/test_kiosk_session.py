@@ -135,7 +135,8 @@ def test_flush_command_delivers_the_backlog_and_keeps_it_when_the_server_is_down
     started = time.monotonic()
     down = subprocess.run([*flush, "--timeout", "2"], capture_output=True, text=True, timeout=60)
     assert down.returncode == 0, down.stderr
-    assert "backlog 2" in down.stdout
+    assert down.stdout.startswith("flush: not delivered (upload: ")
+    assert down.stdout.endswith("; backlog 2 stays queued\n")
     assert time.monotonic() - started < 30  # a dead server costs seconds at a stop
 
     server.start()
