@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, jobs, secret_key, settings
+from server import db, errors, jobs, logs, secret_key, settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # the enroll rate limit counts each real client, and no more, so clients cannot spoof.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies)  # type: ignore[method-assign]
     db.init_app(app)
+    logs.init_app(app)
     errors.init_app(app)
 
     from server import health, metrics

@@ -77,6 +77,11 @@ class Settings:
         "`smiletap-server run` (waitress): the reverse proxy's address whose X-Forwarded-For "
         "and -Proto are believed (PROXY_FIX_X_FOR hops, at least 1); empty: none",
     )
+    log_format: str = setting(
+        "text",
+        "Log lines as text or json (one object per line); each carries its request's id "
+        "(X-Request-Id, returned in the response)",
+    )
     metrics: bool = setting(
         False,
         "Serve Prometheus metrics at /metrics (to METRICS_ALLOW only; others get 404)",

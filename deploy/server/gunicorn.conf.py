@@ -21,6 +21,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 # Bodies are limited by the app (5 MiB, 413); headers stay at gunicorn's defaults.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# gunicorn's default line, then the time taken and the request id the app returned
+# (X-Request-Id), which the app's own log lines of that request carry too.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus %({x-request-id}o)s'
+)
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Behind nginx on the same host; nginx sets X-Forwarded-For (see SMILETAP_PROXY_FIX_X_FOR).
