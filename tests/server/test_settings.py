@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import FrozenInstanceError, fields
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from server.settings import (
     from_environment,
     settings_table_markdown,
 )
+
+SERVER = Path(__file__).resolve().parents[2] / "server"
 
 
 def test_every_setting_in_the_table() -> None:
@@ -66,3 +70,18 @@ def test_one_typed_frozen_settings_object(tmp_path) -> None:
 def test_a_test_override_that_cannot_be_read_names_the_setting(tmp_path) -> None:
     with pytest.raises(SettingsError, match="MIN_N='many'"):
         create_app({"MIN_N": "many", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_no_module_reads_a_setting_from_the_config_dict() -> None:
+    """Settings are read from the typed object (`settings.current()`), never re-cast from
+    `app.config[...]` at the use site."""
+    names = {s.name for s in SETTINGS}
+    pattern = re.compile(r"""(?:\[|\.get\()\s*["']([A-Z][A-Z0-9_]+)["']""")
+    found = [
+        f"{path.relative_to(SERVER.parent)}: {name}"
+        for path in sorted(SERVER.rglob("*.py"))
+        if path.name != "settings.py"
+        for name in pattern.findall(path.read_text(encoding="utf-8"))
+        if name in names
+    ]
+    assert found == []
