@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
         "token then travels unencrypted; same as SMILETAP_KIOSK_ALLOW_HTTP=1)",
     )
     enroll.add_argument(
-        "--pin", help="the IT PIN (4-8 digits) for the status screen; stored hashed"
+        "--pin-stdin",
+        action="store_true",
+        help="read the IT PIN (6-8 digits) for the status screen from one stdin line (never "
+        "from the command line, which other users see in ps); stored hashed",
     )
     add("run", "Start the kiosk app (full screen).")
     flush = add(
@@ -106,29 +109,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
-    from kiosk.it_pin import BadPin, hash_pin
+    from kiosk.it_pin import BadPin, check_pin_format
 
     if (args.server is None) != (args.code is None):
         print("error: --server and --code go together", file=sys.stderr)
         return 2
-    if args.server is None and args.pin is None:
-        print("error: give --server and --code, or --pin, or all three", file=sys.stderr)
+    if args.server is None and not args.pin_stdin:
+        print("error: give --server and --code, or --pin-stdin, or all three", file=sys.stderr)
         return 2
-    if args.pin is not None:
-        try:
-            hash_pin(args.pin)  # check it before anything is stored
+    pin = None
+    if args.pin_stdin:
+        try:  # checked before anything is stored
+            pin = check_pin_format(sys.stdin.readline().strip())
         except BadPin as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc} (read from stdin)", file=sys.stderr)
             return 2
     if args.server is not None and (status := enroll_device(settings, args)) != 0:
         return status
-    if args.pin is not None:
+    if pin is not None:
         from kiosk.it_pin import set_pin
         from kiosk.store import LocalStore
 
         store = LocalStore(settings.database_path)
         try:
-            set_pin(store, args.pin)
+            set_pin(store, pin)
         finally:
             store.close()
         print("IT PIN set")

@@ -91,7 +91,7 @@ class KioskController:
             store,
             max_failures=settings.pin_max_failures,
             lockout_s=settings.pin_lockout_s,
-            monotonic=self.clock.monotonic,
+            clock=lambda: self.clock.utcnow().timestamp(),  # wall time: the lock outlives a restart
         )
         self.screen: Screen | None = None
         #: The answers of the customer at the kiosk now (None when nobody can answer).

@@ -1,13 +1,19 @@
 """The IT PIN that guards the status screen and the way out of the kiosk (no Kivy here).
 
-`smiletap-kiosk enroll --pin NNNN` stores an scrypt hash of the PIN in the store's state
-table; the PIN itself is never stored. Until one is enrolled, the setting
+`smiletap-kiosk enroll --pin-stdin` stores an scrypt hash of the PIN (6 to 8 digits) in the
+store's state table; the PIN itself is never stored. Until one is enrolled, the setting
 `SMILETAP_KIOSK_IT_PIN` (e.g. from a provisioning script's environment) is the PIN. With
 neither, the PIN pad accepts nothing: IT must enroll one from a shell first.
 
-`PinGuard` decides each attempt at the pad: wrong PINs are counted, and after
-`max_failures` in a row every PIN is refused for `lockout_s` (the kiosk's settings
-`PIN_MAX_FAILURES` and `PIN_LOCKOUT_S`), timed by an injected monotonic clock.
+`PinGuard` decides each attempt at the pad: wrong PINs in a row are counted, and from the
+`max_failures`-th on each one locks the pad — for `lockout_s`, then twice as long after each
+further wrong PIN, up to `MAX_LOCKOUT_S` (the kiosk's settings `PIN_MAX_FAILURES` and
+`PIN_LOCKOUT_S`). The count and the end of the lock are kept in the store, so restarting the
+kiosk (or pulling its plug) neither forgets them nor unlocks the pad; the right PIN clears
+them. Time comes from an injected wall clock (seconds since the epoch), which, unlike a
+monotonic one, means the same across restarts; a lock that ends further ahead than
+`MAX_LOCKOUT_S` (the clock was set back) is cut to that. With 6-digit PINs and 5 free tries,
+trying every PIN would take centuries.
 """
 
 from __future__ import annotations
@@ -23,20 +29,31 @@ from enum import StrEnum
 from kiosk.store import LocalStore
 
 STATE_KEY = "it_pin_hash"
-PIN_PATTERN = re.compile(r"^\d{4,8}$")
+PIN_PATTERN = re.compile(r"^[0-9]{6,8}$")
+#: State keys of the lockout: wrong PINs in a row, and when the lock ends (epoch seconds).
+FAILURES_KEY = "it_pin_failures"
+LOCKED_UNTIL_KEY = "it_pin_locked_until"
+#: The longest a lock lasts, however many wrong PINs came before.
+MAX_LOCKOUT_S = 24 * 3600.0
 
 # scrypt cost: about 50 ms on a Raspberry Pi 4, cheap enough for one check per PIN entry.
 _N, _R, _P = 2**14, 8, 1
 
 
 class BadPin(ValueError):
-    """A PIN that is not 4 to 8 digits."""
+    """A PIN that is not 6 to 8 digits."""
+
+
+def check_pin_format(pin: str) -> str:
+    """`pin` if it is 6 to 12 ASCII digits, else `BadPin`."""
+    if not PIN_PATTERN.match(pin):
+        raise BadPin("the IT PIN must be 6 to 8 digits")
+    return pin
 
 
 def hash_pin(pin: str, salt: bytes | None = None) -> str:
-    """`scrypt$<n>$<salt hex>$<hash hex>` for a PIN of 4 to 8 digits."""
-    if not PIN_PATTERN.match(pin):
-        raise BadPin("the IT PIN must be 4 to 8 digits")
+    """`scrypt$<n>$<salt hex>$<hash hex>` for a PIN of 6 to 8 digits."""
+    check_pin_format(pin)
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return f"scrypt${_N}${salt.hex()}${digest.hex()}"
@@ -84,7 +101,7 @@ class PinVerdict(StrEnum):
 
 
 class PinGuard:
-    """Checks PINs typed at the pad and locks the pad after too many wrong ones."""
+    """Checks PINs typed at the pad and locks the pad, longer and longer, after wrong ones."""
 
     def __init__(
         self,
@@ -92,29 +109,52 @@ class PinGuard:
         *,
         max_failures: int,
         lockout_s: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.max_failures = max_failures
         self.lockout_s = lockout_s
-        self.monotonic = monotonic
-        self.failures = 0
-        self.locked_until = 0.0
+        self.clock = clock
+
+    @property
+    def failures(self) -> int:
+        """Wrong PINs in a row since the last right one (kept in the store)."""
+        raw = self.store.get_state(FAILURES_KEY)
+        return int(raw) if raw and raw.isdigit() else 0
+
+    def locked_until(self) -> float:
+        """When the current lock ends (epoch seconds; 0 when there is none)."""
+        try:
+            until = float(self.store.get_state(LOCKED_UNTIL_KEY) or 0)
+        except ValueError:
+            return 0.0
+        ceiling = self.clock() + MAX_LOCKOUT_S
+        if until > ceiling:  # the clock was set back: cut the lock, and keep the cut
+            until = ceiling
+            self.store.set_state(**{LOCKED_UNTIL_KEY: str(until)})
+        return until
 
     def locked(self) -> bool:
         """Whether the pad refuses every PIN right now."""
-        return self.monotonic() < self.locked_until
+        return self.clock() < self.locked_until()
+
+    def lockout_for(self, failures: int) -> float:
+        """How long the pad locks after `failures` wrong PINs in a row (0: not at all)."""
+        if failures < self.max_failures:
+            return 0.0
+        return min(self.lockout_s * 2.0 ** min(failures - self.max_failures, 32), MAX_LOCKOUT_S)
 
     def attempt(self, pin: str, fallback: str | None) -> PinVerdict:
         """One PIN typed at the pad (`fallback`: the `IT_PIN` setting)."""
         if self.locked():
             return PinVerdict.LOCKED
         if check_pin(self.store, pin, fallback):
-            self.failures = 0
+            self.store.set_state(**{FAILURES_KEY: None, LOCKED_UNTIL_KEY: None})
             return PinVerdict.ACCEPTED
-        self.failures += 1
-        if self.failures >= self.max_failures:
-            self.failures = 0
-            self.locked_until = self.monotonic() + self.lockout_s
+        failures = self.failures + 1
+        lock = self.lockout_for(failures)
+        until = str(self.clock() + lock) if lock else None
+        self.store.set_state(**{FAILURES_KEY: str(failures), LOCKED_UNTIL_KEY: until})
+        if lock:
             return PinVerdict.LOCKED
         return PinVerdict.WRONG if pin_is_set(self.store, fallback) else PinVerdict.NO_PIN

@@ -59,8 +59,8 @@ def _flag(text: str) -> bool:
 
 
 def _pin(text: str) -> str:
-    if not (4 <= len(text) <= 8 and text.isdigit()):
-        raise ValueError("must be 4 to 8 digits")
+    if not (6 <= len(text) <= 8 and text.isascii() and text.isdigit()):
+        raise ValueError("must be 6 to 8 digits")
     return text
 
 
@@ -79,8 +79,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IT_PIN",
         None,
-        "The IT PIN (4-8 digits) behind the long press in the top-left corner, used until "
-        "`smiletap-kiosk enroll --pin` stores a hashed one. With neither, the PIN pad opens "
+        "The IT PIN (6-8 digits) behind the long press in the top-left corner, used until "
+        "`smiletap-kiosk enroll --pin-stdin` stores a hashed one. With neither, the PIN pad opens "
         "nothing.",
         _pin,
     ),

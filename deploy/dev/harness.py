@@ -395,10 +395,11 @@ class KioskProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.output: LineReader | None = None
 
-    def enroll(self, server_url: str, code: str, *extra: str) -> str:
+    def enroll(self, server_url: str, code: str, *extra: str, stdin: str | None = None) -> str:
         done = subprocess.run(
             [str(BIN / "smiletap-kiosk"), "enroll", "--server", server_url, "--code", code, *extra],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,

@@ -6,6 +6,7 @@
 #
 #   sudo deploy/kiosk/setup.sh --server https://smiletap.example.com --code BCDFG-HJKLM
 #   deploy/kiosk/setup.sh --dry-run --server URL --code CODE   # print the plan, change nothing
+#   printf '%s\n' "$IT_PIN" | sudo deploy/kiosk/setup.sh --pin-stdin   # set the IT PIN (6+ digits)
 #
 # The server URL should be https://: the enrollment refuses plain http:// (the device token
 # would travel unencrypted) except to this machine, unless --allow-http is given.
@@ -43,11 +44,14 @@ DRY_RUN=0
 SERVER=""
 CODE=""
 ALLOW_HTTP=()
+PIN_STDIN=0
+IT_PIN=""
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "$0"
+  sed -n '2,17s/^# \{0,1\}//p' "$0"
   echo "options: --server URL --code CODE (enroll at the end), --allow-http (accept a plain"
-  echo "  http:// server URL: the device token travels unencrypted), --dry-run, -h|--help"
+  echo "  http:// server URL: the device token travels unencrypted), --pin-stdin (read the IT"
+  echo "  PIN, 6-8 digits, from one stdin line: never on the command line), --dry-run, -h|--help"
 }
 
 while (($#)); do
@@ -55,6 +59,7 @@ while (($#)); do
     --server) SERVER=${2:?--server needs a URL}; shift 2 ;;
     --code) CODE=${2:?--code needs a code}; shift 2 ;;
     --allow-http) ALLOW_HTTP=(--allow-http); shift ;;
+    --pin-stdin) PIN_STDIN=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -63,6 +68,10 @@ done
 if [[ -n $SERVER && -z $CODE ]] || [[ -z $SERVER && -n $CODE ]]; then
   echo "setup.sh: --server and --code go together" >&2
   exit 2
+fi
+if ((PIN_STDIN)); then
+  IFS= read -r IT_PIN || true
+  [[ $IT_PIN =~ ^[0-9]{6,8}$ ]] || { echo "setup.sh: the IT PIN must be 6 to 8 digits" >&2; exit 2; }
 fi
 if ((!DRY_RUN)) && [[ -n $ROOT ]]; then
   echo "setup.sh: SMILETAP_ROOT is for --dry-run; for an image, run this inside a chroot" >&2
@@ -158,10 +167,13 @@ run "$ROOT$VENV/bin/python" -m pip install -q --upgrade "${SRC}[kiosk]"
 
 step "kiosk session and environment"
 put_file "$APP_DIR/kiosk-session" 0755 <"$SRC/deploy/kiosk/kiosk-session"
+# 0640: the file may hold SMILETAP_KIOSK_IT_PIN; systemd reads it as root.
 if [[ -f $ROOT/etc/smiletap/kiosk.env ]]; then
   note "kept: /etc/smiletap/kiosk.env"
+  [[ $(stat -c %a "$ROOT/etc/smiletap/kiosk.env") == 640 ]] \
+    || run chmod 0640 "$ROOT/etc/smiletap/kiosk.env"
 else
-  put_file /etc/smiletap/kiosk.env 0644 <"$SRC/deploy/kiosk/kiosk.env.example"
+  put_file /etc/smiletap/kiosk.env 0640 <"$SRC/deploy/kiosk/kiosk.env.example"
 fi
 # X runs as the kiosk user, never as root: the unit gives it tty7 as its console and a logind
 # session, which hands it the GPU and input devices. (Debian's setuid wrapper, where an older
@@ -211,6 +223,15 @@ elif [[ -x $ROOT$VENV/bin/smiletap-kiosk && -f $ROOT$DATA_DIR/kiosk.db && -z $RO
 else
   run as_kiosk "$VENV/bin/smiletap-kiosk" enroll --server "$SERVER" --code "$CODE" \
     "${ALLOW_HTTP[@]}"
+fi
+
+step "IT PIN"
+if ((!PIN_STDIN)); then
+  note "no --pin-stdin given: the PIN pad opens with SMILETAP_KIOSK_IT_PIN only, if set"
+elif ((DRY_RUN)); then
+  note "would run: as_kiosk $VENV/bin/smiletap-kiosk enroll --pin-stdin (the PIN on its stdin)"
+else
+  as_kiosk "$VENV/bin/smiletap-kiosk" enroll --pin-stdin <<<"$IT_PIN"
 fi
 
 step "start"

@@ -111,13 +111,16 @@ def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
-def _dry_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _dry_run(
+    tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     target = tmp_path / "target"
     target.mkdir(exist_ok=True)
     env = {**os.environ, "SMILETAP_ROOT": str(target)}
     return subprocess.run(
         ["bash", str(SETUP), "--dry-run", *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -139,6 +142,7 @@ def test_kiosk_setup_dry_run_plans_every_step_and_changes_nothing(tmp_path: Path
         "systemd unit smiletap-kiosk.service",
         "screen blanking off",
         "enrollment",
+        "IT PIN",
         "start",
     ]
     assert re.search(r"would run: .*apt-get install .*fonts-noto-cjk", out)
@@ -210,6 +214,28 @@ def test_kiosk_setup_passes_allow_http_to_the_enrollment(tmp_path: Path) -> None
         done.stdout,
         flags=re.MULTILINE,
     )
+
+
+def test_kiosk_setup_reads_the_it_pin_from_stdin_only(tmp_path: Path) -> None:
+    done = _dry_run(tmp_path, "--pin-stdin", stdin="86420135\n")
+    assert done.returncode == 0, done.stderr
+    assert "would run: as_kiosk /opt/smiletap/venv/bin/smiletap-kiosk enroll --pin-stdin" in (
+        done.stdout
+    )
+    assert "86420135" not in done.stdout + done.stderr
+    assert "would write: /etc/smiletap/kiosk.env (mode 0640)" in done.stdout
+    short = _dry_run(tmp_path, "--pin-stdin", stdin="1234\n")
+    assert short.returncode == 2 and "6 to 8 digits" in short.stderr
+
+
+def test_kiosk_setup_tightens_an_old_world_readable_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "target/etc/smiletap/kiosk.env"
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text("SMILETAP_KIOSK_IT_PIN=246810\n", encoding="utf-8")
+    env_file.chmod(0o644)
+    done = _dry_run(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"would run: chmod 0640 {env_file}" in done.stdout
 
 
 def test_kiosk_setup_refuses_bad_arguments(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "demo-survey.json"
 SIZES = [(800, 480), (1280, 800), (1920, 1080), (800, 1280)]
 LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
-PIN = "2580"
+PIN = "258014"
 
 
 def texts(en: str, pl: str, ru: str, ro: str, zh: str) -> dict[str, str]:
@@ -96,7 +96,7 @@ def test_every_screen_in_every_language(
     server, location = enrolled
     device = server.cli("create-device", "--location", location, "--name", "Screens")
     kiosk = KioskProcess(tmp_path / "kiosk", xvfb.display, size=size)
-    kiosk.enroll(server.url, device["code"], "--pin", PIN)
+    kiosk.enroll(server.url, device["code"], "--pin-stdin", stdin=PIN + "\n")
     shots = artifacts
     kiosk.start(SMILETAP_KIOSK_SYNC_INTERVAL_S="2")
     try:

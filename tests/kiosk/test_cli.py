@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import platform
+
+import pytest
 
 from kiosk.cli import KIVY_DEFAULTS, build_parser, heap_trimmer, main
 from kiosk.settings import SETTINGS
@@ -106,24 +109,29 @@ def test_kivy_defaults_yield_to_kcfg_variables(monkeypatch):
             Config.set(section, key, value)
 
 
-def test_enroll_pin_stores_only_a_hash(tmp_path, capsys):
-    assert main(["enroll", "--pin", "4821", "--data-dir", str(tmp_path)]) == 0
+def test_enroll_pin_stores_only_a_hash(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("482193\n"))
+    assert main(["enroll", "--pin-stdin", "--data-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "IT PIN set\n"
     from kiosk.it_pin import STATE_KEY, check_pin
 
     store = LocalStore(tmp_path / "kiosk.db")
     try:
         stored = store.get_state(STATE_KEY)
-        assert stored.startswith("scrypt$") and "4821" not in stored
-        assert check_pin(store, "4821", fallback="9999")  # the enrolled PIN wins
-        assert not check_pin(store, "9999", fallback="9999")
+        assert stored.startswith("scrypt$") and "482193" not in stored
+        assert check_pin(store, "482193", fallback="999999")  # the enrolled PIN wins
+        assert not check_pin(store, "999999", fallback="999999")
     finally:
         store.close()
 
 
-def test_enroll_refuses_a_bad_pin_or_nothing_to_do(tmp_path, capsys):
-    assert main(["enroll", "--pin", "12a4", "--data-dir", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == "error: the IT PIN must be 4 to 8 digits\n"
+def test_enroll_refuses_a_bad_pin_or_nothing_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("1234\n"))  # 4 digits: too few now
+    assert main(["enroll", "--pin-stdin", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: the IT PIN must be 6 to 8 digits (read from stdin)\n"
+    with pytest.raises(SystemExit):  # the PIN never goes on the command line
+        main(["enroll", "--pin", "123456", "--data-dir", str(tmp_path)])
     assert main(["enroll", "--data-dir", str(tmp_path)]) == 2
     assert main(["enroll", "--server", "http://x", "--data-dir", str(tmp_path)]) == 2
 
