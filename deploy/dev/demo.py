@@ -31,6 +31,9 @@ LOCATIONS = [
 ]
 #: How each demo location's customers tend to answer on the 5-face scale.
 FACE_WEIGHTS = {"Europe/Warsaw": [4, 6, 12, 38, 40], "America/New_York": [9, 11, 20, 35, 25]}
+#: ...and how they answered the four weeks before: Warszawa got clearly better since, so the
+#: overview's "moved clearly" list has something to show for the last 30 days.
+EARLIER_WEIGHTS = {"Europe/Warsaw": [12, 14, 20, 30, 24], "America/New_York": [9, 11, 20, 35, 25]}
 
 
 def post_json(url: str, body: dict, token: str | None = None) -> dict:  # type: ignore[type-arg]
@@ -51,7 +54,8 @@ def seed_history(
     days: int,
     rng: random.Random,
 ) -> int:  # type: ignore[type-arg]
-    """Post four weeks of plausible answers through a 'history' device over the real API."""
+    """Post `days` of plausible answers through a 'history' device over the real API, and as
+    many from the `days` before (answered with `EARLIER_WEIGHTS`); return the recent count."""
     device = server.cli("create-device", "--location", location_id, "--name", "Demo history")
     token = post_json(
         f"{server.url}/api/v1/enroll",
@@ -59,9 +63,13 @@ def seed_history(
     )["token"]
     now = dt.datetime.now(dt.UTC)
     submissions = []
-    for _ in range(days * 25):
-        tapped = now - dt.timedelta(days=rng.uniform(0, days), hours=0)
-        face = rng.choices(range(1, 6), weights=FACE_WEIGHTS[timezone])[0]
+    for i in range(days * 25 * 2):
+        earlier = i % 2 == 1
+        # A gap between the halves keeps the recent count exact in any store's time zone.
+        age = rng.uniform(days + 4, 2 * days + 4) if earlier else rng.uniform(0, days)
+        tapped = now - dt.timedelta(days=age)
+        weights = (EARLIER_WEIGHTS if earlier else FACE_WEIGHTS)[timezone]
+        face = rng.choices(range(1, 6), weights=weights)[0]
         reasons = [rng.choice(["wait", "staff", "stock", "clean"])] if face <= 2 else []
         submissions.append(
             {
@@ -84,7 +92,7 @@ def seed_history(
             "submissions": submissions[start : start + 500],
         }
         post_json(f"{server.url}/api/v1/submissions", batch, token)
-    return len(submissions)
+    return len(submissions) // 2
 
 
 def main() -> int:
@@ -114,7 +122,10 @@ def main() -> int:
                 for person in staff
             ]
             count = seed_history(server, location, timezone, survey, staff_ids, 28, rng)
-            print(f"location: {name} ({timezone}) {location}: {len(staff)} staff, {count} answers")
+            print(
+                f"location: {name} ({timezone}) {location}: {len(staff)} staff, {count} answers"
+                f" (and {count} in the four weeks before)"
+            )
             if not kiosk_location:
                 kiosk_location = location
                 device = server.cli("create-device", "--location", location, "--name", "Front door")
