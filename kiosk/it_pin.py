@@ -91,6 +91,12 @@ def check_pin(store: LocalStore, pin: str, fallback: str | None) -> bool:
     return False
 
 
+def failures_in_a_row(store: LocalStore) -> int:
+    """Wrong PINs typed at the pad since the last right one (the heartbeat reports it)."""
+    raw = store.get_state(FAILURES_KEY)
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else 0
+
+
 class PinVerdict(StrEnum):
     """What the pad does with one attempt."""
 
@@ -119,8 +125,7 @@ class PinGuard:
     @property
     def failures(self) -> int:
         """Wrong PINs in a row since the last right one (kept in the store)."""
-        raw = self.store.get_state(FAILURES_KEY)
-        return int(raw) if raw and raw.isdigit() else 0
+        return failures_in_a_row(self.store)
 
     def locked_until(self) -> float:
         """When the current lock ends (epoch seconds; 0 when there is none)."""

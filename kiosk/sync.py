@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from kiosk import it_pin
 from kiosk.api_client import ApiClient, ApiError, Unauthorized
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
@@ -263,6 +264,7 @@ class SyncService:
                 rejected_count=self.store.rejected_count(),
                 last_error=(self.store.get_state("last_error") or "")[:2000] or None,
                 config_etag=self.store.config_etag(),
+                it_pin_failures=it_pin.failures_in_a_row(self.store),
             )
         )
         # The skew IT sees on the status screen: server clock minus ours, ignoring latency.

@@ -210,6 +210,8 @@ class HeartbeatRequest(Message):
     rejected_count: int = Field(default=0, ge=0)
     last_error: Annotated[str, StringConstraints(max_length=2000)] | None = None
     config_etag: ShortText | None = None
+    #: Added field (README, "Decisions"): wrong IT PINs in a row at the kiosk's PIN pad.
+    it_pin_failures: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class HeartbeatResponse(Message):

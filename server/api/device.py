@@ -125,6 +125,7 @@ def heartbeat() -> Response:
         "last_error": body.last_error,
         "config_etag": body.config_etag,
         "clock_skew_s": measured_skew(body.sent_at, now),
+        "it_pin_failures": body.it_pin_failures,
     }
     conn = get_db()
     interval_s = settings.contact_write_interval_s

@@ -118,6 +118,8 @@ devices = Table(
     Column("last_error", Text, nullable=True),
     Column("config_etag", String(200), nullable=True),
     Column("last_heartbeat_at", Ts, nullable=True),
+    # Migration 0010: wrong IT PINs in a row at the kiosk (its heartbeat; None: not reported).
+    Column("it_pin_failures", Integer, nullable=True),
 )
 
 enroll_codes = Table(

@@ -276,3 +276,25 @@ def test_a_malformed_config_never_replaces_the_last_good_one(store, settings, bo
         assert "config" in (store.get_state("last_error") or "")
     finally:
         server.close()
+
+
+def test_heartbeat_reports_wrong_it_pins_to_the_server(ids, live_server, store, settings):
+    from sqlalchemy import create_engine, select
+
+    from kiosk.it_pin import PinGuard, set_pin
+    from server.store.schema import devices
+
+    set_pin(store, "246810")
+    guard = PinGuard(store, max_failures=5, lockout_s=60)
+    for _ in range(3):
+        guard.attempt("111111", None)
+    assert SyncService(store, settings).send_heartbeat() is True
+    engine = create_engine(live_server.database_url)
+    try:
+        with engine.connect() as conn:
+            reported = conn.execute(
+                select(devices.c.it_pin_failures).where(devices.c.id == ids["device_id"])
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert reported == 3

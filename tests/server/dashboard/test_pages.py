@@ -207,3 +207,13 @@ def test_device_states() -> None:
     assert state(last_contact_at=now - timedelta(hours=25)) == "critical"
     assert state(revoked_at=now) == "revoked"
     assert state(enrolled_at=None, last_contact_at=None) == "not enrolled"
+
+
+def test_the_devices_page_shows_wrong_it_pins_from_the_heartbeat(chain: Chain) -> None:
+    body = {"sent_at": "2026-12-02T10:00:00Z", "app_version": "1.0.0", "it_pin_failures": 7}
+    assert chain.kiosk.post("/api/v1/heartbeat", json=body).status_code == 200
+    page = chain.client("admin").get("/dashboard/devices/").get_data(as_text=True)
+    assert "7 wrong IT PINs in a row" in page
+    body["it_pin_failures"] = 0  # the right PIN came: the warning goes
+    assert chain.kiosk.post("/api/v1/heartbeat", json=body).status_code == 200
+    assert "wrong IT PIN" not in chain.client("admin").get("/dashboard/devices/").get_data(True)
