@@ -183,7 +183,10 @@ def _typed(declared: Setting, value: Any) -> Any:
             return declared.read(value)
         except ValueError as exc:
             raise SettingsError(f"{declared.name}={value!r}: {exc}") from exc
-    return type(declared.default)(value)
+    kind = type(declared.default)
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise SettingsError(f"{declared.name}={value!r}: must be a whole number")
+    return kind(value)
 
 
 def from_layers(layered: Mapping[str, Any]) -> Settings:

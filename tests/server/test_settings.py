@@ -70,6 +70,8 @@ def test_one_typed_frozen_settings_object(tmp_path) -> None:
 def test_a_test_override_that_cannot_be_read_names_the_setting(tmp_path) -> None:
     with pytest.raises(SettingsError, match="MIN_N='many'"):
         create_app({"MIN_N": "many", "INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(SettingsError, match=r"MIN_N=2\.5"):
+        create_app({"MIN_N": 2.5, "INSTANCE_PATH": str(tmp_path)})
 
 
 def test_no_module_reads_a_setting_from_the_config_dict() -> None:
