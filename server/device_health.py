@@ -57,3 +57,22 @@ def of_device(
     assert last is not None
     store_open = is_open(opening_hours(dict(location)), now, location["timezone"])
     return classify((now - last).total_seconds(), store_open, warning_s, critical_s)
+
+
+def device_state(
+    device: Mapping[str, Any],
+    now: datetime,
+    warning_s: float,
+    critical_s: float,
+    location: Mapping[str, Any] | None = None,
+) -> str:
+    """What the devices page and /metrics call a device: revoked, not enrolled, or its health
+    at its location (None: a location always open)."""
+    if device["revoked_at"] is not None:
+        return "revoked"
+    if device["enrolled_at"] is None or device["last_contact_at"] is None:
+        return "not enrolled"
+    place = location or {"timezone": "UTC", "opening_hours": None}
+    health = of_device(device, place, now, warning_s, critical_s)
+    assert health is not None
+    return health.state

@@ -34,6 +34,7 @@ from prometheus_client.registry import Collector
 
 from server import settings as app_settings
 from server.db import get_db, reading
+from server.device_health import device_state  # the one health rule
 from server.store import as_utc, devices, locations
 from shared.clock import utcnow
 
@@ -77,8 +78,6 @@ class FleetCollector(Collector):
     """Fleet gauges read from the database at scrape time."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from server.dashboard.devices import device_state  # the one health rule
-
         settings = app_settings.current()
         conn = get_db()
         with reading(conn):

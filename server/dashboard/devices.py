@@ -3,43 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
 import segno
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from server import device_health, settings
+from server import settings
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
 from server.dashboard.present import ago, duration, store_time
 from server.db import get_db
+from server.device_health import device_state
 from server.store import as_utc, devices, locations
 from shared.clock import utcnow
 from shared.names import BadName, single_line_name
 
 bp = make_blueprint("devices", __name__, "/dashboard/devices")
-
-
-def device_state(
-    row: dict[str, Any],
-    now: datetime,
-    warning_s: float,
-    critical_s: float,
-    location: Mapping[str, Any] | None = None,
-) -> str:
-    """revoked, not enrolled, or the device's health (`server.device_health`) at its location
-    (None: a location always open)."""
-    if row["revoked_at"] is not None:
-        return "revoked"
-    if row["enrolled_at"] is None or row["last_contact_at"] is None:
-        return "not enrolled"
-    place = location or {"timezone": "UTC", "opening_hours": None}
-    health = device_health.of_device(row, place, now, warning_s, critical_s)
-    assert health is not None
-    return health.state
 
 
 @bp.get("/")

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.dashboard.devices import device_state
-from server.device_health import Health, classify, of_device
+from server.device_health import Health, classify, device_state, of_device
 
 WARNING_S, CRITICAL_S = 3600.0, 86400.0
 # Monday 2026-11-23, 12:00 in Warsaw; the store opens 08:00–20:00 on weekdays only.
