@@ -44,11 +44,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server import health, metrics
 
     metrics.init_app(app)
-    from server.api import device, openapi, reports
+    from server.api import device, kpis, openapi, reports
 
     app.register_blueprint(health.bp)
     app.register_blueprint(device.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(kpis.bp)
     app.register_blueprint(openapi.bp)
 
     from server import dashboard

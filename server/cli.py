@@ -6,6 +6,7 @@ one clear line on stderr and a non-zero exit (`click.ClickException`), never a t
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import migrations, passwords, settings
+from server import kpis, migrations, passwords, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
@@ -294,6 +295,37 @@ def rebuild_rollups(as_json: bool) -> None:
     with _transaction() as conn:
         count = rollups.rebuild(conn)
     _emit(as_json, {"rows": count}, f"{count} rollup rows")
+
+
+@main.command("import-kpis")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False))
+@json_option
+def import_kpis(path: str, as_json: bool) -> None:
+    """Import daily KPIs from a CSV file (location_id, date, visitors, transactions, revenue,
+    staff_hours); the same file again changes nothing."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(kpis.MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise click.ClickException(f"--file: cannot read {path}: {exc}") from None
+    try:
+        lines = kpis.read_csv(data)
+    except kpis.BadFile as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    with _transaction() as conn:
+        summary = kpis.apply_rows(
+            conn, (item.row for item in lines), lambda _: True, "cli", f"cli:{getpass.getuser()}"
+        )
+    rejected = [
+        {"line": item.line, "reason": o.reason, "field": o.field, "message": o.message}
+        for item, o in zip(lines, summary.outcomes, strict=True)
+        if o.status == "rejected"
+    ]
+    stored, unchanged = summary.count("stored"), summary.count("unchanged")
+    data_out = {"stored": stored, "unchanged": unchanged, "rejected": rejected}
+    text = [f"{stored} stored, {unchanged} unchanged, {len(rejected)} rejected"]
+    text += [f"line {r['line']}: {r['field'] or 'row'}: {r['message']}" for r in rejected]
+    _emit(as_json, data_out, "\n".join(text))
 
 
 def _new_password(from_stdin: bool) -> str:

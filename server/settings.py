@@ -158,6 +158,10 @@ class Settings:
     smtp_password: str = setting("", "SMTP password")
     smtp_from: str = setting("smiletap@localhost", "Sender address of alert mail")
     smtp_tls: bool = setting(False, "Use STARTTLS on the SMTP connection")
+    currency: str = setting(
+        "EUR",
+        "ISO 4217 code of the chain's one currency: KPI revenue and basket are shown in it",
+    )
 
 
 SETTINGS: tuple[Setting, ...] = declarations(Settings)

@@ -276,3 +276,62 @@ class ScoresResponse(Message):
     model_config = ConfigDict(
         extra="ignore", strict=True, validate_by_name=True, serialize_by_alias=True
     )
+
+
+# --- business results (KPIs) ---------------------------------------------------------------
+
+KpiStatus = Literal["stored", "unchanged", "rejected"]
+#: Beyond this a JSON number loses whole-number precision (and the body checks refuse it).
+KPI_NUMBER_LIMIT = 2**53
+
+
+def _flat_kpi_value(value: Any) -> Any:
+    """A row's value must be plain; whether it means anything is decided per row."""
+    if isinstance(value, dict | list):
+        raise ValueError("must be a number, a text or null")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and abs(value) > KPI_NUMBER_LIMIT:
+        raise ValueError("number out of range")
+    return value
+
+
+KpiValue = Annotated[
+    Any,
+    AfterValidator(_flat_kpi_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number", "minimum": -KPI_NUMBER_LIMIT, "maximum": KPI_NUMBER_LIMIT},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+#: A row as sent: flat, one plain value per key; what the values mean is checked per row.
+KpiRowBody = Annotated[
+    dict[str, KpiValue],
+    Field(json_schema_extra={"propertyNames": {"type": "string"}}),
+]
+
+
+class KpiBatch(Message):
+    """`PUT /kpis`. Each row is checked on its own (`server.kpis`), so one bad row is a
+    rejected result, not a refused request: {"location_id", "date", "visitors",
+    "transactions", "revenue", "staff_hours"}, the four values optional (absent: kept; null:
+    cleared)."""
+
+    rows: list[KpiRowBody]
+
+
+class KpiResult(Message):
+    index: int
+    status: KpiStatus
+    reason: str | None = None
+    field: str | None = None
+    message: str | None = None
+
+
+class KpiResponse(Message):
+    results: list[KpiResult]

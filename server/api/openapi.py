@@ -20,6 +20,8 @@ from shared.protocol import (
     ErrorBody,
     HeartbeatRequest,
     HeartbeatResponse,
+    KpiBatch,
+    KpiResponse,
     ScoresResponse,
     SubmissionBatch,
     SubmissionsResponse,
@@ -88,7 +90,7 @@ def document() -> dict[str, Any]:
     """The OpenAPI document (built once per process)."""
     models: list[type[BaseModel]] = [
         EnrollRequest, EnrollResponse, ConfigResponse, SubmissionBatch, SubmissionsResponse,
-        HeartbeatRequest, HeartbeatResponse, ScoresResponse, ErrorBody,
+        HeartbeatRequest, HeartbeatResponse, ScoresResponse, ErrorBody, KpiBatch, KpiResponse,
     ]  # fmt: skip
     _, schemas = models_json_schema(
         [(m, "serialization" if "Response" in m.__name__ else "validation") for m in models],
@@ -141,6 +143,11 @@ def document() -> dict[str, Any]:
                     HeartbeatRequest,
                     "device",
                     *device_errors,
+                )
+            },
+            "/api/v1/kpis": {
+                "put": _op(
+                    "Store daily KPIs", (200, KpiResponse), KpiBatch, "apiKey", 400, 401, 413, 422
                 )
             },
             "/api/v1/reports/scores": {"get": scores},

@@ -373,5 +373,64 @@ alerts = Table(
     Index("ix_alerts_retry_at", "retry_at"),
 )
 
+# Business results (migration 0011): daily KPIs per location, every import that changed
+# them (who, when, how) with each row's values before and after, and a compact contact history
+# for coverage.
+
+kpis = Table(
+    "kpis",
+    metadata,
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("date", Date, nullable=False),  # the store-local business day
+    Column("visitors", BigInteger, nullable=True),
+    Column("transactions", BigInteger, nullable=True),
+    # Hundredths of the chain's currency (SMILETAP_CURRENCY): exact sums, no float drift.
+    Column("revenue_cents", BigInteger, nullable=True),
+    Column("staff_hours", Float, nullable=True),
+    Column("import_id", Integer, ForeignKey("kpi_imports.id"), nullable=False),
+    Column("updated_at", Ts, nullable=False),
+    PrimaryKeyConstraint("location_id", "date", name="pk_kpis"),
+)
+
+kpi_imports = Table(
+    "kpi_imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),  # api | cli | dashboard
+    Column("actor", String(254), nullable=False),  # API key id, user e-mail or cli:<os user>
+    Column("at", Ts, nullable=False),
+    Column("stored", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Index("ix_kpi_imports_at", "at"),
+)
+
+kpi_changes = Table(
+    "kpi_changes",
+    metadata,
+    Column("import_id", Integer, ForeignKey("kpi_imports.id"), nullable=False),
+    Column("location_id", String(64), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("before", Text, nullable=True),  # JSON of the four values; NULL: no row before
+    Column("after", Text, nullable=False),
+    PrimaryKeyConstraint("import_id", "location_id", "date", name="pk_kpi_changes"),
+    Index("ix_kpi_changes_location_date", "location_id", "date"),
+)
+
+# One row per device and UTC hour it was in contact: bit m of `minutes` is set when it called
+# in minute m of that hour. The location (and touchpoint) are those of the call, so a device
+# moved later leaves its history where it was. Location first: coverage reads a location's
+# hours over a period.
+contact_minutes = Table(
+    "contact_minutes",
+    metadata,
+    Column("location_id", String(64), nullable=False),
+    Column("hour", Ts, nullable=False),  # the UTC hour's start
+    Column("device_id", String(64), nullable=False),
+    Column("touchpoint_id", String(64), nullable=True),
+    Column("minutes", BigInteger, nullable=False),  # a 60-bit set
+    PrimaryKeyConstraint("location_id", "hour", "device_id", name="pk_contact_minutes"),
+)
+
 #: Tables in an order that deletes children before parents.
 DELETE_ORDER = list(reversed(metadata.sorted_tables))

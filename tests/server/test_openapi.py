@@ -15,6 +15,7 @@ def test_document_lists_every_endpoint(client) -> None:
         "/api/v1/heartbeat",
         "/api/v1/reports/scores",
         "/api/v1/reports/responses.csv",
+        "/api/v1/kpis",
     }
     schemas = doc["components"]["schemas"]
     assert "SubmissionBatch" in schemas and "ErrorBody" in schemas

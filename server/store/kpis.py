@@ -1,0 +1,127 @@
+"""Daily KPIs per location, and the log of the imports that changed them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from server.store.schema import kpi_changes, kpi_imports, kpis
+from shared.clock import utcnow
+
+VALUE_COLUMNS = ("visitors", "transactions", "revenue_cents", "staff_hours")
+#: A location-day with nothing stored.
+EMPTY: dict[str, Any] = dict.fromkeys(VALUE_COLUMNS)
+
+Key = tuple[str, date]
+
+
+def values_for(conn: Connection, keys: Collection[Key]) -> dict[Key, dict[str, Any]]:
+    """The stored values of these (location, date) keys that have a row."""
+    if not keys:
+        return {}
+    location_ids = sorted({loc for loc, _ in keys})
+    days = [day for _, day in keys]
+    query = select(kpis.c.location_id, kpis.c.date, *(kpis.c[c] for c in VALUE_COLUMNS)).where(
+        kpis.c.location_id.in_(location_ids), kpis.c.date.between(min(days), max(days))
+    )
+    found: dict[Key, dict[str, Any]] = {}
+    for row in conn.execute(query).mappings():
+        key = (row["location_id"], row["date"])
+        if key in keys:
+            found[key] = {c: row[c] for c in VALUE_COLUMNS}
+    return found
+
+
+def log_import(
+    conn: Connection, source: str, actor: str, stored: int, unchanged: int, rejected: int
+) -> int:
+    """Record an import that changed something; return its id."""
+    result = conn.execute(
+        kpi_imports.insert().values(
+            source=source,
+            actor=actor[:254],
+            at=utcnow(),
+            stored=stored,
+            unchanged=unchanged,
+            rejected=rejected,
+        )
+    )
+    import_id = result.inserted_primary_key
+    assert import_id is not None
+    return int(import_id[0])
+
+
+def write(
+    conn: Connection,
+    import_id: int,
+    changes: Mapping[Key, tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
+) -> None:
+    """Store each key's new values, with the values before and after in the change log."""
+    now = utcnow()
+    for (location_id, day), (before, after) in changes.items():
+        values = {c: after[c] for c in VALUE_COLUMNS}
+        if before is None:
+            conn.execute(
+                kpis.insert().values(
+                    location_id=location_id,
+                    date=day,
+                    import_id=import_id,
+                    updated_at=now,
+                    **values,
+                )
+            )
+        else:
+            conn.execute(
+                update(kpis)
+                .where(and_(kpis.c.location_id == location_id, kpis.c.date == day))
+                .values(import_id=import_id, updated_at=now, **values)
+            )
+        conn.execute(
+            kpi_changes.insert().values(
+                import_id=import_id,
+                location_id=location_id,
+                date=day,
+                before=None if before is None else json.dumps(dict(before)),
+                after=json.dumps(values),
+            )
+        )
+
+
+def history(conn: Connection, location_id: str, day: date) -> list[dict[str, Any]]:
+    """Every change to one location-day, oldest first, with who made it and when."""
+    query = (
+        select(
+            kpi_imports.c.source,
+            kpi_imports.c.actor,
+            kpi_imports.c.at,
+            kpi_changes.c.before,
+            kpi_changes.c.after,
+        )
+        .join(kpi_imports, kpi_imports.c.id == kpi_changes.c.import_id)
+        .where(kpi_changes.c.location_id == location_id, kpi_changes.c.date == day)
+        .order_by(kpi_changes.c.import_id)
+    )
+    return [
+        {
+            **dict(row),
+            "before": None if row["before"] is None else json.loads(row["before"]),
+            "after": json.loads(row["after"]),
+        }
+        for row in conn.execute(query).mappings()
+    ]
+
+
+def daily(
+    conn: Connection, location_ids: list[str] | None, day_from: date, day_to: date
+) -> list[dict[str, Any]]:
+    """The stored KPI rows of these locations (None: all) between two days, inclusive."""
+    query = select(kpis.c.location_id, kpis.c.date, *(kpis.c[c] for c in VALUE_COLUMNS)).where(
+        kpis.c.date.between(day_from, day_to)
+    )
+    if location_ids is not None:
+        query = query.where(kpis.c.location_id.in_(location_ids))
+    return [dict(row) for row in conn.execute(query.order_by(kpis.c.date)).mappings()]
