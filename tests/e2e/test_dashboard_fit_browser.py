@@ -1,7 +1,7 @@
-"""Every dashboard page fits a 360 px phone whatever people typed: long unbroken names,
+"""Every dashboard page fits a 360 px phone (and an 800 px tablet) whatever people typed: long unbroken names,
 comments, reasons and e-mails never make a page scroll sideways.
 
-Screenshots at 360 px (and desktop) land in artifacts/dashboard/fit-*.png.
+Screenshots at 360 px, 800 px and 1280 px land in artifacts/dashboard/fit-*.png.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ pytestmark = pytest.mark.e2e
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the other file
 
 PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 800, "height": 1024}  # above the phone layout, below a laptop
 DESKTOP = {"width": 1280, "height": 800}
 CUSTOM_RANGE = "period=custom&from=2020-01-01&to=2030-12-31"
 
@@ -127,7 +128,7 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     wide: dict[str, int] = {}
-    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+    for size, viewport in (("phone", PHONE), ("tablet", TABLET), ("desktop", DESKTOP)):
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
