@@ -1,5 +1,5 @@
-"""Every dashboard page fits a 360 px phone (and an 800 px tablet) whatever people typed: long unbroken names,
-comments, reasons and e-mails never make a page scroll sideways.
+"""Every dashboard page fits a 360 px phone (and an 800 px tablet) whatever people typed:
+long unbroken names, comments, reasons and e-mails never make a page scroll sideways.
 
 Screenshots at 360 px, 800 px and 1280 px land in artifacts/dashboard/fit-*.png.
 """
