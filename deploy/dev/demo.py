@@ -103,6 +103,7 @@ def main() -> int:
 
     shutil.rmtree(args.instance, ignore_errors=True)
     server = ServerProcess(args.instance / "server")
+    server.env["SMILETAP_METRICS"] = "true"  # /metrics for this host (SMILETAP_METRICS_ALLOW)
     server.cli("migrate")
     rng = random.Random(7)
     survey = server.cli("create-survey", "--file", str(SURVEY_FILE))
@@ -153,6 +154,7 @@ def main() -> int:
         report_url = f"{server.url}/api/v1/reports/scores?{query}"
         print(f"report: {report_url}")
         print(f"  curl -H 'Authorization: Bearer {api_key}' '{report_url}'")
+        print(f"health: {server.url}/healthz, {server.url}/readyz; metrics: {server.url}/metrics")
         for group in server.get_json(report_url.removeprefix(server.url), api_key)["groups"]:
             smiley = group["smiley"]
             print(
