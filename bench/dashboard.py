@@ -65,12 +65,13 @@ COMMENT = "The queue was long at the till"
 
 STAMPED = {"locations", "staff", "devices", "submissions"}  # tables with timestamps
 COLUMNS = {
-    "rollups": "location_id staff_id survey_id survey_version question_id kind scale "
+    "rollups": "location_id touchpoint_id staff_id survey_id survey_version question_id kind scale "
     "local_date weekday hour burst value count",
-    "rollups_location": "period starts_on location_id burst kind scale value count",
-    "rollups_staff": "period starts_on location_id staff_id burst kind scale value count",
-    "rollups_weekday_hour": "period starts_on location_id weekday hour burst kind scale value "
+    "rollups_location": "period starts_on location_id touchpoint_id burst kind scale value count",
+    "rollups_staff": "period starts_on location_id touchpoint_id staff_id burst kind scale value "
     "count",
+    "rollups_weekday_hour": "period starts_on location_id touchpoint_id weekday hour burst kind "
+    "scale value count",
     "locations": "id name timezone created_at",
     "staff": "id location_id display_name active created_at",
     "devices": "id location_id name created_at",
@@ -157,11 +158,11 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
                         n = pick(cdf, draw())
                         if not n:
                             continue
-                        hourly.append((loc, stf, survey_id, version, question, kind, scale,
+                        hourly.append((loc, "", stf, survey_id, version, question, kind, scale,
                                        day, weekday, hour, False, value, n))  # fmt: skip
-                        by_location[(day, loc, False, kind, scale, value)] += n
-                        by_staff[(day, loc, stf, False, kind, scale, value)] += n
-                        by_hour[(day, loc, weekday, hour, False, kind, scale, value)] += n
+                        by_location[(day, loc, "", False, kind, scale, value)] += n
+                        by_staff[(day, loc, "", stf, False, kind, scale, value)] += n
+                        by_hour[(day, loc, "", weekday, hour, False, kind, scale, value)] += n
                         if loc != MEASURED:
                             continue
                         for _ in range(n):

@@ -1,15 +1,16 @@
 """Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location,
-staff and weekday_hour; one whole year and an unaligned range) on SQLite at 100k, 1M and
-optionally 10M answers.
+touchpoint, staff and weekday_hour, and location narrowed to one touchpoint; one whole year and
+an unaligned range) on SQLite at 100k, 1M and optionally 10M answers.
 
     .venv/bin/python bench/reports.py                       # 100k and 1M answers
     .venv/bin/python bench/reports.py --sizes 100000 1000000 10000000   # adds 10M (minutes)
 
 Reports read only the rollups, so the data made here is the hourly rollup rows that N answers
-spread over 50 locations × 5 staff × 365 days × 14 opening hours × 5 smiley values would
-produce (at 10M about 5M rows), generated with one INSERT … SELECT in SQLite, and the period
-rollups derived from them as `rebuild-rollups` does; no raw answers are made. The unaligned
-range (15 Jan – 16 Dec) is the worst case for the period pieces: two partial months of days.
+spread over 50 locations × 3 touchpoints (two named, one "none") × 5 staff × 365 days × 14
+opening hours × 5 smiley values would produce, generated with one INSERT … SELECT in SQLite,
+and the period rollups derived from them as `rebuild-rollups` does; no raw answers are made.
+The unaligned range (15 Jan – 16 Dec) is the worst case for the period pieces: two partial
+months of days.
 Prints figures; never passes or fails on time.
 """
 
@@ -31,25 +32,27 @@ from server.app import create_app  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
 from server.store import api_keys, rollups  # noqa: E402
 
-LOCATIONS, STAFF, DAYS, HOURS, VALUES = 50, 5, 365, 14, 5
+LOCATIONS, TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES = 50, 3, 365, 14, 5
 
 # Every simulated answer picks a random cell; GROUP BY turns them into rollup counts.
 # MATERIALIZED, or SQLite would call random() again wherever `raw` is referenced.
 GENERATE = f"""
-INSERT INTO rollups (location_id, staff_id, survey_id, survey_version, question_id, kind,
-                     scale, local_date, weekday, hour, burst, value, count)
+INSERT INTO rollups (location_id, touchpoint_id, staff_id, survey_id, survey_version,
+                     question_id, kind, scale, local_date, weekday, hour, burst, value, count)
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :answers),
 raw AS MATERIALIZED (
-  SELECT abs(random()) % {LOCATIONS} AS loc, abs(random()) % {STAFF} AS st,
+  SELECT abs(random()) % {LOCATIONS} AS loc, abs(random()) % {TOUCHPOINTS} AS tp,
+         abs(random()) % {STAFF} AS st,
          abs(random()) % {DAYS} AS d, 8 + abs(random()) % {HOURS} AS h,
          1 + abs(random()) % {VALUES} AS v
   FROM n
 )
-SELECT printf('loc_%02d', loc), printf('stf_%02d_%d', loc, st), 'srv_bench', 1, 'q1',
+SELECT printf('loc_%02d', loc), CASE tp WHEN 0 THEN '' ELSE printf('tp_%02d_%d', loc, tp) END,
+       printf('stf_%02d_%d', loc, st), 'srv_bench', 1, 'q1',
        'smiley', 5, date('2025-01-01', '+' || d || ' days'),
        (CAST(strftime('%w', date('2025-01-01', '+' || d || ' days')) AS INTEGER) + 6) % 7 + 1,
        h, 0, v, count(*)
-FROM raw GROUP BY loc, st, d, h, v
+FROM raw GROUP BY loc, tp, st, d, h, v
 """
 
 
@@ -70,15 +73,25 @@ def build(path: Path, answers: int) -> tuple[str, int, float]:
 
 
 RANGES = {"year": ("2025-01-01", "2025-12-31"), "unaligned": ("2025-01-15", "2025-12-16")}
-GROUP_BYS = ("location", "staff", "weekday_hour")
+#: (label, group_by, touchpoint filter): the groupings, and one narrowed to a touchpoint.
+GROUP_BYS = {
+    "location": ("location", None),
+    "touchpoint": ("touchpoint", None),
+    "staff": ("staff", None),
+    "weekday_hour": ("weekday_hour", None),
+    "loc@tp": ("location", "tp_07_1"),
+}
 
 
-def measure(url: str, key: str, group_by: str, span: str, runs: int) -> tuple[float, float]:
+def measure(url: str, key: str, label: str, span: str, runs: int) -> tuple[float, float]:
     """p50 and p95 (ms) of the scores request through the app."""
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.gettempdir()})
     client = app.test_client()
     day_from, day_to = RANGES[span]
+    group_by, touchpoint_id = GROUP_BYS[label]
     params = {"from": day_from, "to": day_to, "group_by": group_by}
+    if touchpoint_id is not None:
+        params["touchpoint_id"] = touchpoint_id
     headers = {"Authorization": f"Bearer {key}"}
 
     def scores() -> None:

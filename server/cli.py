@@ -24,7 +24,16 @@ from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
 from server.settings import SettingsError
-from server.store import api_keys, devices, locations, rollups, staff, surveys, users
+from server.store import (
+    api_keys,
+    devices,
+    locations,
+    rollups,
+    staff,
+    surveys,
+    touchpoints,
+    users,
+)
 from shared.clock import is_valid_timezone, to_rfc3339
 from shared.names import BadName, first_control_character, single_line_name
 from shared.survey import STRICT_KEYS, SurveyDefinition
@@ -224,16 +233,49 @@ def _code_answer(conn: Connection, device_id: str, as_json: bool) -> None:
     _emit(as_json, data, f"{device_id} code {code} (expires {data['expires_at']})")
 
 
+def _need_touchpoint_at(conn: Connection, touchpoint_id: str, location_id: str) -> None:
+    touchpoint = touchpoints.get(conn, touchpoint_id)
+    if touchpoint is None:
+        raise click.ClickException(f"--touchpoint: no touchpoint {touchpoint_id!r}")
+    if touchpoint["location_id"] != location_id:
+        raise click.ClickException(
+            f"--touchpoint: {touchpoint_id!r} is a touchpoint of another location"
+            f" ({touchpoint['location_id']}), not of {location_id}"
+        )
+
+
+@main.command("create-touchpoint")
+@click.option("--location", "location_id", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(touchpoints.KINDS), help="What kind of place it is.")
+@click.option("--survey", "survey_id", help="Its own survey (else the location's is shown).")
+@json_option
+def create_touchpoint(
+    location_id: str, name: str, kind: str | None, survey_id: str | None, as_json: bool
+) -> None:
+    """Create a touchpoint (entrance, checkout …) of a location."""
+    name = _single_line_name(name)
+    with _transaction() as conn:
+        _need_location(conn, location_id)
+        if survey_id is not None and not surveys.exists(conn, survey_id):
+            raise click.ClickException(f"--survey: no survey {survey_id!r}")
+        touchpoint_id = touchpoints.create(conn, location_id, name, kind, survey_id)
+    _emit(as_json, {"id": touchpoint_id}, touchpoint_id)
+
+
 @main.command("create-device")
 @click.option("--location", "location_id", required=True)
 @click.option("--name", required=True)
+@click.option("--touchpoint", "touchpoint_id", help="A touchpoint of the location.")
 @json_option
-def create_device(location_id: str, name: str, as_json: bool) -> None:
+def create_device(location_id: str, name: str, touchpoint_id: str | None, as_json: bool) -> None:
     """Create a device and a one-time enrollment code for it."""
     name = _single_line_name(name)
     with _transaction() as conn:
         _need_location(conn, location_id)
-        device_id = devices.create(conn, location_id, name)
+        if touchpoint_id is not None:
+            _need_touchpoint_at(conn, touchpoint_id, location_id)
+        device_id = devices.create(conn, location_id, name, touchpoint_id)
         _code_answer(conn, device_id, as_json)
 
 
@@ -276,16 +318,34 @@ def revoke_device(device_id: str, as_json: bool) -> None:
 
 @main.command("move-device")
 @click.argument("device_id")
-@click.option("--location", "location_id", required=True)
+@click.option("--location", "location_id", help="Another location (it leaves its touchpoint).")
+@click.option("--touchpoint", "touchpoint_id", help="A touchpoint of its location, or none.")
 @json_option
-def move_device(device_id: str, location_id: str, as_json: bool) -> None:
-    """Move a device to another location (its kiosk follows at its next config fetch)."""
+def move_device(
+    device_id: str, location_id: str | None, touchpoint_id: str | None, as_json: bool
+) -> None:
+    """Move a device to another location or touchpoint (its kiosk follows at its next config
+    fetch)."""
+    if location_id is None and touchpoint_id is None:
+        raise click.ClickException("--location or --touchpoint: say where the device goes")
+    place = None if touchpoint_id in (None, "none") else touchpoint_id
     with _transaction() as conn:
-        _need_location(conn, location_id)
-        if not devices.move(conn, device_id, location_id):
+        device = devices.get(conn, device_id)
+        if device is None:
             raise click.ClickException(f"DEVICE_ID: no device {device_id!r}")
-    data = {"device_id": device_id, "location_id": location_id}
-    _emit(as_json, data, f"{device_id} moved to {location_id}")
+        if location_id is not None:
+            _need_location(conn, location_id)
+            devices.move(conn, device_id, location_id)
+        target = location_id or device["location_id"]
+        if place is not None:
+            _need_touchpoint_at(conn, place, target)
+        if touchpoint_id is not None:
+            touchpoints.place_device(conn, device_id, place)
+    data = {"device_id": device_id, "location_id": location_id or device["location_id"]}
+    if touchpoint_id is not None:
+        data["touchpoint_id"] = place
+    where = location_id or device["location_id"]
+    _emit(as_json, data, f"{device_id} moved to {where}" + (f" at {place}" if place else ""))
 
 
 @main.command("rebuild-rollups")

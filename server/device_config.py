@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server.settings import Settings
-from server.store import locations, staff, surveys
+from server.store import locations, staff, surveys, touchpoints
 
 
 def kiosk_settings(settings: Settings) -> dict[str, int]:
@@ -48,12 +48,17 @@ def current_etag(device: Mapping[str, Any], settings: Settings) -> str:
 
 
 def build(conn: Connection, device: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    """The device's config: its location, the newest version of the assigned survey, staff."""
+    """The device's config: its location and touchpoint, the newest version of the survey
+    shown there (the touchpoint's own, else the location's), staff."""
     location = locations.get(conn, device["location_id"])
     assert location is not None  # a device's location is a foreign key
+    touchpoint = None
+    if device.get("touchpoint_id"):
+        touchpoint = touchpoints.get(conn, device["touchpoint_id"])
+    survey_id = (touchpoint or {}).get("survey_id") or location["survey_id"]
     survey_body = None
-    if location["survey_id"]:
-        survey = surveys.latest(conn, location["survey_id"])
+    if survey_id:
+        survey = surveys.latest(conn, survey_id)
         if survey is not None:
             dumped = survey.model_dump(mode="json")
             survey_body = {"id": dumped.pop("id"), "version": dumped.pop("version"), **dumped}
@@ -65,6 +70,9 @@ def build(conn: Connection, device: Mapping[str, Any], settings: Settings) -> di
             "timezone": location["timezone"],
             "opening_hours": locations.opening_hours(location),
         },
+        "touchpoint": None
+        if touchpoint is None
+        else {"id": touchpoint["id"], "name": touchpoint["name"], "kind": touchpoint["kind"]},
         "survey": survey_body,
         "staff": staff.active_at(conn, location["id"]),
         "kiosk": kiosk_settings(settings),

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
-from server.store import locations, rollups, staff, submissions, surveys
+from server.store import locations, rollups, staff, submissions, surveys, touchpoints
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
 from shared.protocol import RejectReason, Submission, SubmissionBatch, SubmissionResult
 from shared.survey import Question, Survey
@@ -54,6 +54,10 @@ def canonical_payloads(items: list[Submission]) -> list[str]:
     dumped = _SUBMISSIONS.dump_python(items, mode="json", exclude=_NOT_CONTENT)
     for item, data in zip(items, dumped, strict=True):
         data["tapped_at"] = to_rfc3339(item.tapped_at)
+        if data.get("touchpoint_id") is None:
+            # Absent and null hash alike, and like payloads stored before touchpoints: a
+            # kiosk resending after an upgrade is a duplicate, not an id conflict.
+            data.pop("touchpoint_id", None)
     return [_CANONICAL_JSON.encode(data) for data in dumped]
 
 
@@ -77,12 +81,14 @@ class _Rules:
 
 
 class _Lookups:
-    """Survey versions, their questions and staff memberships, each looked up once per batch."""
+    """Survey versions, their questions, staff memberships and touchpoints' locations, each
+    looked up once per batch."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.surveys: dict[tuple[str, int], dict[str, _Rules] | None] = {}
         self.staff: dict[tuple[str, str], bool] = {}
+        self.touchpoints: dict[str, str | None] = {}
         self.assigned: dict[str, set[str]] = {}
 
     def ever_assigned(self, location_id: str, survey_id: str) -> bool:
@@ -105,6 +111,13 @@ class _Lookups:
             self.staff[key] = staff.exists_at(self.conn, location_id, staff_id)
         return self.staff[key]
 
+    def touchpoint_location(self, touchpoint_id: str) -> str | None:
+        """The location of the touchpoint, or None when there is no such touchpoint."""
+        if touchpoint_id not in self.touchpoints:
+            found = touchpoints.locations_of(self.conn, [touchpoint_id])
+            self.touchpoints[touchpoint_id] = found.get(touchpoint_id)
+        return self.touchpoints[touchpoint_id]
+
 
 def _rules(survey: Survey) -> dict[str, _Rules]:
     found: dict[str, _Rules] = {}
@@ -113,10 +126,25 @@ def _rules(survey: Survey) -> dict[str, _Rules]:
     return found
 
 
-def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups) -> list[Question]:
-    """The question of each answer, in order; a Rejection when the item cannot be stored."""
+def _touchpoint(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups) -> str | None:
+    """The touchpoint the tap was taken at: the one sent (null: none), else the device's."""
+    if "touchpoint_id" not in item.model_fields_set:
+        return device.get("touchpoint_id")
+    if item.touchpoint_id is None:
+        return None
+    if lookups.touchpoint_location(item.touchpoint_id) != item.location_id:
+        raise Rejection("unknown_touchpoint", f"{at}.touchpoint_id")
+    return item.touchpoint_id
+
+
+def _check(
+    device: dict[str, Any], item: Submission, at: str, lookups: _Lookups
+) -> tuple[list[Question], str | None]:
+    """The question of each answer, in order, and the touchpoint; a Rejection when the item
+    cannot be stored."""
     if item.location_id != device["location_id"]:
         raise Rejection("location_mismatch", f"{at}.location_id")
+    touchpoint_id = _touchpoint(device, item, at, lookups)
     rules = None
     if 1 <= item.survey_version <= MAX_DB_INT:
         rules = lookups.questions(item.survey_id, item.survey_version)
@@ -147,13 +175,14 @@ def _check(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups)
         if answer.comment is not None and not rule.question.comment:
             raise Rejection("comment_not_allowed", f"{where}.comment")
         asked.append(rule.question)
-    return asked
+    return asked, touchpoint_id
 
 
 def _rows(
     device: dict[str, Any],
     item: Submission,
     questions: list[Question],
+    touchpoint_id: str | None,
     timing: dict[str, Any],
     content: tuple[str, str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[rollups.RollupKey]]:
@@ -167,6 +196,7 @@ def _rows(
         "survey_id": item.survey_id,
         "survey_version": item.survey_version,
         "staff_id": item.staff_id,
+        "touchpoint_id": touchpoint_id,
         "language": item.language,
         "tapped_at": item.tapped_at,
         "received_at": timing["received_at"],
@@ -193,9 +223,9 @@ def _rows(
             }
         )
         keys.append(
-            (item.location_id, item.staff_id or "", item.survey_id, item.survey_version,
-             answer.question_id, question.kind, question.scale, parts.date, parts.weekday,
-             parts.hour, burst, answer.value)
+            (item.location_id, touchpoint_id or "", item.staff_id or "", item.survey_id,
+             item.survey_version, answer.question_id, question.kind, question.scale, parts.date,
+             parts.weekday, parts.hour, burst, answer.value)
         )  # fmt: skip
     return row, answer_rows, keys
 
@@ -259,7 +289,7 @@ def ingest_batch(
             results[i] = known
             continue
         try:
-            questions = _check(device, item, at, lookups)
+            questions, touchpoint_id = _check(device, item, at, lookups)
         except Rejection as rejection:
             results[i] = SubmissionResult(
                 id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
@@ -274,7 +304,7 @@ def ingest_batch(
             "effective_at": effective_at,
             "timezone": location["timezone"],
         }
-        row, answer_rows, keys = _rows(device, item, questions, timing, contents[i])
+        row, answer_rows, keys = _rows(device, item, questions, touchpoint_id, timing, contents[i])
         new[item.id] = (i, row, answer_rows, keys)
 
     inserted = submissions.insert_many(

@@ -22,6 +22,7 @@ from shared import scoring
 
 KEY_NAMES: dict[str, tuple[str, ...]] = {
     "location": ("location_id",),
+    "touchpoint": ("location_id", "touchpoint_id"),
     "staff": ("location_id", "staff_id"),
     "day": ("location_id", "date"),
     "weekday_hour": ("location_id", "weekday", "hour"),
@@ -32,7 +33,7 @@ def _key_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if value == "":
-        return None  # staff '' in rollups means no staff member named
+        return None  # staff or touchpoint '' in rollups: none named
     return value
 
 

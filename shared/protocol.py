@@ -69,6 +69,7 @@ RejectReason = Literal[
     "survey_not_assigned",
     "comment_not_allowed",
     "reasons_not_allowed",
+    "unknown_touchpoint",
 ]
 
 
@@ -144,12 +145,26 @@ class KioskSettings(Message):
     burst_window_s: int = Field(default=10, ge=1)
 
 
+TouchpointKind = Literal["entrance", "checkout", "service_desk", "fitting_room", "other"]
+
+
+class TouchpointRef(Message):
+    """Where in its location the device stands."""
+
+    id: str
+    name: str
+    kind: TouchpointKind | None = None
+
+
 class ConfigResponse(Message):
-    """GET /api/v1/config. `survey` is null while no survey is assigned to the location."""
+    """GET /api/v1/config. `survey` is null while no survey is assigned to the location (or
+    to the device's touchpoint, whose own survey comes first)."""
 
     etag: str
     device: DeviceRef
     location: LocationRef
+    #: The device's touchpoint; null (and absent, from servers without touchpoints): none.
+    touchpoint: TouchpointRef | None = None
     survey: Survey | None
     staff: list[StaffMember]
     kiosk: KioskSettings
@@ -171,6 +186,9 @@ class Submission(Message):
     survey_version: int
     location_id: Id
     staff_id: Id | None = None
+    #: The touchpoint of the config the kiosk showed at the tap; null: at none. Absent (older
+    #: clients): the device's touchpoint when the server receives it.
+    touchpoint_id: Id | None = None
     language: Annotated[str, StringConstraints(min_length=1, max_length=16)]
     tapped_at: Timestamp
     answers: list[Answer] = Field(min_length=1, max_length=50)
@@ -221,7 +239,7 @@ class HeartbeatResponse(Message):
 
 # --- reports ------------------------------------------------------------------------------
 
-GroupBy = Literal["location", "staff", "day", "weekday_hour"]
+GroupBy = Literal["location", "touchpoint", "staff", "day", "weekday_hour"]
 
 
 class NpsScore(Message):

@@ -4,7 +4,7 @@ with (`shared.protocol`), so the document and the checks cannot drift apart."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from shared.protocol import (
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
+    GroupBy,
     HeartbeatRequest,
     HeartbeatResponse,
     KpiBatch,
@@ -102,11 +103,13 @@ def document() -> dict[str, Any]:
         _query("to", {"type": "string", "format": "date"}, True),
         _query("location_id", {"type": "array", "items": {"pattern": ID_PATTERN.pattern}}),
         _query("include_burst", {"type": "boolean", "default": False}),
+        # `none`: answers taken at no touchpoint.
+        _query("touchpoint_id", {"type": "array", "items": {"pattern": ID_PATTERN.pattern}}),
     ]
     scores = _op("Scores per group", (200, ScoresResponse), None, "apiKey", 400, 401, 403)
     scores["parameters"] = [
         *report_params,
-        _query("group_by", {"enum": ["location", "staff", "day", "weekday_hour"]}),
+        _query("group_by", {"enum": list(get_args(GroupBy))}),
         _query("min_n", {"type": "integer", "minimum": 0, "maximum": MAX_MIN_N}),
     ]
     csv_op = {

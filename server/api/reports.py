@@ -1,4 +1,5 @@
-"""The reports API: scores per location, staff, day or weekday × hour, and a CSV export."""
+"""The reports API: scores per location, touchpoint, staff, day or weekday × hour, and a CSV
+export; every report narrows to touchpoints with `touchpoint_id`."""
 
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ class Filters:
     day_to: date
     location_ids: list[str] | None  # None: every location (admin only)
     include_burst: bool
+    touchpoint_ids: list[str | None] | None  # None: any; a None in it: at no touchpoint
 
 
 def _filters(key: ApiKey) -> Filters:
@@ -90,7 +92,19 @@ def _filters(key: ApiKey) -> Filters:
     scope: list[str] | None = asked or None
     if scope is None and key.role != "admin":
         scope = sorted(key.location_ids)
-    return Filters(day_from, day_to, scope, include_burst)
+    return Filters(day_from, day_to, scope, include_burst, _touchpoint_ids())
+
+
+def _touchpoint_ids() -> list[str | None] | None:
+    """The repeatable `touchpoint_id` filter; `none` asks for answers at no touchpoint.
+
+    A touchpoint of a location the key may not see needs no check: the location scope
+    already leaves its answers out.
+    """
+    asked = request.args.getlist("touchpoint_id")
+    if any(not ID_PATTERN.fullmatch(tp) for tp in asked):
+        raise ApiError("invalid_query", "touchpoint_id must be a touchpoint id", "touchpoint_id")
+    return [None if tp == "none" else tp for tp in asked] or None
 
 
 @bp.get("/scores")
@@ -101,7 +115,9 @@ def scores() -> Response:
     group_by = request.args.get("group_by", "location")
     if group_by not in rollups.GROUP_COLUMNS:
         raise ApiError(
-            "invalid_query", "group_by must be location, staff, day or weekday_hour", "group_by"
+            "invalid_query",
+            "group_by must be location, touchpoint, staff, day or weekday_hour",
+            "group_by",
         )
     min_n = _min_n_arg()
     conn = get_db()
@@ -113,6 +129,7 @@ def scores() -> Response:
             filters.day_to,
             filters.location_ids,
             filters.include_burst,
+            filters.touchpoint_ids,
         )
     return jsonify(
         {
@@ -133,7 +150,12 @@ def responses_csv() -> Response:
     conn = get_db()
     with conn.begin():
         rows = submissions.export_rows(
-            conn, filters.day_from, filters.day_to, filters.location_ids, filters.include_burst
+            conn,
+            filters.day_from,
+            filters.day_to,
+            filters.location_ids,
+            filters.include_burst,
+            filters.touchpoint_ids,
         )
     response = Response(responses_csv_text(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=responses.csv"

@@ -35,12 +35,17 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def create(conn: Connection, location_id: str, name: str) -> str:
-    """Insert a device (not yet enrolled) and return its id."""
+def create(conn: Connection, location_id: str, name: str, touchpoint_id: str | None = None) -> str:
+    """Insert a device (not yet enrolled) and return its id; the caller checked that the
+    touchpoint is at the location."""
     device_id = new_entity_id("dev")
     conn.execute(
         devices.insert().values(
-            id=device_id, location_id=location_id, name=name, created_at=utcnow()
+            id=device_id,
+            location_id=location_id,
+            name=name,
+            touchpoint_id=touchpoint_id,
+            created_at=utcnow(),
         )
     )
     return device_id
@@ -140,9 +145,12 @@ def move(conn: Connection, device_id: str, location_id: str) -> bool:
 
     Its next /config carries the new location (and so a new ETag); answers it still holds
     for the old one are then rejected `location_mismatch`, and stored answers keep theirs.
+    It leaves its touchpoint, which belongs to the old location.
     """
     result = conn.execute(
-        update(devices).where(devices.c.id == device_id).values(location_id=location_id)
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(location_id=location_id, touchpoint_id=None)
     )
     return result.rowcount == 1
 

@@ -6,9 +6,9 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
-from server.store.schema import locations, survey_assignments
+from server.store.schema import locations, survey_assignments, touchpoints
 from shared.clock import utcnow
 from shared.ids import new_entity_id
 
@@ -28,10 +28,12 @@ def touch_config(conn: Connection, location_id: str) -> None:
 
 
 def touch_config_of_survey(conn: Connection, survey_id: str) -> None:
-    """Note a change to /config at every location showing this survey."""
+    """Note a change to /config at every location showing this survey (itself or at one of
+    its touchpoints)."""
+    at_touchpoints = select(touchpoints.c.location_id).where(touchpoints.c.survey_id == survey_id)
     conn.execute(
         update(locations)
-        .where(locations.c.survey_id == survey_id)
+        .where(or_(locations.c.survey_id == survey_id, locations.c.id.in_(at_touchpoints)))
         .values(config_stamp=new_config_stamp())
     )
 
@@ -82,6 +84,13 @@ def assign_survey(conn: Connection, location_id: str, survey_id: str) -> bool:
     )
     if result.rowcount != 1:
         return False
+    note_assignment(conn, location_id, survey_id)
+    return True
+
+
+def note_assignment(conn: Connection, location_id: str, survey_id: str) -> None:
+    """Remember that the location shows this survey (itself or at one of its touchpoints), so
+    ingest accepts its answers from then on."""
     ever = select(survey_assignments.c.survey_id).where(
         survey_assignments.c.location_id == location_id,
         survey_assignments.c.survey_id == survey_id,
@@ -92,7 +101,6 @@ def assign_survey(conn: Connection, location_id: str, survey_id: str) -> bool:
                 location_id=location_id, survey_id=survey_id, first_assigned_at=utcnow()
             )
         )
-    return True
 
 
 def surveys_ever_assigned(conn: Connection, location_id: str) -> set[str]:

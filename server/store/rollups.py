@@ -2,9 +2,9 @@
 
 Two levels, both upserted by ingest in its own transaction and recomputed by `rebuild`:
 
-- `rollups`, hourly: one row per (location, staff, survey version, question, store-local
-  date/weekday/hour, burst, value). Alerts and the dashboard read it; it is also the source
-  the coarser tables are derived from.
+- `rollups`, hourly: one row per (location, touchpoint ('' for none), staff, survey version,
+  question, store-local date/weekday/hour, burst, value). Alerts and the dashboard read it;
+  it is also the source the coarser tables are derived from.
 - Period rollups, one table per report grouping (`rollups_location`, `rollups_staff`,
   `rollups_weekday_hour`): the same counts without survey and question, summed per whole
   store-local day, month and year (`period`, `starts_on`).
@@ -64,12 +64,14 @@ PERIOD_TABLES = (rollups_location, rollups_staff, rollups_weekday_hour)
 #: The table each report grouping reads, and the columns (besides kind, scale, value) it groups by.
 GROUP_TABLES: dict[str, Table] = {
     "location": rollups_location,
+    "touchpoint": rollups_location,
     "staff": rollups_staff,
     "day": rollups_location,
     "weekday_hour": rollups_weekday_hour,
 }
 GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
     "location": ("location_id",),
+    "touchpoint": ("location_id", "touchpoint_id"),
     "staff": ("location_id", "staff_id"),
     "day": ("location_id", "local_date"),
     "weekday_hour": ("location_id", "weekday", "hour"),
@@ -136,6 +138,7 @@ def _recomputed() -> Select[Any]:
     s, a = submissions.c, answers.c
     sources = {
         "location_id": s.location_id,
+        "touchpoint_id": func.coalesce(s.touchpoint_id, literal("")),
         "staff_id": func.coalesce(s.staff_id, literal("")),
         "survey_id": s.survey_id,
         "survey_version": s.survey_version,
@@ -272,8 +275,12 @@ def counts(
     day_to: date,
     location_ids: list[str] | None,
     include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Summed counts per group, kind, scale and value, for store-local days in [from, to]."""
+    """Summed counts per group, kind, scale and value, for store-local days in [from, to].
+
+    `touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
+    """
     table = GROUP_TABLES[group_by]
     r = table.c
     ranges = [("day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
@@ -288,6 +295,8 @@ def counts(
         query = query.where(r.location_id.in_(location_ids))
     if not include_burst:
         query = query.where(r.burst.is_(False))
+    if touchpoint_ids is not None:
+        query = query.where(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
     query = query.group_by(*group, r.kind, r.scale, r.value)  # build_groups orders the groups
     result = conn.execute(query)
     names = list(result.keys())

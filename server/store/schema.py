@@ -87,6 +87,21 @@ survey_assignments = Table(
     PrimaryKeyConstraint("location_id", "survey_id"),
 )
 
+# Touchpoints (migration 0010): named places in a location (entrance, checkout …) where
+# kiosks stand; one may show its own survey instead of the location's.
+
+touchpoints = Table(
+    "touchpoints",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=True),  # shared.protocol.TouchpointKind, or none given
+    Column("survey_id", String(64), ForeignKey("surveys.id"), nullable=True),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("created_at", Ts, nullable=False),
+)
+
 staff = Table(
     "staff",
     metadata,
@@ -120,6 +135,8 @@ devices = Table(
     Column("last_heartbeat_at", Ts, nullable=True),
     # Migration 0010: wrong IT PINs in a row at the kiosk (its heartbeat; None: not reported).
     Column("it_pin_failures", Integer, nullable=True),
+    # Migration 0010: where in its location the device stands; None: at no touchpoint.
+    Column("touchpoint_id", String(64), ForeignKey("touchpoints.id"), nullable=True),
 )
 
 enroll_codes = Table(
@@ -170,6 +187,8 @@ submissions = Table(
     Column("survey_id", String(64), nullable=False),
     Column("survey_version", Integer, nullable=False),
     Column("staff_id", String(64), nullable=True),
+    # Migration 0010: the touchpoint the tap was taken at (the kiosk's config then); None: none.
+    Column("touchpoint_id", String(64), nullable=True),
     Column("language", String(16), nullable=False),
     Column("tapped_at", Ts, nullable=False),
     Column("received_at", Ts, nullable=False),
@@ -213,6 +232,7 @@ id_conflicts = Table(
 
 ROLLUP_KEY = (
     "location_id",
+    "touchpoint_id",
     "staff_id",
     "survey_id",
     "survey_version",
@@ -230,6 +250,7 @@ rollups = Table(
     "rollups",
     metadata,
     Column("location_id", String(64), nullable=False),
+    Column("touchpoint_id", String(64), nullable=False),  # '' when taken at no touchpoint
     Column("staff_id", String(64), nullable=False),  # '' when no staff member was named
     Column("survey_id", String(64), nullable=False),
     Column("survey_version", Integer, nullable=False),
@@ -254,13 +275,16 @@ ROLLUP_PERIODS = ("day", "month", "year")
 
 
 def _period_rollup(name: str, *group: Column[Any]) -> Table:
-    key = ["period", "starts_on", "location_id", *(c.name for c in group)]
+    # Every table carries the touchpoint (migration 0010), so any grouping can be narrowed
+    # to touchpoints and `group_by=touchpoint` reads rollups_location.
+    key = ["period", "starts_on", "location_id", "touchpoint_id", *(c.name for c in group)]
     return Table(
         name,
         metadata,
         Column("period", String(8), nullable=False),  # day | month | year
         Column("starts_on", Date, nullable=False),  # the period's first store-local day
         Column("location_id", String(64), nullable=False),
+        Column("touchpoint_id", String(64), nullable=False),  # '' when at no touchpoint
         *group,
         Column("burst", Boolean, nullable=False),
         Column("kind", String(16), nullable=False),

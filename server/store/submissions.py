@@ -9,7 +9,18 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, Text, bindparam, cast, column, func, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.store.schema import answers, id_conflicts, submissions
@@ -126,6 +137,7 @@ EXPORT_COLUMNS = (
     "location_id",
     "device_id",
     "staff_id",
+    "touchpoint_id",
     "survey_id",
     "survey_version",
     "language",
@@ -151,8 +163,10 @@ def export_rows(
     day_to: date,
     location_ids: list[str] | None,
     include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per answer (EXPORT_COLUMNS) for store-local days in [from, to]."""
+    """One row per answer (EXPORT_COLUMNS) for store-local days in [from, to], at these
+    touchpoints when given (None in them: at none)."""
     s, a = submissions.c, answers.c
     query = (
         select(
@@ -160,6 +174,7 @@ def export_rows(
             s.location_id,
             s.device_id,
             s.staff_id,
+            s.touchpoint_id,
             s.survey_id,
             s.survey_version,
             s.language,
@@ -185,6 +200,12 @@ def export_rows(
         query = query.where(s.location_id.in_(location_ids))
     if not include_burst:
         query = query.where(s.burst.is_(False))
+    if touchpoint_ids is not None:
+        named = [tp for tp in touchpoint_ids if tp is not None]
+        at = [s.touchpoint_id.in_(named)] if named else []
+        if None in touchpoint_ids:
+            at.append(s.touchpoint_id.is_(None))
+        query = query.where(or_(*at))
     return [dict(row) for row in conn.execute(query).mappings()]
 
 

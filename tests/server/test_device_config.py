@@ -36,7 +36,8 @@ def test_config_shape(smiletap: Smiletap, runner) -> None:
     assert response.status_code == 200
     body = response.json
     ConfigResponse.model_validate_json(response.data)
-    assert list(body) == ["etag", "device", "location", "survey", "staff", "kiosk"]
+    assert list(body) == ["etag", "device", "location", "touchpoint", "survey", "staff", "kiosk"]
+    assert body["touchpoint"] is None  # placed at none
     assert response.headers["ETag"] == f'"{body["etag"]}"'
     assert body["device"] == {"id": kiosk.device_id, "name": "Front door"}
     assert body["location"] == {

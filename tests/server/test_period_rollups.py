@@ -47,6 +47,7 @@ def _hourly_counts(
     day_to: date,
     location_ids: list[str] | None,
     include_burst: bool,
+    touchpoint_ids: list[str | None] | None,
 ) -> list[dict[str, Any]]:
     """The report's counts summed straight from the hourly rollups: the reference."""
     r = hourly.c
@@ -58,6 +59,8 @@ def _hourly_counts(
         query = query.where(r.location_id.in_(location_ids))
     if not include_burst:
         query = query.where(r.burst.is_(False))
+    if touchpoint_ids is not None:
+        query = query.where(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
     query = query.group_by(*group, r.kind, r.scale, r.value)
     return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -74,12 +77,15 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
     kiosks = [smiletap.setup("Europe/Warsaw"), smiletap.setup("America/New_York")]
     staff = [runner.json("create-staff", "--location", k.location_id, "--name", "A")["id"]
              for k in kiosks]  # fmt: skip
+    doors = [runner.json("create-touchpoint", "--location", k.location_id, "--name", "Door")["id"]
+             for k in kiosks]  # fmt: skip
     rng = random.Random(4)
     for index, kiosk in enumerate(kiosks):
         items = []
         for tap in _taps(rng):
             item = kiosk.item(rng.randint(1, 5), tapped_at=tap.isoformat())
             item["staff_id"] = rng.choice([None, staff[index]])
+            item["touchpoint_id"] = rng.choice([None, doors[index]])
             item["flags"] = ["burst"] if rng.random() < 0.2 else []
             if rng.random() < 0.5:
                 item["answers"].append({"question_id": "q2", "value": rng.randint(0, 10)})
@@ -102,14 +108,20 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
         st.sampled_from(sorted(rollups.GROUP_COLUMNS)),
         st.booleans(),
         st.sampled_from([None, locations[:1], locations[1:], locations]),
+        st.sampled_from([None, [None], doors[:1], [doors[1], None], doors]),
     )
     def compare(
-        day_from: date, days: int, group_by: str, burst: bool, scope: list[str] | None
+        day_from: date,
+        days: int,
+        group_by: str,
+        burst: bool,
+        scope: list[str] | None,
+        at: list[str | None] | None,
     ) -> None:
         day_to = day_from + timedelta(days=days)
         with engine.connect() as conn:
-            period = rollups.counts(conn, group_by, day_from, day_to, scope, burst)
-            reference = _hourly_counts(conn, group_by, day_from, day_to, scope, burst)
+            period = rollups.counts(conn, group_by, day_from, day_to, scope, burst, at)
+            reference = _hourly_counts(conn, group_by, day_from, day_to, scope, burst, at)
         assert build_groups(period, group_by, 1) == build_groups(reference, group_by, 1)
 
     try:

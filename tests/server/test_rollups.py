@@ -37,6 +37,8 @@ new_item = st.fixed_dictionaries(
         "q1": st.integers(0, 6),  # 0 and 6 are out of range: rejected, never counted
         "q2": st.none() | st.integers(0, 10),
         "staff": st.sampled_from(["none", "known", "unknown"]),
+        # absent: the device's touchpoint; other: another location's, rejected
+        "touchpoint": st.sampled_from(["absent", "none", "known", "other"]),
         "burst": st.booleans(),
         "tapped_at": tap_times,
     }
@@ -64,13 +66,16 @@ def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def _item(kiosks: list[Kiosk], staff: list[str], spec: dict[str, Any]) -> dict[str, Any]:
+def _item(
+    kiosks: list[Kiosk], staff: list[str], doors: list[str], spec: dict[str, Any]
+) -> dict[str, Any]:
     kiosk = kiosks[spec["kiosk"]]
     staff_id = {"none": None, "known": staff[spec["kiosk"]], "unknown": "stf_nobody"}
+    touchpoint = {"none": None, "known": doors[spec["kiosk"]], "other": doors[1 - spec["kiosk"]]}
     answers = [{"question_id": "q1", "value": spec["q1"], "reasons": []}]
     if spec["q2"] is not None:
         answers.append({"question_id": "q2", "value": spec["q2"], "reasons": []})
-    return {
+    item = {
         "id": str(uuid.uuid4()),
         "survey_id": kiosk.survey_id,
         "survey_version": 1,
@@ -81,12 +86,19 @@ def _item(kiosks: list[Kiosk], staff: list[str], spec: dict[str, Any]) -> dict[s
         "answers": answers,
         "flags": ["burst"] if spec["burst"] else [],
     }
+    if spec["touchpoint"] != "absent":
+        item["touchpoint_id"] = touchpoint[spec["touchpoint"]]
+    return item
 
 
 def test_rollups_equal_rebuild(smiletap: Smiletap, runner, database_url) -> None:
     kiosks = [smiletap.setup("Europe/Warsaw"), smiletap.setup("America/New_York")]
     staff = [runner.json("create-staff", "--location", k.location_id, "--name", "A")["id"]
              for k in kiosks]  # fmt: skip
+    doors = [runner.json("create-touchpoint", "--location", k.location_id, "--name", "Door")["id"]
+             for k in kiosks]  # fmt: skip
+    # The first kiosk stands at its door, so taps sent without a touchpoint are filed there.
+    runner.json("move-device", kiosks[0].device_id, "--touchpoint", doors[0])
     sent: list[tuple[int, dict[str, Any]]] = []  # (kiosk, item) already posted
     outcomes: Counter[str] = Counter()
     engine = make_engine(database_url)
@@ -104,7 +116,7 @@ def test_rollups_equal_rebuild(smiletap: Smiletap, runner, database_url) -> None
             per_kiosk: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
             for spec in specs:
                 if spec["kind"] == "new":
-                    item = _item(kiosks, staff, spec)
+                    item = _item(kiosks, staff, doors, spec)
                     index = spec["kiosk"]
                 elif sent:
                     index, earlier = sent[spec["pick"] % len(sent)]
