@@ -126,10 +126,16 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_touchpoints_location_id", "touchpoints", ["location_id"])
-    with op.batch_alter_table("devices") as batch:
-        batch.add_column(sa.Column("touchpoint_id", sa.String(64), nullable=True))
-        batch.create_foreign_key(
-            "fk_devices_touchpoint_id", "touchpoints", ["touchpoint_id"], ["id"]
+    if op.get_bind().dialect.name == "sqlite":
+        # In place: a batch copy of `devices` would have to drop the table that submissions
+        # and enroll codes reference, which SQLite refuses while foreign keys are on.
+        op.execute(
+            "ALTER TABLE devices ADD COLUMN touchpoint_id VARCHAR(64) REFERENCES touchpoints (id)"
+        )
+    else:
+        op.add_column("devices", sa.Column("touchpoint_id", sa.String(64), nullable=True))
+        op.create_foreign_key(
+            "fk_devices_touchpoint_id", "devices", "touchpoints", ["touchpoint_id"], ["id"]
         )
     with op.batch_alter_table("submissions") as batch:
         batch.add_column(sa.Column("touchpoint_id", sa.String(64), nullable=True))
@@ -140,8 +146,11 @@ def downgrade() -> None:
     _recreate(touchpoint=False)
     with op.batch_alter_table("submissions") as batch:
         batch.drop_column("touchpoint_id")
-    with op.batch_alter_table("devices") as batch:
-        batch.drop_constraint("fk_devices_touchpoint_id", type_="foreignkey")
-        batch.drop_column("touchpoint_id")
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("devices") as batch:  # SQLite cannot drop a referencing column
+            batch.drop_column("touchpoint_id")
+    else:
+        op.drop_constraint("fk_devices_touchpoint_id", "devices", type_="foreignkey")
+        op.drop_column("devices", "touchpoint_id")
     op.drop_index("ix_touchpoints_location_id", table_name="touchpoints")
     op.drop_table("touchpoints")
