@@ -87,7 +87,7 @@ survey_assignments = Table(
     PrimaryKeyConstraint("location_id", "survey_id"),
 )
 
-# Touchpoints (migration 0011): named places in a location (entrance, checkout …) where
+# Touchpoints (migration 0012): named places in a location (entrance, checkout …) where
 # kiosks stand; one may show its own survey instead of the location's.
 
 touchpoints = Table(
@@ -135,7 +135,7 @@ devices = Table(
     Column("last_heartbeat_at", Ts, nullable=True),
     # Migration 0010: wrong IT PINs in a row at the kiosk (its heartbeat; None: not reported).
     Column("it_pin_failures", Integer, nullable=True),
-    # Migration 0011: where in its location the device stands; None: at no touchpoint.
+    # Migration 0012: where in its location the device stands; None: at no touchpoint.
     Column("touchpoint_id", String(64), ForeignKey("touchpoints.id"), nullable=True),
 )
 
@@ -187,7 +187,7 @@ submissions = Table(
     Column("survey_id", String(64), nullable=False),
     Column("survey_version", Integer, nullable=False),
     Column("staff_id", String(64), nullable=True),
-    # Migration 0011: the touchpoint the tap was taken at (the kiosk's config then); None: none.
+    # Migration 0012: the touchpoint the tap was taken at (the kiosk's config then); None: none.
     Column("touchpoint_id", String(64), nullable=True),
     Column("language", String(16), nullable=False),
     Column("tapped_at", Ts, nullable=False),
@@ -275,7 +275,7 @@ ROLLUP_PERIODS = ("day", "month", "year")
 
 
 def _period_rollup(name: str, *group: Column[Any]) -> Table:
-    # Every table carries the touchpoint (migration 0011), so any grouping can be narrowed
+    # Every table carries the touchpoint (migration 0012), so any grouping can be narrowed
     # to touchpoints and `group_by=touchpoint` reads rollups_location.
     key = ["period", "starts_on", "location_id", "touchpoint_id", *(c.name for c in group)]
     return Table(

@@ -254,7 +254,7 @@ def test_migration_puts_existing_data_at_no_touchpoint(tmp_path) -> None:
     try:
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "0010")  # the period tables are filled (empty) at 0005
+            command.upgrade(config, "0011")  # the period tables are filled (empty) at 0005
             conn.execute(
                 text(
                     "INSERT INTO locations (id, name, timezone, created_at) "
@@ -277,7 +277,7 @@ def test_migration_puts_existing_data_at_no_touchpoint(tmp_path) -> None:
             ]
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.downgrade(config, "0010")
+            command.downgrade(config, "0011")
             assert [tuple(r)[-1] for r in conn.execute(text("SELECT * FROM rollups"))] == [3]
     finally:
         engine.dispose()

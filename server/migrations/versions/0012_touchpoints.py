@@ -4,8 +4,8 @@ survey; devices and submissions note theirs, and every rollup table carries it i
 Existing devices and submissions are at no touchpoint (NULL); existing rollup rows are copied
 with touchpoint '' (none), so every count is kept.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02
 
 Frozen like 0001: later changes come as new revisions.
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
