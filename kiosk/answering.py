@@ -115,11 +115,15 @@ class SurveySession:
         self.steps = self._steps_after(question, value)
         more = not self.done
         if self.submission is None:
+            touchpoint = self.config.touchpoint
             submission = Submission(
                 id=new_submission_id(),
                 survey_id=self.survey.id,
                 survey_version=self.survey.version,
                 location_id=self.config.location.id,
+                # Where the kiosk stood when the customer tapped: a kiosk moved with a
+                # backlog still files these answers where they were given.
+                touchpoint_id=None if touchpoint is None else touchpoint.id,
                 staff_id=self.survey.fixed_staff_id
                 if self.survey.staff_prompt == "fixed"
                 else None,

@@ -10,7 +10,9 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from kiosk.answering import SurveySession
 from kiosk.api_client import ApiClient
 from kiosk.enrollment import enroll
 from kiosk.settings import Settings
@@ -298,3 +300,38 @@ def test_heartbeat_reports_wrong_it_pins_to_the_server(ids, live_server, store, 
     finally:
         engine.dispose()
     assert reported == 3
+
+
+def test_a_kiosk_moved_with_a_backlog_files_old_taps_where_they_were_made(
+    ids, live_server, store: LocalStore, settings: Settings
+) -> None:
+    """Taps carry the touchpoint of the config shown at the tap, not the one at upload."""
+    where = {
+        name: live_server.cli(
+            "create-touchpoint", "--location", ids["location_id"], "--name", name
+        )["id"]
+        for name in ("Entrance", "Tills")
+    }
+    sync = SyncService(store, settings)
+    assert store.get_config().touchpoint is None  # a server's first config: at none
+    untouched = SurveySession(store.get_config(), store).answer(1)
+    live_server.cli("move-device", ids["device_id"], "--touchpoint", where["Entrance"])
+    assert sync.pull_config() is True
+    assert store.get_config().touchpoint.name == "Entrance"
+    at_entrance = SurveySession(store.get_config(), store).answer(2)
+    live_server.cli("move-device", ids["device_id"], "--touchpoint", where["Tills"])
+    assert sync.pull_config() is True
+    at_tills = SurveySession(store.get_config(), store).answer(3)
+    report = sync.upload_pending()  # the whole backlog goes up after the second move
+    assert report.accepted == 3, report
+    engine = create_engine(live_server.database_url)
+    try:
+        with engine.connect() as conn:
+            filed = dict(conn.execute(text("SELECT id, touchpoint_id FROM submissions")).all())
+    finally:
+        engine.dispose()
+    assert filed == {
+        untouched.id: None,
+        at_entrance.id: where["Entrance"],
+        at_tills.id: where["Tills"],
+    }
