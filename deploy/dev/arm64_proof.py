@@ -261,8 +261,12 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
             output.wait_for(r"tap recorded \S+ value=4", timeout=60)
             output.wait_for(r"sync: uploaded 1 accepted 1", timeout=120)
             figures["rss_mib"] = rss_kib(kiosk.pid) / 1024
-            rss = figures["rss_mib"]
-            log(f"kiosk RSS on arm64 (under qemu-user, the emulator included): {rss:.0f} MiB")
+            figures["python_rss_mib"] = bare_python_rss_kib(root) / 1024
+            log(
+                f"kiosk RSS on arm64: {figures['rss_mib']:.0f} MiB, beside a bare python3 of "
+                f"the same venv: {figures['python_rss_mib']:.0f} MiB (both under qemu-user, "
+                "whose own memory each includes)"
+            )
             kiosk.terminate()
             kiosk.wait(timeout=60)
             lines = output.wait_closed()
@@ -286,6 +290,26 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
             xvfb.stop()
         server.stop()
     return figures
+
+
+def bare_python_rss_kib(root: Path) -> int:
+    """The floor under the kiosk's RSS: the venv's python3 doing nothing, under the same
+    emulator (qemu's translation buffers are a good part of both)."""
+    python = subprocess.Popen(
+        ["chroot", str(root), "/opt/smiletap/venv/bin/python", "-c", "print('up'); input()"],
+        env=chroot_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert python.stdout is not None
+        if python.stdout.readline().strip() != "up":
+            raise ProofFailed("the arm64 python3 did not start")
+        return rss_kib(python.pid)
+    finally:
+        python.kill()
+        python.wait(timeout=30)
 
 
 def check_installed(root: Path) -> None:
