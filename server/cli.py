@@ -41,25 +41,34 @@ from shared.survey import STRICT_KEYS, SurveyDefinition
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
-def _app() -> Flask:
+@contextmanager
+def _command_app() -> Iterator[Flask]:
+    """The app a command works on: one made from the environment and closed afterwards, or
+    the caller's own, left open (tests run commands against theirs: `invoke(..., obj=app)`)."""
+    given = click.get_current_context().obj
+    if isinstance(given, Flask):
+        yield given
+        return
     try:
-        return create_app()
+        app = create_app()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        yield app
+    finally:
+        dispose_engine(app)
 
 
 @contextmanager
 def _transaction() -> Iterator[Connection]:
     """A connection in one transaction on the configured database, closed afterwards."""
-    app = _app()
-    try:
-        with app.app_context(), get_engine(app).begin() as conn:
-            yield conn
-    except OperationalError as exc:
-        hint = " (run `smiletap-server migrate` first?)" if "no such table" in str(exc) else ""
-        raise click.ClickException(f"database error: {exc.orig}{hint}") from None
-    finally:
-        dispose_engine(app)
+    with _command_app() as app:
+        try:
+            with app.app_context(), get_engine(app).begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            hint = " (run `smiletap-server migrate` first?)" if "no such table" in str(exc) else ""
+            raise click.ClickException(f"database error: {exc.orig}{hint}") from None
 
 
 def _emit(as_json: bool, data: dict[str, Any], line: str) -> None:
@@ -107,15 +116,13 @@ def main() -> None:
 @json_option
 def migrate(as_json: bool) -> None:
     """Bring the database to the newest schema (safe to repeat)."""
-    app = _app()
-    try:
-        engine = get_engine(app)
-        migrations.upgrade(engine)
-        revision = migrations.current_revision(engine)
-    except OperationalError as exc:
-        raise click.ClickException(f"database error: {exc.orig}") from None
-    finally:
-        dispose_engine(app)
+    with _command_app() as app:
+        try:
+            engine = get_engine(app)
+            migrations.upgrade(engine)
+            revision = migrations.current_revision(engine)
+        except OperationalError as exc:
+            raise click.ClickException(f"database error: {exc.orig}") from None
     _emit(as_json, {"revision": revision}, f"database at revision {revision}")
 
 
@@ -147,16 +154,13 @@ def run(host: str, port: int, threads: int, as_json: bool) -> None:
     """Migrate, then serve the app with waitress."""
     import waitress
 
-    app = _app()
-    try:
-        migrations.upgrade(get_engine(app))
-    except OperationalError as exc:
-        raise click.ClickException(f"database error: {exc.orig}") from None
-    _emit(as_json, {"host": host, "port": port}, f"serving on http://{host}:{port}")
-    try:
+    with _command_app() as app:
+        try:
+            migrations.upgrade(get_engine(app))
+        except OperationalError as exc:
+            raise click.ClickException(f"database error: {exc.orig}") from None
+        _emit(as_json, {"host": host, "port": port}, f"serving on http://{host}:{port}")
         waitress.serve(app, host=host, port=port, threads=threads, **waitress_options(app))
-    finally:
-        dispose_engine(app)
 
 
 @main.command("create-location")

@@ -168,7 +168,8 @@ def test_run_migrates_then_serves(runner: Cli, monkeypatch) -> None:
     assert served["options"] == {"max_request_body_size": 5 * 1024 * 1024 + 1}
 
 
-def test_bad_setting_is_a_clear_message(runner: Cli) -> None:
+def test_bad_setting_is_a_clear_message(database_url: str, tmp_path) -> None:
+    runner = Cli(database_url, str(tmp_path))  # the command builds its app from the environment
     runner.env["SMILETAP_MIN_N"] = "many"
     result = runner.invoke("migrate")
     assert result.exit_code != 0 and "SMILETAP_MIN_N" in result.output

@@ -9,7 +9,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.cli import main
 from tests.server.conftest import Cli, Kiosk, Smiletap
 
 PASSWORD = "correct horse battery"
@@ -31,7 +30,7 @@ def create_user(
     args = ["create-user", "--email", email, "--role", role, "--password-stdin", "--json"]
     for location_id in location_ids:
         args += ["--location", location_id]
-    return cli.runner.invoke(main, args, env=cli.env, input=password + "\n", catch_exceptions=False)
+    return cli.invoke(*args, stdin=password + "\n")
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
