@@ -59,26 +59,33 @@ class XDisplay:
                     raise HarnessError(f"{command[0]} exited before naming its display")
                 number += chunk
         self.display = f":{number.decode().strip()}"
+        self._pointer: tuple[int, int] | None = None
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DISPLAY": self.display}
 
     def click(self, x: int, y: int) -> None:
-        """A real pointer press and release at window pixel (x, y)."""
-        # SDL drops a press that arrives together with the motion into its window, so the
-        # pointer moves first and settles before the button goes down.
-        for args, pause in ((["mousemove", str(x), str(y)], 0.25), (["mousedown", "1"], 0.08)):
-            subprocess.run(["xdotool", *args], env=self.env(), check=True)
-            time.sleep(pause)
-        subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
+        """A real pointer press and release at window pixel (x, y), in one xdotool run."""
+        self._xdotool(*self._move_to(x, y), "mousedown", "1", "mouseup", "1")
 
-    def long_press(self, x: int, y: int, seconds: float) -> None:
-        """Hold the pointer down at (x, y) for `seconds`."""
-        subprocess.run(["xdotool", "mousemove", str(x), str(y)], env=self.env(), check=True)
-        time.sleep(0.25)
-        subprocess.run(["xdotool", "mousedown", "1"], env=self.env(), check=True)
-        time.sleep(seconds)
-        subprocess.run(["xdotool", "mouseup", "1"], env=self.env(), check=True)
+    def press(self, x: int, y: int) -> None:
+        """Press and hold the pointer at (x, y); `release` lets go (a long press between)."""
+        self._xdotool(*self._move_to(x, y), "mousedown", "1")
+
+    def release(self) -> None:
+        self._xdotool("mouseup", "1")
+
+    def _move_to(self, x: int, y: int) -> list[str]:
+        # `--sync` holds the press back until the X server has moved the pointer (SDL drops a
+        # press that arrives before the motion into its window); it would wait for a motion
+        # that never comes if the pointer is there already.
+        if self._pointer == (x, y):
+            return []
+        self._pointer = (x, y)
+        return ["mousemove", "--sync", str(x), str(y)]
+
+    def _xdotool(self, *args: str) -> None:
+        subprocess.run(["xdotool", *args], env=self.env(), check=True)
 
     def screenshot(
         self, path: Path, size: Sequence[int] | None = None, settle_s: float = 0.6

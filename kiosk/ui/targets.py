@@ -14,6 +14,8 @@ from kivy.core.window import Window
 from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.widget import Widget
 
+from kiosk.ui import layout_check
+
 
 def centre_top_left(widget: Widget) -> tuple[int, int]:
     """A widget's centre in window pixels, origin top-left."""
@@ -64,6 +66,7 @@ class TargetLog:
         screen = self.manager.current_screen
         groups = screen.target_groups() if hasattr(screen, "target_groups") else {}
         lines = [describe(group, targets) for group, targets in groups.items()]
+        lines.append(layout_check.describe(screen.name, screen, Window.size))
         if lines != self._seen:
             self._seen = lines
             self.schedule()

@@ -5,7 +5,10 @@ The demo survey is extended with an NPS, a CES (1–7) and a CSAT question (the 
 comment), so each kind's scale-end words and the comment keyboard are captured too; then IT's
 PIN pad, status screen and re-enroll setup screen in each language the kiosk can be in.
 
-Screenshots land in artifacts/e2e/<test>/<size>/ — look at them.
+Every screen's layout is checked by the kiosk itself at every size and in every language (its
+`layout` log line: every widget inside the window, every text inside its box); screenshots are
+taken of the ones people review — every language at 800x480, English at the other sizes — and
+land in artifacts/e2e/<test>/ — look at them.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def enrolled(tmp_path_factory: pytest.TempPathFactory):
     survey_file = folder / "survey.json"
     survey_file.write_text(json.dumps(survey), encoding="utf-8")
     server = ServerProcess(folder / "server")
-    server.env["SMILETAP_THANK_YOU_S"] = "1"
+    server.env["SMILETAP_THANK_YOU_S"] = "3"  # time to lay out and check, on a busy machine too
     server.start()
     location = server.cli(
         "create-location", "--name", "Kraków Rynek", "--timezone", "Europe/Warsaw"
@@ -89,15 +92,44 @@ def enrolled(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
+def settled(kiosk: KioskProcess, screen: str, size: tuple[int, int]) -> str:
+    """Wait for the kiosk's verdict on `screen` laid out in a `size` window; assert it fits
+    (every visible widget inside the window, every text inside its box). Once it is logged,
+    the screen has been drawn: a screenshot may follow at once."""
+    found = kiosk.wait_for(rf"layout {screen} {size[0]}x{size[1]} #\w+: (\d+) widgets, (.*)$")
+    assert found.group(2) == "fits", f"{screen} at {size}: {found.group(2)}"
+    assert int(found.group(1)) > 0
+    return screen
+
+
+def reviewed(size: tuple[int, int], language: str) -> bool:
+    """The screenshots people look at: every language on the smallest display (where words are
+    tightest), English on the others. Every other screen is checked by its layout verdict."""
+    return size == SIZES[0] or language == "en"
+
+
+#: A change within a screen (a chip picked, a message shown) logs no new layout: the next frame
+#: needs this long to be drawn before the screenshot (reviewed screenshots only).
+REDRAW_S = 0.3
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_screen_in_every_language(
     enrolled, xvfb: Xvfb, artifacts: Path, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     server, location = enrolled
-    device = server.cli("create-device", "--location", location, "--name", "Screens")
+    device = server.cli_here("create-device", "--location", location, "--name", "Screens")
     kiosk = KioskProcess(tmp_path / "kiosk", xvfb.display, size=size)
     kiosk.enroll(server.url, device["code"], "--pin-stdin", stdin=PIN + "\n")
     shots = artifacts
+    expected_shots: set[str] = set()
+    checked: list[tuple[str, str]] = []
+
+    def screenshot(name: str, language: str, settle_s: float = 0.0) -> None:
+        if reviewed(size, language):
+            xvfb.screenshot(shots / f"{name}-{language}.png", size, settle_s=settle_s)
+            expected_shots.add(f"{name}-{language}.png")
+
     kiosk.start(SMILETAP_KIOSK_SYNC_INTERVAL_S="2")
     try:
         for language in LANGUAGES:
@@ -108,28 +140,33 @@ def test_every_screen_in_every_language(
                 xvfb.click(*chips[language])
                 kiosk.wait_for(rf"language: {language}$")
                 faces = kiosk.targets("q1")
-            xvfb.screenshot(shots / f"question-{language}.png", size)
+            checked.append((settled(kiosk, "question", size), language))
+            screenshot("question", language)
 
             xvfb.click(*faces[1])  # unhappiest: the follow-up reasons come next
             kiosk.wait_for(r"tap recorded \S+ value=1")
             reasons = kiosk.named_targets("reasons")
             assert {"wait", "staff", "stock", "clean", "done"} <= set(reasons)
+            checked.append((settled(kiosk, "followup", size), language))
             xvfb.click(*reasons["wait"])
-            xvfb.screenshot(shots / f"followup-{language}.png", size)
+            screenshot("followup", language, settle_s=REDRAW_S)
             xvfb.click(*reasons["done"])
             kiosk.wait_for(r"reasons recorded \S+ reasons=wait$")
 
             for question, kind in (("q2", "nps"), ("q3", "ces"), ("q4", "csat")):
                 keys = kiosk.targets(question)
-                xvfb.screenshot(shots / f"{kind}-{language}.png", size)
+                checked.append((settled(kiosk, "question", size), language))
+                screenshot(kind, language)
                 xvfb.click(*keys[4])
                 kiosk.wait_for(r"tap recorded \S+ value=4")
             buttons = kiosk.named_targets("comment")
-            xvfb.screenshot(shots / f"comment-{language}.png", size)
+            checked.append((settled(kiosk, "comment", size), language))
+            screenshot("comment", language)
             xvfb.click(*buttons["skip"])
             kiosk.wait_for(r"comment recorded")
             kiosk.wait_for(r"screen: thanks")
-            xvfb.screenshot(shots / f"thanks-{language}.png", size)
+            checked.append((settled(kiosk, "thanks", size), language))
+            screenshot("thanks", language)
             kiosk.wait_for(r"screen: question")
 
         # IT's screens speak the language the kiosk is in when IT opens them.
@@ -140,28 +177,40 @@ def test_every_screen_in_every_language(
                 xvfb.click(*chips[language])
                 kiosk.wait_for(rf"language: {language}$")
                 kiosk.targets("q1")
-            xvfb.long_press(8, 8, 3.5)  # IT's way in: the top-left corner
+            xvfb.press(8, 8)  # IT's way in: a long press in the top-left corner
             kiosk.wait_for(r"screen: pin")
+            xvfb.release()
             keys = kiosk.named_targets("pin")
+            checked.append((settled(kiosk, "pin", size), language))
             for digit in ["1", "1", "1", "1", "ok"]:
                 xvfb.click(*keys[digit])
             kiosk.wait_for(r"it: wrong PIN")
-            xvfb.screenshot(shots / f"pin-{language}.png", size)
+            screenshot("pin", language, settle_s=REDRAW_S)
             for digit in [*PIN, "ok"]:
                 xvfb.click(*keys[digit])
             kiosk.wait_for(r"screen: status")
             buttons = kiosk.named_targets("status")
+            checked.append((settled(kiosk, "status", size), language))
             if language == "en":
                 xvfb.click(*buttons["sync"])
-            xvfb.screenshot(shots / f"status-{language}.png", size)
+            screenshot("status", language, settle_s=REDRAW_S if language == "en" else 0.0)
             xvfb.click(*buttons["reenroll"])
             kiosk.wait_for(r"screen: setup")
             setup = kiosk.named_targets("setup")
             assert set(setup) == {"enroll", "cancel"}
-            xvfb.screenshot(shots / f"setup-{language}.png", size)
+            checked.append((settled(kiosk, "setup", size), language))
+            screenshot("setup", language)
             xvfb.click(*setup["cancel"])
             kiosk.wait_for(r"screen: question")
     finally:
         kiosk.stop()
-    taken = sorted(p.name for p in shots.glob("*.png"))
-    assert len(taken) == 10 * len(LANGUAGES)
+    # Every screen's layout checked in every language: 4 question screens, the follow-up,
+    # comment and thanks, then IT's PIN pad, status and setup.
+    assert len(checked) == 10 * len(LANGUAGES)
+    for language in LANGUAGES:
+        assert sorted(s for s, lang in checked if lang == language) == sorted(
+            ["question"] * 4 + ["followup", "comment", "thanks", "pin", "status", "setup"]
+        )
+    taken = {p.name for p in shots.glob("*.png")}
+    assert taken == expected_shots
+    assert len(taken) == 10 * (len(LANGUAGES) if size == SIZES[0] else 1)
