@@ -92,6 +92,9 @@ def seed_history(
             "submissions": submissions[start : start + 500],
         }
         post_json(f"{server.url}/api/v1/submissions", batch, token)
+    # Someone tried IT PINs at this kiosk: the devices page shows the count from the heartbeat.
+    heartbeat = {"sent_at": now.isoformat(), "app_version": "demo", "it_pin_failures": 3}
+    post_json(f"{server.url}/api/v1/heartbeat", heartbeat, token)
     return len(submissions) // 2
 
 
