@@ -317,6 +317,8 @@ def check_installed(root: Path) -> None:
     wrapper = (root / "etc/X11/Xwrapper.config").read_text()
     if "needs_root_rights=no" not in wrapper:
         raise ProofFailed(f"Xwrapper.config lets X run as root: {wrapper!r}")
+    if (root / "usr/lib/xorg/Xorg.wrap").exists():
+        raise ProofFailed("Debian's setuid X wrapper (xserver-xorg-legacy) got installed")
     wants = root / "etc/systemd/system/multi-user.target.wants/smiletap-kiosk.service"
     # an absolute link, as systemctl makes: it resolves inside the root, not here
     if not wants.is_symlink() or not (root / str(wants.readlink()).lstrip("/")).is_file():
