@@ -11,9 +11,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from server import settings
 from server.auth import require_api_key
-from server.db import get_db
+from server.db import get_db, get_engine
 from server.errors import ApiError
-from server.export import responses_csv_text
+from server.export import responses_csv_response
 from server.scores import build_groups
 from server.store import rollups, submissions
 from server.store.api_keys import ApiKey
@@ -147,16 +147,15 @@ def responses_csv() -> Response:
     """One CSV row per answer for the same filters, safe to open in a spreadsheet."""
     key = require_api_key()
     filters = _filters(key)
-    conn = get_db()
-    with conn.begin():
-        rows = submissions.export_rows(
+    return responses_csv_response(
+        get_engine(),
+        lambda conn: submissions.export_rows(
             conn,
             filters.day_from,
             filters.day_to,
             filters.location_ids,
             filters.include_burst,
             filters.touchpoint_ids,
-        )
-    response = Response(responses_csv_text(rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = "attachment; filename=responses.csv"
-    return response
+        ),
+        "responses.csv",
+    )

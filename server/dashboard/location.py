@@ -20,8 +20,8 @@ from server.dashboard.present import (
     metric,
     metrics,
 )
-from server.db import get_db
-from server.export import responses_csv_text
+from server.db import get_db, get_engine
+from server.export import responses_csv_response
 from server.scores import build_groups
 from server.store import locations, rollups, staff, submissions, surveys
 
@@ -195,12 +195,11 @@ def export(location_id: str) -> Response:
     """One CSV row per answer for the period (burst taps left out)."""
     _location(location_id)
     period = periods.from_request()
-    conn = get_db()
-    with conn.begin():
-        rows = submissions.export_rows(
-            conn, period.day_from, period.day_to, [location_id], include_burst=False
-        )
-    response = Response(responses_csv_text(rows), mimetype="text/csv")
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
-    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-    return response
+    return responses_csv_response(
+        get_engine(),
+        lambda conn: submissions.export_rows(
+            conn, period.day_from, period.day_to, [location_id], include_burst=False
+        ),
+        filename,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -157,6 +157,10 @@ EXPORT_COLUMNS = (
 )
 
 
+#: Rows fetched from the database per round trip while an export streams.
+EXPORT_BATCH_ROWS = 2000
+
+
 def export_rows(
     conn: Connection,
     day_from: date,
@@ -164,9 +168,11 @@ def export_rows(
     location_ids: list[str] | None,
     include_burst: bool,
     touchpoint_ids: list[str | None] | None = None,
-) -> list[dict[str, Any]]:
-    """One row per answer (EXPORT_COLUMNS) for store-local days in [from, to], at these
-    touchpoints when given (None in them: at none)."""
+) -> Iterator[Sequence[Any]]:
+    """One row per answer, its cells in EXPORT_COLUMNS order, for store-local days in
+    [from, to], at these touchpoints when given (None in them: at none). The rows come from a
+    server-side cursor a batch at a time, so an export of any size holds one batch in memory;
+    `conn` must stay in its transaction until the iterator is exhausted or closed."""
     s, a = submissions.c, answers.c
     query = (
         select(
@@ -206,7 +212,9 @@ def export_rows(
         if None in touchpoint_ids:
             at.append(s.touchpoint_id.is_(None))
         query = query.where(or_(*at))
-    return [dict(row) for row in conn.execute(query).mappings()]
+    yield from conn.execute(
+        query.execution_options(stream_results=True, yield_per=EXPORT_BATCH_ROWS)
+    )
 
 
 #: How many recent answers with reasons `top_reasons` reads; how many comments it shows.
