@@ -1,4 +1,5 @@
-"""Admin: locations (name, time zone, opening hours, webhook), staff rosters, survey assignment."""
+"""Admin: locations (name, time zone, opening hours, webhook), staff rosters, touchpoints and
+survey assignment."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response
 from server import alerts, opening_hours, settings
 from server.dashboard.access import make_admin_blueprint
 from server.db import get_db
-from server.store import locations, staff, surveys
+from server.store import locations, staff, surveys, touchpoints
 from shared.clock import is_valid_timezone
 from shared.names import BadName, check_single_line, single_line_name
 
@@ -99,6 +100,7 @@ def _edit_page(location: dict[str, Any], **extra: Any) -> str:
     conn = get_db()
     with conn.begin():
         roster = staff.roster(conn, location["id"])
+        places = touchpoints.of_location(conn, location["id"])
         choices = surveys.summaries(conn)
     return render_template(
         "dashboard/admin/location_edit.html",
@@ -106,6 +108,8 @@ def _edit_page(location: dict[str, Any], **extra: Any) -> str:
         hours=opening_hours.rows(locations.opening_hours(location)),
         always_open=location.get("opening_hours") is None,
         roster=roster,
+        touchpoints=places,
+        kinds=touchpoints.KIND_LABELS,
         surveys=choices,
         rules=alerts.rules_for(location, settings.current()),
         **extra,
@@ -206,4 +210,75 @@ def set_staff_active(location_id: str, staff_id: str) -> Response:
     with conn.begin():
         staff.set_active(conn, staff_id, active)
     flash(f"{member['display_name']} {'reactivated' if active else 'deactivated'}.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+def _touchpoint_form() -> tuple[str, str | None, str | None, str | None]:
+    """(name, kind, survey id, problem) from a touchpoint form; '' picks none."""
+    name = _name()
+    kind = request.form.get("kind") or None
+    survey_id = request.form.get("survey_id") or None
+    if not name:
+        return name, kind, survey_id, "Give the touchpoint a name."
+    if (problem := _name_problem(name)) is not None:
+        return name, kind, survey_id, problem
+    if kind is not None and kind not in touchpoints.KINDS:
+        return name, kind, survey_id, "Kind: choose one of the list."
+    conn = get_db()
+    with conn.begin():
+        if survey_id is not None and not surveys.exists(conn, survey_id):
+            return name, kind, survey_id, "Survey: choose one of the list."
+    return name, kind, survey_id, None
+
+
+@bp.post("/<location_id>/touchpoints")
+def add_touchpoint(location_id: str) -> Response:
+    """Add a touchpoint (entrance, checkout …), optionally with its own survey."""
+    _found(location_id)
+    name, kind, survey_id, problem = _touchpoint_form()
+    if problem is not None:
+        flash(problem)
+    else:
+        conn = get_db()
+        with conn.begin():
+            touchpoints.create(conn, location_id, name, kind, survey_id)
+        flash(f"{name} added; place kiosks there on the devices page.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+def _touchpoint(location_id: str, touchpoint_id: str) -> dict[str, Any]:
+    conn = get_db()
+    with conn.begin():
+        found = touchpoints.get(conn, touchpoint_id)
+    if found is None or found["location_id"] != location_id:
+        abort(404)
+    return found
+
+
+@bp.post("/<location_id>/touchpoints/<touchpoint_id>")
+def save_touchpoint(location_id: str, touchpoint_id: str) -> Response:
+    """Rename a touchpoint, change its kind or its own survey (its answers keep the id)."""
+    _touchpoint(location_id, touchpoint_id)
+    name, kind, survey_id, problem = _touchpoint_form()
+    if problem is not None:
+        flash(problem)
+    else:
+        conn = get_db()
+        with conn.begin():
+            touchpoints.rename(conn, touchpoint_id, name)
+            touchpoints.set_kind(conn, touchpoint_id, kind)
+            touchpoints.assign_survey(conn, touchpoint_id, survey_id)
+        flash(f"{name} saved; its kiosks pick it up at their next config check.")
+    return redirect(url_for("admin_locations.edit", location_id=location_id))
+
+
+@bp.post("/<location_id>/touchpoints/<touchpoint_id>/archived")
+def set_touchpoint_archived(location_id: str, touchpoint_id: str) -> Response:
+    """Archive (or restore) a touchpoint: its answers stay in the reports."""
+    found = _touchpoint(location_id, touchpoint_id)
+    archived = request.form.get("archived") == "1"
+    conn = get_db()
+    with conn.begin():
+        touchpoints.set_archived(conn, touchpoint_id, archived)
+    flash(f"{found['name']} {'archived' if archived else 'restored'}.")
     return redirect(url_for("admin_locations.edit", location_id=location_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import segno
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from server.dashboard.access import make_blueprint, require_admin, require_user,
 from server.dashboard.present import ago, duration, store_time
 from server.db import get_db
 from server.device_health import device_state
-from server.store import as_utc, devices, locations
+from server.store import as_utc, devices, locations, touchpoints
 from shared.clock import utcnow
 from shared.names import BadName, single_line_name
 
@@ -30,11 +31,19 @@ def index() -> str:
     with conn.begin():
         rows = devices.listing(conn, allowed)
         places = locations.visible(conn, allowed)
+        spots = touchpoints.of_locations(conn, None if allowed is None else sorted(allowed))
     by_id = {p["id"]: p for p in places}
+    spot_names = {t["id"]: t["name"] for t in spots}
+    spots_at: dict[str, list[dict[str, Any]]] = {}
+    for spot in spots:
+        if not spot["archived"]:
+            spots_at.setdefault(spot["location_id"], []).append(spot)
     now = utcnow()
     warning = settings.current().device_warning_silent_s
     critical = settings.current().device_critical_silent_s
     for row in rows:
+        row["touchpoint_name"] = spot_names.get(row["touchpoint_id"] or "")
+        row["touchpoints"] = spots_at.get(row["location_id"], [])
         row["state"] = device_state(row, now, warning, critical, by_id.get(row["location_id"]))
         last = as_utc(row["last_contact_at"])
         row["silent_s"] = (now - last).total_seconds() if last else None
@@ -97,6 +106,25 @@ def move(device_id: str) -> Response:
         if not devices.move(conn, device_id, location_id):
             abort(404)
     flash(f"Device {device_id} moved to {place['name']}; it follows at its next config fetch.")
+    return redirect(url_for("devices.index"))
+
+
+@bp.post("/<device_id>/touchpoint")
+def place(device_id: str) -> Response:
+    """Place a device at a touchpoint of its location (or at none); its kiosk shows the
+    touchpoint's survey from its next config fetch, and files taps there from then on."""
+    require_admin()
+    touchpoint_id = request.form.get("touchpoint_id") or None
+    conn = get_db()
+    with conn.begin():
+        try:
+            if not touchpoints.place_device(conn, device_id, touchpoint_id):
+                abort(404)
+        except touchpoints.WrongLocation:
+            abort(400)
+        spot = touchpoints.get(conn, touchpoint_id) if touchpoint_id else None
+    where = spot["name"] if spot else "no touchpoint"
+    flash(f"Device {device_id} placed at {where}; it follows at its next config fetch.")
     return redirect(url_for("devices.index"))
 
 

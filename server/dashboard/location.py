@@ -1,11 +1,12 @@
-"""One location: scores, trend, weekday × hour heatmap, distribution, staff, reasons, export."""
+"""One location: scores, its touchpoints side by side, trend, weekday × hour heatmap,
+distribution, staff, reasons, export; every part narrowed to one touchpoint on request."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template
+from flask import Response, abort, jsonify, render_template, request
 
 from server import settings
 from server.dashboard import period as periods
@@ -23,7 +24,7 @@ from server.dashboard.present import (
 from server.db import get_db, get_engine
 from server.export import responses_csv_response
 from server.scores import build_groups
-from server.store import locations, rollups, staff, submissions, surveys
+from server.store import locations, rollups, staff, submissions, surveys, touchpoints
 
 bp = make_blueprint("location", __name__, "/dashboard/locations")
 
@@ -39,6 +40,56 @@ def _location(location_id: str) -> dict[str, Any]:
     if found is None:
         abort(404)
     return found
+
+
+NO_TOUCHPOINT = "none"  # the selector's value for answers taken at no touchpoint
+
+
+def _places(location_id: str) -> list[dict[str, Any]]:
+    conn = get_db()
+    with conn.begin():
+        return touchpoints.of_location(conn, location_id)
+
+
+def _narrowed(places: list[dict[str, Any]]) -> tuple[str | None, list[str | None] | None]:
+    """The chosen touchpoint (`?touchpoint=`: an id of this location, or `none`) and the
+    filter it makes; anything else shows the whole location."""
+    chosen = request.args.get("touchpoint")
+    if chosen == NO_TOUCHPOINT:
+        return chosen, [None]
+    if chosen and any(p["id"] == chosen for p in places):
+        return chosen, [chosen]
+    return None, None
+
+
+def _touchpoint_rows(
+    groups: list[dict[str, Any]], places: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per touchpoint (those with answers, and the unarchived ones without)."""
+    by_id = {g["key"]["touchpoint_id"]: g for g in groups}
+    rows = []
+    for place in places:
+        group = by_id.pop(place["id"], None)
+        if group is None and place["archived"]:
+            continue
+        rows.append(_touchpoint_row(place["id"], place["name"], place, group))
+    if None in by_id:
+        rows.append(_touchpoint_row(NO_TOUCHPOINT, "At no touchpoint", None, by_id[None]))
+    return rows
+
+
+def _touchpoint_row(
+    value: str, name: str, place: dict[str, Any] | None, group: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "value": value,
+        "name": name,
+        "kind": touchpoints.KIND_LABELS.get((place or {}).get("kind") or "", ""),
+        "archived": bool(place and place["archived"]),
+        "n": group["n"] if group else 0,
+        "ranked": bool(group and group["ranked"]),
+        "metrics": metrics(group or {}),
+    }
 
 
 def _labels(survey_id: str | None) -> dict[tuple[str, str], str]:
@@ -96,29 +147,42 @@ def _staff_rows(groups: list[dict[str, Any]], names: dict[str, Any]) -> list[dic
 
 @bp.get("/<location_id>")
 def page(location_id: str) -> str:
-    """Everything about one location for the chosen period."""
+    """Everything about one location for the chosen period (and touchpoint)."""
     place = _location(location_id)
     period = periods.from_request()
+    places = _places(location_id)
+    chosen, narrow = _narrowed(places)
     min_n = settings.current().min_n
     span = (period.day_from, period.day_to, [location_id], False)
     conn = get_db()
     with conn.begin():
-        totals = build_groups(rollups.counts(conn, "location", *span), "location", min_n)
-        by_staff = build_groups(rollups.counts(conn, "staff", *span), "staff", min_n)
-        heat = build_groups(rollups.counts(conn, "weekday_hour", *span), "weekday_hour", min_n)
+        by_touchpoint = build_groups(rollups.counts(conn, "touchpoint", *span), "touchpoint", min_n)
+        totals = build_groups(rollups.counts(conn, "location", *span, narrow), "location", min_n)
+        by_staff = build_groups(rollups.counts(conn, "staff", *span, narrow), "staff", min_n)
+        heat = build_groups(
+            rollups.counts(conn, "weekday_hour", *span, narrow), "weekday_hour", min_n
+        )
         names = staff.names(conn, location_id)
         burst = rollups.burst_answers(conn, location_id, period.day_from, period.day_to)
-        reasons, reasons_read = submissions.top_reasons(conn, location_id, *span[:2])
-        comments = submissions.latest_comments(conn, location_id, *span[:2])
+        reasons, reasons_read = submissions.top_reasons(
+            conn, location_id, *span[:2], touchpoint_ids=narrow
+        )
+        comments = submissions.latest_comments(conn, location_id, *span[:2], narrow)
     total = totals[0] if totals else {"n": 0, "ranked": False}
     labels = _labels(place["survey_id"])
     for comment in comments:
         comment["chip"] = answer_chip(comment["kind"], comment["scale"], comment["value"])
+    compared = _touchpoint_rows(by_touchpoint, places)
+    link_args = {**period.args, **({"touchpoint": chosen} if chosen else {})}
     return render_template(
         "dashboard/location.html",
         place=place,
         period=period,
         presets=periods.PRESETS,
+        link_args=link_args,
+        touchpoint_choices=[(row["value"], row["name"]) for row in compared],
+        chosen_touchpoint=chosen,
+        touchpoints=compared,
         total=total,
         scores=metrics(total),
         heatmap=_heatmap(heat),
@@ -128,7 +192,7 @@ def page(location_id: str) -> str:
         comments=comments,
         burst=burst,
         min_n=min_n,
-        labels=kinds_present(totals),
+        labels=kinds_present([*totals, *by_touchpoint]),
     )
 
 
@@ -181,8 +245,9 @@ def chart_data(location_id: str) -> Response:
     """The trend per store-local day with its intervals, and the answer distribution."""
     _location(location_id)
     period = periods.from_request()
+    _, narrow = _narrowed(_places(location_id))
     min_n = settings.current().min_n
-    span = (period.day_from, period.day_to, [location_id], False)
+    span = (period.day_from, period.day_to, [location_id], False, narrow)
     conn = get_db()
     with conn.begin():
         days = build_groups(rollups.counts(conn, "day", *span), "day", min_n)
@@ -195,11 +260,12 @@ def export(location_id: str) -> Response:
     """One CSV row per answer for the period (burst taps left out)."""
     _location(location_id)
     period = periods.from_request()
+    _, narrow = _narrowed(_places(location_id))
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
     return responses_csv_response(
         get_engine(),
         lambda conn: submissions.export_rows(
-            conn, period.day_from, period.day_to, [location_id], include_burst=False
+            conn, period.day_from, period.day_to, [location_id], False, narrow
         ),
         filename,
     )

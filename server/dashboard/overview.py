@@ -14,7 +14,7 @@ from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS, kinds_present, metrics, sort_rows
 from server.db import get_db
 from server.scores import build_groups
-from server.store import alerts, as_utc, locations, rollups
+from server.store import alerts, as_utc, locations, rollups, touchpoints
 from shared.scoring import clear_move
 
 bp = make_blueprint("overview", __name__, "/dashboard")
@@ -62,18 +62,26 @@ def _moves(
 @bp.get("/")
 def chain() -> str:
     """The chain's scores, movers and open alerts; n, NPS, CSAT, CES and smiley share per
-    location, each with its 95 % interval."""
+    location, each with its 95 % interval; all answers, or those at one kind of touchpoint."""
     user = require_user()
     period = periods.from_request()
     before = period.previous()
     min_n = settings.current().min_n
     allowed = scope(user)
     conn = get_db()
+    kind = request.args.get("kind")
+    if kind not in touchpoints.KINDS:
+        kind = None
     with conn.begin():
         places = locations.visible(conn, allowed)
         ids = [p["id"] for p in places]
-        counted = rollups.counts(conn, "location", period.day_from, period.day_to, ids, False)
-        earlier = rollups.counts(conn, "location", before.day_from, before.day_to, ids, False)
+        # One kind of touchpoint chain-wide ("checkouts"): only answers taken at those.
+        at: list[str | None] | None = None
+        if kind is not None:
+            at = [t["id"] for t in touchpoints.of_locations(conn, ids) if t["kind"] == kind]
+        span = (ids, False, at)
+        counted = rollups.counts(conn, "location", period.day_from, period.day_to, *span)
+        earlier = rollups.counts(conn, "location", before.day_from, before.day_to, *span)
         open_alerts = [a for a in alerts.listing(conn, allowed) if a["state"] == "open"]
     grouped = build_groups(counted, "location", min_n)
     groups = {g["key"]["location_id"]: g for g in grouped}
@@ -113,4 +121,6 @@ def chain() -> str:
         descending=descending,
         labels=kinds_present(grouped),
         min_n=min_n,
+        kind=kind,
+        kind_choices=list(touchpoints.PLURAL_LABELS.items()),
     )

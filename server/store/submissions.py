@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     Table,
     Text,
@@ -207,11 +208,7 @@ def export_rows(
     if not include_burst:
         query = query.where(s.burst.is_(False))
     if touchpoint_ids is not None:
-        named = [tp for tp in touchpoint_ids if tp is not None]
-        at = [s.touchpoint_id.in_(named)] if named else []
-        if None in touchpoint_ids:
-            at.append(s.touchpoint_id.is_(None))
-        query = query.where(or_(*at))
+        query = query.where(at_touchpoints(touchpoint_ids))
     yield from conn.execute(
         query.execution_options(stream_results=True, yield_per=EXPORT_BATCH_ROWS)
     )
@@ -251,7 +248,22 @@ def _utc_bounds(day_from: date, day_to: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day_to + timedelta(days=2), time(), UTC)
 
 
-def _recent(location_id: str, day_from: date, day_to: date) -> Any:
+def at_touchpoints(touchpoint_ids: list[str | None]) -> ColumnElement[bool]:
+    """Submissions taken at these touchpoints (None among them: at none)."""
+    s = submissions.c
+    named = [tp for tp in touchpoint_ids if tp is not None]
+    at = [s.touchpoint_id.in_(named)] if named else []
+    if None in touchpoint_ids:
+        at.append(s.touchpoint_id.is_(None))
+    return or_(*at)
+
+
+def _recent(
+    location_id: str,
+    day_from: date,
+    day_to: date,
+    touchpoint_ids: list[str | None] | None = None,
+) -> Any:
     """A location's non-burst answers of store-local days from..to, newest first.
 
     It walks the (location_id, burst, effective_at) index newest first within the period's
@@ -260,7 +272,7 @@ def _recent(location_id: str, day_from: date, day_to: date) -> Any:
     """
     s = submissions.c
     start, end = _utc_bounds(day_from, day_to)
-    return (
+    query = (
         select(answers.c.question_id, answers.c.reasons, answers.c.comment)
         .add_columns(answers.c.kind, answers.c.scale, answers.c.value, s.effective_at)
         .select_from(answers.join(submissions, answers.c.submission_id == s.id))
@@ -275,13 +287,21 @@ def _recent(location_id: str, day_from: date, day_to: date) -> Any:
         )
         .order_by(s.effective_at.desc())
     )
+    if touchpoint_ids is not None:
+        query = query.where(at_touchpoints(touchpoint_ids))
+    return query
 
 
 def top_reasons(
-    conn: Connection, location_id: str, day_from: date, day_to: date, limit: int = 10
+    conn: Connection,
+    location_id: str,
+    day_from: date,
+    day_to: date,
+    limit: int = 10,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> tuple[list[tuple[str, str, int]], int]:
     """The most chosen (question, reason, count) among recent answers, and how many were read."""
-    query = _recent(location_id, day_from, day_to).where(answers.c.reasons != "[]")
+    query = _recent(location_id, day_from, day_to, touchpoint_ids).where(answers.c.reasons != "[]")
     rows = conn.execute(query.limit(RECENT_REASON_ROWS)).all()
     counted: Counter[tuple[str, str]] = Counter()
     for row in rows:
@@ -291,10 +311,14 @@ def top_reasons(
 
 
 def latest_comments(
-    conn: Connection, location_id: str, day_from: date, day_to: date
+    conn: Connection,
+    location_id: str,
+    day_from: date,
+    day_to: date,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The newest comments with the answer they came with."""
-    query = _recent(location_id, day_from, day_to).where(
+    query = _recent(location_id, day_from, day_to, touchpoint_ids).where(
         answers.c.comment.is_not(None), answers.c.comment != ""
     )
     return [dict(r) for r in conn.execute(query.limit(LATEST_COMMENTS)).mappings()]

@@ -18,6 +18,22 @@ from shared.protocol import TouchpointKind
 
 #: The kinds a touchpoint may have, in the order forms offer them.
 KINDS: tuple[str, ...] = get_args(TouchpointKind)
+#: How the dashboard names each kind.
+KIND_LABELS = {
+    "entrance": "Entrance",
+    "checkout": "Checkout",
+    "service_desk": "Service desk",
+    "fitting_room": "Fitting room",
+    "other": "Other",
+}
+#: How the chain overview names all touchpoints of a kind ("checkouts, chain-wide").
+PLURAL_LABELS = {
+    "entrance": "Entrances",
+    "checkout": "Checkouts",
+    "service_desk": "Service desks",
+    "fitting_room": "Fitting rooms",
+    "other": "Other touchpoints",
+}
 
 
 class WrongLocation(ValueError):

@@ -91,7 +91,14 @@ class Chain:
                 key_id = api_keys.lookup(conn, key["key"])
             assert key_id is not None
         survey = self.kiosk.survey_id if own else self.smiletap.survey()
-        made = {"stf": staff_id, "srv": survey, "usr": found[0].id, "key": key_id.id}
+        touchpoint = cli.json("create-touchpoint", "--location", location, "--name", "Door")
+        made = {
+            "stf": staff_id,
+            "srv": survey,
+            "usr": found[0].id,
+            "key": key_id.id,
+            "tp": touchpoint["id"],
+        }
         self._targets[own] = made
         return made
 

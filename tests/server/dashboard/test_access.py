@@ -49,6 +49,7 @@ ACCESS = {
     "alerts.lift": "scoped",
     "devices.create": "admin",
     "devices.move": "admin",
+    "devices.place": "admin",
     "devices.confirm_revoke": "admin",
     "devices.revoke": "admin",
     "admin_locations.index": "admin",
@@ -59,6 +60,9 @@ ACCESS = {
     "admin_locations.add_staff": "admin",
     "admin_locations.rename_staff": "admin",
     "admin_locations.set_staff_active": "admin",
+    "admin_locations.add_touchpoint": "admin",
+    "admin_locations.save_touchpoint": "admin",
+    "admin_locations.set_touchpoint_archived": "admin",
     "admin_surveys.index": "admin",
     "admin_surveys.new": "admin",
     "admin_surveys.create": "admin",
@@ -155,6 +159,7 @@ def _values(chain: Chain, rule: Rule, own: bool) -> dict[str, str]:
         "survey_id": targets["srv"],
         "user_id": targets["usr"],
         "key_id": targets["key"],
+        "touchpoint_id": targets["tp"],
         "filename": "dashboard.css",
     }
     if rule.arguments & {"alert_id", "mute_id"}:
