@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import kpis, migrations, passwords, settings
+from server import kpis, logs, migrations, passwords, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
@@ -155,6 +155,7 @@ def run(host: str, port: int, threads: int, as_json: bool) -> None:
     import waitress
 
     with _command_app() as app:
+        logs.configure_for(app)
         try:
             migrations.upgrade(get_engine(app))
         except OperationalError as exc:

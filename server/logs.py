@@ -107,12 +107,21 @@ def _return_request_id(response: Response) -> Response:
     return response
 
 
+def configure_for(app: Flask) -> ServerLogHandler:
+    """Give the process the app's log format: for entry points that own the process.
+
+    `create_app` leaves the root logger alone, because an app may live in a process that owns
+    its logging already (the kiosk's tests serve one beside Kivy, which routes stderr through
+    its own logger: a root handler writing to stderr there loops forever).
+    """
+    return configure(app_settings.of(app).log_format)
+
+
 def init_app(app: Flask) -> None:
-    """Give each request its id, and the process its log format."""
+    """Give each request its id; refuse an unknown log format at start."""
     log_format = app_settings.of(app).log_format
     if log_format not in ("text", "json"):
         raise app_settings.SettingsError(f"LOG_FORMAT: {log_format!r} is not text or json")
-    configure(log_format)
     # First of the app's hooks, so lines written by the others carry the id too.
     app.before_request_funcs.setdefault(None, []).insert(0, _take_request_id)
     app.after_request(_return_request_id)
