@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 #: Opening hours: ISO weekday "1" (Monday) .. "7" (Sunday) → [opens "HH:MM", closes "HH:MM"].
@@ -63,4 +63,30 @@ def is_open(hours: Mapping[str, list[str]] | None, moment: datetime, timezone: s
     return False
 
 
-__all__ = ["Hours", "check_hours", "is_hhmm", "is_open"]
+def open_spans(
+    hours: Mapping[str, list[str]] | None, day: date, timezone: str
+) -> list[tuple[datetime, datetime]]:
+    """The UTC spans [start, end) the store is open on its business day `day`.
+
+    A day's hours belong to the day they open on, so `["18:00", "02:00"]` runs into the next
+    morning; no mapping (None) is the whole local day. Wall-clock times are placed in the
+    store's zone, so the spans are the real lengths on a daylight-saving day (23 or 25 hours
+    for an always-open store).
+    """
+    zone = ZoneInfo(timezone)
+
+    def at(on: date, minutes: int) -> datetime:
+        local = datetime.combine(on, time(minutes // 60, minutes % 60), zone)
+        return local.astimezone(UTC)
+
+    if hours is None:
+        return [(at(day, 0), at(day + timedelta(days=1), 0))]
+    times = hours.get(str(day.isoweekday()))
+    if not times:
+        return []
+    opens, closes = (_minutes(t) for t in times)
+    closes_on = day if closes > opens else day + timedelta(days=1)
+    return [(at(day, opens), at(closes_on, closes))]
+
+
+__all__ = ["Hours", "check_hours", "is_hhmm", "is_open", "open_spans"]

@@ -15,7 +15,7 @@ from server.db import get_db, reading
 from server.errors import ApiError
 from server.ingest import ingest_batch
 from server.settings import current
-from server.store import devices, enroll_limits
+from server.store import contacts, devices, enroll_limits
 from shared.clock import measured_skew, to_rfc3339, utcnow
 from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch, SubmissionResult
 
@@ -82,9 +82,11 @@ def config() -> Response:
 
 def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
     now = utcnow()
-    if devices.contact_due(device, now, current().contact_write_interval_s):
+    interval_s = current().contact_write_interval_s
+    if devices.contact_due(device, now, interval_s):
         with conn.begin():
             devices.record_contact(conn, device["id"], None, now)
+            contacts.mark(conn, device, now, interval_s)
 
 
 @bp.post("/submissions")
@@ -96,7 +98,10 @@ def submit() -> Response:
     conn = get_db()
     with conn.begin():
         results = ingest_batch(conn, device, batch, received_at, current().skew_threshold_s)
-        devices.record_contact(conn, device["id"], measured_skew(batch.sent_at, received_at))
+        devices.record_contact(
+            conn, device["id"], measured_skew(batch.sent_at, received_at), received_at
+        )
+        contacts.mark(conn, device, received_at, current().contact_write_interval_s)
     metrics.count_submissions(results)
     return jsonify(
         {
@@ -132,5 +137,6 @@ def heartbeat() -> Response:
     if devices.heartbeat_is_news(device, status) or devices.contact_due(device, now, interval_s):
         with conn.begin():
             devices.record_heartbeat(conn, device["id"], status, now)
+            contacts.mark(conn, device, now, interval_s)
     etag = device_config.current_etag(device, settings)
     return jsonify({"server_time": to_rfc3339(utcnow()), "config_etag": etag})

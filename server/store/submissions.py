@@ -322,3 +322,23 @@ def latest_comments(
         answers.c.comment.is_not(None), answers.c.comment != ""
     )
     return [dict(r) for r in conn.execute(query.limit(LATEST_COMMENTS)).mappings()]
+
+
+def daily_counts(
+    conn: Connection,
+    location_ids: list[str] | None,
+    day_from: date,
+    day_to: date,
+    include_burst: bool,
+) -> dict[tuple[str, date], int]:
+    """Submissions (answered visits) per location and store-local day."""
+    s = submissions.c
+    query = select(s.location_id, s.local_date, func.count()).where(
+        s.local_date.between(day_from, day_to)
+    )
+    if location_ids is not None:
+        query = query.where(s.location_id.in_(location_ids))
+    if not include_burst:
+        query = query.where(s.burst.is_(False))
+    query = query.group_by(s.location_id, s.local_date)
+    return {(loc, day): int(n) for loc, day, n in conn.execute(query)}

@@ -1,0 +1,102 @@
+"""`GET /reports/links`: does a score move with a KPI, each location compared with itself?
+
+Method. Each point is a location's day (or ISO week) with both a score and a KPI. Over
+several locations both are centred on each location's own mean first, so a big store's sales
+cannot pass for a good score: what is left is how a location's better-than-usual days go with
+its own KPI. r is Pearson's correlation of the centred values (scipy.stats.pearsonr). Its 95 %
+interval is Fisher's z ± 1.96 / sqrt(n − L − 2) for n points over L locations: centring spends
+one degree of freedom per location beyond the first, which scipy's own interval (n − 3) would
+not count, and would then be too narrow. This is the interval of a partial correlation with
+the L − 1 location dummies as covariates; with one location it is scipy's. A link is claimed
+only when the interval excludes zero; under 6 points, or with no freedom left, there is not
+enough data. It says "moves with", never "causes".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+SCORES = ("nps", "csat", "ces", "smiley")
+KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
+GRAINS = ("day", "week")
+MIN_POINTS = 6
+
+METHOD = (
+    "Pearson correlation of each location's values around its own average (within-location),"
+    " with a 95 % interval from Fisher's z on n − L − 2 degrees of freedom (n points, L"
+    " locations); a link is claimed only when the interval excludes zero."
+)
+
+
+def score_of(group: dict[str, Any], score: str) -> float | None:
+    """The headline number of one score kind in a score group, or None when it has none."""
+    found = group.get(score)
+    if not found:
+        return None
+    field = {"nps": "score", "csat": "score", "ces": "mean", "smiley": "positive_share"}[score]
+    value = found[field]
+    return None if value is None else float(value)
+
+
+def kpi_of(group: dict[str, Any], kpi: str) -> float | None:
+    """One KPI of a KPI-report group, or None when its parts are unknown."""
+    visitors = group["visitors"]
+    if kpi in ("conversion", "basket"):
+        ratio = group[kpi]
+        return None if ratio is None else float(ratio)
+    if kpi == "visitors":
+        return None if visitors is None else float(visitors)
+    top = group["revenue"] if kpi == "revenue_per_visitor" else group["staff_hours"]
+    if top is None or not visitors:
+        return None
+    scale = 1.0 if kpi == "revenue_per_visitor" else 100.0  # staffed hours per 100 visitors
+    return float(top) / float(visitors) * scale
+
+
+@dataclass(frozen=True)
+class Link:
+    """The correlation, its interval, the verdict, and n."""
+
+    n: int
+    r: float | None
+    ci95: tuple[float, float] | None
+    verdict: str
+
+
+def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
+    """The within-location correlation of (location_id, score, kpi) points."""
+    n = len(points)
+    by_location: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for location_id, score, kpi in points:
+        by_location[location_id].append((score, kpi))
+    dof = n - len(by_location) - 2
+    if n < MIN_POINTS or dof < 1:
+        return Link(n, None, None, "not_enough_data")
+    xs: list[float] = []
+    ys: list[float] = []
+    for pairs in by_location.values():
+        values = np.array(pairs, dtype=float)
+        centred = values - values.mean(axis=0)
+        xs.extend(centred[:, 0])
+        ys.extend(centred[:, 1])
+    x, y = np.array(xs), np.array(ys)
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Link(n, None, None, "not_enough_data")  # nothing varies: no correlation
+    r = float(stats.pearsonr(x, y).statistic)
+    z = math.atanh(max(min(r, 1 - 1e-12), -1 + 1e-12))
+    half = float(stats.norm.ppf(0.975)) / math.sqrt(dof)
+    low, high = math.tanh(z - half), math.tanh(z + half)
+    if low > 0:
+        verdict = "moves_with"
+    elif high < 0:
+        verdict = "moves_against"
+    else:
+        verdict = "no_clear_link"
+    return Link(n, round(r, 3), (round(low, 3), round(high, 3)), verdict)
