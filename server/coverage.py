@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from server.store import contacts
 from server.store.locations import opening_hours
+from shared.clock import utcnow
 from shared.opening_hours import open_spans
 
 HOUR = timedelta(hours=1)
@@ -61,8 +62,10 @@ def daily(
         if started is None:
             continue
         hours = opening_hours(location)
-        day = day_from
-        while day <= day_to:
+        # Only days the history can speak for: from its first hour to tomorrow (any zone).
+        day = max(day_from, started.date() - timedelta(days=1))
+        last = min(day_to, utcnow().date() + timedelta(days=1))
+        while day <= last:
             day_spans = open_spans(hours, day, location["timezone"])
             if day_spans and day_spans[-1][1] > started:
                 spans[(location["id"], day)] = day_spans

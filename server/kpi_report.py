@@ -7,7 +7,6 @@ than its answers counting against no visitors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -79,7 +78,7 @@ def day_rows(
     day_from: date,
     day_to: date,
     include_burst: bool,
-    touchpoint_ids: Iterable[str | None] | None = None,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> dict[tuple[str, date], dict[str, Any]]:
     """Per location-day with anything known: answers, the KPIs, opening and covered minutes."""
     located = locations.visible(conn, None if location_ids is None else frozenset(location_ids))

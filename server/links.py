@@ -22,6 +22,11 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from sqlalchemy import Connection
+
+from server import kpi_report
+from server.scores import build_groups
+from server.store import rollups
 
 SCORES = ("nps", "csat", "ces", "smiley")
 KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
@@ -100,3 +105,52 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     else:
         verdict = "no_clear_link"
     return Link(n, round(r, 3), (round(low, 3), round(high, 3)), verdict)
+
+
+def points(
+    conn: Connection, filters: Any, score: str, kpi: str, grain: str
+) -> list[dict[str, Any]]:
+    """The (location, period) points with both a score and a KPI, in period order."""
+    rows = rollups.counts(
+        conn,
+        "day",
+        filters.day_from,
+        filters.day_to,
+        filters.location_ids,
+        filters.include_burst,
+        filters.touchpoint_ids,
+    )
+    if grain == "week":
+        # Each day's counts under its week's key: build_groups sums them per week.
+        rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
+    scores: dict[tuple[str, str], float] = {}
+    for group in build_groups(rows, "day", 0):
+        value = score_of(group, score)
+        if value is not None:
+            key = group["key"]
+            period = key["date"] if "date" in key else key["local_date"]
+            scores[(key["location_id"], str(period))] = value
+    days = kpi_report.day_rows(
+        conn,
+        filters.location_ids,
+        filters.day_from,
+        filters.day_to,
+        filters.include_burst,
+        filters.touchpoint_ids,
+    )
+    found = []
+    for group in kpi_report.build_groups(days, grain):
+        key = group["key"]
+        period = key.get("date") or key["week"]
+        score_value = scores.get((key["location_id"], period))
+        kpi_value = kpi_of(group, kpi)
+        if score_value is not None and kpi_value is not None:
+            found.append(
+                {
+                    "location_id": key["location_id"],
+                    "period": period,
+                    "score": score_value,
+                    "kpi": round(kpi_value, 3),
+                }
+            )
+    return sorted(found, key=lambda p: (p["period"], p["location_id"]))

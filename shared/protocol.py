@@ -353,3 +353,48 @@ class KpiResult(Message):
 
 class KpiResponse(Message):
     results: list[KpiResult]
+
+
+class KpiGroup(Message):
+    key: dict[str, str]
+    answers: int
+    visitors: int | None
+    response_rate: float | None
+    coverage: float | None
+    transactions: int | None
+    revenue: float | None
+    staff_hours: float | None
+    conversion: float | None
+    basket: float | None
+
+
+class KpiReportResponse(Message):
+    from_: str = Field(alias="from")
+    to: str
+    group_by: Literal["day", "week", "location"]
+    groups: list[KpiGroup]
+
+    model_config = ConfigDict(
+        extra="ignore", strict=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+
+class LinkPoint(Message):
+    location_id: str
+    period: str
+    score: float
+    kpi: float
+
+
+class LinksResponse(Message):
+    score: Literal["nps", "csat", "ces", "smiley"]
+    kpi: Literal[
+        "conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor"
+    ]
+    grain: Literal["day", "week"]
+    n: int
+    r: float | None
+    ci95: tuple[float, float] | None
+    verdict: Literal["moves_with", "moves_against", "no_clear_link", "not_enough_data"]
+    method: str
+    points: list[LinkPoint]

@@ -12,6 +12,8 @@ from pydantic.json_schema import models_json_schema
 
 from server.api.bodies import MAX_INT, MAX_YEAR, MIN_YEAR, SKIP_INTS
 from server.api.reports import ID_PATTERN, MAX_MIN_N
+from server.kpi_report import GROUP_BY
+from server.links import GRAINS, KPIS, SCORES
 from shared import __version__
 from shared.protocol import (
     ConfigResponse,
@@ -22,7 +24,9 @@ from shared.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
     KpiBatch,
+    KpiReportResponse,
     KpiResponse,
+    LinksResponse,
     ScoresResponse,
     SubmissionBatch,
     SubmissionsResponse,
@@ -92,6 +96,7 @@ def document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         EnrollRequest, EnrollResponse, ConfigResponse, SubmissionBatch, SubmissionsResponse,
         HeartbeatRequest, HeartbeatResponse, ScoresResponse, ErrorBody, KpiBatch, KpiResponse,
+        KpiReportResponse, LinksResponse,
     ]  # fmt: skip
     _, schemas = models_json_schema(
         [(m, "serialization" if "Response" in m.__name__ else "validation") for m in models],
@@ -111,6 +116,16 @@ def document() -> dict[str, Any]:
         *report_params,
         _query("group_by", {"enum": list(get_args(GroupBy))}),
         _query("min_n", {"type": "integer", "minimum": 0, "maximum": MAX_MIN_N}),
+    ]
+    kpi_report = _op("KPIs, response rate, coverage", (200, KpiReportResponse), None, "apiKey",
+                     400, 401, 403)  # fmt: skip
+    kpi_report["parameters"] = [*report_params, _query("group_by", {"enum": list(GROUP_BY)})]
+    link_report = _op("Score against KPI", (200, LinksResponse), None, "apiKey", 400, 401, 403)
+    link_report["parameters"] = [
+        *report_params,
+        _query("score", {"enum": list(SCORES)}, True),
+        _query("kpi", {"enum": list(KPIS)}, True),
+        _query("grain", {"enum": list(GRAINS)}),
     ]
     csv_op = {
         "summary": "One CSV row per answer",
@@ -155,6 +170,8 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/reports/scores": {"get": scores},
             "/api/v1/reports/responses.csv": {"get": csv_op},
+            "/api/v1/reports/kpis": {"get": kpi_report},
+            "/api/v1/reports/links": {"get": link_report},
         },
         "components": {
             "schemas": schemas["$defs"],

@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
-from server import settings
+from server import kpi_report, links, settings
 from server.auth import require_api_key
 from server.db import get_db, get_engine
 from server.errors import ApiError
@@ -158,4 +158,64 @@ def responses_csv() -> Response:
             filters.touchpoint_ids,
         ),
         "responses.csv",
+    )
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    raw = request.args.get(name, default)
+    if raw not in choices:
+        raise ApiError("invalid_query", f"{name} must be one of {', '.join(choices)}", name)
+    return raw
+
+
+@bp.get("/kpis")
+def kpis() -> Response:
+    """Answers, KPIs, response rate and coverage per day, ISO week or location."""
+    key = require_api_key()
+    filters = _filters(key)
+    group_by = _choice("group_by", kpi_report.GROUP_BY, "location")
+    conn = get_db()
+    with conn.begin():
+        days = kpi_report.day_rows(
+            conn,
+            filters.location_ids,
+            filters.day_from,
+            filters.day_to,
+            filters.include_burst,
+            filters.touchpoint_ids,
+        )
+    return jsonify(
+        {
+            "from": filters.day_from.isoformat(),
+            "to": filters.day_to.isoformat(),
+            "group_by": group_by,
+            "groups": kpi_report.build_groups(days, group_by),
+        }
+    )
+
+
+@bp.get("/links")
+def link_report() -> Response:
+    """How a score moves with a KPI over days or weeks, each location compared with itself."""
+    key = require_api_key()
+    filters = _filters(key)
+    score = _choice("score", links.SCORES)
+    kpi = _choice("kpi", links.KPIS)
+    grain = _choice("grain", links.GRAINS, "day")
+    conn = get_db()
+    with conn.begin():
+        points = links.points(conn, filters, score, kpi, grain)
+    link = links.within_location([(p["location_id"], p["score"], p["kpi"]) for p in points])
+    return jsonify(
+        {
+            "score": score,
+            "kpi": kpi,
+            "grain": grain,
+            "n": link.n,
+            "r": link.r,
+            "ci95": None if link.ci95 is None else list(link.ci95),
+            "verdict": link.verdict,
+            "method": links.METHOD,
+            "points": points,
+        }
     )

@@ -330,8 +330,10 @@ def daily_counts(
     day_from: date,
     day_to: date,
     include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
 ) -> dict[tuple[str, date], int]:
-    """Submissions (answered visits) per location and store-local day."""
+    """Submissions (answered visits) per location and store-local day, at these touchpoints
+    when given (None in them: at none)."""
     s = submissions.c
     query = select(s.location_id, s.local_date, func.count()).where(
         s.local_date.between(day_from, day_to)
@@ -340,5 +342,11 @@ def daily_counts(
         query = query.where(s.location_id.in_(location_ids))
     if not include_burst:
         query = query.where(s.burst.is_(False))
+    if touchpoint_ids is not None:
+        named = [tp for tp in touchpoint_ids if tp is not None]
+        at = [s.touchpoint_id.in_(named)] if named else []
+        if None in touchpoint_ids:
+            at.append(s.touchpoint_id.is_(None))
+        query = query.where(or_(*at))
     query = query.group_by(s.location_id, s.local_date)
     return {(loc, day): int(n) for loc, day, n in conn.execute(query)}

@@ -16,6 +16,8 @@ def test_document_lists_every_endpoint(client) -> None:
         "/api/v1/reports/scores",
         "/api/v1/reports/responses.csv",
         "/api/v1/kpis",
+        "/api/v1/reports/kpis",
+        "/api/v1/reports/links",
     }
     schemas = doc["components"]["schemas"]
     assert "SubmissionBatch" in schemas and "ErrorBody" in schemas

@@ -74,3 +74,23 @@ def test_bad_hours_are_refused(hours: dict[str, list[str]]) -> None:
         check_hours(hours)
     assert check_hours(None) is None
     assert check_hours(WEEKDAYS) == WEEKDAYS
+
+
+def test_open_spans_are_real_lengths_across_daylight_saving() -> None:
+    from datetime import date
+
+    from shared.opening_hours import open_spans
+
+    # Warsaw springs forward on 2026-03-29: an always-open day is 23 hours long.
+    [(start, end)] = open_spans(None, date(2026, 3, 29), "Europe/Warsaw")
+    assert (end - start).total_seconds() == 23 * 3600
+    [(start, end)] = open_spans(None, date(2026, 10, 25), "Europe/Warsaw")
+    assert (end - start).total_seconds() == 25 * 3600
+    # Hours past midnight belong to the day they open on; a day not listed is closed.
+    hours = {"5": ["18:00", "02:00"]}
+    [(start, end)] = open_spans(hours, date(2026, 11, 20), "Europe/Warsaw")
+    assert (start.isoformat(), end.isoformat()) == (
+        "2026-11-20T17:00:00+00:00",
+        "2026-11-21T01:00:00+00:00",
+    )
+    assert open_spans(hours, date(2026, 11, 21), "Europe/Warsaw") == []
