@@ -32,7 +32,7 @@ from server.app import create_app  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
 from server.store import api_keys, rollups  # noqa: E402
 
-LOCATIONS, TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES = 50, 3, 365, 14, 5
+LOCATIONS, TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES = 50, 3, 5, 365, 14, 5
 
 # Every simulated answer picks a random cell; GROUP BY turns them into rollup counts.
 # MATERIALIZED, or SQLite would call random() again wherever `raw` is referenced.

@@ -45,17 +45,39 @@ def post_json(url: str, body: dict, token: str | None = None) -> dict:  # type: 
         return json.loads(answer.read())  # type: ignore[no-any-return]
 
 
+#: Where a demo answer was given: (touchpoint id or None, the survey shown there, how much
+#: worse than the location's usual its faces run: the checkout queue costs a little).
+Place = tuple[str | None, dict, int]  # type: ignore[type-arg]
+
+
+def checkout_survey_file(instance: Path) -> Path:
+    """The demo survey asked about paying: the checkouts' own survey."""
+    definition = json.loads(SURVEY_FILE.read_text(encoding="utf-8"))
+    definition["questions"][0]["text"] = {
+        "en": "How was paying today?",
+        "pl": "Jak przebiegła płatność?",
+        "ru": "Как прошла оплата?",
+        "ro": "Cum a fost plata?",
+        "zh-Hant": "今天結帳順利嗎？",
+    }
+    path = instance / "checkout-survey.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def seed_history(
     server: ServerProcess,
     location_id: str,
     timezone: str,
-    survey: dict,
+    places: list[Place],
     staff_ids: list[str],
     days: int,
     rng: random.Random,
-) -> int:  # type: ignore[type-arg]
-    """Post `days` of plausible answers through a 'history' device over the real API, and as
-    many from the `days` before (answered with `EARLIER_WEIGHTS`); return the recent count."""
+) -> int:
+    """Post `days` of plausible answers through a 'history' device over the real API, spread
+    over the location's touchpoints (and none), and as many from the `days` before (answered
+    with `EARLIER_WEIGHTS`); return the recent count."""
     device = server.cli("create-device", "--location", location_id, "--name", "Demo history")
     token = post_json(
         f"{server.url}/api/v1/enroll",
@@ -69,7 +91,10 @@ def seed_history(
         age = rng.uniform(days + 4, 2 * days + 4) if earlier else rng.uniform(0, days)
         tapped = now - dt.timedelta(days=age)
         weights = (EARLIER_WEIGHTS if earlier else FACE_WEIGHTS)[timezone]
+        touchpoint_id, survey, worse = rng.choice(places)
         face = rng.choices(range(1, 6), weights=weights)[0]
+        if worse and face > 1 and rng.random() < 0.35:
+            face -= 1
         reasons = [rng.choice(["wait", "staff", "stock", "clean"])] if face <= 2 else []
         submissions.append(
             {
@@ -77,6 +102,7 @@ def seed_history(
                 "survey_id": survey["id"],
                 "survey_version": survey["version"],
                 "location_id": location_id,
+                "touchpoint_id": touchpoint_id,
                 "staff_id": rng.choice([*staff_ids, None]),
                 "language": "en",
                 "tapped_at": tapped.isoformat(),
@@ -110,6 +136,7 @@ def main() -> int:
     server.cli("migrate")
     rng = random.Random(7)
     survey = server.cli("create-survey", "--file", str(SURVEY_FILE))
+    paying = server.cli("create-survey", "--file", str(checkout_survey_file(args.instance)))
     server.start()
     print(f"server: {server.url} (SQLite in {server.instance_dir}, log {server.log_path})")
     started: list[KioskProcess | Xvfb] = []  # stopped in reverse order at the end
@@ -125,15 +152,27 @@ def main() -> int:
                 server.cli("create-staff", "--location", location, "--name", person)["id"]
                 for person in staff
             ]
-            count = seed_history(server, location, timezone, survey, staff_ids, 28, rng)
+            # Entrance and checkout, each with its own kiosk; the checkout asks about paying.
+            entrance = server.cli("create-touchpoint", "--location", location, "--name",
+                                  "Entrance", "--kind", "entrance")["id"]  # fmt: skip
+            checkout = server.cli("create-touchpoint", "--location", location, "--name", "Checkout",
+                                  "--kind", "checkout", "--survey", paying["id"])["id"]  # fmt: skip
+            places: list[Place] = [(entrance, survey, 0), (checkout, paying, 1), (None, survey, 0)]
+            count = seed_history(server, location, timezone, places, staff_ids, 28, rng)
             print(
-                f"location: {name} ({timezone}) {location}: {len(staff)} staff, {count} answers"
-                f" (and {count} in the four weeks before)"
+                f"location: {name} ({timezone}) {location}: {len(staff)} staff, touchpoints"
+                f" entrance and checkout, {count} answers (and {count} in the four weeks before)"
             )
             if not kiosk_location:
                 kiosk_location = location
-                device = server.cli("create-device", "--location", location, "--name", "Front door")
+                device = server.cli("create-device", "--location", location, "--name",
+                                    "Front door", "--touchpoint", entrance)  # fmt: skip
                 kiosk_code = device["code"]
+            else:
+                server.cli("create-device", "--location", location, "--name", "Front door",
+                           "--touchpoint", entrance)  # fmt: skip
+            server.cli("create-device", "--location", location, "--name", "Tills",
+                       "--touchpoint", checkout)  # fmt: skip
         api_key = server.cli("create-api-key", "--role", "admin")["key"]
 
         xvfb = None
@@ -153,16 +192,17 @@ def main() -> int:
             print(f"kiosk: window open on {display}")
         today = dt.date.today()
         query = f"from={today - dt.timedelta(days=30)}&to={today + dt.timedelta(days=1)}"
-        query += "&group_by=location"
+        query += "&group_by=touchpoint"
         report_url = f"{server.url}/api/v1/reports/scores?{query}"
         print(f"report: {report_url}")
         print(f"  curl -H 'Authorization: Bearer {api_key}' '{report_url}'")
         print(f"health: {server.url}/healthz, {server.url}/readyz; metrics: {server.url}/metrics")
         for group in server.get_json(report_url.removeprefix(server.url), api_key)["groups"]:
             smiley = group["smiley"]
+            where = group["key"]["touchpoint_id"] or "no touchpoint"
             print(
-                f"  {names[group['key']['location_id']]}: n={group['n']}, smiley positive "
-                f"{smiley['positive_share']}% {smiley['ci95']}"
+                f"  {names[group['key']['location_id']]} at {where}: n={group['n']}, smiley"
+                f" positive {smiley['positive_share']}% {smiley['ci95']}"
             )
         if args.check:
             return 0

@@ -1,5 +1,5 @@
 // The period picker applies a choice at once: a preset when picked, a custom range when both
-// dates are valid. Without this script the form's Apply button does the same.
+// dates are valid; so does the touchpoint selector. Without this script the form's Apply button does the same.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -15,6 +15,10 @@
       });
       from.addEventListener("change", submitDates);
       to.addEventListener("change", submitDates);
+      // The touchpoint (or kind) selector beside the period applies at once as well.
+      Array.prototype.forEach.call(form.querySelectorAll("select.narrow"), function (select) {
+        select.addEventListener("change", function () { form.submit(); });
+      });
     });
   });
 }());

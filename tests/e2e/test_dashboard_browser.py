@@ -245,3 +245,65 @@ def test_alerts_acknowledge_and_mute_in_a_browser(
     expect(page.locator("#mutes tr.mute-ended")).to_contain_text("lifted by anna@example.com")
     context.close()
     assert errors == []
+
+
+def test_touchpoints_in_a_browser(server: ServerProcess, browser: Browser, tmp_path: Path) -> None:
+    """The location page compares its touchpoints and narrows to one; the overview compares
+    checkouts chain-wide; the admin and devices pages manage them. Screenshots of each."""
+    survey_file = tmp_path / "survey.json"
+    survey_file.write_text(json.dumps(SURVEY), encoding="utf-8")
+    a = server.cli("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
+    survey = server.cli("create-survey", "--file", str(survey_file))["id"]
+    server.cli("assign-survey", "--location", a, "--survey", survey)
+    door = server.cli("create-touchpoint", "--location", a, "--name", "Entrance", "--kind",
+                      "entrance")["id"]  # fmt: skip
+    tills = server.cli("create-touchpoint", "--location", a, "--name", "Checkout", "--kind",
+                       "checkout")["id"]  # fmt: skip
+    code = server.cli("create-device", "--location", a, "--name", "Door kiosk", "--touchpoint",
+                      door)["code"]  # fmt: skip
+    server.cli("create-device", "--location", a, "--name", "Till kiosk", "--touchpoint", tills)
+    token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
+    now = datetime.now(UTC)
+    items = []
+    for i in range(44):
+        at_door = i < 36  # 36 at the door (ranked), 8 at the tills (not enough)
+        items.append(
+            {
+                "id": str(uuid.uuid4()),
+                "survey_id": survey,
+                "survey_version": 1,
+                "location_id": a,
+                "touchpoint_id": door if at_door else tills,
+                "language": "en",
+                "tapped_at": _wire(now - timedelta(days=i % 5)),
+                "answers": [{"question_id": "q1", "value": 5 - (i % 3 if at_door else 3)}],
+            }
+        )
+    _post_json(server.url + "/api/v1/submissions", {"sent_at": _wire(now), "submissions": items},
+               token)  # fmt: skip
+    _create_user(server, "admin@example.com", "admin")
+    base = server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _login(page, base, "admin@example.com")
+    cookies = context.cookies()
+
+    page.goto(f"{base}/dashboard/locations/{a}")
+    table = page.locator("#touchpoints")
+    expect(table.locator("tr", has_text="Entrance")).to_contain_text("36")
+    expect(table.locator("tr", has_text="Checkout")).to_contain_text("not enough responses")
+    _shoot(browser, cookies, page.url, "touchpoints-location")
+    page.select_option("#touchpoint-picker", tills)  # applies at once, like the period
+    expect(page.locator("#total-n")).to_have_text("8")
+    expect(page.locator("#narrowed")).to_contain_text("Checkout")
+    _shoot(browser, cookies, page.url, "touchpoints-location-narrowed")
+
+    page.goto(f"{base}/dashboard/?kind=checkout")
+    expect(page.locator("h1")).to_contain_text("Checkouts, chain-wide")
+    expect(page.locator("#chain-n")).to_have_text("8")
+    _shoot(browser, cookies, page.url, "touchpoints-overview-checkouts")
+    _shoot(browser, cookies, f"{base}/dashboard/admin/locations/{a}", "touchpoints-admin")
+    page.goto(f"{base}/dashboard/devices/")
+    expect(page.locator("tr", has_text="Till kiosk")).to_contain_text("at Checkout")
+    _shoot(browser, cookies, page.url, "touchpoints-devices")
+    context.close()
