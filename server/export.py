@@ -40,8 +40,8 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-# Per-column forms of safe_cell for the types each export column holds: the same text, without
-# the type tests on every cell (an export is millions of cells).
+# The export's cells as safe_cell writes them, without its type tests and with one call per row
+# instead of one per cell (an export is millions of cells): each column's type is known.
 
 
 def _text(value: str | None) -> str:
@@ -50,45 +50,50 @@ def _text(value: str | None) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _number(value: int | None) -> str:
-    if value is None:
-        return ""
+def _number(value: int) -> str:
     return f"'{value}" if value < 0 else str(value)
 
 
-def _moment(value: datetime | None) -> str:
-    if value is None:
-        return ""
+def _moment(value: datetime) -> str:
     if value.tzinfo is None:  # SQLite hands back the stored UTC reading without an offset
         return value.isoformat() + "Z"
     return to_rfc3339(value)
 
 
-def _reasons(value: str | None) -> str:
-    return _text(";".join(json.loads(value or "[]")))
+def _reasons(value: str) -> str:
+    return "" if value == "[]" else _text(";".join(json.loads(value)))
 
 
-_CELL_FOR_TYPE: dict[str, Callable[[Any], str]] = {
-    "text": _text,
-    "number": _number,
-    "moment": _moment,
-    "other": safe_cell,
-    "reasons": _reasons,
-}
-_COLUMN_TYPES = {
-    "survey_version": "number",
-    "weekday": "number",
-    "hour": "number",
-    "scale": "number",
-    "value": "number",
-    "effective_at": "moment",
-    "tapped_at": "moment",
-    "received_at": "moment",
-    "local_date": "other",
-    "burst": "other",
-    "reasons": "reasons",
-}
-_CELLS = tuple(_CELL_FOR_TYPE[_COLUMN_TYPES.get(name, "text")] for name in EXPORT_COLUMNS)
+def _row_cells(row: Sequence[Any]) -> list[str]:
+    """One answer's cells in EXPORT_COLUMNS order (the store's NOT NULL columns are never
+    None)."""
+    (submission_id, location_id, device_id, staff_id, touchpoint_id, survey_id, survey_version,
+     language, local_date, weekday, hour, effective_at, tapped_at, received_at, burst,
+     question_id, kind, scale, value, reasons, comment) = row  # fmt: skip
+    formula = FORMULA_STARTS
+    return [
+        "'" + submission_id if submission_id.startswith(formula) else submission_id,
+        "'" + location_id if location_id.startswith(formula) else location_id,
+        "'" + device_id if device_id.startswith(formula) else device_id,
+        _text(staff_id),
+        _text(touchpoint_id),
+        "'" + survey_id if survey_id.startswith(formula) else survey_id,
+        str(survey_version) if survey_version >= 0 else _number(survey_version),
+        "'" + language if language.startswith(formula) else language,
+        local_date.isoformat(),
+        str(weekday) if weekday >= 0 else _number(weekday),
+        str(hour) if hour >= 0 else _number(hour),
+        _moment(effective_at),
+        _moment(tapped_at),
+        _moment(received_at),
+        "true" if burst else "false",
+        "'" + question_id if question_id.startswith(formula) else question_id,
+        "'" + kind if kind.startswith(formula) else kind,
+        str(scale) if scale >= 0 else _number(scale),
+        str(value) if value >= 0 else _number(value),
+        "" if reasons == "[]" else _reasons(reasons),
+        "" if comment is None else _text(comment),
+    ]
 
 
 def responses_csv_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
@@ -99,7 +104,7 @@ def responses_csv_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     writer.writerow(EXPORT_COLUMNS)
     pending = 0
     for row in rows:
-        writer.writerow([cell(value) for cell, value in zip(_CELLS, row, strict=True)])
+        writer.writerow(_row_cells(row))
         pending += 1
         if pending >= ROWS_PER_CHUNK:
             yield out.getvalue()

@@ -1,0 +1,139 @@
+"""Memory and speed of the answers CSV export: peak RSS growth of a real `smiletap-server run`
+process while it streams GET /api/v1/reports/responses.csv of a whole year, and rows/s as the
+client receives them, at 100k and 5M answers on SQLite (or PostgreSQL with --pg).
+
+    .venv/bin/python bench/export.py                           # 100k and 5M answers
+    .venv/bin/python bench/export.py --sizes 100000 1000000
+    .venv/bin/python bench/export.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/
+
+The answers (one per submission, one location, a year, 40 % with a reason, 5 % with a
+comment) are bulk-inserted directly, as bench/dashboard.py does, not sent through ingest.
+Peak RSS growth is the server's VmHWM during the export (reset through /proc/PID/clear_refs
+first) minus its RSS before, after a warm-up export of one day. The floor beside rows/s is the
+same rows read by the database driver in this process with no CSV at all. Prints figures;
+never passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "deploy" / "dev"))
+
+from dashboard import CREATED, DAY_DATES, MEASURED, database, drop_database, raw_answer, write  # noqa: E402
+from harness import ServerProcess  # noqa: E402
+
+from server import migrations  # noqa: E402
+from server.db import make_engine  # noqa: E402
+
+STAFF_IDS = [f"stf_00_{j}" for j in range(5)]
+HOURS = range(8, 22)
+CHUNK = 100_000  # rows per bulk insert
+YEAR = {"from": "2025-01-01", "to": "2025-12-31"}
+
+
+def generate(answers: int) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """(table, rows) chunks: the location, its staff and device, then the answers."""
+    yield "locations", [(MEASURED, "Location 00", "UTC", CREATED)]
+    yield "staff", [(s, MEASURED, f"Person {s}", True, CREATED) for s in STAFF_IDS]
+    yield "devices", [("dev_bench", MEASURED, "Bench", CREATED)]
+    for start in range(1, answers + 1, CHUNK):
+        subs, answer_rows = [], []
+        for number in range(start, min(start + CHUNK, answers + 1)):
+            day = DAY_DATES[number % len(DAY_DATES)]
+            staff = STAFF_IDS[number % len(STAFF_IDS)]
+            hour = HOURS[number % len(HOURS)]
+            sub, answer = raw_answer(number, staff, day, hour, 1 + number % 5)
+            subs.append(sub)
+            answer_rows.append(answer)
+        yield "submissions", subs
+        yield "answers", answer_rows
+
+
+def rss_kib(pid: int, field: str) -> int:
+    """A VmRSS/VmHWM line of /proc/PID/status, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def download(url: str, key: str, params: dict[str, str]) -> tuple[int, float]:
+    """CSV lines after the header, and seconds, as the client reads the streamed body."""
+    started = time.perf_counter()
+    lines = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    with requests.get(url, params=params, headers=headers, stream=True, timeout=600) as answer:
+        assert answer.status_code == 200, f"{answer.status_code}: {answer.text[:200]}"
+        for block in answer.iter_content(1 << 20):
+            lines += block.count(b"\n")
+    return lines - 1, time.perf_counter() - started
+
+
+def driver_floor(url: str) -> float:
+    """Rows/s of the export's rows read straight by the driver, no CSV (the floor)."""
+    engine = make_engine(url)
+    started = time.perf_counter()
+    rows = 0
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(
+            "SELECT s.*, a.question_id, a.kind, a.scale, a.value, a.reasons, a.comment "
+            "FROM answers a JOIN submissions s ON a.submission_id = s.id "
+            "ORDER BY s.effective_at, s.id, a.question_id"
+        ).yield_per(2000)
+        for _ in result:
+            rows += 1
+    engine.dispose()
+    return rows / (time.perf_counter() - started)
+
+
+def main() -> None:
+    """Build each size, start the server on it, export a year, print memory and speed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 5_000_000])
+    parser.add_argument("--pg", help="a PostgreSQL server URL ending in /; SQLite when not given")
+    args = parser.parse_args()
+    print(f"{'answers':>10} {'build s':>8} {'rows out':>9} {'export s':>9} {'rows/s':>9} "
+          f"{'floor rows/s':>13} {'RSS before MiB':>15} {'peak growth MiB':>16}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            url = database(args.pg, Path(tmp), size)
+            started = time.perf_counter()
+            engine = make_engine(url)
+            migrations.upgrade(engine)
+            engine.dispose()
+            write(url, generate(size))
+            build_s = time.perf_counter() - started
+            floor = driver_floor(url)
+            server = ServerProcess(Path(tmp) / f"instance-{size}", url).start()
+            try:
+                assert server.proc is not None
+                pid = server.proc.pid
+                key = server.cli("create-api-key", "--role", "admin")["key"]
+                export_url = server.url + "/api/v1/reports/responses.csv"
+                download(export_url, key, {"from": "2025-01-01", "to": "2025-01-01"})  # warm-up
+                before = rss_kib(pid, "VmRSS")
+                Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak RSS := current RSS
+                rows, seconds = download(export_url, key, YEAR)
+                growth = rss_kib(pid, "VmHWM") - before
+            finally:
+                server.stop()
+            drop_database(args.pg, url)
+            assert rows == size, f"exported {rows} rows of {size}"
+            speed, before_mib, growth_mib = rows / seconds, before / 1024, growth / 1024
+            print(f"{size:>10} {build_s:>8.1f} {rows:>9} {seconds:>9.1f} {speed:>9.0f} "
+                  f"{floor:>13.0f} {before_mib:>15.1f} {growth_mib:>16.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
