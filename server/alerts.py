@@ -312,12 +312,13 @@ def send_mail(settings: Settings, recipients: list[str], subject: str, body: str
         smtp.send_message(message)
 
 
-def post_webhook(settings: Settings, url: str, body: dict[str, Any]) -> None:
+def post_webhook(settings: Settings, url: str, body: dict[str, Any], secret: str = "") -> None:
     """POST the JSON body to the webhook (`server.webhooks`: no internal addresses unless
-    allowed, no redirects); a refusal or a non-2xx answer raises."""
+    allowed, no redirects), signed with `secret` when set; a refusal or a non-2xx answer
+    raises."""
     allow = webhooks.AllowList.parse(settings.webhook_allow)
     timeout = settings.alert_delivery_timeout_s
-    webhooks.post_json(url, json.dumps(body).encode(), allow, timeout)
+    webhooks.post_json(url, json.dumps(body).encode(), allow, timeout, secret)
 
 
 def deliver(
@@ -344,9 +345,12 @@ def deliver(
             metrics.ALERT_FAILURES.labels(channel="mail").inc()
             failed.add("mail")
     url = episode.get("webhook_url") or settings.alert_webhook_url
+    # The server-wide secret is for the server-wide URL only: a location's own webhook has
+    # no signing secret yet, so it goes unsigned rather than signed with someone else's key.
+    secret = "" if episode.get("webhook_url") else settings.alert_webhook_secret
     if "webhook" in wanted and url:
         try:
-            post_webhook(settings, url, payload(settings, episode))
+            post_webhook(settings, url, payload(settings, episode), secret)
             metrics.ALERTS_SENT.labels(channel="webhook").inc()
         except Exception as exc:  # as above: a refused URL, a timeout, an HTTP error …
             log.warning("alert %s: webhook not sent: %r", episode["id"], exc)

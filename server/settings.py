@@ -141,6 +141,11 @@ class Settings:
         "",
         "Alert webhook (JSON POST) for locations without their own",
     )
+    alert_webhook_secret: str = setting(
+        "",
+        "Signs each POST to ALERT_WEBHOOK_URL (header X-Smiletap-Signature, HMAC-SHA256); "
+        "empty: no signature header",
+    )
     alert_delivery_timeout_s: float = setting(
         10.0,
         "Seconds before an alert mail or webhook gives up",

@@ -14,16 +14,24 @@ POST to its loopback services, the LAN or a cloud metadata endpoint. So at every
    the request (no rebinding window);
 3. redirects are not followed: any answer outside 2xx is a failure.
 
+With a signing secret, the POST carries `X-Smiletap-Signature: t=<unix seconds>,v1=<hex
+HMAC-SHA256 of "<t>.<raw body>">` (PROTOCOL.md, same section): the receiver can tell the body
+came from this server unaltered, and the time in it lets it refuse an old one replayed. It
+is computed over the exact bytes sent, at each send, so a retry carries a fresh time.
+
 Errors: `WebhookRefused` (the destination is not allowed; no connection was made) and
 `WebhookFailed` (the destination answered outside 2xx), both `OSError`s like a network error.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -123,8 +131,20 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
 
 
-def post_json(url: str, body: bytes, allow: AllowList, timeout: float) -> int:
-    """POST `body` (JSON) to `url` after the checks above; the 2xx status it answered."""
+#: The header of a signed POST.
+SIGNATURE_HEADER = "X-Smiletap-Signature"
+
+
+def signature(secret: str, body: bytes, at: int) -> str:
+    """The `X-Smiletap-Signature` value for `body` sent at unix time `at`."""
+    signed = f"{at}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"
+
+
+def post_json(url: str, body: bytes, allow: AllowList, timeout: float, secret: str = "") -> int:
+    """POST `body` (JSON) to `url` after the checks above, signed when `secret` is set; the 2xx
+    status it answered."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused(f"webhook URL must be http(s)://host/...: {url!r}")
@@ -134,6 +154,8 @@ def post_json(url: str, body: bytes, allow: AllowList, timeout: float) -> int:
     connection = kind(parts.hostname, port, address, timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Content-Type": "application/json", "User-Agent": "smiletap-alerts"}
+    if secret:  # signed after the DNS check, so the time is as close to the send as it gets
+        headers[SIGNATURE_HEADER] = signature(secret, body, int(time.time()))
     try:
         connection.request("POST", path, body, headers)
         answer = connection.getresponse()

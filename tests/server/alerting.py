@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import threading
+import time
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,19 +51,50 @@ class SmtpServer:
         self.controller.stop()
 
 
-class WebhookReceiver:
-    """An HTTP server in a thread that records each JSON POST and answers `status` (204)."""
+def verify_signature(secret: str, header: str, body: bytes, now: float) -> bool:
+    """A receiver's check of `X-Smiletap-Signature`, written from PROTOCOL.md alone (not with
+    server code): the HMAC must match and the time be at most 5 minutes old (the same code is
+    the example in docs/admin-guide.md)."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    if not fields.get("t", "").isdigit() or "v1" not in fields:
+        return False
+    if abs(now - int(fields["t"])) > 300:
+        return False
+    signed = fields["t"].encode() + b"." + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"])
 
-    def __init__(self) -> None:
+
+class WebhookReceiver:
+    """An HTTP server in a thread that records each JSON POST and answers `status` (204).
+
+    With `secret` set it checks the signature like a real receiver: a POST without a valid,
+    fresh one is answered 401 and kept in `refused`, not in `bodies`. `signatures` holds the
+    header of every POST (None when absent)."""
+
+    def __init__(self, secret: str = "") -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.refused: list[bytes] = []
+        self.signatures: list[str | None] = []
         self.status = 204
+        self.secret = secret
         received = self.bodies
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                received.append(json.loads(self.rfile.read(length)))
+                raw = self.rfile.read(length)
+                header = self.headers.get("X-Smiletap-Signature")
+                receiver.signatures.append(header)
+                if receiver.secret and not verify_signature(
+                    receiver.secret, header or "", raw, time.time()
+                ):
+                    receiver.refused.append(raw)
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                received.append(json.loads(raw))
                 self.send_response(receiver.status)
                 self.end_headers()
 

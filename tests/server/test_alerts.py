@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -490,3 +491,57 @@ def test_a_webhook_to_an_internal_address_is_refused_unless_allowed(
     alerting.config = replace(alerting.config, webhook_allow="127.0.0.0/8")
     alerting.check(start + timedelta(minutes=2))
     assert [b["alert"]["id"] for b in webhook.bodies] == [alert_id]
+
+
+def test_the_server_wide_webhook_is_signed_and_a_retry_signed_afresh(
+    alerting: Alerting, webhook: WebhookReceiver
+) -> None:
+    """The receiver checks each POST itself (HMAC and at most 5 minutes old): the first try
+    is answered 500, the retry must carry a new time, not the first try's header again."""
+    webhook.secret = "hook-secret"
+    alerting.config = replace(alerting.config, alert_webhook_secret="hook-secret")
+    webhook.status = 500
+    alerting.answers(1, 1, 1, 1)
+    start = datetime.now(UTC)
+    (alert_id,) = alerting.check(start)
+    assert len(webhook.bodies) == 1 and webhook.refused == []  # verified, then answered 500
+    first = _signed_at(webhook.signatures[0])
+    while int(time.time()) == first:  # the retry must come in a later second to tell apart
+        time.sleep(0.01)
+    webhook.status = 204
+    alerting.check(start + alerts.retry_delay(1) + timedelta(seconds=1))
+    assert len(webhook.bodies) == 2 and webhook.refused == []
+    assert _signed_at(webhook.signatures[1]) > first
+    assert _delivery(alerting, alert_id) == (None, 2, True)
+
+
+def test_a_wrong_secret_is_refused_and_a_locations_own_webhook_is_not_signed(
+    alerting: Alerting, webhook: WebhookReceiver
+) -> None:
+    webhook.secret = "hook-secret"
+    alerting.config = replace(alerting.config, alert_webhook_secret="not-the-secret")
+    alerting.answers(1, 1, 1, 1)
+    start = datetime.now(UTC)
+    (alert_id,) = alerting.check(start)
+    assert webhook.bodies == [] and len(webhook.refused) == 1
+    assert _delivery(alerting, alert_id) == ("webhook", 1, False)
+    own = WebhookReceiver()  # the server-wide secret is not this location's to sign with
+    try:
+        with alerting.engine.begin() as conn:
+            conn.execute(
+                update(locations)
+                .where(locations.c.id == alerting.kiosk.location_id)
+                .values(webhook_url=own.url)
+            )
+        alerting.check(start + alerts.retry_delay(1) + timedelta(seconds=1))
+        assert [b["alert"]["id"] for b in own.bodies] == [alert_id]
+        assert own.signatures == [None]
+    finally:
+        own.stop()
+
+
+def _signed_at(header: str | None) -> int:
+    assert header is not None
+    match = re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", header)
+    assert match is not None, header
+    return int(match.group(1))

@@ -1,19 +1,32 @@
 """The webhook SSRF guard, against real HTTP receivers on loopback (internal by definition):
-refused unless allowed, no redirects, and one DNS answer used for the check and the connect."""
+refused unless allowed, no redirects, and one DNS answer used for the check and the connect;
+and the signature a receiver checks."""
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
+import re
 import socket
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from threading import Thread
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from server.webhooks import AllowList, WebhookFailed, WebhookRefused, is_internal, post_json
+from server.webhooks import (
+    AllowList,
+    WebhookFailed,
+    WebhookRefused,
+    is_internal,
+    post_json,
+    signature,
+)
 from tests.server.alerting import WebhookReceiver
 
 BODY = json.dumps({"alert": {"id": 1}}).encode()
@@ -136,3 +149,65 @@ def test_the_checked_address_is_the_one_connected_to(
     url = f"http://hooks.rebind.test:{port}/hook"
     assert post_json(url, BODY, AllowList.parse("127.0.0.1"), 2) == 204
     assert lookups == ["hooks.rebind.test"] and len(receiver.bodies) == 1
+
+
+def _post_raw(url: str, body: bytes, signature: str) -> int:
+    """A POST by hand (someone other than the server), with the given signature header."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    try:
+        connection.request("POST", parts.path, body, {"X-Smiletap-Signature": signature})
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+def test_a_signed_post_is_verified_and_a_tampered_or_stale_one_refused() -> None:
+    """The receiver checks the signature with its own code (tests/server/alerting.py)."""
+    receiver = WebhookReceiver(secret="s3cret")
+    try:
+        before = int(time.time())
+        assert post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5, "s3cret") == 204
+        assert receiver.bodies == [{"alert": {"id": 1}}] and receiver.refused == []
+        (header,) = receiver.signatures
+        assert header is not None and re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", header)
+        assert before <= int(header[2:].split(",")[0]) <= time.time()
+        tampered = BODY.replace(b"1", b"2")
+        assert _post_raw(receiver.url, tampered, header) == 401  # same header, other body
+        stale = signature("s3cret", BODY, int(time.time()) - 301)
+        assert _post_raw(receiver.url, BODY, stale) == 401  # replayed 5 minutes later
+        wrong_key = signature("guess", BODY, int(time.time()))
+        assert _post_raw(receiver.url, BODY, wrong_key) == 401
+        assert receiver.refused == [tampered, BODY, BODY] and len(receiver.bodies) == 1
+        # A wrong secret on the server's side is refused too: the key really is used.
+        with pytest.raises(WebhookFailed, match="401"):
+            post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5, "other")
+    finally:
+        receiver.stop()
+
+
+def test_without_a_secret_there_is_no_signature(receiver: WebhookReceiver) -> None:
+    assert post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5) == 204
+    assert receiver.signatures == [None]
+
+
+def test_the_admin_guides_verification_example_works() -> None:
+    """The Python example in docs/admin-guide.md, run as written, on a real signed POST."""
+    guide = (Path(__file__).parents[2] / "docs" / "admin-guide.md").read_text()
+    example = re.search(r"\*\*Signed webhooks\.\*\*.*?```python\n(.*?)```", guide, re.S)
+    assert example is not None
+    scope: dict[str, Any] = {}
+    exec(example.group(1), scope)  # our own documentation, run as a reader would
+    verify = scope["verify_signature"]
+    receiver = WebhookReceiver()
+    try:
+        post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5, "s3cret")
+        (header,) = receiver.signatures
+    finally:
+        receiver.stop()
+    assert verify("s3cret", header, BODY, time.time())
+    assert not verify("s3cret", header, BODY.replace(b"1", b"2"), time.time())
+    assert not verify("s3cret", header, BODY, time.time() + 301)
+    assert not verify("other", header, BODY, time.time())
