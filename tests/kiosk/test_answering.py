@@ -138,3 +138,13 @@ def test_a_language_picked_after_the_first_tap_is_recorded(store: LocalStore):
     assert store.pending(10)[0].language == "pl"
     with pytest.raises(ValueError):
         session.set_language("de")
+
+
+def test_a_tap_carries_the_touchpoint_of_the_config_shown(store: LocalStore):
+    # A server without touchpoints sends no "touchpoint": the tap is at none.
+    assert SurveySession(make_config(), store).answer(4).touchpoint_id is None
+    placed = make_config(touchpoint={"id": "tp_tills", "name": "Tills", "kind": "checkout"})
+    submission = SurveySession(placed, store).answer(4)
+    assert submission.touchpoint_id == "tp_tills"
+    stored = store.get_submission(submission.id)
+    assert stored is not None and stored.submission.touchpoint_id == "tp_tills"
