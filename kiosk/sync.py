@@ -112,6 +112,8 @@ class SyncService:
         self.backoff = Backoff()
         self._lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
+        #: The last upload run stopped at MAX_BATCHES_PER_RUN with taps still waiting.
+        self._more_pending = False
 
     def _default_client(self, enrollment: Enrollment) -> ApiClient:
         return ApiClient(enrollment.server_url, enrollment.token, self.settings.http_timeout_s)
@@ -151,7 +153,7 @@ class SyncService:
         now = datetime.now(UTC)
         common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
         scheduler.add_job(
-            self._scheduled(self.sync_now),
+            self._scheduled(self._sync_until_drained),
             "interval",
             seconds=self.settings.sync_interval_s,
             id="sync",
@@ -172,6 +174,15 @@ class SyncService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+    def _sync_until_drained(self) -> None:
+        """The scheduled sync: while a run stops at MAX_BATCHES_PER_RUN with taps still
+        waiting (a backlog after an outage), the next run goes at once instead of a sync
+        interval later; the lock is free between runs, so a heartbeat or a manual sync waits
+        for one run at most."""
+        self.sync_now()
+        while self._more_pending and self._scheduler is not None and self.backoff.ready():
+            self.sync_now()
 
     def _scheduled(self, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
@@ -209,6 +220,7 @@ class SyncService:
 
     def _upload_locked(self, client: ApiClient) -> UploadReport:
         totals = UploadReport()
+        self._more_pending = False
         for _ in range(MAX_BATCHES_PER_RUN):
             batch = self.store.pending(self.settings.batch_size)
             if not batch:
@@ -233,6 +245,8 @@ class SyncService:
                 if result.status == "rejected":
                     log.warning("sync: %s rejected: %s %s", result.id, result.reason, result.field)
             totals = totals + report
+        else:
+            self._more_pending = True
         pruned = self.store.prune_delivered(self.settings.retention_days)
         if pruned:
             log.info("sync: pruned %d delivered taps past retention", pruned)

@@ -335,3 +335,22 @@ def test_a_kiosk_moved_with_a_backlog_files_old_taps_where_they_were_made(
         at_entrance.id: where["Entrance"],
         at_tills.id: where["Tills"],
     }
+
+
+def test_scheduled_sync_drains_a_backlog_without_waiting_an_interval_per_run(
+    ids, store: LocalStore, settings: Settings, monkeypatch
+):
+    # A backlog bigger than one run: the next run goes at once, not a sync interval later.
+    monkeypatch.setattr("kiosk.sync.MAX_BATCHES_PER_RUN", 2)
+    for _ in range(9):
+        store.record_submission(submission_for(ids))
+    sync = SyncService(store, Settings(settings.data_dir, sync_interval_s=3600, batch_size=2))
+    sync.start()
+    try:
+        deadline = time.monotonic() + 20
+        while store.backlog() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.backlog() == 0  # five runs of at most four taps, all within the first
+    finally:
+        sync.stop()
+    assert store.count("delivered") == 9
