@@ -14,11 +14,13 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import sys
 import time
 import urllib.request
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from harness import KioskProcess, ServerProcess, Xvfb
 
@@ -74,16 +76,19 @@ def seed_history(
     staff_ids: list[str],
     days: int,
     rng: random.Random,
-) -> int:
+) -> tuple[int, str, dict[dt.date, float]]:
     """Post `days` of plausible answers through a 'history' device over the real API, spread
     over the location's touchpoints (and none), and as many from the `days` before (answered
-    with `EARLIER_WEIGHTS`); return the recent count."""
+    with `EARLIER_WEIGHTS`); return the recent count, the device id and each store-local
+    day's share of happy faces (4 and 5)."""
     device = server.cli("create-device", "--location", location_id, "--name", "Demo history")
     token = post_json(
         f"{server.url}/api/v1/enroll",
         {"code": device["code"], "device_info": {"app_version": "demo"}},
     )["token"]
     now = dt.datetime.now(dt.UTC)
+    zone = ZoneInfo(timezone)
+    faces_by_day: dict[dt.date, list[int]] = {}
     submissions = []
     for i in range(days * 25 * 2):
         earlier = i % 2 == 1
@@ -95,6 +100,7 @@ def seed_history(
         face = rng.choices(range(1, 6), weights=weights)[0]
         if worse and face > 1 and rng.random() < 0.35:
             face -= 1
+        faces_by_day.setdefault(tapped.astimezone(zone).date(), []).append(face)
         reasons = [rng.choice(["wait", "staff", "stock", "clean"])] if face <= 2 else []
         submissions.append(
             {
@@ -121,7 +127,63 @@ def seed_history(
     # Someone tried IT PINs at this kiosk: the devices page shows the count from the heartbeat.
     heartbeat = {"sent_at": now.isoformat(), "app_version": "demo", "it_pin_failures": 3}
     post_json(f"{server.url}/api/v1/heartbeat", heartbeat, token)
-    return len(submissions) // 2
+    shares = {day: sum(f >= 4 for f in faces) / len(faces) for day, faces in faces_by_day.items()}
+    return len(submissions) // 2, device["device_id"], shares
+
+
+#: Per demo location: visitors a day, conversion (%) and basket around which days vary.
+KPI_LEVELS = {"Europe/Warsaw": (1200, 24.0, 48.0), "America/New_York": (2100, 18.0, 61.0)}
+#: Conversion points per unit of the day's happy share: a real, modest link (r about 0.5).
+CONVERSION_PER_SHARE = 4.0
+
+
+def seed_business_results(
+    server: ServerProcess,
+    location_id: str,
+    timezone: str,
+    device_id: str,
+    shares: dict[dt.date, float],
+    rng: random.Random,
+) -> None:
+    """Daily KPIs for the answered days, imported with `import-kpis`, whose conversion moves
+    modestly with the day's share of happy faces; and eight weeks of contact history for the
+    history device, with a few outages, so coverage shows."""
+    visitors_level, conversion_level, basket_level = KPI_LEVELS[timezone]
+    mean_share = sum(shares.values()) / len(shares)
+    lines = ["location_id,date,visitors,transactions,revenue,staff_hours"]
+    for day in sorted(shares):
+        visitors = max(100, round(rng.gauss(visitors_level, visitors_level * 0.12)))
+        conversion = conversion_level + CONVERSION_PER_SHARE * (shares[day] - mean_share)
+        conversion += rng.gauss(0, 1.0)
+        transactions = round(visitors * conversion / 100)
+        revenue = round(transactions * rng.gauss(basket_level, basket_level * 0.06), 2)
+        staff_hours = round(rng.uniform(56, 72) * 2) / 2
+        lines.append(f"{location_id},{day},{visitors},{transactions},{revenue},{staff_hours}")
+    path = server.instance_dir / f"kpis-{location_id}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = server.cli("import-kpis", "--file", str(path))
+    assert not result["rejected"], result["rejected"]
+    # Contact history straight into the database: the device API writes it for live kiosks,
+    # but the demo's past cannot call in. Every minute, but for a few outages of 1-4 hours.
+    all_minutes = (1 << 60) - 1
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    rows = []
+    outage_left = 0
+    for _ in range(56 * 24):
+        hour -= dt.timedelta(hours=1)
+        if outage_left == 0 and rng.random() < 0.012:
+            outage_left = rng.randint(1, 4)
+        minutes = 0 if outage_left else all_minutes
+        outage_left = max(0, outage_left - 1)
+        if minutes:
+            stamp = hour.strftime("%Y-%m-%d %H:%M:%S.000000")
+            rows.append((location_id, stamp, device_id, None, minutes))
+    with sqlite3.connect(server.instance_dir / "smiletap.db") as db:
+        db.executemany(
+            "INSERT INTO contact_minutes (location_id, hour, device_id, touchpoint_id, minutes)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def main() -> int:
@@ -158,7 +220,10 @@ def main() -> int:
             checkout = server.cli("create-touchpoint", "--location", location, "--name", "Checkout",
                                   "--kind", "checkout", "--survey", paying["id"])["id"]  # fmt: skip
             places: list[Place] = [(entrance, survey, 0), (checkout, paying, 1), (None, survey, 0)]
-            count = seed_history(server, location, timezone, places, staff_ids, 28, rng)
+            count, history_device, shares = seed_history(
+                server, location, timezone, places, staff_ids, 28, rng
+            )
+            seed_business_results(server, location, timezone, history_device, shares, rng)
             print(
                 f"location: {name} ({timezone}) {location}: {len(staff)} staff, touchpoints"
                 f" entrance and checkout, {count} answers (and {count} in the four weeks before)"
@@ -203,6 +268,22 @@ def main() -> int:
             print(
                 f"  {names[group['key']['location_id']]} at {where}: n={group['n']}, smiley"
                 f" positive {smiley['positive_share']}% {smiley['ci95']}"
+            )
+        links_url = (
+            f"/api/v1/reports/links?from={today - dt.timedelta(days=70)}&to={today}"
+            "&score=smiley&kpi=conversion"
+        )
+        link = server.get_json(links_url, api_key)
+        print(
+            f"link: smiley share vs conversion, within each location: {link['verdict']}, "
+            f"r={link['r']} {link['ci95']}, n={link['n']} ({server.url}{links_url})"
+        )
+        kpis_url = f"/api/v1/reports/kpis?{query}"
+        for group in server.get_json(kpis_url, api_key)["groups"]:
+            print(
+                f"  {names[group['key']['location_id']]}: response rate "
+                f"{group['response_rate']}, coverage {group['coverage']}%, conversion "
+                f"{group['conversion']}%, basket {group['basket']}"
             )
         if args.check:
             return 0

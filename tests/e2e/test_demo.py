@@ -44,3 +44,10 @@ def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Pa
     reported = dict(re.findall(r"^  (.+?): n=(\d+), smiley positive", out, re.MULTILINE))
     assert len(seeded) == 2
     assert reported == seeded
+    # Business results: eight weeks of KPIs with a planted, modest link, and coverage shown.
+    link = re.search(r"^link: .*?: (\w+), r=(\S+) ", out, re.MULTILINE)
+    assert link and link.group(1) == "moves_with" and 0.2 < float(link.group(2)) < 0.8, out
+    figures = re.findall(r"response rate (\S+), coverage (\S+)%, conversion (\S+)%", out)
+    assert len(figures) == 2
+    for rate, coverage, conversion in figures:
+        assert float(rate) > 0 and 80 <= float(coverage) < 100 and float(conversion) > 10
