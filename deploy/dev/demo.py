@@ -278,7 +278,8 @@ def main() -> int:
             f"link: smiley share vs conversion, within each location: {link['verdict']}, "
             f"r={link['r']} {link['ci95']}, n={link['n']} ({server.url}{links_url})"
         )
-        kpis_url = f"/api/v1/reports/kpis?{query}"
+        span = f"from={today - dt.timedelta(days=30)}&to={today + dt.timedelta(days=1)}"
+        kpis_url = f"/api/v1/reports/kpis?{span}&group_by=location"
         for group in server.get_json(kpis_url, api_key)["groups"]:
             print(
                 f"  {names[group['key']['location_id']]}: response rate "

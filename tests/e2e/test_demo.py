@@ -40,8 +40,14 @@ def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Pa
 
     key = re.search(r"Authorization: Bearer (\S+)'", out)
     assert key and re.search(r"report: http://127\.0\.0\.1:\d+/api/v1/reports/scores\?", out)
-    seeded = dict(re.findall(r"location: (.+?) \(.*: \d+ staff, (\d+) answers", out))
-    reported = dict(re.findall(r"^  (.+?): n=(\d+), smiley positive", out, re.MULTILINE))
+    seeded = {
+        name: int(n)
+        for name, n in re.findall(r"location: (.+?) \(.*: \d+ staff, .*?(\d+) answers", out)
+    }
+    # Reported per touchpoint (and at none): together, each location's seeded answers.
+    reported: dict[str, int] = {}
+    for name, n in re.findall(r"^  (.+?) at .+?: n=(\d+), smiley", out, re.MULTILINE):
+        reported[name] = reported.get(name, 0) + int(n)
     assert len(seeded) == 2
     assert reported == seeded
     # Business results: eight weeks of KPIs with a planted, modest link, and coverage shown.
