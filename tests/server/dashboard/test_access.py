@@ -35,6 +35,9 @@ ACCESS = {
     "device.submit": "device",
     "reports.scores": "api_key",
     "reports.responses_csv": "api_key",
+    "reports.kpis": "api_key",
+    "reports.link_report": "api_key",
+    "kpis.put_kpis": "api_key",
     "home": "public",  # a redirect to the overview, which asks for a sign-in
     "account.logout": "any",
     "account.change_password": "any",
@@ -92,7 +95,7 @@ FORM = {
     "duration": "1h",
 }
 #: The blueprints that authenticate with bearer tokens: no CSRF, no session.
-API_BLUEPRINTS = ("device", "reports", "openapi")
+API_BLUEPRINTS = ("device", "reports", "kpis", "openapi")
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ def _call(chain: Chain, client: Any, token: str, route: Route, own: bool) -> Any
     loc = chain.a if own else chain.b
     form = {**FORM, "location_id": loc, "survey_id": chain.kiosk.survey_id, "csrf_token": token}
     if route.rule.endpoint.split(".")[0] in API_BLUEPRINTS:
-        return client.post(path, json={})
+        return client.open(path, method=route.method, json={})
     return client.post(path, data=form)
 
 
