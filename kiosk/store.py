@@ -35,7 +35,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.migrations import MIGRATIONS
-from kiosk.uptime import age_s, boot_id, uptime_s
+from kiosk.uptime import age_between, boot_id, uptime_s
 from shared.clock import to_rfc3339
 from shared.protocol import ConfigResponse, Submission, SubmissionResult
 
@@ -176,8 +176,11 @@ class LocalStore:
                 " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
                 [PENDING, now - OPEN_GRACE_S, limit],
             ).fetchall()
+        now_boot, now_up = boot_id(), uptime_s()
         return [
-            Submission.model_validate_json(payload).model_copy(update={"age_s": age_s(boot, up)})
+            Submission.model_validate_json(payload).model_copy(
+                update={"age_s": age_between(boot, up, now_boot, now_up)}
+            )
             for payload, boot, up in rows
         ]
 

@@ -29,6 +29,14 @@ def uptime_s() -> float:
 
 def age_s(tap_boot: str | None, tap_uptime_s: float | None) -> float | None:
     """Seconds since a tap recorded in `tap_boot` at `tap_uptime_s`, if still the same boot."""
-    if tap_boot is None or tap_uptime_s is None or tap_boot != boot_id():
+    return age_between(tap_boot, tap_uptime_s, boot_id(), uptime_s())
+
+
+def age_between(
+    tap_boot: str | None, tap_uptime_s: float | None, now_boot: str | None, now_uptime_s: float
+) -> float | None:
+    """`age_s` against a boot and uptime read once, for many taps at a time (an upload
+    batch reads /proc once, not once per tap)."""
+    if tap_boot is None or tap_uptime_s is None or tap_boot != now_boot:
         return None
-    return round(max(0.0, uptime_s() - tap_uptime_s), 3)
+    return round(max(0.0, now_uptime_s - tap_uptime_s), 3)
