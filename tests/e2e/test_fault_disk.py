@@ -5,9 +5,7 @@ lost, the database stays sound, and taps resume when space returns.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 from harness import KioskProcess, ServerProcess, Xvfb
 
+from tests.e2e.fulldisk import fill, small_tmpfs
 from tests.e2e.kiosk_driver import server_counts
 
 pytestmark = pytest.mark.e2e
@@ -26,30 +25,8 @@ DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "dem
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 96 MiB tmpfs: room for the kiosk's database and its CJK font, until a filler takes
     the rest."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        reason = f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write zeros until the filesystem is full; the file to delete to free it again."""
-    filler = folder / "filler"
-    # Unbuffered: nothing is left to flush (and fail) when the file closes.
-    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
-        while True:
-            out.write(bytes(65536))
-    return filler
+    with small_tmpfs(tmp_path / "disk", 96) as mount:
+        yield mount
 
 
 def test_full_disk_pauses_taps_and_recovers(

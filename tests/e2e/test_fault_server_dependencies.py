@@ -33,6 +33,7 @@ import requests
 from harness import GunicornProcess, free_port
 
 from kiosk.sync import Backoff
+from tests.e2e.fulldisk import fill, small_tmpfs
 from tests.soak import soak_factor
 
 pytestmark = pytest.mark.e2e
@@ -326,29 +327,8 @@ def test_postgresql_stops_and_starts_under_fleet_load(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 32 MiB tmpfs for the server's instance folder (its SQLite file)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        reason = f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write zeros until the filesystem is full; the file to delete to free it again."""
-    filler = folder / "filler"
-    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
-        while True:
-            out.write(bytes(65536))
-    return filler
+    with small_tmpfs(tmp_path / "disk", 32) as mount:
+        yield mount
 
 
 def test_server_disk_full_under_fleet_load(small_disk: Path, tmp_path: Path) -> None:
