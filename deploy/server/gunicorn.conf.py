@@ -19,6 +19,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
+# Idle keep-alive connections stay open longer than nginx keeps its idle upstream ones
+# (keepalive_timeout 5s in nginx-smiletap.conf), so only nginx ever closes an idle one.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 10))
 # Bodies are limited by the app (5 MiB, 413); headers stay at gunicorn's defaults.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 # gunicorn's default line, then the time taken and the request id the app returned

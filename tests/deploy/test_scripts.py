@@ -269,6 +269,22 @@ def test_nginx_site_limits_and_headers() -> None:
     assert re.search(r"ssl_certificate\s+/etc/letsencrypt/live/smiletap.example.com/", site)
 
 
+def test_nginx_closes_idle_upstream_connections_before_gunicorn_does() -> None:
+    # The other order is a race: nginx reuses a connection that gunicorn is closing, and the
+    # POST sent on it is answered 502 (seen in CI on a loaded machine).
+    site = (DEPLOY / "server" / "nginx-smiletap.conf").read_text(encoding="utf-8")
+    upstream = re.search(r"upstream smiletap_app \{(.*?)\}", site, re.S)
+    assert upstream and re.search(r"^\s*keepalive \d+;", upstream.group(1), re.M)
+    nginx_idle = re.search(r"keepalive_timeout (\d+)s;", upstream.group(1))
+    assert nginx_idle, "an upstream with keepalive needs its own keepalive_timeout"
+    gunicorn = (DEPLOY / "server" / "gunicorn.conf.py").read_text(encoding="utf-8")
+    gunicorn_idle = re.search(
+        r'^keepalive = int\(os.environ.get\("GUNICORN_KEEPALIVE", (\d+)\)\)', gunicorn, re.M
+    )
+    assert gunicorn_idle, "gunicorn's keepalive must be set (its default, 2 s, is shorter)"
+    assert int(nginx_idle.group(1)) < int(gunicorn_idle.group(1))
+
+
 @pytest.mark.postgres
 def test_postgres_setup_creates_role_and_database_idempotently() -> None:
     base = pg_base_url()
