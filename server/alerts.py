@@ -20,6 +20,11 @@ the other channel or the other episodes; it is retried at later checks after
 `retry_delay(attempt)` — 1, 2, 4 … minutes, at most an hour apart — until it goes out or
 `MAX_DELIVERY_ATTEMPTS` tries have failed, so a broken mail server never turns into a storm.
 
+Besides, each notification goes to every enabled alert destination for its location
+(`server.destinations`: a signed generic webhook, Slack, Teams), each on its own: every try is
+a row of that destination's delivery log, and a failed one is retried on the same schedule,
+for that destination alone.
+
 A user may mute a location's rule, or all its rules, for a while (`MUTE_DURATIONS`): episodes
 still open and close and are shown, but a notification due while a mute holds is not sent,
 and the episode records the mute instead (`muted_by`). It is not sent later either: the mute
@@ -40,10 +45,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from server import device_health, metrics, webhooks
+from server import destinations, device_health, metrics, webhooks
 from server.settings import Settings
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
+from server.store import destinations as destination_store
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
 from shared.names import as_one_line
@@ -396,6 +402,7 @@ def check(engine: Engine, settings: Settings, now: datetime | None = None) -> li
             if episode["id"] not in notify
         ]
         outbox = []
+        sends: list[DestinationSend] = []
         for episode, channels in due:
             mute_id = store.active_mute(conn, episode["location_id"], episode["rule"], now)
             if mute_id is not None:
@@ -407,8 +414,83 @@ def check(engine: Engine, settings: Settings, now: datetime | None = None) -> li
             extra = {"location_name": place["name"], "webhook_url": place["webhook_url"]}
             recipients = users.alert_recipients(conn, episode["location_id"])
             outbox.append(({**episode, **extra}, recipients, channels))
+            if channels is None:  # a new notice: every destination; retries are their own
+                sends += [
+                    DestinationSend({**episode, **extra}, destination, 1)
+                    for destination in destination_store.for_location(conn, place["id"])
+                ]
+        sends += _due_destination_retries(conn, places, now)
     # Delivery happens outside the transaction: a slow mail server must not hold the database.
     for episode, recipients, channels in outbox:
         failed = deliver(settings, episode, recipients, channels)
         _record_delivery(engine, episode, failed, now)
+    for send in sends:
+        send_to_destination(engine, settings, send, now)
     return notify
+
+
+@dataclass(frozen=True)
+class DestinationSend:
+    """One try of one episode's notice to one destination."""
+
+    episode: dict[str, Any]  # with `location_name`
+    destination: dict[str, Any]
+    attempt: int
+
+
+def _due_destination_retries(
+    conn: Connection, places: Mapping[str, Mapping[str, Any]], now: datetime
+) -> list[DestinationSend]:
+    """The destination tries due again (taken off the queue), unless a mute now holds their
+    episode back."""
+    due = []
+    for row in destination_store.claim_due(conn, now):
+        episode = store.get(conn, row["alert_id"]) if row["alert_id"] is not None else None
+        destination = destination_store.get(conn, row["destination_id"])
+        if episode is None or destination is None:
+            continue
+        if store.active_mute(conn, episode["location_id"], episode["rule"], now) is not None:
+            log.info("alert %s: retry to %s dropped, muted", episode["id"], destination["id"])
+            continue
+        extra = {"location_name": places[episode["location_id"]]["name"]}
+        due.append(DestinationSend({**episode, **extra}, destination, row["attempt"] + 1))
+    return due
+
+
+def send_to_destination(
+    engine: Engine, settings: Settings, send: DestinationSend, now: datetime
+) -> destinations.Outcome:
+    """Post one notice in the destination's format and log the try; a failure is due again
+    after `retry_delay(attempt)` until MAX_DELIVERY_ATTEMPTS tries. Never raises."""
+    destination, episode = send.destination, send.episode
+    generic = payload(settings, episode)
+    notice = destinations.notice_of(generic["alert"])
+    body = destinations.body_for(destination["kind"], generic, notice)
+    outcome = destinations.send(settings, destination, body)
+    retry_at = None
+    if outcome.ok:
+        metrics.ALERTS_SENT.labels(channel="destination").inc()
+    else:
+        metrics.ALERT_FAILURES.labels(channel="destination").inc()
+        if send.attempt < MAX_DELIVERY_ATTEMPTS:
+            retry_at = now + retry_delay(send.attempt)
+        log.warning(
+            "alert %s: destination %s try %d failed (%s)%s",
+            episode["id"],
+            destination["id"],
+            send.attempt,
+            outcome.error,
+            "" if retry_at else ": given up",
+        )
+    with engine.begin() as conn:
+        destination_store.record(
+            conn,
+            destination["id"],
+            episode["id"],
+            send.attempt,
+            now,
+            outcome.status_code,
+            outcome.error,
+            retry_at,
+        )
+    return outcome

@@ -47,7 +47,11 @@ class WebhookRefused(OSError):
 
 
 class WebhookFailed(OSError):
-    """The webhook answered with a status outside 2xx (a redirect included)."""
+    """The webhook answered with a status outside 2xx (a redirect included); `status` holds it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"webhook answered {status} {reason}")
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,14 @@ class AllowList:
             except ValueError:
                 hosts.add(item.lower().rstrip("."))
         return cls(frozenset(hosts), tuple(networks))
+
+    def lists(self, host: str) -> bool:
+        """Whether the host name, or the address it spells, is listed (no DNS asked)."""
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return host.lower().rstrip(".") in self.hosts
+        return self.allows(host, address)
 
     def allows(self, host: str, address: IpAddress) -> bool:
         return host.lower().rstrip(".") in self.hosts or any(
@@ -163,5 +175,5 @@ def post_json(url: str, body: bytes, allow: AllowList, timeout: float, secret: s
     finally:
         connection.close()
     if not 200 <= answer.status < 300:
-        raise WebhookFailed(f"webhook answered {answer.status} {answer.reason}")
+        raise WebhookFailed(answer.status, answer.reason)
     return answer.status

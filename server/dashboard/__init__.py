@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
 
     from server.dashboard import (
         account,
+        admin_destinations,
         admin_locations,
         admin_people,
         admin_surveys,
@@ -64,7 +65,7 @@ def init_app(app: Flask) -> None:
     )
 
     modules = (account, overview, location, devices, alerts)
-    for module in (*modules, admin_locations, admin_surveys, admin_people):
+    for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
         app.register_blueprint(module.bp)
 
     @app.get("/")

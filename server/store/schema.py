@@ -397,6 +397,60 @@ alerts = Table(
     Index("ix_alerts_retry_at", "retry_at"),
 )
 
+# Alert destinations (migration 0013): where alerts are posted besides mail and the location's
+# webhook — a signed generic webhook, Slack or Microsoft Teams — for every location or the
+# chosen ones. The delivery log has one row per try (test messages have no alert); a failed
+# try's row holds `retry_at` until the next try is made, so the log is also the retry queue.
+
+alert_destinations = Table(
+    "alert_destinations",
+    metadata,
+    Column("id", String(64), primary_key=True),  # dst_…
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # webhook | slack | teams
+    Column("url", String(1000), nullable=False),
+    # The generic webhook's HMAC key, in clear: signing needs the key itself (docs/admin-guide.md
+    # "Integrations"). NULL for Slack and Teams, whose URL is the secret.
+    Column("secret", String(128), nullable=True),
+    Column("all_locations", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("created_by", String(254), nullable=False),  # the admin's e-mail
+)
+
+alert_destination_locations = Table(
+    "alert_destination_locations",
+    metadata,
+    Column(
+        "destination_id",
+        String(64),
+        ForeignKey("alert_destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    PrimaryKeyConstraint("destination_id", "location_id", name="pk_alert_destination_locations"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "destination_id",
+        String(64),
+        ForeignKey("alert_destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=True),  # NULL: a test message
+    Column("attempt", Integer, nullable=False),  # 1 for the first try of an alert
+    Column("sent_at", Ts, nullable=False),
+    Column("status_code", Integer, nullable=True),  # NULL: no HTTP answer (refused, timeout …)
+    Column("error", String(500), nullable=True),  # NULL: delivered
+    Column("retry_at", Ts, nullable=True),  # the next try is due then; NULL: none (any more)
+    Index("ix_alert_deliveries_destination_sent", "destination_id", "sent_at"),
+    Index("ix_alert_deliveries_retry_at", "retry_at"),
+)
+
 # Business results (migration 0011): daily KPIs per location, every import that changed
 # them (who, when, how) with each row's values before and after, and a compact contact history
 # for coverage.

@@ -92,12 +92,23 @@ class Chain:
             assert key_id is not None
         survey = self.kiosk.survey_id if own else self.smiletap.survey()
         touchpoint = cli.json("create-touchpoint", "--location", location, "--name", "Door")
+        with self.app.app_context():
+            from server.db import get_db
+            from server.store import destinations
+
+            conn = get_db()
+            with conn.begin():
+                # Loopback, not allowed: a test message to it is refused without a connection.
+                destination_id, _ = destinations.create(
+                    conn, "Chat", "slack", "https://127.0.0.1/hook", [location], "cli"
+                )
         made = {
             "stf": staff_id,
             "srv": survey,
             "usr": found[0].id,
             "key": key_id.id,
             "tp": touchpoint["id"],
+            "dst": destination_id,
         }
         self._targets[own] = made
         return made

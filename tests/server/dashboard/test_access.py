@@ -79,6 +79,12 @@ ACCESS = {
     "admin_people.key_list": "admin",
     "admin_people.create_key": "admin",
     "admin_people.revoke_key": "admin",
+    "admin_destinations.index": "admin",
+    "admin_destinations.create": "admin",
+    "admin_destinations.detail": "admin",
+    "admin_destinations.send_test": "admin",  # its target is refused by the SSRF guard
+    "admin_destinations.set_enabled": "admin",
+    "admin_destinations.delete": "admin",
 }
 
 # A form body that every POST accepts (keys a route does not read are ignored); the admin's
@@ -108,13 +114,21 @@ class Route:
 
 
 def routes(app: Flask) -> list[Route]:
-    """Every method of every rule in the URL map (logout last: it ends the walk's session)."""
+    """Every method of every rule in the URL map; deletions after the routes of what they
+    delete, and logout last: it ends the walk's session."""
     found = [
         Route(method, rule, ACCESS.get(rule.endpoint, "unclassified"))
         for rule in app.url_map.iter_rules()
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     ]
-    return sorted(found, key=lambda r: (r.rule.endpoint == "account.logout", r.rule.rule))
+    return sorted(
+        found,
+        key=lambda r: (
+            r.rule.endpoint == "account.logout",
+            r.rule.endpoint.endswith(".delete"),
+            r.rule.rule,
+        ),
+    )
 
 
 def test_every_route_is_classified(app: Flask) -> None:
@@ -163,6 +177,7 @@ def _values(chain: Chain, rule: Rule, own: bool) -> dict[str, str]:
         "user_id": targets["usr"],
         "key_id": targets["key"],
         "touchpoint_id": targets["tp"],
+        "destination_id": targets["dst"],
         "filename": "dashboard.css",
     }
     if rule.arguments & {"alert_id", "mute_id"}:
