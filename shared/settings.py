@@ -11,8 +11,8 @@ default, the help line and the environment variable.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar, overload
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class Setting:
         if isinstance(self.default, float):
             return float(raw)
         return raw
+
+
+S = TypeVar("S", bound=Setting)
 
 
 class SettingsError(ValueError):
@@ -90,15 +93,35 @@ def table_markdown(declared: Iterable[Setting], prefix: str, unset: str = "") ->
     return "\n".join(lines)
 
 
-def setting(default: Any, help: str, parse: Callable[[str], Any] | None = None) -> Any:
-    """A field of a frozen settings dataclass that declares a setting (see `declarations`)."""
+def setting(
+    default: Any = MISSING, help: str = "", parse: Callable[[str], Any] | None = None
+) -> Any:
+    """A field of a frozen settings dataclass that declares a setting (see `declarations`).
+
+    Without a default the field must be given (the owner works out its default, for example
+    from the environment); its declared default is then None.
+    """
     return field(default=default, metadata={"help": help, "parse": parse})
 
 
-def declarations(settings_class: type[Any]) -> tuple[Setting, ...]:
-    """The settings a dataclass declares with `setting(...)`, named by its upper-cased fields."""
+@overload
+def declarations(settings_class: type[Any]) -> tuple[Setting, ...]: ...
+
+
+@overload
+def declarations(settings_class: type[Any], kind: Callable[..., S]) -> tuple[S, ...]: ...
+
+
+def declarations(settings_class: type[Any], kind: Callable[..., Any] = Setting) -> tuple[Any, ...]:
+    """The settings a dataclass declares with `setting(...)`, named by its upper-cased fields;
+    each made by `kind` (`Setting`, or a subclass that knows its environment prefix)."""
     return tuple(
-        Setting(f.name.upper(), f.default, f.metadata["help"], f.metadata["parse"])
+        kind(
+            f.name.upper(),
+            None if f.default is MISSING else f.default,
+            f.metadata["help"],
+            f.metadata["parse"],
+        )
         for f in fields(settings_class)
         if "help" in f.metadata
     )

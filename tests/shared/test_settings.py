@@ -65,7 +65,28 @@ def test_a_typed_class_declares_its_settings_once() -> None:
     assert Example().min_n == 30
 
 
+def test_a_field_without_default_is_declared_with_none_and_must_be_given() -> None:
+    @dataclass(frozen=True)
+    class Example:
+        folder: Path = setting(help="Where", parse=Path)
+        count: int = setting(3, "How many")
+
+    assert declarations(Example) == (
+        Setting("FOLDER", None, "Where", Path),
+        Setting("COUNT", 3, "How many"),
+    )
+    with pytest.raises(TypeError):
+        Example()  # type: ignore[call-arg]
+    assert Example(Path("/a")).count == 3
+
+
 def test_kiosk_and_server_declare_with_the_shared_setting() -> None:
     assert all(isinstance(s, Setting) for s in kiosk_settings.SETTINGS)
     assert all(isinstance(s, Setting) for s in server_settings.SETTINGS)
     assert kiosk_settings.SettingsError is server_settings.SettingsError is SettingsError
+    # The kiosk's declarations are its `Settings` fields, made as its prefixed `Setting`.
+    kiosk_fields = declarations(kiosk_settings.Settings)
+    assert [(s.name, s.default, s.help) for s in kiosk_settings.SETTINGS] == [
+        (s.name, s.default, s.help) for s in kiosk_fields
+    ]
+    assert kiosk_settings.SETTINGS[0].env_var == "SMILETAP_KIOSK_DATA_DIR"
