@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import kpis, logs, migrations, passwords, settings
+from server import kpis, logs, migrations, passwords, retention, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.errors import from_validation_error
@@ -360,6 +360,48 @@ def rebuild_rollups(as_json: bool) -> None:
     with _transaction() as conn:
         count = rollups.rebuild(conn)
     _emit(as_json, {"rows": count}, f"{count} rollup rows")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+@json_option
+def purge(dry_run: bool, as_json: bool) -> None:
+    """Purge comments and raw answers past their retention (what the scheduled job does)."""
+    with _command_app() as app:
+        try:
+            report = retention.purge(get_engine(app), settings.of(app), dry_run=dry_run)
+        except OperationalError as exc:
+            raise click.ClickException(f"database error: {exc.orig}") from None
+    verb = "would purge" if dry_run else "purged"
+    line = (
+        f"{verb} {report.submissions} submissions ({report.answers} answers) before"
+        f" {report.answers_kept_from or 'never'}, {report.comments} comments before"
+        f" {report.comments_kept_from or 'never'}, {report.id_conflicts} id conflicts"
+    )
+    _emit(as_json, report.as_json(), line)
+
+
+@main.command("erase-location")
+@click.argument("location_id")
+@click.option("--yes", is_flag=True, help="Really erase (without it: list what would go).")
+@json_option
+def erase_location(location_id: str, yes: bool, as_json: bool) -> None:
+    """Erase everything stored of one location: answers, comments, rollups, devices, staff,
+    touchpoints, alerts, KPIs and the location itself. Without --yes, only count it."""
+    with _command_app() as app:
+        try:
+            rows = retention.erase_location(get_engine(app), location_id, dry_run=not yes)
+        except retention.CannotErase as exc:
+            raise click.ClickException(f"LOCATION_ID: {exc}") from None
+        except OperationalError as exc:
+            raise click.ClickException(f"database error: {exc.orig}") from None
+    listed = ", ".join(f"{n} {table}" for table, n in sorted(rows.items()))
+    line = (
+        f"erased {location_id}: {listed}"
+        if yes
+        else (f"would erase {location_id}: {listed} (add --yes to erase)")
+    )
+    _emit(as_json, {"location_id": location_id, "erased": yes, "rows": rows}, line)
 
 
 @main.command("import-kpis")

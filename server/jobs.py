@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import Engine
 
-from server import alerts, metrics
+from server import alerts, metrics, retention
 from server import settings as app_settings
 from server.db import get_engine
 from server.settings import Settings
@@ -97,6 +97,7 @@ def check_alerts(engine: Engine, settings: Settings) -> int:
 JOBS = [
     Job("check-rollups", check_rollups, "ROLLUP_CHECK_INTERVAL_S"),
     Job("check-alerts", check_alerts, "ALERT_CHECK_INTERVAL_S"),
+    Job("purge", retention.run_purge, "PURGE_INTERVAL_S"),
 ]
 
 

@@ -163,6 +163,20 @@ class Settings:
     smtp_password: str = setting("", "SMTP password")
     smtp_from: str = setting("smiletap@localhost", "Sender address of alert mail")
     smtp_tls: bool = setting(False, "Use STARTTLS on the SMTP connection")
+    comment_retention_days: int = setting(
+        365,
+        "Days a typed comment is kept (whole store-local days, up to 2 more); then the purge "
+        "job blanks it. 0: kept as long as its answer",
+    )
+    answer_retention_days: int = setting(
+        0,
+        "Days raw answers (submissions) are kept; then the purge job deletes them. Scores in "
+        "rollups stay; exports, comments and top reasons lose those days. 0: kept forever",
+    )
+    purge_interval_s: int = setting(
+        86400,
+        "Seconds between purges of what is past its retention (run once across processes)",
+    )
     currency: str = setting(
         "EUR",
         "ISO 4217 code of the chain's one currency: KPI revenue and basket are shown in it",

@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Date
 
+from server.store import retention
 from server.store.schema import (
     ROLLUP_KEY,
     ROLLUP_PERIODS,
@@ -133,8 +134,9 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
         _upsert(conn, table, derived)
 
 
-def _recomputed() -> Select[Any]:
-    """The hourly rollup rows as recomputed from the stored answers."""
+def _recomputed(kept_from: date | None = None) -> Select[Any]:
+    """The hourly rollup rows as recomputed from the stored answers (of store-local days from
+    `kept_from` on, when given)."""
     s, a = submissions.c, answers.c
     sources = {
         "location_id": s.location_id,
@@ -152,11 +154,23 @@ def _recomputed() -> Select[Any]:
         "value": a.value,
     }
     columns = [sources[name].label(name) for name in ROLLUP_KEY]
-    return (
-        select(*columns, func.count().label("count"))
-        .select_from(answers.join(submissions, a.submission_id == s.id))
-        .group_by(*columns)
+    query = select(*columns, func.count().label("count")).select_from(
+        answers.join(submissions, a.submission_id == s.id)
     )
+    if kept_from is not None:
+        query = query.where(s.local_date >= kept_from)
+    return query.group_by(*columns)
+
+
+def _expected(kept_from: date | None) -> Select[Any]:
+    """The hourly rows as they should be: recomputed from the answers where they are still
+    stored, and the stored rows themselves for the days whose raw answers were purged."""
+    if kept_from is None:
+        return _recomputed()
+    names = (*ROLLUP_KEY, "count")
+    purged = select(*(rollups.c[name] for name in names)).where(rollups.c.local_date < kept_from)
+    combined = union_all(purged, _recomputed(kept_from)).subquery()
+    return select(*(combined.c[name] for name in names))
 
 
 def _starts_on_sql(dialect: str, period: str, day: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -197,9 +211,17 @@ def derive(conn: Connection) -> None:
 
 
 def rebuild(conn: Connection) -> int:
-    """Recompute every rollup from the stored answers; return the number of hourly rows."""
-    conn.execute(delete(rollups))
-    conn.execute(rollups.insert().from_select([*ROLLUP_KEY, "count"], _recomputed()))
+    """Recompute every rollup from the stored answers; return the number of hourly rows.
+
+    Days whose raw answers the retention purge deleted keep their hourly rows: they are
+    the only record of those days left (`retention.kept_from`).
+    """
+    kept_from = retention.kept_from(conn, "answers")
+    if kept_from is None:
+        conn.execute(delete(rollups))
+    else:
+        conn.execute(delete(rollups).where(rollups.c.local_date >= kept_from))
+    conn.execute(rollups.insert().from_select([*ROLLUP_KEY, "count"], _recomputed(kept_from)))
     derive(conn)
     return conn.execute(select(func.count()).select_from(rollups)).scalar_one()
 
@@ -211,8 +233,9 @@ def _mismatches(conn: Connection, stored: Select[Any], recomputed: Select[Any]) 
 
 
 def differences(conn: Connection) -> int:
-    """How many rows of any rollup table differ from a recomputation from the answers."""
-    recomputed = _recomputed()
+    """How many rows of any rollup table differ from a recomputation from the answers (and,
+    for days whose answers were purged, from the hourly rows kept for them)."""
+    recomputed = _expected(retention.kept_from(conn, "answers"))
     total = _mismatches(
         conn, select(*(rollups.c[name] for name in (*ROLLUP_KEY, "count"))), recomputed
     )

@@ -510,5 +510,32 @@ contact_minutes = Table(
     PrimaryKeyConstraint("location_id", "hour", "device_id", name="pk_contact_minutes"),
 )
 
+# Retention (migration 0013): how far each purge has reached. `kept_from` only moves forward;
+# for "answers" it is the first store-local day whose raw answers are still stored, so the
+# rollup check compares rollups with the answers from that day on and keeps the rest.
+retention_marks = Table(
+    "retention_marks",
+    metadata,
+    Column("name", String(32), primary_key=True),  # answers | comments
+    Column("kept_from", Date, nullable=False),
+    Column("purged_at", Ts, nullable=False),
+)
+
+# Migration 0013: how many submissions the purge deleted per location, touchpoint ('' for
+# none), store-local day and burst flag, so "answers" per day (the KPI report's response rate)
+# stays what it was once the raw rows are gone.
+purged_submission_counts = Table(
+    "purged_submission_counts",
+    metadata,
+    Column("location_id", String(64), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("touchpoint_id", String(64), nullable=False),
+    Column("burst", Boolean, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "location_id", "local_date", "touchpoint_id", "burst", name="pk_purged_submission_counts"
+    ),
+)
+
 #: Tables in an order that deletes children before parents.
 DELETE_ORDER = list(reversed(metadata.sorted_tables))

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.store.schema import answers, id_conflicts, submissions
+from server.store.schema import answers, id_conflicts, purged_submission_counts, submissions
 from shared.clock import utcnow
 
 #: Ids per `IN (...)` look-up: well under SQLite's and PostgreSQL's parameter limits.
@@ -349,4 +349,18 @@ def daily_counts(
             at.append(s.touchpoint_id.is_(None))
         query = query.where(or_(*at))
     query = query.group_by(s.location_id, s.local_date)
-    return {(loc, day): int(n) for loc, day, n in conn.execute(query)}
+    found = {(loc, day): int(n) for loc, day, n in conn.execute(query)}
+    # Days whose raw rows the retention purge deleted count from what it kept of them.
+    p = purged_submission_counts.c
+    kept = select(p.location_id, p.local_date, func.sum(p["count"])).where(
+        p.local_date.between(day_from, day_to)
+    )
+    if location_ids is not None:
+        kept = kept.where(p.location_id.in_(location_ids))
+    if not include_burst:
+        kept = kept.where(p.burst.is_(False))
+    if touchpoint_ids is not None:
+        kept = kept.where(p.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
+    for loc, day, n in conn.execute(kept.group_by(p.location_id, p.local_date)):
+        found[(loc, day)] = found.get((loc, day), 0) + int(n)
+    return found
