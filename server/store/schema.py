@@ -510,7 +510,7 @@ contact_minutes = Table(
     PrimaryKeyConstraint("location_id", "hour", "device_id", name="pk_contact_minutes"),
 )
 
-# Retention (migration 0013): how far each purge has reached. `kept_from` only moves forward;
+# Retention (migration 0014): how far each purge has reached. `kept_from` only moves forward;
 # for "answers" it is the first store-local day whose raw answers are still stored, so the
 # rollup check compares rollups with the answers from that day on and keeps the rest.
 retention_marks = Table(
@@ -521,7 +521,7 @@ retention_marks = Table(
     Column("purged_at", Ts, nullable=False),
 )
 
-# Migration 0013: how many submissions the purge deleted per location, touchpoint ('' for
+# Migration 0014: how many submissions the purge deleted per location, touchpoint ('' for
 # none), store-local day and burst flag, so "answers" per day (the KPI report's response rate)
 # stays what it was once the raw rows are gone.
 purged_submission_counts = Table(
