@@ -77,6 +77,10 @@ class WebhookReceiver:
         self.refused: list[bytes] = []
         self.signatures: list[str | None] = []
         self.status = 204
+        #: Statuses to answer first, in order, before `status` (a failure, then a recovery).
+        self.answers: list[int] = []
+        #: Every POST as (raw body, its headers), accepted or not.
+        self.requests: list[tuple[bytes, dict[str, str]]] = []
         self.secret = secret
         received = self.bodies
         receiver = self
@@ -86,6 +90,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 header = self.headers.get("X-Smiletap-Signature")
+                receiver.requests.append((raw, dict(self.headers.items())))
                 receiver.signatures.append(header)
                 if receiver.secret and not verify_signature(
                     receiver.secret, header or "", raw, time.time()
@@ -95,7 +100,7 @@ class WebhookReceiver:
                     self.end_headers()
                     return
                 received.append(json.loads(raw))
-                self.send_response(receiver.status)
+                self.send_response(receiver.answers.pop(0) if receiver.answers else receiver.status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
