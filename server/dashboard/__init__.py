@@ -60,11 +60,12 @@ def init_app(app: Flask) -> None:
         admin_surveys,
         alerts,
         devices,
+        followups,
         location,
         overview,
     )
 
-    modules = (account, overview, location, devices, alerts)
+    modules = (account, overview, location, followups, devices, alerts)
     for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
         app.register_blueprint(module.bp)
 

@@ -11,9 +11,10 @@ from werkzeug.wrappers import Response
 from server.alerts import MUTE_DURATIONS, RULE_NAMES
 from server.dashboard.access import make_blueprint, require_location, require_user, scope
 from server.db import get_db
-from server.store import alerts, as_utc, locations
+from server.store import alerts, as_utc, followups, locations
 from server.store.users import User
 from shared.clock import utcnow
+from shared.names import BadName, single_line_name
 
 bp = make_blueprint("alerts", __name__, "/dashboard/alerts")
 
@@ -27,6 +28,11 @@ def _times(row: dict[str, Any], *names: str) -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     """Open alerts first, then the most recent closed ones; mutes in force and past."""
+    return _render({})
+
+
+def _render(errors: dict[int, str]) -> str:
+    """The page; `errors`: a refused close form's message by alert id."""
     user = require_user()
     conn = get_db()
     with conn.begin():
@@ -41,6 +47,7 @@ def index() -> str:
     active = [m for m in mutes if m["active"]]
     for row in rows:
         _times(row, "opened_at", "closed_at", "acknowledged_at")
+        row["note_error"] = errors.get(row["id"])
         row["title"] = RULE_NAMES.get(row["rule"], row["rule"])
         row["mute"] = next(
             (
@@ -58,6 +65,8 @@ def index() -> str:
         places=places,
         rules=RULE_NAMES,
         durations=MUTE_DURATIONS,
+        errors=errors,
+        note_max=followups.NOTE_MAX_LENGTH,
     )
 
 
@@ -82,6 +91,25 @@ def acknowledge(alert_id: int) -> Response:
         _allowed(user, episode["location_id"] if episode else "", episode is not None)
         done = alerts.acknowledge(conn, alert_id, user.id)
     flash("Alert acknowledged." if done else "That alert was closed or acknowledged already.")
+    return _back()
+
+
+@bp.post("/<int:alert_id>/close")
+def close(alert_id: int) -> Response | tuple[str, int]:
+    """Close an open alert by hand with a short note saying what was done (as a follow-up is
+    marked handled). Should its condition still hold at the next check, a new alert opens."""
+    user = require_user()
+    conn = get_db()
+    with conn.begin():
+        episode = alerts.get(conn, alert_id)
+    _allowed(user, episode["location_id"] if episode else "", episode is not None)
+    try:
+        note = single_line_name(request.form.get("note", ""), followups.NOTE_MAX_LENGTH)
+    except BadName as exc:
+        return _render({alert_id: f"The note {exc}."}), 400
+    with conn.begin():
+        done = alerts.close_by_hand(conn, alert_id, user.id, note)
+    flash("Alert closed." if done else "That alert was closed already.")
     return _back()
 
 

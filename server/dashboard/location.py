@@ -18,13 +18,14 @@ from server.dashboard.present import (
     answer_chip,
     headline,
     kinds_present,
+    median_time,
     metric,
     metrics,
 )
 from server.db import get_db, get_engine
 from server.export import responses_csv_response
 from server.scores import build_groups
-from server.store import locations, rollups, staff, submissions, surveys, touchpoints
+from server.store import followups, locations, rollups, staff, submissions, surveys, touchpoints
 
 bp = make_blueprint("location", __name__, "/dashboard/locations")
 
@@ -32,7 +33,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HEAT_MIN_N = 3  # fewer answers in a cell: shown as "few", not coloured
 
 
-def _location(location_id: str) -> dict[str, Any]:
+def scoped_location(location_id: str) -> dict[str, Any]:
     require_location(location_id)  # before the lookup: a manager learns nothing of others
     conn = get_db()
     with conn.begin():
@@ -45,13 +46,13 @@ def _location(location_id: str) -> dict[str, Any]:
 NO_TOUCHPOINT = "none"  # the selector's value for answers taken at no touchpoint
 
 
-def _places(location_id: str) -> list[dict[str, Any]]:
+def touchpoint_places(location_id: str) -> list[dict[str, Any]]:
     conn = get_db()
     with conn.begin():
         return touchpoints.of_location(conn, location_id)
 
 
-def _narrowed(places: list[dict[str, Any]]) -> tuple[str | None, list[str | None] | None]:
+def narrowed_touchpoint(places: list[dict[str, Any]]) -> tuple[str | None, list[str | None] | None]:
     """The chosen touchpoint (`?touchpoint=`: an id of this location, or `none`) and the
     filter it makes; anything else shows the whole location."""
     chosen = request.args.get("touchpoint")
@@ -92,7 +93,7 @@ def _touchpoint_row(
     }
 
 
-def _labels(survey_id: str | None) -> dict[tuple[str, str], str]:
+def reason_labels(survey_id: str | None) -> dict[tuple[str, str], str]:
     """(question id, reason id) → reason text, and (question id, '') → question text."""
     if not survey_id:
         return {}
@@ -148,10 +149,10 @@ def _staff_rows(groups: list[dict[str, Any]], names: dict[str, Any]) -> list[dic
 @bp.get("/<location_id>")
 def page(location_id: str) -> str:
     """Everything about one location for the chosen period (and touchpoint)."""
-    place = _location(location_id)
+    place = scoped_location(location_id)
     period = periods.from_request()
-    places = _places(location_id)
-    chosen, narrow = _narrowed(places)
+    places = touchpoint_places(location_id)
+    chosen, narrow = narrowed_touchpoint(places)
     min_n = settings.current().min_n
     span = (period.day_from, period.day_to, [location_id], False)
     conn = get_db()
@@ -168,8 +169,9 @@ def page(location_id: str) -> str:
             conn, location_id, *span[:2], touchpoint_ids=narrow
         )
         comments = submissions.latest_comments(conn, location_id, *span[:2], narrow)
+        followed = followups.followup_stats(conn, [location_id], *span[:2])
     total = totals[0] if totals else {"n": 0, "ranked": False}
-    labels = _labels(place["survey_id"])
+    labels = reason_labels(place["survey_id"])
     for comment in comments:
         comment["chip"] = answer_chip(comment["kind"], comment["scale"], comment["value"])
     compared = _touchpoint_rows(by_touchpoint, places)
@@ -190,6 +192,8 @@ def page(location_id: str) -> str:
         reasons=[(labels.get((q, r), r), labels.get((q, ""), q), n) for q, r, n in reasons],
         reasons_read=reasons_read,
         comments=comments,
+        followed=followed,
+        followed_median=median_time(followed.median_seconds),
         burst=burst,
         min_n=min_n,
         labels=kinds_present([*totals, *by_touchpoint]),
@@ -243,9 +247,9 @@ def _distribution(rows: list[dict[str, Any]]) -> dict[str, Any]:
 @bp.get("/<location_id>/chart.json")
 def chart_data(location_id: str) -> Response:
     """The trend per store-local day with its intervals, and the answer distribution."""
-    _location(location_id)
+    scoped_location(location_id)
     period = periods.from_request()
-    _, narrow = _narrowed(_places(location_id))
+    _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     min_n = settings.current().min_n
     span = (period.day_from, period.day_to, [location_id], False, narrow)
     conn = get_db()
@@ -258,9 +262,9 @@ def chart_data(location_id: str) -> Response:
 @bp.get("/<location_id>/responses.csv")
 def export(location_id: str) -> Response:
     """One CSV row per answer for the period (burst taps left out)."""
-    _location(location_id)
+    scoped_location(location_id)
     period = periods.from_request()
-    _, narrow = _narrowed(_places(location_id))
+    _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
     return responses_csv_response(
         get_engine(),

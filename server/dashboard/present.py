@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
@@ -153,6 +153,35 @@ def ago(moment: datetime, now: datetime) -> str:
 def duration(seconds: float) -> str:
     """A span of time, e.g. `2 hr` (Babel's short English units)."""
     return format_timedelta(timedelta(seconds=seconds), format="short", locale="en")
+
+
+def median_time(seconds: float | None) -> str:
+    """A median time to handle in two units, e.g. `3 hr 30 min` or `2 days 4 hr` (one unit
+    alone would round 3.5 hours to 4), or a dash when nothing was handled."""
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return duration(seconds)
+    minutes = round(seconds / 60)
+    if minutes < 48 * 60:
+        whole, rest = divmod(minutes, 60)
+        return _two_units(timedelta(hours=whole), timedelta(minutes=rest), "hour", "minute")
+    whole, rest = divmod(round(minutes / 60), 24)
+    return _two_units(timedelta(days=whole), timedelta(hours=rest), "day", "hour")
+
+
+def _two_units(
+    big: timedelta,
+    small: timedelta,
+    big_unit: Literal["day", "hour"],
+    small_unit: Literal["hour", "minute"],
+) -> str:
+    def text(span: timedelta, unit: Literal["day", "hour", "minute"]) -> str:
+        return format_timedelta(
+            span, threshold=10**6, granularity=unit, format="short", locale="en"
+        )
+
+    return text(big, big_unit) + (f" {text(small, small_unit)}" if small else "")
 
 
 def store_time(moment: datetime, timezone: str) -> str:

@@ -131,6 +131,17 @@ def acknowledge(conn: Connection, alert_id: int, user_id: str) -> bool:
     return result.rowcount == 1
 
 
+def close_by_hand(conn: Connection, alert_id: int, user_id: str, note: str) -> bool:
+    """Close an open episode with a note (what was done); False if it was closed already.
+    Should its rule still hold at the next check, that is a new episode."""
+    result = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.state == "open")
+        .values(state="closed", closed_at=utcnow(), closed_by=user_id, close_note=note)
+    )
+    return result.rowcount == 1
+
+
 def mark_muted(conn: Connection, alert_id: int, mute_id: int) -> None:
     """Record that a mute held an episode's notification back."""
     conn.execute(update(alerts).where(alerts.c.id == alert_id).values(muted_by=mute_id))
@@ -140,18 +151,19 @@ def listing(
     conn: Connection, location_ids: frozenset[str] | None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Open episodes first, then the most recent closed ones, with location names and the
-    e-mail of whoever acknowledged them."""
-    acknowledger = users.alias("acknowledger")
+    e-mail of whoever acknowledged them or closed them by hand."""
+    acknowledger, closer = users.alias("acknowledger"), users.alias("closer")
     query = (
         select(
             alerts,
             locations.c.name.label("location_name"),
             acknowledger.c.email.label("acknowledged_by_email"),
+            closer.c.email.label("closed_by_email"),
         )
         .select_from(
-            alerts.join(locations, alerts.c.location_id == locations.c.id).outerjoin(
-                acknowledger, alerts.c.acknowledged_by == acknowledger.c.id
-            )
+            alerts.join(locations, alerts.c.location_id == locations.c.id)
+            .outerjoin(acknowledger, alerts.c.acknowledged_by == acknowledger.c.id)
+            .outerjoin(closer, alerts.c.closed_by == closer.c.id)
         )
         .order_by((alerts.c.state == "open").desc(), alerts.c.opened_at.desc(), alerts.c.id.desc())
         .limit(limit)

@@ -392,6 +392,9 @@ alerts = Table(
     Column("pending_channels", String(32), nullable=True),
     Column("delivery_attempts", Integer, nullable=False, server_default="0"),
     Column("retry_at", Ts, nullable=True),
+    # Migration 0015: closed by hand (with a note) rather than by its rule ending.
+    Column("closed_by", String(64), ForeignKey("users.id"), nullable=True),
+    Column("close_note", Text, nullable=True),
     Index("ix_alerts_state_location", "state", "location_id"),
     Index("ix_alerts_opened_at", "opened_at"),
     Index("ix_alerts_retry_at", "retry_at"),
@@ -535,6 +538,28 @@ purged_submission_counts = Table(
     PrimaryKeyConstraint(
         "location_id", "local_date", "touchpoint_id", "burst", name="pk_purged_submission_counts"
     ),
+)
+
+# Following up what customers said (migration 0015). A submission qualifies when an answer
+# has a comment or reasons (reasons come only with a low answer); with no row here it is open.
+# The first action (assign, mark handled) makes its row, so ingest writes nothing more.
+followups = Table(
+    "followups",
+    metadata,
+    Column("submission_id", String(64), ForeignKey("submissions.id"), nullable=False),
+    Column("location_id", String(64), ForeignKey("locations.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # assigned | handled (open: no row)
+    Column("assignee_id", String(64), ForeignKey("users.id"), nullable=True),
+    Column("assigned_by", String(64), ForeignKey("users.id"), nullable=True),
+    Column("assigned_at", Ts, nullable=True),
+    Column("note", Text, nullable=True),  # the handler's note
+    Column("handled_by", String(64), ForeignKey("users.id"), nullable=True),
+    Column("handled_at", Ts, nullable=True),
+    Column("said_at", Ts, nullable=False),  # the submission's effective_at: time to handle
+    Column("created_at", Ts, nullable=False),
+    PrimaryKeyConstraint("submission_id", name="pk_followups"),
+    Index("ix_followups_location_handled", "location_id", "handled_at"),
+    Index("ix_followups_assignee", "assignee_id"),
 )
 
 #: Tables in an order that deletes children before parents.

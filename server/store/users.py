@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 
 from server.store.schema import user_locations, users
 from shared.clock import utcnow
@@ -143,15 +143,24 @@ def all_users(conn: Connection) -> list[User]:
     return [_user(conn, row) for row in rows]
 
 
+def _sees(location_id: str) -> ColumnElement[bool]:
+    """Active users who may see this location: admins and the location's managers."""
+    managers = select(user_locations.c.user_id).where(user_locations.c.location_id == location_id)
+    return users.c.active.is_(True) & ((users.c.role == "admin") | users.c.id.in_(managers))
+
+
 def alert_recipients(conn: Connection, location_id: str) -> list[str]:
     """E-mail addresses of active admins and of the active managers of this location."""
-    managers = select(user_locations.c.user_id).where(user_locations.c.location_id == location_id)
     rows = conn.execute(
-        select(users.c.email)
-        .where(
-            users.c.active.is_(True),
-            (users.c.role == "admin") | users.c.id.in_(managers),
-        )
-        .order_by(users.c.email)
+        select(users.c.email).where(_sees(location_id)).order_by(users.c.email)
     ).scalars()
     return list(rows)
+
+
+def who_may_see(conn: Connection, location_id: str) -> dict[str, str]:
+    """Id → e-mail of each active user who may see this location (by e-mail): the people a
+    follow-up can be assigned to there."""
+    rows = conn.execute(
+        select(users.c.id, users.c.email).where(_sees(location_id)).order_by(users.c.email)
+    )
+    return {row.id: row.email for row in rows}

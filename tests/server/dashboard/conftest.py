@@ -126,3 +126,50 @@ class Chain:
 def chain(app: Flask, smiletap: Smiletap) -> Chain:
     """The two-location chain with an admin and a manager of location A."""
     return Chain(app, smiletap)
+
+
+def store_said(app: Flask, location_id: str, device_id: str, comment: str, at: Any = None) -> str:
+    """Store a submission with a commented low answer straight into the database (for a
+    location with no enrolled kiosk); return its id."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from server.db import get_db
+    from server.store import submissions
+
+    moment = at or datetime.now(UTC)
+    submission_id = str(uuid.uuid4())
+    row = {
+        "id": submission_id,
+        "device_id": device_id,
+        "location_id": location_id,
+        "survey_id": "srv_any",
+        "survey_version": 1,
+        "staff_id": None,
+        "touchpoint_id": None,
+        "language": "en",
+        "tapped_at": moment,
+        "received_at": moment,
+        "skew_s": 0.0,
+        "effective_at": moment,
+        "local_date": moment.date(),
+        "weekday": moment.isoweekday(),
+        "hour": moment.hour,
+        "burst": False,
+        "content_hash": submission_id,
+        "payload": "{}",
+    }
+    answer = {
+        "submission_id": submission_id,
+        "question_id": "q1",
+        "kind": "smiley",
+        "scale": 5,
+        "value": 1,
+        "reasons": "[]",
+        "comment": comment,
+    }
+    with app.app_context():
+        conn = get_db()
+        with conn.begin():
+            submissions.insert_many(conn, [row], [answer])
+    return submission_id

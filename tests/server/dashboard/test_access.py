@@ -15,7 +15,7 @@ from server.db import get_db
 from server.store import alerts, users
 from shared.clock import utcnow
 from tests.server.conftest import SURVEY
-from tests.server.dashboard.conftest import Chain, csrf_token
+from tests.server.dashboard.conftest import Chain, csrf_token, store_said
 
 # Who may use each endpoint of the app's URL map. The walk below is generated from the URL
 # map itself: a route missing here fails `test_every_route_is_classified`, and once it is
@@ -50,6 +50,10 @@ ACCESS = {
     "alerts.acknowledge": "scoped",
     "alerts.mute": "scoped",  # the location is the form's location_id
     "alerts.lift": "scoped",
+    "alerts.close": "scoped",
+    "followups.index": "scoped",
+    "followups.handle": "scoped",  # the location is the submission's
+    "followups.assign": "scoped",
     "devices.create": "admin",
     "devices.move": "admin",
     "devices.place": "admin",
@@ -99,6 +103,7 @@ FORM = {
     "password": "a long enough secret",
     "label": "BI",
     "duration": "1h",
+    "note": "Called the customer back.",
 }
 #: The blueprints that authenticate with bearer tokens: no CSRF, no session.
 API_BLUEPRINTS = ("device", "reports", "kpis", "openapi")
@@ -182,6 +187,10 @@ def _values(chain: Chain, rule: Rule, own: bool) -> dict[str, str]:
     }
     if rule.arguments & {"alert_id", "mute_id"}:
         values.update(_alert_targets(chain, values["location_id"]))
+    if "submission_id" in rule.arguments:
+        device = chain.kiosk.device_id if own else chain.device_b
+        said = store_said(chain.app, values["location_id"], device, "Nobody at the till")
+        values["submission_id"] = said
     missing = rule.arguments - set(values)
     assert not missing, f"{rule.rule}: give the walk a value for {missing}"
     return {name: values[name] for name in rule.arguments}
@@ -194,6 +203,7 @@ def _call(chain: Chain, client: Any, token: str, route: Route, own: bool) -> Any
         return client.get(path)
     loc = chain.a if own else chain.b
     form = {**FORM, "location_id": loc, "survey_id": chain.kiosk.survey_id, "csrf_token": token}
+    form["assignee_id"] = chain.admin_targets(own)["usr"]  # a manager of that location
     if route.rule.endpoint.split(".")[0] in API_BLUEPRINTS:
         return client.open(path, method=route.method, json={})
     return client.post(path, data=form)

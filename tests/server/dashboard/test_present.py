@@ -36,3 +36,13 @@ def test_kinds_present() -> None:
     groups = [{"nps": {"n": 3}, "csat": None}, {"nps": None, "smiley": {"n": 1}, "ces": None}]
     assert kinds_present(groups) == {"nps": "NPS", "smiley": "Smiley +"}
     assert kinds_present([]) == {}
+
+
+def test_median_time_shows_two_units() -> None:
+    from server.dashboard.present import median_time
+
+    assert median_time(None) == "–"
+    assert median_time(45) == "45 sec"
+    assert median_time(3.5 * 3600) == "3 hr 30 min"  # one unit would say 4 hr
+    assert median_time(5 * 3600) == "5 hr"
+    assert median_time(50 * 3600) == "2 days 2 hr"
