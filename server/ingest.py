@@ -11,6 +11,11 @@ a kiosk still showing last week's survey delivers, a made-up survey id does not
 where the question asks for one (`comment_not_allowed`), reasons only for a value at most the
 follow-up's `when_at_most` (`reasons_not_allowed`). The look-ups behind these checks run once
 per batch, not per item.
+
+E-mail addresses and phone numbers in comments are masked before anything is hashed or stored
+(`server/masking.py`, phone numbers for the country of the location's time zone): the payload,
+its hash and the answer rows hold the masked text only. A tap stored before masking existed
+with its unmasked hash is still a `duplicate` when resent.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
+from server.masking import country_of_timezone, mask_contacts
 from server.store import locations, rollups, staff, submissions, surveys, touchpoints
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
 from shared.protocol import RejectReason, Submission, SubmissionBatch, SubmissionResult
@@ -230,6 +236,23 @@ def _rows(
     return row, answer_rows, keys
 
 
+def _masked(items: list[Submission], region: str | None) -> tuple[list[Submission], set[int]]:
+    """The submissions with contact details in comments masked, and which of them changed."""
+    masked, changed = [], set()
+    for i, item in enumerate(items):
+        answers = [
+            answer.model_copy(update={"comment": mask_contacts(answer.comment, region)})
+            if answer.comment
+            else answer
+            for answer in item.answers
+        ]
+        if [a.comment for a in answers] != [a.comment for a in item.answers]:
+            item = item.model_copy(update={"answers": answers})
+            changed.add(i)
+        masked.append(item)
+    return masked, changed
+
+
 def _known(
     conn: Connection,
     device: dict[str, Any],
@@ -237,12 +260,13 @@ def _known(
     content: tuple[str, str],
     at: str,
     stored: dict[str, Any] | None,
+    unmasked_digest: str | None = None,
 ) -> SubmissionResult | None:
     """`duplicate` or `id_conflict` when the id is already stored, else None."""
     if stored is None:
         return None
     payload, digest = content
-    if stored["content_hash"] == digest:
+    if stored["content_hash"] in (digest, unmasked_digest):
         return SubmissionResult(id=item.id, status="duplicate")
     submissions.record_conflict(conn, device["id"], item.id, stored["payload"], payload)
     return SubmissionResult(id=item.id, status="rejected", reason="id_conflict", field=f"{at}.id")
@@ -265,9 +289,11 @@ def ingest_batch(
     lookups = _Lookups(conn)
     location = locations.get(conn, device["location_id"])
     assert location is not None  # a device's location is a foreign key
-    items = batch.submissions
+    items, changed = _masked(batch.submissions, country_of_timezone(location["timezone"]))
     payloads = canonical_payloads(items)
     contents = [(payload, content_hash(payload)) for payload in payloads]
+    # Hashes of the text as typed, for taps stored before masking and resent after it.
+    unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
     stored = submissions.find_many(conn, (item.id for item in items))
     results: dict[int, SubmissionResult] = {}
     new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]] = {}
@@ -284,7 +310,7 @@ def ingest_batch(
             assert known is not None  # given a stored row, `_known` always decides
             results[i] = known
             continue
-        known = _known(conn, device, item, contents[i], at, stored.get(item.id))
+        known = _known(conn, device, item, contents[i], at, stored.get(item.id), unmasked.get(i))
         if known is not None:
             results[i] = known
             continue
