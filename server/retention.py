@@ -189,7 +189,8 @@ def erase_location(
             break
         with engine.begin() as conn:
             for table, n in retention.delete_submissions(conn, ids, keep_counts=False).items():
-                deleted[table] = deleted.get(table, 0) + n
+                if n:  # a child table with none of these (follow-ups, say) is not listed
+                    deleted[table] = deleted.get(table, 0) + n
     with engine.begin() as conn:
         for table, n in retention.delete_location_rows(conn, location_id).items():
             deleted[table] = deleted.get(table, 0) + n
