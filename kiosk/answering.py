@@ -39,7 +39,7 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
-class NoSurvey(Exception):
+class NoSurveyError(Exception):
     """The config has no survey assigned: there is nothing to ask."""
 
 
@@ -53,7 +53,7 @@ class SurveySession:
         clock: Callable[[], datetime] = local_now,
     ) -> None:
         if config.survey is None:
-            raise NoSurvey("no survey is assigned to this location")
+            raise NoSurveyError("no survey is assigned to this location")
         self.config = config
         self.survey: Survey = config.survey
         self.store = store

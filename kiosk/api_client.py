@@ -3,11 +3,12 @@
 Requests are built and answers parsed with the `shared.protocol` models. Every failure is one
 of these named exceptions:
 
-    ApiError                  anything the client could not get a usable answer for
-    ├── ServerUnreachable     no answer at all: DNS, refused, timeout, dropped connection
-    └── ProtocolError         the server answered with an error (carries code, field, status)
-        ├── Unauthorized      401: the token is bad or the device was revoked
-        └── InvalidCode       400 `invalid_code`: the enrollment code is used, expired or unknown
+    ApiError                    anything the client could not get a usable answer for
+    ├── ServerUnreachableError  no answer at all: DNS, refused, timeout, dropped connection
+    └── ProtocolError           the server answered with an error (carries code, field, status)
+        ├── UnauthorizedError   401: the token is bad or the device was revoked
+        └── InvalidCodeError    400 `invalid_code`: the enrollment code is used, expired or
+                                unknown
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ApiError(Exception):
     """The device API gave no usable answer."""
 
 
-class ServerUnreachable(ApiError):
+class ServerUnreachableError(ApiError):
     """The server could not be reached (or did not answer in time)."""
 
 
@@ -61,11 +62,11 @@ class ProtocolError(ApiError):
         self.field = field
 
 
-class Unauthorized(ProtocolError):
+class UnauthorizedError(ProtocolError):
     """401: the device token is not (or no longer) valid — the device was revoked."""
 
 
-class InvalidCode(ProtocolError):
+class InvalidCodeError(ProtocolError):
     """The enrollment code is used, expired or unknown."""
 
 
@@ -135,7 +136,7 @@ class ApiClient:
                 method, self.base_url + API_PREFIX + path, timeout=self.timeout, **kwargs
             )
         except requests.RequestException as exc:
-            raise ServerUnreachable(f"can't reach {self.base_url}: {exc}") from exc
+            raise ServerUnreachableError(f"can't reach {self.base_url}: {exc}") from exc
 
     @staticmethod
     def _parse(model: type[M], response: requests.Response) -> M:
@@ -158,7 +159,7 @@ class ApiClient:
         else:
             code, field, message = detail.code, detail.field, f"{detail.code}: {detail.message}"
         if status == 401:
-            raise Unauthorized(message, status=status, code=code or "unauthorized")
+            raise UnauthorizedError(message, status=status, code=code or "unauthorized")
         if code == "invalid_code":
-            raise InvalidCode(message, status=status, code=code, field=field)
+            raise InvalidCodeError(message, status=status, code=code, field=field)
         raise ProtocolError(message, status=status, code=code, field=field)

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
-    from kiosk.it_pin import BadPin, check_pin_format
+    from kiosk.it_pin import BadPinError, check_pin_format
 
     if (args.server is None) != (args.code is None):
         print("error: --server and --code go together", file=sys.stderr)
@@ -121,7 +121,7 @@ def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
     if args.pin_stdin:
         try:  # checked before anything is stored
             pin = check_pin_format(sys.stdin.readline().strip())
-        except BadPin as exc:
+        except BadPinError as exc:
             print(f"error: {exc} (read from stdin)", file=sys.stderr)
             return 2
     if args.server is not None and (status := enroll_device(settings, args)) != 0:
@@ -140,8 +140,8 @@ def cmd_enroll(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def enroll_device(settings: Settings, args: argparse.Namespace) -> int:
-    from kiosk.api_client import ApiError, InvalidCode, ServerUnreachable
-    from kiosk.enrollment import InsecureServerUrl, enroll
+    from kiosk.api_client import ApiError, InvalidCodeError, ServerUnreachableError
+    from kiosk.enrollment import InsecureServerUrlError, enroll
     from kiosk.store import LocalStore
 
     store = LocalStore(settings.database_path)
@@ -153,13 +153,13 @@ def enroll_device(settings: Settings, args: argparse.Namespace) -> int:
             timeout=settings.http_timeout_s,
             allow_http=settings.allow_http or args.allow_http,
         )
-    except InsecureServerUrl as exc:
+    except InsecureServerUrlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except InvalidCode:
+    except InvalidCodeError:
         print("error: that code is not valid or has expired", file=sys.stderr)
         return 1
-    except ServerUnreachable:
+    except ServerUnreachableError:
         print(f"error: can't reach the server at {args.server}", file=sys.stderr)
         return 1
     except ApiError as exc:

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from kiosk import enrollment
 from kiosk.answering import Step, SurveySession
-from kiosk.api_client import InvalidCode, ProtocolError, ServerUnreachable
+from kiosk.api_client import InvalidCodeError, ProtocolError, ServerUnreachableError
 from kiosk.it_pin import PinGuard, PinVerdict, pin_is_set
 from kiosk.settings import Settings
 from kiosk.status import status_report
@@ -430,11 +430,11 @@ class KioskController:
                 timeout=self.settings.http_timeout_s,
                 allow_http=self.settings.allow_http,
             )
-        except enrollment.InsecureServerUrl:
+        except enrollment.InsecureServerUrlError:
             return words.INSECURE_URL
-        except InvalidCode:
+        except InvalidCodeError:
             return words.INVALID_CODE
-        except ServerUnreachable:
+        except ServerUnreachableError:
             return words.UNREACHABLE
         except ProtocolError as exc:
             log.warning("enrollment refused: %s", exc)

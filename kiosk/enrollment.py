@@ -25,7 +25,7 @@ def device_info() -> DeviceInfo:
     )
 
 
-class InsecureServerUrl(ValueError):
+class InsecureServerUrlError(ValueError):
     """A plain-`http://` server URL to a host that is not this machine, without `ALLOW_HTTP`."""
 
 
@@ -55,7 +55,7 @@ def check_transport(url: str, allow_http: bool) -> None:
         return
     if parts.scheme == "http" and is_loopback_host(parts.hostname or ""):
         return
-    raise InsecureServerUrl(
+    raise InsecureServerUrlError(
         f"{url}: the device token would travel unencrypted; use https:// "
         "(plain http:// only to this machine, or with --allow-http)"
     )
@@ -70,9 +70,9 @@ def enroll(
 ) -> Enrollment:
     """Trade `code` for a device id and token, store them, then pull the config once.
 
-    Raises `InsecureServerUrl` before any request, or `InvalidCode` or `ServerUnreachable`
-    (see `kiosk.api_client`). A failed config pull after a successful enrollment is logged,
-    not raised: the sync service retries it.
+    Raises `InsecureServerUrlError` before any request, or `InvalidCodeError` or
+    `ServerUnreachableError` (see `kiosk.api_client`). A failed config pull after a successful
+    enrollment is logged, not raised: the sync service retries it.
     """
     url = normalise_server_url(server_url)
     check_transport(url, allow_http)

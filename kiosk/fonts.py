@@ -44,7 +44,7 @@ FACE_FOR_LANGUAGE = {
 }
 
 
-class FontMissing(Exception):
+class FontMissingError(Exception):
     """The font a language needs is not installed."""
 
 
@@ -60,7 +60,7 @@ def _copy_face(collection: Path, face_name: str, target: Path) -> None:
                 font.save(str(partial))
                 partial.replace(target)  # never leave a half-written font behind
                 return
-    raise FontMissing(f"{collection} has no face {face_name!r}")
+    raise FontMissingError(f"{collection} has no face {face_name!r}")
 
 
 def extract_face(collection: Path, face_name: str, target: Path) -> Path:
@@ -68,7 +68,7 @@ def extract_face(collection: Path, face_name: str, target: Path) -> Path:
     if target.exists():
         return target
     if not collection.exists():
-        raise FontMissing(f"{collection} is not installed")
+        raise FontMissingError(f"{collection} is not installed")
     # fontTools reads the ~16 MB face whole; in the kiosk's own process that grew the heap by
     # ~50 MiB that glibc never gave back, so the one-time copy runs in a short-lived child.
     done = subprocess.run(
@@ -80,7 +80,7 @@ def extract_face(collection: Path, face_name: str, target: Path) -> Path:
     )
     if done.returncode != 0 or not target.exists():
         lines = done.stderr.strip().splitlines()
-        raise FontMissing(lines[-1] if lines else f"copying {face_name!r} failed")
+        raise FontMissingError(lines[-1] if lines else f"copying {face_name!r} failed")
     log.info("fonts: extracted %s to %s", face_name, target)
     return target
 
@@ -94,12 +94,12 @@ def font_for(language: str, data_dir: Path) -> FontFamily:
     fonts = data_dir / "fonts"
     try:
         regular = extract_face(regular_ttc, face, fonts / f"{family}-Regular.otf")
-    except (FontMissing, OSError) as exc:
+    except (FontMissingError, OSError) as exc:
         log.warning("fonts: %s; %s shows in %s (missing glyphs)", exc, language, DEFAULT_FONT)
         return ROBOTO
     try:
         bold: Path | None = extract_face(bold_ttc, f"{face} Bold", fonts / f"{family}-Bold.otf")
-    except (FontMissing, OSError) as exc:
+    except (FontMissingError, OSError) as exc:
         log.warning("fonts: %s; bold %s text is drawn from the regular face", exc, language)
         bold = None
     return FontFamily(family, str(regular), str(bold) if bold else None)
@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
     collection, face_name, target = argv
     try:
         _copy_face(Path(collection), face_name, Path(target))
-    except (FontMissing, OSError) as exc:
+    except (FontMissingError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 2
     return 0

@@ -40,14 +40,14 @@ MAX_LOCKOUT_S = 24 * 3600.0
 _N, _R, _P = 2**14, 8, 1
 
 
-class BadPin(ValueError):
+class BadPinError(ValueError):
     """A PIN that is not 6 to 8 digits."""
 
 
 def check_pin_format(pin: str) -> str:
-    """`pin` if it is 6 to 12 ASCII digits, else `BadPin`."""
+    """`pin` if it is 6 to 12 ASCII digits, else `BadPinError`."""
     if not PIN_PATTERN.match(pin):
-        raise BadPin("the IT PIN must be 6 to 8 digits")
+        raise BadPinError("the IT PIN must be 6 to 8 digits")
     return pin
 
 

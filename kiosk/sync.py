@@ -27,7 +27,7 @@ from typing import TypeVar
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk import it_pin
-from kiosk.api_client import ApiClient, ApiError, Unauthorized
+from kiosk.api_client import ApiClient, ApiError, UnauthorizedError
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
 from shared import __version__
@@ -202,7 +202,7 @@ class SyncService:
         client = self.client_factory(enrollment)
         try:
             result = work(client)
-        except Unauthorized as exc:
+        except UnauthorizedError as exc:
             log.warning("sync: %s refused (401): device revoked; keeping all data", what)
             self.store.set_state(status="revoked", last_error=f"{what}: {exc}")
             self.listener("revoked")

@@ -97,7 +97,7 @@ def rules_for(location: Mapping[str, Any], settings: Settings) -> dict[str, Any]
     return rules
 
 
-class BadRules(ValueError):
+class BadRulesError(ValueError):
     """An alert rule override that cannot be used; `field` names the form field."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -130,9 +130,9 @@ def rules_from_form(form: Mapping[str, str]) -> dict[str, Any] | None:
         try:
             number = float(raw)
         except ValueError:
-            raise BadRules(field, f"{raw!r} is not a number") from None
+            raise BadRulesError(field, f"{raw!r} is not a number") from None
         if not low <= number <= high:
-            raise BadRules(field, f"must be within {low}..{high}")
+            raise BadRulesError(field, f"must be within {low}..{high}")
         rules[key] = int(number) if key == "surge_min_n" else number * unit
     return rules
 

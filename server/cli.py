@@ -35,7 +35,7 @@ from server.store import (
     users,
 )
 from shared.clock import is_valid_timezone, to_rfc3339
-from shared.names import BadName, first_control_character, single_line_name
+from shared.names import BadNameError, first_control_character, single_line_name
 from shared.survey import STRICT_KEYS, SurveyDefinition
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -97,7 +97,7 @@ def _single_line_name(name: str, option: str = "--name") -> str:
     """The trimmed name, or one clear line naming the option and what is wrong."""
     try:
         return single_line_name(name)
-    except BadName as exc:
+    except BadNameError as exc:
         raise click.ClickException(f"{option}: {exc}") from None
 
 
@@ -417,7 +417,7 @@ def import_kpis(path: str, as_json: bool) -> None:
         raise click.ClickException(f"--file: cannot read {path}: {exc}") from None
     try:
         lines = kpis.read_csv(data)
-    except kpis.BadFile as exc:
+    except kpis.BadFileError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     with _transaction() as conn:
         summary = kpis.apply_rows(
@@ -442,7 +442,7 @@ def _new_password(from_stdin: bool) -> str:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         passwords.check_new_password(password)
-    except passwords.WeakPassword as exc:
+    except passwords.WeakPasswordError as exc:
         raise click.ClickException(f"password: {exc}") from None
     return password
 
@@ -469,6 +469,6 @@ def create_user(
             _need_location(conn, location_id)
         try:
             user_id = users.create(conn, email, password_hash, role, list(location_ids))
-        except users.DuplicateEmail:
+        except users.DuplicateEmailError:
             raise click.ClickException(f"--email: a user {email!r} exists already") from None
     _emit(as_json, {"id": user_id}, user_id)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from server import webhooks
 from server.settings import Settings
 from shared.clock import to_rfc3339
-from shared.names import BadName, check_single_line, single_line_name
+from shared.names import BadNameError, check_single_line, single_line_name
 
 KIND_NAMES = {
     "webhook": "Generic JSON webhook (signed)",
@@ -43,7 +43,7 @@ URL_MAX = 1000
 _SLACK_HEADER_MAX, _SLACK_TEXT_MAX, _SLACK_FIELD_MAX = 150, 3000, 2000
 
 
-class BadDestination(ValueError):
+class BadDestinationError(ValueError):
     """A destination form value that cannot be used; `field` names the form field."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -62,28 +62,30 @@ class NewDestination:
 
 
 def check_url(raw: str, allow: webhooks.AllowList) -> str:
-    """The URL trimmed, or `BadDestination("url", …)`: one line, https (http only for a host in
+    """The URL trimmed, or `BadDestinationError("url", …)`: one line, https (http only for a host in
     SMILETAP_WEBHOOK_ALLOW), with a host. Whether the host is internal is checked at each
     send, when it is resolved."""
     url = raw.strip()
     try:
         check_single_line(url)
-    except BadName as exc:
-        raise BadDestination("url", str(exc)) from None
+    except BadNameError as exc:
+        raise BadDestinationError("url", str(exc)) from None
     if not url:
-        raise BadDestination("url", "give the address the service showed you (https://…)")
+        raise BadDestinationError("url", "give the address the service showed you (https://…)")
     if len(url) > URL_MAX or any(c.isspace() for c in url):
-        raise BadDestination("url", f"must be one address without spaces, at most {URL_MAX} long")
+        raise BadDestinationError(
+            "url", f"must be one address without spaces, at most {URL_MAX} long"
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError as exc:
-        raise BadDestination("url", f"is not a valid address ({exc})") from None
+        raise BadDestinationError("url", f"is not a valid address ({exc})") from None
     if parts.scheme not in ("https", "http") or not host:
-        raise BadDestination("url", "must be an address like https://hooks.example.com/…")
+        raise BadDestinationError("url", "must be an address like https://hooks.example.com/…")
     if parts.scheme == "http" and not allow.lists(host):
-        raise BadDestination(
+        raise BadDestinationError(
             "url", "must start with https:// (http:// only for hosts in SMILETAP_WEBHOOK_ALLOW)"
         )
     return url
@@ -95,18 +97,18 @@ def from_form(
     """A destination from the dashboard's form (`chosen`: the ticked location ids)."""
     try:
         name = single_line_name(str(form.get("name", "")), NAME_MAX)
-    except BadName as exc:
-        raise BadDestination("name", str(exc)) from None
+    except BadNameError as exc:
+        raise BadDestinationError("name", str(exc)) from None
     kind = str(form.get("kind", ""))
     if kind not in KIND_NAMES:
-        raise BadDestination("kind", "choose a generic webhook, Slack or Microsoft Teams")
+        raise BadDestinationError("kind", "choose a generic webhook, Slack or Microsoft Teams")
     url = check_url(str(form.get("url", "")), allow)
     if form.get("scope", "all") == "all":
         return NewDestination(name, kind, url, None)
     if not chosen:
-        raise BadDestination("location_id", "tick at least one location, or choose all")
+        raise BadDestinationError("location_id", "tick at least one location, or choose all")
     if any(c not in known for c in chosen):
-        raise BadDestination("location_id", "unknown location")
+        raise BadDestinationError("location_id", "unknown location")
     return NewDestination(name, kind, url, sorted(set(chosen)))
 
 
@@ -284,7 +286,7 @@ def send(settings: Settings, destination: Mapping[str, Any], body: Mapping[str, 
             settings.alert_delivery_timeout_s,
             destination.get("secret") or "",
         )
-    except webhooks.WebhookFailed as exc:
+    except webhooks.WebhookFailedError as exc:
         return Outcome(exc.status, str(exc))
     except Exception as exc:  # refused, DNS, timeout, TLS …: logged, never raised further
         return Outcome(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)

@@ -43,7 +43,7 @@ _NOT_CONTENT = {"__all__": {"age_s", "tapped_at"}}
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-class Rejection(Exception):
+class ItemRejectedError(Exception):
     """Why one submission cannot be stored, and the field at fault."""
 
     def __init__(self, reason: RejectReason, field: str) -> None:
@@ -139,47 +139,47 @@ def _touchpoint(device: dict[str, Any], item: Submission, at: str, lookups: _Loo
     if item.touchpoint_id is None:
         return None
     if lookups.touchpoint_location(item.touchpoint_id) != item.location_id:
-        raise Rejection("unknown_touchpoint", f"{at}.touchpoint_id")
+        raise ItemRejectedError("unknown_touchpoint", f"{at}.touchpoint_id")
     return item.touchpoint_id
 
 
 def _check(
     device: dict[str, Any], item: Submission, at: str, lookups: _Lookups
 ) -> tuple[list[Question], str | None]:
-    """The question of each answer, in order, and the touchpoint; a Rejection when the item
+    """The question of each answer, in order, and the touchpoint; a ItemRejectedError when the item
     cannot be stored."""
     if item.location_id != device["location_id"]:
-        raise Rejection("location_mismatch", f"{at}.location_id")
+        raise ItemRejectedError("location_mismatch", f"{at}.location_id")
     touchpoint_id = _touchpoint(device, item, at, lookups)
     rules = None
     if 1 <= item.survey_version <= MAX_DB_INT:
         rules = lookups.questions(item.survey_id, item.survey_version)
     if rules is None:
-        raise Rejection("unknown_survey_version", f"{at}.survey_version")
+        raise ItemRejectedError("unknown_survey_version", f"{at}.survey_version")
     if not lookups.ever_assigned(item.location_id, item.survey_id):
-        raise Rejection("survey_not_assigned", f"{at}.survey_id")
+        raise ItemRejectedError("survey_not_assigned", f"{at}.survey_id")
     if item.staff_id is not None and not lookups.staff_at(item.location_id, item.staff_id):
-        raise Rejection("unknown_staff", f"{at}.staff_id")
+        raise ItemRejectedError("unknown_staff", f"{at}.staff_id")
     asked: list[Question] = []
     seen: set[str] = set()
     for j, answer in enumerate(item.answers):
         where = f"{at}.answers[{j}]"
         rule = rules.get(answer.question_id)
         if rule is None:
-            raise Rejection("unknown_question", f"{where}.question_id")
+            raise ItemRejectedError("unknown_question", f"{where}.question_id")
         if answer.question_id in seen:
-            raise Rejection("duplicate_question", f"{where}.question_id")
+            raise ItemRejectedError("duplicate_question", f"{where}.question_id")
         seen.add(answer.question_id)
         if answer.value not in rule.values:
-            raise Rejection("value_out_of_range", f"{where}.value")
+            raise ItemRejectedError("value_out_of_range", f"{where}.value")
         for k, reason in enumerate(answer.reasons):
             if reason not in rule.reasons:
-                raise Rejection("unknown_reason", f"{where}.reasons[{k}]")
+                raise ItemRejectedError("unknown_reason", f"{where}.reasons[{k}]")
         follow_up = rule.question.follow_up
         if answer.reasons and follow_up is not None and answer.value > follow_up.when_at_most:
-            raise Rejection("reasons_not_allowed", f"{where}.reasons")
+            raise ItemRejectedError("reasons_not_allowed", f"{where}.reasons")
         if answer.comment is not None and not rule.question.comment:
-            raise Rejection("comment_not_allowed", f"{where}.comment")
+            raise ItemRejectedError("comment_not_allowed", f"{where}.comment")
         asked.append(rule.question)
     return asked, touchpoint_id
 
@@ -316,7 +316,7 @@ def ingest_batch(
             continue
         try:
             questions, touchpoint_id = _check(device, item, at, lookups)
-        except Rejection as rejection:
+        except ItemRejectedError as rejection:
             results[i] = SubmissionResult(
                 id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
             )

@@ -90,7 +90,7 @@ class Summary:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-class BadFile(ValueError):
+class BadFileError(ValueError):
     """A CSV file refused as a whole (unreadable, too big, a bad header); names the line."""
 
 
@@ -200,27 +200,29 @@ class FileLine:
 
 
 def read_csv(data: bytes) -> list[FileLine]:
-    """Check every line of a KPI CSV file; BadFile when the file as a whole is refused.
+    """Check every line of a KPI CSV file; BadFileError when the file as a whole is refused.
 
     A key (location, date) given twice with other values is refused on every such line: which
     one was meant cannot be told, so none is stored.
     """
     if len(data) > MAX_FILE_BYTES:
-        raise BadFile(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it")
+        raise BadFileError(
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise BadFile(f"line {line}: the file is not UTF-8 text") from None
+        raise BadFileError(f"line {line}: the file is not UTF-8 text") from None
     if "\x00" in text:
-        raise BadFile("the file holds NUL characters: it is not a CSV text file")
+        raise BadFileError("the file holds NUL characters: it is not a CSV text file")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
-        raise BadFile("line 1: the file is empty; it needs a header line") from None
+        raise BadFileError("line 1: the file is empty; it needs a header line") from None
     except csv.Error as exc:
-        raise BadFile(f"line 1: {exc}") from None
+        raise BadFileError(f"line 1: {exc}") from None
     _check_header(header)
     lines: list[FileLine] = []
     try:
@@ -228,7 +230,7 @@ def read_csv(data: bytes) -> list[FileLine]:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(lines) >= MAX_FILE_ROWS:
-                raise BadFile(f"the file has more than {MAX_FILE_ROWS} rows; split it")
+                raise BadFileError(f"the file has more than {MAX_FILE_ROWS} rows; split it")
             if len(cells) != len(header):
                 problem = RowProblem(
                     "invalid_row", None, f"{len(cells)} cells where the header has {len(header)}"
@@ -239,7 +241,7 @@ def read_csv(data: bytes) -> list[FileLine]:
                 FileLine(reader.line_num, check_csv_cells(dict(zip(header, cells, strict=True))))
             )
     except csv.Error as exc:
-        raise BadFile(f"line {reader.line_num}: {exc}") from None
+        raise BadFileError(f"line {reader.line_num}: {exc}") from None
     return _refuse_conflicting_repeats(lines)
 
 
@@ -247,12 +249,12 @@ def _check_header(header: list[str]) -> None:
     for column in header:
         if column not in CSV_COLUMNS:
             known = ", ".join(CSV_COLUMNS)
-            raise BadFile(f"line 1: unknown column {column!r} (columns: {known})")
+            raise BadFileError(f"line 1: unknown column {column!r} (columns: {known})")
         if header.count(column) > 1:
-            raise BadFile(f"line 1: column {column!r} appears twice")
+            raise BadFileError(f"line 1: column {column!r} appears twice")
     for required in ("location_id", "date"):
         if required not in header:
-            raise BadFile(f"line 1: the column {required!r} is missing")
+            raise BadFileError(f"line 1: the column {required!r} is missing")
 
 
 def _refuse_conflicting_repeats(lines: list[FileLine]) -> list[FileLine]:
@@ -340,7 +342,7 @@ __all__ = [
     "MAX_API_ROWS",
     "MAX_FILE_BYTES",
     "MAX_FILE_ROWS",
-    "BadFile",
+    "BadFileError",
     "FileLine",
     "KpiRow",
     "Outcome",

@@ -12,7 +12,7 @@ from shared.opening_hours import Hours, is_hhmm
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class BadHours(ValueError):
+class BadHoursError(ValueError):
     """Opening hours that cannot be read; `field` names the form field."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -36,9 +36,11 @@ def parse_form(form: Mapping[str, str]) -> Hours | None:
         for field, value in ((f"open_{day}", opens), (f"close_{day}", closes)):
             if not is_hhmm(value):
                 name = WEEKDAY_NAMES[day - 1]
-                raise BadHours(field, f"{name}: give both times as HH:MM, or neither (closed)")
+                raise BadHoursError(field, f"{name}: give both times as HH:MM, or neither (closed)")
         if opens == closes:
-            raise BadHours(f"close_{day}", f"{WEEKDAY_NAMES[day - 1]}: opens and closes at once")
+            raise BadHoursError(
+                f"close_{day}", f"{WEEKDAY_NAMES[day - 1]}: opens and closes at once"
+            )
         hours[str(day)] = [opens, closes]
     return hours
 
@@ -57,4 +59,4 @@ def rows(hours: Mapping[str, list[str]] | None) -> list[dict[str, str | int]]:
     ]
 
 
-__all__ = ["WEEKDAY_NAMES", "BadHours", "Hours", "parse_form", "rows"]
+__all__ = ["WEEKDAY_NAMES", "BadHoursError", "Hours", "parse_form", "rows"]

@@ -28,21 +28,21 @@ FULL_MEMORY_KIB = PasswordHasher().memory_cost
 MIN_MEMORY_KIB = 8 * PasswordHasher().parallelism
 
 
-class WeakPassword(ValueError):
+class WeakPasswordError(ValueError):
     """A new password does not meet the rules."""
 
 
 def check_new_password(password: str, email: str = "") -> None:
-    """Raise WeakPassword with a reason when the password may not be used."""
+    """Raise WeakPasswordError with a reason when the password may not be used."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"use at least {MIN_LENGTH} characters")
+        raise WeakPasswordError(f"use at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"use at most {MAX_LENGTH} characters")
+        raise WeakPasswordError(f"use at most {MAX_LENGTH} characters")
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or (email and lowered == email.lower()):
-        raise WeakPassword("this password is too common; choose another")
+        raise WeakPasswordError("this password is too common; choose another")
     if len(set(password)) < 3:
-        raise WeakPassword("this password is too easy to guess; choose another")
+        raise WeakPasswordError("this password is too easy to guess; choose another")
 
 
 @cache

@@ -25,19 +25,19 @@ KNOWN_KEYS = frozenset(
 )
 
 
-class InsecureSecretKey(SettingsError):
+class InsecureSecretKeyError(SettingsError):
     """The secret key is a known example, too short, or its file cannot be used."""
 
 
 def check(key: str, where: str = "SMILETAP_SECRET_KEY") -> str:
-    """The key when nobody could guess it, or `InsecureSecretKey` naming where it came from."""
+    """The key when nobody could guess it, or `InsecureSecretKeyError` naming where it came from."""
     if key.strip().lower() in KNOWN_KEYS:
-        raise InsecureSecretKey(
+        raise InsecureSecretKeyError(
             f"{where}: {key!r} is a published example; set a long random value or leave it "
             f"unset to have one generated"
         )
     if len(key.strip()) < MIN_LENGTH or len(set(key)) < MIN_DISTINCT:
-        raise InsecureSecretKey(
+        raise InsecureSecretKeyError(
             f"{where}: {len(key.strip())} characters, {len(set(key))} different; use at least "
             f"{MIN_LENGTH} random ones, or leave it unset to have one generated"
         )
@@ -65,7 +65,7 @@ def load_or_create(instance_path: str) -> str:
     try:
         key = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InsecureSecretKey(
+        raise InsecureSecretKeyError(
             f"{path}: cannot read the secret key ({exc}); it must be readable by the user "
             f"the server runs as"
         ) from None

@@ -19,8 +19,8 @@ HMAC-SHA256 of "<t>.<raw body>">` (PROTOCOL.md, same section): the receiver can 
 came from this server unaltered, and the time in it lets it refuse an old one replayed. It
 is computed over the exact bytes sent, at each send, so a retry carries a fresh time.
 
-Errors: `WebhookRefused` (the destination is not allowed; no connection was made) and
-`WebhookFailed` (the destination answered outside 2xx), both `OSError`s like a network error.
+Errors: `WebhookRefusedError` (the destination is not allowed; no connection was made) and
+`WebhookFailedError` (the destination answered outside 2xx), both `OSError`s like a network error.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _CARRIER_NAT = ipaddress.ip_network("100.64.0.0/10")
 
 
-class WebhookRefused(OSError):
+class WebhookRefusedError(OSError):
     """The webhook's destination is not allowed (an internal address, or not http(s))."""
 
 
-class WebhookFailed(OSError):
+class WebhookFailedError(OSError):
     """The webhook answered with a status outside 2xx (a redirect included); `status` holds it."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -104,15 +104,15 @@ def is_internal(address: IpAddress) -> bool:
 
 
 def checked_address(host: str, port: int, allow: AllowList) -> str:
-    """Resolve `host` once; the address to connect to, or `WebhookRefused`."""
+    """Resolve `host` once; the address to connect to, or `WebhookRefusedError`."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise WebhookRefused(f"webhook host {host!r} does not resolve: {exc}") from exc
+        raise WebhookRefusedError(f"webhook host {host!r} does not resolve: {exc}") from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     for address in addresses:
         if is_internal(address) and not allow.allows(host, address):
-            raise WebhookRefused(
+            raise WebhookRefusedError(
                 f"webhook host {host!r} resolves to the internal address {address}; "
                 "list it in SMILETAP_WEBHOOK_ALLOW to allow it"
             )
@@ -159,7 +159,7 @@ def post_json(url: str, body: bytes, allow: AllowList, timeout: float, secret: s
     status it answered."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookRefused(f"webhook URL must be http(s)://host/...: {url!r}")
+        raise WebhookRefusedError(f"webhook URL must be http(s)://host/...: {url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = checked_address(parts.hostname, port, allow)
     kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
@@ -175,5 +175,5 @@ def post_json(url: str, body: bytes, allow: AllowList, timeout: float, secret: s
     finally:
         connection.close()
     if not 200 <= answer.status < 300:
-        raise WebhookFailed(answer.status, answer.reason)
+        raise WebhookFailedError(answer.status, answer.reason)
     return answer.status

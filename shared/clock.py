@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_SKEW_THRESHOLD_S = 120.0
 
 
-class BadTimestamp(ValueError):
+class BadTimestampError(ValueError):
     """A timestamp that is not RFC 3339 with an explicit offset."""
 
 
@@ -24,16 +24,16 @@ def parse_rfc3339(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except (TypeError, ValueError) as exc:
-        raise BadTimestamp(f"not an RFC 3339 timestamp: {text!r}") from exc
+        raise BadTimestampError(f"not an RFC 3339 timestamp: {text!r}") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise BadTimestamp(f"timestamp has no UTC offset: {text!r}")
+        raise BadTimestampError(f"timestamp has no UTC offset: {text!r}")
     return parsed
 
 
 def to_rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 in UTC with a `Z` suffix."""
     if moment.tzinfo is None:
-        raise BadTimestamp("naive datetime has no offset")
+        raise BadTimestampError("naive datetime has no offset")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

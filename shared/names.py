@@ -3,7 +3,7 @@
 A name ends up in places where a line break does harm — an e-mail header (a CR/LF there made
 the alert mail raise, and the alert was lost), a CSV row, a log line — so every way in (the
 dashboard's forms, the CLI, the device API, a survey's JSON) refuses control characters with
-`BadName`, whose `code` says which rule failed.
+`BadNameError`, whose `code` says which rule failed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 SINGLE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
 
 
-class BadName(ValueError):
+class BadNameError(ValueError):
     """A name that is empty, too long, or holds a control character; `code` names which."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -31,10 +31,10 @@ def first_control_character(text: str) -> str | None:
 
 
 def check_single_line(text: str) -> str:
-    """`text` unchanged, or `BadName("control_character")` naming the offending character."""
+    """`text` unchanged, or `BadNameError("control_character")` naming the offending character."""
     bad = first_control_character(text)
     if bad is not None:
-        raise BadName(
+        raise BadNameError(
             "control_character",
             f"must be one line without control characters (it holds U+{ord(bad):04X})",
         )
@@ -45,9 +45,9 @@ def single_line_name(raw: str, max_length: int = 200) -> str:
     """`raw` trimmed, checked to be one non-empty line of at most `max_length` characters."""
     name = check_single_line(raw.strip())
     if not name:
-        raise BadName("empty", "must not be empty")
+        raise BadNameError("empty", "must not be empty")
     if len(name) > max_length:
-        raise BadName("too_long", f"must be at most {max_length} characters")
+        raise BadNameError("too_long", f"must be at most {max_length} characters")
     return name
 
 

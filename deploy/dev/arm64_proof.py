@@ -41,7 +41,7 @@ CHECKOUT = "/root/smiletap"
 SCREEN = (800, 480)
 
 
-class ProofFailed(RuntimeError):
+class ProofFailedError(RuntimeError):
     """A step of the proof did not do what a Pi needs."""
 
 
@@ -72,7 +72,7 @@ def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str
     """Run a command; its output goes to ours; a failure names the command."""
     done = subprocess.run(command, text=True, **kwargs)  # type: ignore[call-overload]
     if done.returncode != 0:
-        raise ProofFailed(f"{' '.join(command[:4])} … exited {done.returncode}")
+        raise ProofFailedError(f"{' '.join(command[:4])} … exited {done.returncode}")
     return done  # type: ignore[no-any-return]
 
 
@@ -161,7 +161,7 @@ def kiosk_user(root: Path) -> tuple[int, int]:
         fields = line.split(":")
         if fields[0] == "smiletap":
             return int(fields[2]), int(fields[3])
-    raise ProofFailed("setup.sh made no smiletap user")
+    raise ProofFailedError("setup.sh made no smiletap user")
 
 
 def unit_environment(root: Path) -> dict[str, str]:
@@ -188,7 +188,7 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
         ["chroot", str(root), "uname", "-m"], capture_output=True, text=True, check=True
     ).stdout.strip()
     if machine != "aarch64":
-        raise ProofFailed(f"the root runs as {machine}, not aarch64")
+        raise ProofFailedError(f"the root runs as {machine}, not aarch64")
     prepare(root)
 
     server = ServerProcess(work / "server").start()
@@ -251,7 +251,7 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
             log(f"first start (kiosk-session to the first question): {first_start:.0f} s")
             geometry = xvfb.window_geometry("Smiletap")
             if geometry != (0, 0, *SCREEN):
-                raise ProofFailed(f"the window is {geometry}, not the whole {SCREEN} screen")
+                raise ProofFailedError(f"the window is {geometry}, not the whole {SCREEN} screen")
             renderer = next((s for s in output.seen if "GL: OpenGL renderer" in s), "?")
             log(f"window {geometry[2]}x{geometry[3]} at 0,0; {renderer.split('kivy: ')[-1]}")
             faces = dict(re.findall(r"(\d+)@(\d+,\d+)", match.group(1)))
@@ -272,7 +272,7 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
             lines = output.wait_closed()
             critical = [line for line in lines if " CRITICAL " in line]
             if critical:
-                raise ProofFailed(f"the kiosk logged CRITICAL: {critical[0]}")
+                raise ProofFailedError(f"the kiosk logged CRITICAL: {critical[0]}")
 
         today = time.strftime("%Y-%m-%d", time.gmtime())
         report = server.get_json(
@@ -280,7 +280,7 @@ def prove(root: Path, work: Path, fresh: bool) -> dict[str, float]:
         )
         counts = report["groups"][0]["smiley"]["counts"] if report["groups"] else None
         if counts != [0, 0, 0, 1, 0]:
-            raise ProofFailed(f"the reports API shows {counts}, not the one tap on face 4")
+            raise ProofFailedError(f"the reports API shows {counts}, not the one tap on face 4")
         log("the tap on face 4 is in the server's reports API")
     finally:
         if kiosk is not None and kiosk.poll() is None:
@@ -305,7 +305,7 @@ def bare_python_rss_kib(root: Path) -> int:
     try:
         assert python.stdout is not None
         if python.stdout.readline().strip() != "up":
-            raise ProofFailed("the arm64 python3 did not start")
+            raise ProofFailedError("the arm64 python3 did not start")
         return rss_kib(python.pid)
     finally:
         python.kill()
@@ -316,16 +316,16 @@ def check_installed(root: Path) -> None:
     """What setup.sh must leave behind for a Pi to boot into the kiosk, rootless."""
     wrapper = (root / "etc/X11/Xwrapper.config").read_text()
     if "needs_root_rights=no" not in wrapper:
-        raise ProofFailed(f"Xwrapper.config lets X run as root: {wrapper!r}")
+        raise ProofFailedError(f"Xwrapper.config lets X run as root: {wrapper!r}")
     if (root / "usr/lib/xorg/Xorg.wrap").exists():
-        raise ProofFailed("Debian's setuid X wrapper (xserver-xorg-legacy) got installed")
+        raise ProofFailedError("Debian's setuid X wrapper (xserver-xorg-legacy) got installed")
     wants = root / "etc/systemd/system/multi-user.target.wants/smiletap-kiosk.service"
     # an absolute link, as systemctl makes: it resolves inside the root, not here
     if not wants.is_symlink() or not (root / str(wants.readlink()).lstrip("/")).is_file():
-        raise ProofFailed("the kiosk unit is not enabled")
+        raise ProofFailedError("the kiosk unit is not enabled")
     groups = (root / "etc/group").read_text()
     if re.search(r"^input:[^:]*:[^:]*:.*\bsmiletap\b", groups, re.MULTILINE):
-        raise ProofFailed("the kiosk user is in the input group (touches would be read twice)")
+        raise ProofFailedError("the kiosk user is in the input group (touches would be read twice)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         figures = prove(root, work, fresh=args.keep is None)
-    except (ProofFailed, HarnessError, subprocess.SubprocessError) as exc:
+    except (ProofFailedError, HarnessError, subprocess.SubprocessError) as exc:
         print(f"arm64-proof: FAILED: {exc} (kiosk log: {work / 'kiosk.log'})", file=sys.stderr)
         return 1
     finally:

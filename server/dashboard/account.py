@@ -114,7 +114,7 @@ def change_password() -> Response | str | tuple[str, int]:
             try:
                 passwords.check_new_password(new, user.email)
                 error = None
-            except passwords.WeakPassword as exc:
+            except passwords.WeakPasswordError as exc:
                 error = f"New password: {exc}."
         if error:
             return render_template("dashboard/password.html", error=error), 400

@@ -59,7 +59,7 @@ def create() -> Response | tuple[str, int]:
         known = {p["id"] for p in locations.all_locations(conn)}
         try:
             new = destinations.from_form(request.form, chosen, known, allow)
-        except destinations.BadDestination as exc:
+        except destinations.BadDestinationError as exc:
             error, field = f"{_LABELS[exc.field]}: {exc}.", exc.field
         else:
             me = current_user()

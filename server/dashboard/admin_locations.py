@@ -13,7 +13,7 @@ from server.dashboard.access import make_admin_blueprint
 from server.db import get_db
 from server.store import locations, staff, surveys, touchpoints
 from shared.clock import is_valid_timezone
-from shared.names import BadName, check_single_line, single_line_name
+from shared.names import BadNameError, check_single_line, single_line_name
 
 bp = make_admin_blueprint("admin_locations", __name__, "/dashboard/admin/locations")
 
@@ -28,7 +28,7 @@ def _name_problem(name: str) -> str | None:
     """A flash message when a staff member's name is not one line, else None."""
     try:
         single_line_name(name, NAME_MAX)
-    except BadName as exc:
+    except BadNameError as exc:
         return f"Name: {exc}."
     return None
 
@@ -40,23 +40,23 @@ def _settings_from_form() -> tuple[dict[str, Any], str | None, str | None]:
     values: dict[str, Any] = {"name": name, "timezone": timezone, "webhook_url": webhook}
     try:
         single_line_name(name, NAME_MAX)
-    except BadName as exc:
+    except BadNameError as exc:
         return values, "name", f"Name: {exc}."
     if not is_valid_timezone(timezone):
         return values, "timezone", f"Time zone: {timezone!r} is not an IANA time zone."
     try:
         check_single_line(webhook)
-    except BadName as exc:
+    except BadNameError as exc:
         return values, "webhook_url", f"Webhook URL: {exc}."
     if webhook and not webhook.startswith(("https://", "http://")):
         return values, "webhook_url", "Webhook URL: must start with https:// or http://."
     try:
         values["opening_hours"] = opening_hours.parse_form(request.form)
-    except opening_hours.BadHours as exc:
+    except opening_hours.BadHoursError as exc:
         return values, exc.field, f"Opening hours: {exc}."
     try:
         values["alert_rules"] = alerts.rules_from_form(request.form)
-    except alerts.BadRules as exc:
+    except alerts.BadRulesError as exc:
         return values, exc.field, f"Alert rules: {exc}."
     return values, None, None
 

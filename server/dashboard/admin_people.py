@@ -71,7 +71,7 @@ def create_user() -> Response | tuple[str, int]:
     else:
         try:
             passwords.check_new_password(password, email)
-        except passwords.WeakPassword as exc:
+        except passwords.WeakPasswordError as exc:
             error = f"Password: {exc}."
     memory_kib = settings.current().password_hash_memory_kib
     conn = get_db()
@@ -83,7 +83,7 @@ def create_user() -> Response | tuple[str, int]:
                 users.create(
                     conn, email, passwords.hash_password(password, memory_kib), role, scope
                 )
-            except users.DuplicateEmail:
+            except users.DuplicateEmailError:
                 error = "E-mail: a user with this address exists already."
     if error:
         return _users_page(400, error=error, form=form)

@@ -17,7 +17,7 @@ from server.db import get_db
 from server.device_health import device_state
 from server.store import as_utc, devices, locations, touchpoints
 from shared.clock import utcnow
-from shared.names import BadName, single_line_name
+from shared.names import BadNameError, single_line_name
 
 bp = make_blueprint("devices", __name__, "/dashboard/devices")
 
@@ -70,7 +70,7 @@ def create() -> str:
     location_id = request.form.get("location_id", "")
     try:
         name = single_line_name(request.form.get("name", "")[:200])
-    except BadName as exc:
+    except BadNameError as exc:
         flash("Give the device a name." if exc.code == "empty" else f"Name: {exc}.")
         return redirect(url_for("devices.index"))  # type: ignore[return-value]
     conn = get_db()
@@ -120,7 +120,7 @@ def place(device_id: str) -> Response:
         try:
             if not touchpoints.place_device(conn, device_id, touchpoint_id):
                 abort(404)
-        except touchpoints.WrongLocation:
+        except touchpoints.WrongLocationError:
             abort(400)
         spot = touchpoints.get(conn, touchpoint_id) if touchpoint_id else None
     where = spot["name"] if spot else "no touchpoint"

@@ -36,7 +36,7 @@ PLURAL_LABELS = {
 }
 
 
-class WrongLocation(ValueError):
+class WrongLocationError(ValueError):
     """The touchpoint is not at the device's location."""
 
 
@@ -155,7 +155,7 @@ def assign_survey(conn: Connection, touchpoint_id: str, survey_id: str | None) -
 def place_device(conn: Connection, device_id: str, touchpoint_id: str | None) -> bool:
     """Place the device at a touchpoint of its location (None: at none).
 
-    False when no such device; `WrongLocation` when the touchpoint is elsewhere or unknown.
+    False when no such device; `WrongLocationError` when the touchpoint is elsewhere or unknown.
     """
     device = conn.execute(
         select(devices.c.location_id).where(devices.c.id == device_id)
@@ -165,7 +165,7 @@ def place_device(conn: Connection, device_id: str, touchpoint_id: str | None) ->
     if touchpoint_id is not None:
         touchpoint = get(conn, touchpoint_id)
         if touchpoint is None or touchpoint["location_id"] != device:
-            raise WrongLocation(touchpoint_id)
+            raise WrongLocationError(touchpoint_id)
     conn.execute(
         update(devices).where(devices.c.id == device_id).values(touchpoint_id=touchpoint_id)
     )

@@ -14,7 +14,7 @@ from shared.ids import new_entity_id
 ROLES = ("admin", "manager")
 
 
-class DuplicateEmail(ValueError):
+class DuplicateEmailError(ValueError):
     """A user with this e-mail exists already."""
 
 
@@ -52,7 +52,7 @@ def create(
         raise ValueError(f"role must be one of {ROLES}")
     email = normalize_email(email)
     if conn.execute(select(users.c.id).where(users.c.email == email)).first():
-        raise DuplicateEmail(email)
+        raise DuplicateEmailError(email)
     user_id = new_entity_id("usr")
     now = utcnow()
     conn.execute(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.answering import NoSurvey, SurveySession
+from kiosk.answering import NoSurveyError, SurveySession
 from kiosk.store import LocalStore
 from tests.kiosk.conftest import SURVEY_DEFINITION, make_config
 
@@ -56,7 +56,7 @@ def test_fixed_staff_is_recorded(store: LocalStore):
 
 
 def test_no_survey(store: LocalStore):
-    with pytest.raises(NoSurvey):
+    with pytest.raises(NoSurveyError):
         SurveySession(make_config().model_copy(update={"survey": None}), store)
 
 

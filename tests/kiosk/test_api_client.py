@@ -10,32 +10,41 @@ from kiosk import api_client
 from kiosk.api_client import (
     ApiClient,
     ApiError,
-    InvalidCode,
+    InvalidCodeError,
     ProtocolError,
-    ServerUnreachable,
-    Unauthorized,
+    ServerUnreachableError,
+    UnauthorizedError,
 )
 from tests.kiosk.conftest import make_submission
 
 
 def test_exception_hierarchy():
-    assert issubclass(ServerUnreachable, ApiError)
+    assert issubclass(ServerUnreachableError, ApiError)
     assert issubclass(ProtocolError, ApiError)
-    assert issubclass(Unauthorized, ProtocolError)
-    assert issubclass(InvalidCode, ProtocolError)
-    for name in ("ApiError", "ServerUnreachable", "ProtocolError", "Unauthorized", "InvalidCode"):
+    assert issubclass(UnauthorizedError, ProtocolError)
+    assert issubclass(InvalidCodeError, ProtocolError)
+    for name in (
+        "ApiError",
+        "ServerUnreachableError",
+        "ProtocolError",
+        "UnauthorizedError",
+        "InvalidCodeError",
+    ):
         assert name in api_client.__doc__
 
 
 def test_bad_token_is_unauthorized(live_server):
-    with ApiClient(live_server.url, "not-a-token") as client, pytest.raises(Unauthorized) as exc:
+    with (
+        ApiClient(live_server.url, "not-a-token") as client,
+        pytest.raises(UnauthorizedError) as exc,
+    ):
         client.get_config()
     assert exc.value.status == 401
     assert exc.value.code == "unauthorized"
 
 
 def test_invalid_code(live_server):
-    with ApiClient(live_server.url) as client, pytest.raises(InvalidCode) as exc:
+    with ApiClient(live_server.url) as client, pytest.raises(InvalidCodeError) as exc:
         client.enroll("NOPE-NOPE")
     assert exc.value.field == "code"
 
@@ -61,5 +70,8 @@ def test_oversized_batch_is_a_protocol_error_naming_the_field(live_server, tmp_p
 
 
 def test_unreachable():
-    with ApiClient("http://127.0.0.1:9", timeout=2) as client, pytest.raises(ServerUnreachable):
+    with (
+        ApiClient("http://127.0.0.1:9", timeout=2) as client,
+        pytest.raises(ServerUnreachableError),
+    ):
         client.get_config()

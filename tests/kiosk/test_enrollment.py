@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from kiosk.api_client import InvalidCode, ServerUnreachable
-from kiosk.enrollment import InsecureServerUrl, check_transport, enroll, normalise_server_url
+from kiosk.api_client import InvalidCodeError, ServerUnreachableError
+from kiosk.enrollment import InsecureServerUrlError, check_transport, enroll, normalise_server_url
 from kiosk.store import LocalStore
 
 
@@ -26,12 +26,12 @@ def test_enroll_stores_the_device_and_pulls_config(live_server, store: LocalStor
 def test_a_code_works_once(live_server, store: LocalStore, tmp_path):
     ids = live_server.setup_location(tmp_path)
     enroll(store, live_server.url, ids["code"])
-    with pytest.raises(InvalidCode):
+    with pytest.raises(InvalidCodeError):
         enroll(store, live_server.url, ids["code"])
 
 
 def test_bad_code_is_invalid_code(live_server, store: LocalStore):
-    with pytest.raises(InvalidCode):
+    with pytest.raises(InvalidCodeError):
         enroll(store, live_server.url, "NOPE-NOPE")
     assert store.get_enrollment() is None
 
@@ -40,7 +40,7 @@ def test_unreachable_server(store: LocalStore):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(ServerUnreachable):
+    with pytest.raises(ServerUnreachableError):
         enroll(store, f"http://127.0.0.1:{port}", "ABCD-EFGH", timeout=2)
     assert store.get_enrollment() is None
 
@@ -84,12 +84,12 @@ def test_https_or_loopback_http_is_accepted(url: str):
     ],
 )
 def test_plain_http_elsewhere_is_refused_unless_allowed(url: str):
-    with pytest.raises(InsecureServerUrl, match="unencrypted"):
+    with pytest.raises(InsecureServerUrlError, match="unencrypted"):
         check_transport(url, allow_http=False)
     check_transport(url, allow_http=True)
 
 
 def test_enroll_refuses_plain_http_before_sending_anything(store: LocalStore):
-    with pytest.raises(InsecureServerUrl):  # an unroutable address: no time spent on it
+    with pytest.raises(InsecureServerUrlError):  # an unroutable address: no time spent on it
         enroll(store, "http://192.0.2.1:9", "ABCD-EFGH", timeout=30)
     assert store.get_enrollment() is None

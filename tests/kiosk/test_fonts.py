@@ -6,26 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.fonts import FACE_FOR_LANGUAGE, FontMissing, extract_face
+from kiosk.fonts import FACE_FOR_LANGUAGE, FontMissingError, extract_face
 
 REGULAR_TTC = FACE_FOR_LANGUAGE["zh-Hant"][2][0]
 
 
 def test_a_missing_collection_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FontMissing, match=r"nowhere\.ttc is not installed"):
+    with pytest.raises(FontMissingError, match=r"nowhere\.ttc is not installed"):
         extract_face(tmp_path / "nowhere.ttc", "Noto Sans CJK TC", tmp_path / "out.otf")
 
 
 def test_a_file_that_is_not_a_font_fails_cleanly(tmp_path: Path) -> None:
     junk = tmp_path / "junk.ttc"
     junk.write_bytes(b"this is not a font collection")
-    with pytest.raises(FontMissing):
+    with pytest.raises(FontMissingError):
         extract_face(junk, "Noto Sans CJK TC", tmp_path / "out.otf")
     assert list(tmp_path.iterdir()) == [junk]  # no partial output left behind
 
 
 @pytest.mark.skipif(not REGULAR_TTC.exists(), reason="fonts-noto-cjk is not installed")
 def test_an_unknown_face_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FontMissing, match="has no face 'No Such Face'"):
+    with pytest.raises(FontMissingError, match="has no face 'No Such Face'"):
         extract_face(REGULAR_TTC, "No Such Face", tmp_path / "out.otf")
     assert not (tmp_path / "out.otf").exists()

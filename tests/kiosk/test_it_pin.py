@@ -7,7 +7,7 @@ import pytest
 
 from kiosk.it_pin import (
     MAX_LOCKOUT_S,
-    BadPin,
+    BadPinError,
     PinGuard,
     PinVerdict,
     check_pin,
@@ -31,7 +31,7 @@ def test_hash_round_trip_and_salting():
     "pin", ["1234", "12345", "123456789", "12a456", "１２３４５６", "12345\n", ""]
 )
 def test_bad_pins_are_refused(pin):
-    with pytest.raises(BadPin):
+    with pytest.raises(BadPinError):
         hash_pin(pin)
 
 

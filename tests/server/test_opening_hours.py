@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.opening_hours import BadHours, parse_form
+from server.opening_hours import BadHoursError, parse_form
 
 
 def test_parse_form() -> None:
@@ -12,6 +12,6 @@ def test_parse_form() -> None:
         "1": ["08:00", "20:00"]
     }
     assert parse_form({"always_open": "1", "open_1": "x"}) is None
-    with pytest.raises(BadHours) as caught:
+    with pytest.raises(BadHoursError) as caught:
         parse_form({"open_7": "8:00", "close_7": "20:00"})
     assert caught.value.field == "open_7" and "Sunday" in str(caught.value)

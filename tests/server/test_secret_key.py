@@ -17,7 +17,7 @@ from server import secret_key
 from server.app import create_app
 from server.cli import main
 from server.db import dispose_engine
-from server.secret_key import InsecureSecretKey
+from server.secret_key import InsecureSecretKeyError
 from tests.server.conftest import Cli
 from tests.server.dashboard.conftest import create_user
 
@@ -48,13 +48,13 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     "key", ["dev", "change-me", "CHANGE-ME", "0123456789abcdef", " " * 40, "a" * 64]
 )
 def test_known_or_short_keys_are_refused(tmp_path: Path, key: str) -> None:
-    with pytest.raises(InsecureSecretKey, match="SMILETAP_SECRET_KEY"):
+    with pytest.raises(InsecureSecretKeyError, match="SMILETAP_SECRET_KEY"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": key})
 
 
 def test_a_damaged_key_file_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("short\n")
-    with pytest.raises(InsecureSecretKey, match="secret_key: 5 characters"):
+    with pytest.raises(InsecureSecretKeyError, match="secret_key: 5 characters"):
         create_app({"INSTANCE_PATH": str(tmp_path)})
 
 
@@ -71,7 +71,7 @@ def _example_keys() -> set[str]:
 
 def test_every_key_in_our_examples_is_refused() -> None:
     for key in _example_keys() | {"dev", "change-me"}:
-        with pytest.raises(InsecureSecretKey):
+        with pytest.raises(InsecureSecretKeyError):
             secret_key.check(key)
 
 

@@ -21,8 +21,8 @@ import pytest
 
 from server.webhooks import (
     AllowList,
-    WebhookFailed,
-    WebhookRefused,
+    WebhookFailedError,
+    WebhookRefusedError,
     is_internal,
     post_json,
     signature,
@@ -68,10 +68,10 @@ def test_public_addresses(address: str) -> None:
 
 
 def test_loopback_is_refused_unless_allowed(receiver: WebhookReceiver) -> None:
-    with pytest.raises(WebhookRefused, match=r"internal address 127\.0\.0\.1"):
+    with pytest.raises(WebhookRefusedError, match=r"internal address 127\.0\.0\.1"):
         post_json(receiver.url, BODY, AllowList.parse(""), 5)
     localhost = receiver.url.replace("127.0.0.1", "localhost")
-    with pytest.raises(WebhookRefused, match="SMILETAP_WEBHOOK_ALLOW"):
+    with pytest.raises(WebhookRefusedError, match="SMILETAP_WEBHOOK_ALLOW"):
         post_json(localhost, BODY, AllowList.parse("hooks.example.com, 10.0.0.0/8"), 5)
     assert receiver.bodies == []  # nothing reached it
     assert post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5) == 204
@@ -90,7 +90,7 @@ def test_an_allowed_host_name_is_matched_by_name(receiver: WebhookReceiver) -> N
 
 def test_only_http_and_https_urls(receiver: WebhookReceiver) -> None:
     for url in ("file:///etc/passwd", "gopher://127.0.0.1:70/x", "http:///nohost"):
-        with pytest.raises(WebhookRefused, match="must be http"):
+        with pytest.raises(WebhookRefusedError, match="must be http"):
             post_json(url, BODY, AllowList.parse("127.0.0.1"), 5)
 
 
@@ -122,7 +122,7 @@ class _Redirector:
 def test_a_redirect_is_not_followed(receiver: WebhookReceiver) -> None:
     redirector = _Redirector(receiver.url)
     try:
-        with pytest.raises(WebhookFailed, match="302"):
+        with pytest.raises(WebhookFailedError, match="302"):
             post_json(redirector.url, BODY, AllowList.parse("127.0.0.1"), 5)
     finally:
         redirector.stop()
@@ -182,7 +182,7 @@ def test_a_signed_post_is_verified_and_a_tampered_or_stale_one_refused() -> None
         assert _post_raw(receiver.url, BODY, wrong_key) == 401
         assert receiver.refused == [tampered, BODY, BODY] and len(receiver.bodies) == 1
         # A wrong secret on the server's side is refused too: the key really is used.
-        with pytest.raises(WebhookFailed, match="401"):
+        with pytest.raises(WebhookFailedError, match="401"):
             post_json(receiver.url, BODY, AllowList.parse("127.0.0.1"), 5, "other")
     finally:
         receiver.stop()

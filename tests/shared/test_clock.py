@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shared.clock import (
     DEFAULT_SKEW_THRESHOLD_S,
-    BadTimestamp,
+    BadTimestampError,
     LocalParts,
     corrected_tap_time,
     effective_time,
@@ -51,15 +51,15 @@ def test_parse_rfc3339(text: str, expected: datetime) -> None:
     "text", ["2026-11-23T10:15:00", "2026-11-23", "", "yesterday", "2026-13-01T00:00:00Z"]
 )
 def test_parse_rfc3339_needs_a_valid_timestamp_with_an_offset(text: str) -> None:
-    with pytest.raises(BadTimestamp):
+    with pytest.raises(BadTimestampError):
         parse_rfc3339(text)
-    assert issubclass(BadTimestamp, ValueError)  # so pydantic reports it as a field error
+    assert issubclass(BadTimestampError, ValueError)  # so pydantic reports it as a field error
 
 
 def test_to_rfc3339_is_utc_with_z() -> None:
     warsaw = timezone(timedelta(hours=1))
     assert to_rfc3339(datetime(2026, 11, 23, 10, 15, tzinfo=warsaw)) == "2026-11-23T09:15:00Z"
-    with pytest.raises(BadTimestamp):
+    with pytest.raises(BadTimestampError):
         to_rfc3339(datetime(2026, 11, 23, 10, 15))  # naive on purpose
 
 
