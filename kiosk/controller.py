@@ -107,9 +107,11 @@ class KioskController:
     def start(self) -> None:
         """The kiosk starts: tidy the store, show the first screen, check the hours."""
         self.store.finish_all()  # rows left open by a crash mid-survey can be sent now
-        pruned = self.store.prune_delivered(self.settings.retention_days)
-        if pruned:
-            log.info("store: pruned %d delivered taps past retention", pruned)
+        pruned, forgotten = self.store.apply_retention(
+            self.settings.retention_days, self.settings.comment_retention_days
+        )
+        if pruned or forgotten:
+            log.info("store: pruned %d delivered taps, removed %d comments", pruned, forgotten)
         self.refresh()
         self._set_timer(Timer.OPENING_HOURS, OPENING_HOURS_CHECK_S)
         if self.start_sync:

@@ -114,7 +114,14 @@ class Settings:
     )
     retention_days: int = setting(
         30,
-        "Days a delivered tap stays in the local database before it is pruned.",
+        "Days a delivered tap stays in the local database before it is pruned; also the "
+        "longest an undelivered tap keeps its comment (it is still sent, without it).",
+        _positive_int,
+    )
+    comment_retention_days: int = setting(
+        7,
+        "Days after its tap that a delivered (or rejected) tap's comment is removed from the "
+        "local database; the server keeps its own copy, masked.",
         _positive_int,
     )
 

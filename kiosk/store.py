@@ -9,10 +9,12 @@ Tables:
 - `submissions`: one row per customer, keyed by the id made at the first tap. `payload` is the
   `shared.protocol.Submission` body; `state` is `pending`, `delivered` or `rejected` (kept
   aside with the server's `reason` and `field`, never deleted). Delivered rows are pruned
-  after the retention period (`prune_delivered`). `in_progress` is 1 while the
-  customer is still answering later questions; such a row is not uploaded until it is
-  finished or has been left alone for `OPEN_GRACE_S` (so a crash mid-survey still delivers
-  the first tap).
+  after the retention period (`prune_delivered`); comments go earlier (`forget_comments`):
+  a delivered or rejected tap's after the comment retention, an undelivered tap's after the
+  whole retention (it is then sent without it). `apply_retention` does both.
+  `in_progress` is 1 while the customer is still answering later questions; such a row is
+  not uploaded until it is finished or has been left alone for `OPEN_GRACE_S` (so a crash
+  mid-survey still delivers the first tap).
 - `state`: key/value pairs for enrollment, the cached config and the last sync outcome.
 
 The schema is made and changed by the named migrations in `kiosk.migrations`, recorded in
@@ -66,6 +68,13 @@ class StoredSubmission:
     reason: str | None = None
     field: str | None = None
     delivered_at: str | None = None
+
+
+def _without_comments(payload: str) -> str:
+    """A stored submission's payload with every comment removed."""
+    submission = Submission.model_validate_json(payload)
+    answers = [answer.model_copy(update={"comment": None}) for answer in submission.answers]
+    return submission.model_copy(update={"answers": answers}).model_dump_json()
 
 
 class LocalStore:
@@ -219,6 +228,54 @@ class LocalStore:
                 "DELETE FROM submissions WHERE state = ? AND created_ts < ?",
                 [DELIVERED, now - retention_days * 86400],
             ).rowcount
+
+    def forget_comments(
+        self,
+        comment_retention_days: float,
+        pending_cap_days: float,
+        *,
+        now: float | None = None,
+        batch: int = 500,
+    ) -> int:
+        """Remove the comments of taps older than their limit from their stored payloads:
+        `comment_retention_days` for delivered and rejected taps, `pending_cap_days` for
+        undelivered ones; how many taps lost a comment. A batch per transaction, so a tap
+        on the screen never waits long for the lock."""
+        now = time.time() if now is None else now
+        forgotten = 0
+        while True:
+            with self._locked() as db, db.atomic():
+                rows = db.execute(
+                    "SELECT id, payload FROM submissions WHERE instr(payload, ?)"
+                    " AND ((state IN (?, ?) AND created_ts < ?) OR (state = ? AND created_ts < ?))"
+                    " LIMIT ?",
+                    [
+                        '"comment":"',  # a comment with text, as model_dump_json writes it
+                        DELIVERED,
+                        REJECTED,
+                        now - comment_retention_days * 86400,
+                        PENDING,
+                        now - pending_cap_days * 86400,
+                        batch,
+                    ],
+                ).fetchall()
+                changed = [
+                    (stripped, sid)
+                    for sid, payload in rows
+                    if (stripped := _without_comments(payload)) != payload
+                ]
+                db.conn.executemany("UPDATE submissions SET payload = ? WHERE id = ?", changed)
+            forgotten += len(changed)
+            if len(rows) < batch or not changed:
+                return forgotten
+
+    def apply_retention(
+        self, retention_days: float, comment_retention_days: float, *, now: float | None = None
+    ) -> tuple[int, int]:
+        """Prune delivered taps and forget comments past their retention; (pruned, forgotten)."""
+        pruned = self.prune_delivered(retention_days, now=now)
+        forgotten = self.forget_comments(comment_retention_days, retention_days, now=now)
+        return pruned, forgotten
 
     def get_submission(self, submission_id: str) -> StoredSubmission | None:
         """One stored submission with its delivery state, or None."""

@@ -247,9 +247,11 @@ class SyncService:
             totals = totals + report
         else:
             self._more_pending = True
-        pruned = self.store.prune_delivered(self.settings.retention_days)
-        if pruned:
-            log.info("sync: pruned %d delivered taps past retention", pruned)
+        pruned, forgotten = self.store.apply_retention(
+            self.settings.retention_days, self.settings.comment_retention_days
+        )
+        if pruned or forgotten:
+            log.info("sync: pruned %d delivered taps, removed %d comments", pruned, forgotten)
         self.store.set_state(
             last_sync_at=to_rfc3339(utcnow()),
             last_sync_result=json.dumps(asdict(totals)),

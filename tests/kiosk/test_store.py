@@ -7,7 +7,7 @@ import time
 import pytest
 
 from kiosk.store import OPEN_GRACE_S, Enrollment, LocalStore
-from shared.protocol import Submission, SubmissionResult
+from shared.protocol import Answer, Submission, SubmissionResult
 from tests.kiosk.conftest import make_config, make_submission
 
 
@@ -147,3 +147,59 @@ def test_age_unknown_after_a_reboot(store: LocalStore) -> None:
     store.db.execute("UPDATE submissions SET boot_id = 'an-earlier-boot'")
     (pending,) = store.pending(10)
     assert pending.age_s is None
+
+
+def _tap(store: LocalStore, comment: str | None, at: float) -> Submission:
+    answers = [Answer(question_id="q1", value=2, comment=comment)]
+    return store.record_submission(make_submission(answers=answers), now=at)
+
+
+def _comment(store: LocalStore, submission_id: str) -> str | None:
+    stored = store.get_submission(submission_id)
+    assert stored is not None
+    return stored.submission.answers[0].comment
+
+
+def test_comments_leave_the_kiosk_after_its_retention(store: LocalStore) -> None:
+    day, start = 86400.0, 1_000_000.0
+    delivered, rejected, fresh, offline, plain = (
+        _tap(store, "call me on 601 234 567", start),
+        _tap(store, "rude", start),
+        _tap(store, "fresh", start + 6 * day),
+        _tap(store, "waiting to go", start),
+        _tap(store, None, start),
+    )
+    store.mark_results(
+        [
+            SubmissionResult(id=delivered.id, status="accepted"),
+            SubmissionResult(id=fresh.id, status="accepted"),
+            SubmissionResult(id=plain.id, status="accepted"),
+            SubmissionResult(
+                id=rejected.id, status="rejected", reason="unknown_question", field="x"
+            ),
+        ]
+    )
+    now = start + 8 * day  # past the 7-day comment retention, within the 30-day one
+    assert store.apply_retention(30, 7, now=now) == (0, 2)
+    assert _comment(store, delivered.id) is None
+    assert _comment(store, rejected.id) is None
+    assert _comment(store, fresh.id) == "fresh"  # delivered, but only 2 days old
+    assert _comment(store, offline.id) == "waiting to go"  # not delivered yet: kept to send
+    assert store.get_submission(delivered.id).state == "delivered"  # the tap itself stays
+    raw = store.db.execute("SELECT group_concat(payload) FROM submissions").fetchone()[0]
+    assert "601 234 567" not in raw and "rude" not in raw
+
+    # Undelivered past the whole retention: sent without its comment, never kept longer.
+    # (The two delivered taps of day 0 are pruned; `fresh`, 25 days old, loses its comment.)
+    assert store.apply_retention(30, 7, now=start + 31 * day) == (2, 2)
+    assert _comment(store, offline.id) is None
+    assert _comment(store, fresh.id) is None
+    assert [s.id for s in store.pending(10, now=start + 31 * day)] == [offline.id]
+    assert store.apply_retention(30, 7, now=start + 31 * day) == (0, 0)  # nothing left to do
+
+
+def test_forgetting_comments_goes_a_batch_at_a_time(store: LocalStore) -> None:
+    taps = [_tap(store, f"comment {i}", 1_000.0) for i in range(5)]
+    store.mark_results([SubmissionResult(id=t.id, status="accepted") for t in taps])
+    assert store.forget_comments(1, 30, now=1_000.0 + 2 * 86400, batch=2) == 5
+    assert {_comment(store, t.id) for t in taps} == {None}
