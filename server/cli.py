@@ -32,6 +32,7 @@ from server.store import (
     staff,
     surveys,
     touchpoints,
+    two_step,
     users,
 )
 from shared.clock import is_valid_timezone, to_rfc3339
@@ -319,6 +320,20 @@ def revoke_device(device_id: str, as_json: bool) -> None:
         if not devices.revoke(conn, device_id):
             raise click.ClickException(f"DEVICE_ID: no device {device_id!r}")
     _emit(as_json, {"device_id": device_id, "revoked": True}, f"{device_id} revoked")
+
+
+@main.command("reset-two-step")
+@click.option("--email", required=True)
+@json_option
+def reset_two_step(email: str, as_json: bool) -> None:
+    """Turn a user's two-step sign-in off (phone and recovery codes lost); sessions end."""
+    with _transaction() as conn:
+        found = users.credentials(conn, email)
+        if found is None:
+            raise click.ClickException(f"--email: no user {email!r}")
+        two_step.turn_off(conn, found[0].id)
+        users.end_sessions(conn, found[0].id)
+    _emit(as_json, {"email": found[0].email, "two_step": False}, f"{found[0].email}: two-step off")
 
 
 @main.command("move-device")

@@ -63,9 +63,10 @@ def init_app(app: Flask) -> None:
         followups,
         location,
         overview,
+        two_step,
     )
 
-    modules = (account, overview, location, followups, devices, alerts)
+    modules = (account, two_step, overview, location, followups, devices, alerts)
     for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
         app.register_blueprint(module.bp)
 

@@ -1,8 +1,9 @@
-"""Signing in and out, and changing one's password."""
+"""Signing in (with the two-step code when the user has one) and out; changing one's password."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,12 +17,15 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from server import passwords, settings
+from server import passwords, settings, two_step
 from server.dashboard.access import make_blueprint, require_user, sign_in
 from server.db import get_db
 from server.store import login_failures, users
 
 bp = make_blueprint("account", __name__)
+
+#: Seconds between the right password and the code before the password must be typed again.
+PENDING_S = 300
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,7 +44,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _throttle() -> login_failures.Throttle:
+def throttle() -> login_failures.Throttle:
+    """How failed sign-ins (passwords and two-step codes alike) slow the next try down."""
     config = settings.current()
     return login_failures.Throttle(
         per_account_address=config.login_fails_per_account_address,
@@ -50,7 +55,7 @@ def _throttle() -> login_failures.Throttle:
     )
 
 
-def _address() -> str:
+def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
@@ -63,7 +68,7 @@ def login() -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     conn = get_db()
     with conn.begin():
-        wait = login_failures.wait_s(conn, email, _address(), _throttle())
+        wait = login_failures.wait_s(conn, email, client_address(), throttle())
         if wait:
             message = f"Too many failed sign-ins from here. Try again in {wait} s."
             page = render_template("dashboard/login.html", error=message, email=email)
@@ -72,12 +77,62 @@ def login() -> Response | str | tuple[str, int]:
         password_hash = found[1] if found else passwords.dummy_hash(_hash_memory_kib())
         ok = passwords.verify_password(password_hash, password)
         if not (found and ok and found[0].active):
-            login_failures.record(conn, email, _address())
+            login_failures.record(conn, email, client_address())
             message = "Wrong e-mail or password."
             return render_template("dashboard/login.html", error=message, email=email), 401
-        login_failures.clear(conn, email, _address())
+        login_failures.clear(conn, email, client_address())
+    target = _safe_next(request.form.get("next"))
+    if found[0].two_step:
+        session.clear()
+        session["pending"] = {
+            "uid": found[0].id,
+            "sv": found[0].session_version,
+            "next": target,
+            "until": time.time() + PENDING_S,
+        }
+        return redirect(url_for("account.login_code"))
     sign_in(found[0])
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(target)
+
+
+def _pending_user() -> users.User | None:
+    """The user who gave the right password moments ago and still owes a code, or None."""
+    pending = session.get("pending")
+    if not isinstance(pending, dict) or float(pending.get("until", 0)) < time.time():
+        return None
+    conn = get_db()
+    with conn.begin():
+        user = users.get(conn, str(pending.get("uid", "")))
+    if user is None or not user.active or user.session_version != pending.get("sv"):
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Response | str | tuple[str, int]:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        session.pop("pending", None)
+        flash("Sign in again: the sign-in waited too long for its code.")
+        return redirect(url_for("account.login"))
+    if request.method == "GET":
+        return render_template("dashboard/login_code.html")
+    conn = get_db()
+    with conn.begin():
+        wait = login_failures.wait_s(conn, user.email, client_address(), throttle())
+        if wait:
+            message = f"Too many wrong codes from here. Try again in {wait} s."
+            page = render_template("dashboard/login_code.html", error=message)
+            return make_response(page, 429, {"Retry-After": str(wait)})
+        if not two_step.check(conn, user.id, request.form.get("code", "")[:64]):
+            login_failures.record(conn, user.email, client_address())
+            message = "Wrong or already used code."
+            return render_template("dashboard/login_code.html", error=message), 401
+        login_failures.clear(conn, user.email, client_address())
+    target = str(session["pending"].get("next") or "")
+    sign_in(user)
+    return redirect(_safe_next(target))
 
 
 def _hash_memory_kib() -> int:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import segno
 from flask import abort, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from server import settings
 from server.dashboard.access import make_blueprint, require_admin, require_user, scope
 from server.dashboard.present import ago, duration, store_time
+from server.dashboard.qr import qr_svg
 from server.db import get_db
 from server.device_health import device_state
 from server.store import as_utc, devices, locations, touchpoints
@@ -58,11 +57,6 @@ def index() -> str:
     return render_template("dashboard/devices.html", devices=rows, places=places)
 
 
-def _qr_svg(payload: str) -> Markup:
-    svg = segno.make(payload, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff")
-    return Markup(svg)  # segno builds the SVG from the payload's bits: no user text in markup
-
-
 @bp.post("/")
 def create() -> str:
     """Create a device at a location and show its one-time code and QR once."""
@@ -89,7 +83,7 @@ def create() -> str:
         code=code,
         expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         server_url=server_url,
-        qr=_qr_svg(payload),
+        qr=qr_svg(payload),
     )
 
 

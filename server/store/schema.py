@@ -321,6 +321,20 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", Ts, nullable=False),
     Column("password_changed_at", Ts, nullable=False),
+    # Two-step sign-in (migration 0016): the confirmed TOTP secret (NULL: off) and the last
+    # time step a code was accepted for, so one code cannot be used twice.
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("code_hash", String(200), nullable=False),  # argon2id, like passwords
+    Column("used_at", Ts, nullable=True),
+    Index("ix_recovery_codes_user_id", "user_id"),
 )
 
 user_locations = Table(

@@ -28,6 +28,7 @@ class User:
     session_version: int
     active: bool
     location_ids: frozenset[str]
+    two_step: bool = False  # a TOTP code is asked for after the password
 
     @property
     def is_admin(self) -> bool:
@@ -87,6 +88,7 @@ def _user(conn: Connection, row: Any) -> User:
         session_version=row.session_version,
         active=row.active,
         location_ids=_scope(conn, row.id),
+        two_step=row.totp_secret is not None,
     )
 
 

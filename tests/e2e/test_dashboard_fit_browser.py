@@ -124,6 +124,7 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "admin-users": "/dashboard/admin/users",
         "admin-api-keys": "/dashboard/admin/api-keys",
         "password": "/account/password",
+        "two-step": "/account/two-step/",
     }
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []

@@ -25,6 +25,7 @@ from tests.server.dashboard.conftest import Chain, csrf_token, store_said
 ACCESS = {
     "static": "public",
     "account.login": "public",
+    "account.login_code": "public",  # without a password just given: back to the sign-in
     "openapi.openapi": "public",
     "health.healthz": "public",
     "health.readyz": "public",
@@ -41,6 +42,9 @@ ACCESS = {
     "home": "public",  # a redirect to the overview, which asks for a sign-in
     "account.logout": "any",
     "account.change_password": "any",
+    "two_step.index": "any",
+    "two_step.confirm": "any",
+    "two_step.disable": "any",
     "overview.chain": "any",
     "devices.index": "any",
     "alerts.index": "any",
