@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from server import destinations, device_health, metrics, webhooks
+from server import destinations, device_health, mail, metrics, webhooks
 from server.settings import Settings
 from server.store import alerts as store
 from server.store import as_utc, devices, locations, rollups, submissions, users
@@ -309,13 +308,7 @@ def send_mail(settings: Settings, recipients: list[str], subject: str, body: str
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message.set_content(body)
-    timeout = settings.alert_delivery_timeout_s
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
-        if settings.smtp_tls:
-            smtp.starttls()
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password)
-        smtp.send_message(message)
+    mail.send(settings, message)
 
 
 def post_webhook(settings: Settings, url: str, body: dict[str, Any], secret: str = "") -> None:

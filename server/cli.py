@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import smtplib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,10 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from server import kpis, logs, migrations, passwords, retention, settings
+from server import digests, kpis, logs, migrations, passwords, retention, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine, use_private_umask
+from server.digests import periods as digest_periods
 from server.errors import from_validation_error
 from server.settings import SettingsError
 from server.store import (
@@ -487,3 +489,25 @@ def create_user(
         except users.DuplicateEmailError:
             raise click.ClickException(f"--email: a user {email!r} exists already") from None
     _emit(as_json, {"id": user_id}, user_id)
+
+
+@main.command("send-digest")
+@click.option("--email", required=True, help="The dashboard user to mail.")
+@click.option("--period", "kind", type=click.Choice(digest_periods.KINDS), default=None)
+@json_option
+def send_digest(email: str, kind: str | None, as_json: bool) -> None:
+    """Mail a user's digest now, whatever its schedule (default: the period they chose)."""
+    with _command_app() as app, app.app_context():
+        engine = get_engine(app)
+        with engine.begin() as conn:
+            found = users.credentials(conn, email)
+        if found is None:
+            raise click.ClickException(f"--email: no dashboard user {email!r}")
+        user = found[0]
+        try:
+            digest = digests.send_now(engine, settings.of(app), user, kind)
+        except (OSError, smtplib.SMTPException, RuntimeError) as exc:
+            raise click.ClickException(f"digest not sent: {exc}") from None
+    subject = digest.written.subject
+    data = {"sent": True, "to": user.email, "subject": subject}
+    _emit(as_json, data, f"sent {subject!r} to {user.email}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, abort, jsonify, render_template, request
 
-from server import settings
+from server import settings, survey_labels
 from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_location
 from server.dashboard.present import (
@@ -25,7 +25,7 @@ from server.dashboard.present import (
 from server.db import get_db, get_engine
 from server.export import responses_csv_response
 from server.scores import build_groups
-from server.store import followups, locations, rollups, staff, submissions, surveys, touchpoints
+from server.store import followups, locations, rollups, staff, submissions, touchpoints
 
 bp = make_blueprint("location", __name__, "/dashboard/locations")
 
@@ -95,20 +95,9 @@ def _touchpoint_row(
 
 def reason_labels(survey_id: str | None) -> dict[tuple[str, str], str]:
     """(question id, reason id) → reason text, and (question id, '') → question text."""
-    if not survey_id:
-        return {}
     conn = get_db()
     with conn.begin():
-        survey = surveys.latest(conn, survey_id)
-    if survey is None:
-        return {}
-    lang = survey.default_language
-    found: dict[tuple[str, str], str] = {}
-    for question in survey.questions:
-        found[(question.id, "")] = question.text.get(lang, question.id)
-        for reason in question.follow_up.reasons if question.follow_up else []:
-            found[(question.id, reason.id)] = reason.text.get(lang, reason.id)
-    return found
+        return survey_labels.labels(conn, survey_id)
 
 
 def _heatmap(groups: list[dict[str, Any]]) -> dict[str, Any]:

@@ -325,6 +325,12 @@ users = Table(
     # time step a code was accepted for, so one code cannot be used twice.
     Column("totp_secret", String(64), nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),
+    # The e-mailed digest (migration 0017): daily, weekly, monthly or none; delivered at
+    # digest_time (HH:MM) on the clock of the user's first location; numbers and dates
+    # formatted for digest_locale (a Babel locale such as en_GB or de_DE).
+    Column("digest_period", String(8), nullable=False, server_default="weekly"),
+    Column("digest_time", String(5), nullable=False, server_default="07:00"),
+    Column("digest_locale", String(16), nullable=False, server_default="en"),
 )
 
 recovery_codes = Table(
@@ -335,6 +341,17 @@ recovery_codes = Table(
     Column("code_hash", String(200), nullable=False),  # argon2id, like passwords
     Column("used_at", Ts, nullable=True),
     Index("ix_recovery_codes_user_id", "user_id"),
+)
+
+# One row per digest sent by the schedule (migration 0017): the key names the period
+# (weekly:2026-11-30), so a restart or a second process never sends it again.
+digests_sent = Table(
+    "digests_sent",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("period_key", String(32), nullable=False),
+    Column("sent_at", Ts, nullable=False),
+    PrimaryKeyConstraint("user_id", "period_key"),
 )
 
 user_locations = Table(
