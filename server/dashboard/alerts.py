@@ -14,7 +14,7 @@ from server.db import get_db
 from server.store import alerts, as_utc, followups, locations
 from server.store.users import User
 from shared.clock import utcnow
-from shared.names import BadName, single_line_name
+from shared.names import BadNameError, single_line_name
 
 bp = make_blueprint("alerts", __name__, "/dashboard/alerts")
 
@@ -105,7 +105,7 @@ def close(alert_id: int) -> Response | tuple[str, int]:
     _allowed(user, episode["location_id"] if episode else "", episode is not None)
     try:
         note = single_line_name(request.form.get("note", ""), followups.NOTE_MAX_LENGTH)
-    except BadName as exc:
+    except BadNameError as exc:
         return _render({alert_id: f"The note {exc}."}), 400
     with conn.begin():
         done = alerts.close_by_hand(conn, alert_id, user.id, note)

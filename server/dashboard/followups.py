@@ -26,7 +26,7 @@ from server.dashboard.present import answer_chip, median_time, store_time
 from server.db import get_db
 from server.store import followups, users
 from server.store.users import User
-from shared.names import BadName, single_line_name
+from shared.names import BadNameError, single_line_name
 
 bp = make_blueprint("followups", __name__, "/dashboard")
 
@@ -145,7 +145,7 @@ def handle(submission_id: str) -> Any:
     user, item = _item(submission_id)
     try:
         note = single_line_name(request.form.get("note", ""), followups.NOTE_MAX_LENGTH)
-    except BadName as exc:
+    except BadNameError as exc:
         error = {submission_id: {"note": f"The note {exc}."}}
         return _render(item["location_id"], error, 400)
     conn = get_db()
