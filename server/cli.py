@@ -408,7 +408,7 @@ def erase_location(location_id: str, yes: bool, as_json: bool) -> None:
     with _command_app() as app:
         try:
             rows = retention.erase_location(get_engine(app), location_id, dry_run=not yes)
-        except retention.CannotErase as exc:
+        except retention.CannotEraseError as exc:
             raise click.ClickException(f"LOCATION_ID: {exc}") from None
         except OperationalError as exc:
             raise click.ClickException(f"database error: {exc.orig}") from None

@@ -157,7 +157,7 @@ def run_purge(engine: Engine, settings: Settings) -> PurgeReport:
     return purge(engine, settings)
 
 
-class CannotErase(Exception):
+class CannotEraseError(Exception):
     """The location's data cannot be erased as it stands (the message says why)."""
 
 
@@ -172,10 +172,10 @@ def erase_location(
     with engine.connect() as conn:
         counted = retention.count_location_rows(conn, location_id)
         if "locations" not in counted:
-            raise CannotErase(f"no location {location_id!r}")
+            raise CannotEraseError(f"no location {location_id!r}")
         moved = retention.devices_with_answers_elsewhere(conn, location_id)
     if moved:
-        raise CannotErase(
+        raise CannotEraseError(
             f"device {moved[0]} stands here but delivered answers stored at another location;"
             " move it to that location first (smiletap-server move-device)"
         )
