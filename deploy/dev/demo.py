@@ -186,6 +186,53 @@ def seed_business_results(
         )
 
 
+def seed_destinations(server: ServerProcess, location_ids: list[str]) -> None:
+    """One alert destination of each kind, paused (the demo never posts to them), each with a
+    few test messages in its delivery log — delivered, refused, timed out — so Integrations
+    shows what it looks like. Straight into the database: a real test message would go out."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def stamp(minutes_ago: int) -> str:
+        return (now - dt.timedelta(minutes=minutes_ago)).strftime("%Y-%m-%d %H:%M:%S.000000")
+
+    made = [
+        ("dst_demo_webhook", "Head office ticketing", "webhook",
+         "https://hooks.example.com/smiletap", "whsec_" + uuid.uuid4().hex * 2, None),
+        ("dst_demo_slack", "#store-managers (Slack)", "slack",
+         "https://hooks.slack.com/services/T0DEMO000/B0DEMO000/demoDemoDemoDemoDemo", None,
+         location_ids[:1]),
+        ("dst_demo_teams", "Operations (Teams)", "teams",
+         "https://prod-00.westeurope.logic.azure.com/workflows/demo/triggers/manual/paths/invoke",
+         None, None),
+    ]  # fmt: skip
+    tries = [  # minutes ago, status, error
+        (2900, 200, None),
+        (1500, 500, "webhook answered 500 Internal Server Error"),
+        (1499, None, "TimeoutError: timed out"),
+        (1497, 200, None),
+    ]
+    with sqlite3.connect(server.instance_dir / "smiletap.db") as db:
+        for destination_id, name, kind, url, secret, scope in made:
+            db.execute(
+                "INSERT INTO alert_destinations (id, name, kind, url, secret, all_locations,"
+                " enabled, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (destination_id, name, kind, url, secret, scope is None, stamp(3000),
+                 "admin@example.com"),
+            )  # fmt: skip
+            for location_id in scope or []:
+                db.execute(
+                    "INSERT INTO alert_destination_locations (destination_id, location_id)"
+                    " VALUES (?, ?)",
+                    (destination_id, location_id),
+                )
+            for ago, status, error in tries:
+                db.execute(
+                    "INSERT INTO alert_deliveries (destination_id, alert_id, attempt, sent_at,"
+                    " status_code, error, retry_at) VALUES (?, NULL, 1, ?, ?, ?, NULL)",
+                    (destination_id, stamp(ago), status, error),
+                )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--instance", type=Path, default=ROOT / "instance" / "demo")
@@ -239,6 +286,8 @@ def main() -> int:
             server.cli("create-device", "--location", location, "--name", "Tills",
                        "--touchpoint", checkout)  # fmt: skip
         api_key = server.cli("create-api-key", "--role", "admin")["key"]
+        seed_destinations(server, list(names))
+        print("integrations: a paused webhook, Slack and Teams destination, each with a log")
 
         xvfb = None
         display = os.environ.get("DISPLAY", "")

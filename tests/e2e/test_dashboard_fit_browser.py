@@ -16,6 +16,8 @@ import pytest
 from harness import ServerProcess
 from playwright.sync_api import Browser, Page, expect
 
+from server.db import make_engine
+from server.store import destinations
 from tests.e2e.test_dashboard_browser import (
     PASSWORD,
     SHOTS,
@@ -86,8 +88,35 @@ def _seed_long(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
     admin = f"{_long('admin', 60)}@{_long('example', 60)}.example.com"
     _create_user(server, admin, "admin")
     _create_user(server, f"{_long('manager', 60)}@example.com", "manager", a)
-    _open_alert(server, a)
-    return {"a": a, "survey": survey_id, "admin": admin, "device": device["device_id"]}
+    alert_id = _open_alert(server, a)
+    destination = _seed_destination(server, a, alert_id, admin)
+    return {
+        "a": a,
+        "survey": survey_id,
+        "admin": admin,
+        "device": device["device_id"],
+        "destination": destination,
+    }
+
+
+def _seed_destination(server: ServerProcess, location_id: str, alert_id: int, admin: str) -> str:
+    """A destination with a long name, URL and error in its log (the error holds what the
+    receiver answered: anything)."""
+    engine = make_engine(f"sqlite:///{server.instance_dir / 'smiletap.db'}")
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            url = "https://hooks.example.com/" + "x" * 400
+            made, _ = destinations.create(
+                conn, _long("Destination", 200), "slack", url, [location_id], admin
+            )
+            error = _long("Error", 400)
+            retry_at = now + timedelta(minutes=1)
+            destinations.record(conn, made, alert_id, 1, now, 500, error, retry_at)
+            destinations.record(conn, made, None, 1, now, 204, None, None)
+    finally:
+        engine.dispose()
+    return made
 
 
 def _sign_in(page: Page, base: str, email: str) -> None:
@@ -123,6 +152,8 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "admin-survey": f"/dashboard/admin/surveys/{ids['survey']}",
         "admin-users": "/dashboard/admin/users",
         "admin-api-keys": "/dashboard/admin/api-keys",
+        "admin-integrations": "/dashboard/admin/integrations/",
+        "admin-integration": f"/dashboard/admin/integrations/{ids['destination']}",
         "password": "/account/password",
         "two-step": "/account/two-step/",
     }
