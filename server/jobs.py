@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from server import alerts, metrics, retention
 from server import settings as app_settings
 from server.db import get_engine
+from server.digests import schedule as digest_schedule
 from server.settings import Settings
 from server.store import job_leases, rollups
 
@@ -94,10 +95,16 @@ def check_alerts(engine: Engine, settings: Settings) -> int:
     return len(alerts.check(engine, settings))
 
 
+def send_digests(engine: Engine, settings: Settings) -> int:
+    """Mail every e-mailed digest that is due; returns how many went out."""
+    return len(digest_schedule.run(engine, settings))
+
+
 JOBS = [
     Job("check-rollups", check_rollups, "ROLLUP_CHECK_INTERVAL_S"),
     Job("check-alerts", check_alerts, "ALERT_CHECK_INTERVAL_S"),
     Job("purge", retention.run_purge, "PURGE_INTERVAL_S"),
+    Job("send-digests", send_digests, "DIGEST_CHECK_INTERVAL_S"),
 ]
 
 

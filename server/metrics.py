@@ -64,6 +64,10 @@ ALERTS_SENT = Counter(
 ALERT_FAILURES = Counter(
     "smiletap_alert_delivery_failures", "Alert notifications that failed, by channel", ["channel"]
 )
+DIGESTS_SENT = Counter("smiletap_digests_sent", "E-mailed digests sent by the schedule")
+DIGEST_FAILURES = Counter(
+    "smiletap_digest_delivery_failures", "Scheduled digests that failed (tried again later)"
+)
 
 bp = Blueprint("metrics", __name__)
 

@@ -127,6 +127,10 @@ class Settings:
         60,
         "Seconds between alert checks (run once across processes)",
     )
+    digest_check_interval_s: int = setting(
+        300,
+        "Seconds between looks for e-mailed digests that are due (run once across processes)",
+    )
     alert_surge_share: float = setting(
         50.0,
         "Alert: % of unhappy answers in the window that is a surge",

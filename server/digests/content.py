@@ -4,7 +4,8 @@ Scores come from `server.scores.build_groups` over the rollups (the numbers of
 `GET /api/v1/reports/scores` for the same days), each with its 95 % interval; a move is
 called "up" or "down" only when `shared.scoring.clear_move` finds the two intervals apart.
 Reasons and comments are the dashboard's (`store.submissions`), response rate and coverage
-the KPI report's (`server.kpi_report`). Each location's period is the last complete one on
+the KPI report's (`server.kpi_report`), the follow-up figures (handled, waiting, median time
+to handle) `store.followups.followup_stats`'s. Each location's period is the last complete one on
 its own clock.
 """
 
@@ -20,7 +21,8 @@ from server import kpi_report, survey_labels
 from server.dashboard.present import METRICS, Metric, metric
 from server.digests import periods
 from server.scores import build_groups
-from server.store import alerts, as_utc, locations, rollups, submissions
+from server.store import alerts, as_utc, followups, locations, rollups, submissions
+from server.store.followups import FollowupStats
 from server.store.users import User
 from shared.scoring import clear_move
 
@@ -62,6 +64,7 @@ class LocationDigest:
     open_alerts: list[dict[str, Any]]
     response_rate: float | None
     coverage: float | None
+    followups: FollowupStats
     link_path: str = ""
 
 
@@ -119,6 +122,7 @@ def for_location(
         open_alerts=open_alerts,
         response_rate=kpis.get("response_rate"),
         coverage=kpis.get("coverage"),
+        followups=followups.followup_stats(conn, [place["id"]], period.first, period.last),
         link_path=f"/dashboard/locations/{place['id']}",
     )
 

@@ -8,11 +8,13 @@ morning, on Monday morning, or on the morning of the 1st.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 KINDS = ("daily", "weekly", "monthly")
+TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,7 @@ def latest_due(kind: str, at: time, timezone: str, now: datetime) -> Period:
 
 def parse_time(raw: str) -> time:
     """A delivery time `HH:MM` (24-hour clock); ValueError otherwise."""
-    hours, sep, minutes = raw.strip().partition(":")
-    if not sep or len(minutes) != 2 or not hours.isascii() or not minutes.isascii():
-        raise ValueError(f"{raw!r} is not a time HH:MM")
-    parsed = time(int(hours), int(minutes))
-    return parsed
+    found = TIME_PATTERN.fullmatch(raw.strip())
+    if not found:
+        raise ValueError(f"{raw!r} is not a time HH:MM (00:00 to 23:59)")
+    return time(int(found[1]), int(found[2]))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_datetime, format_interval, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -77,6 +77,10 @@ class Words:
         if first == last:
             return format_date(first, format="full", locale=self.locale)
         return format_interval(first, last, skeleton="yMMMd", locale=self.locale)
+
+    def duration(self, seconds: float) -> str:
+        """A span of time in words, e.g. `2 hours`."""
+        return format_timedelta(timedelta(seconds=seconds), locale=self.locale)
 
     def moment(self, at: datetime, timezone: str) -> str:
         """A moment on the store's clock, short."""

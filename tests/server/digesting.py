@@ -11,6 +11,8 @@ from server import settings
 from server.db import get_engine
 from server.digests import periods
 from server.settings import Settings
+from server.store import digests as digest_store
+from server.store import users
 from shared.clock import to_rfc3339
 from tests.server.alerting import SmtpServer
 from tests.server.conftest import Kiosk, Smiletap
@@ -62,3 +64,10 @@ class Digesting:
         assert result.status_code == 200, result.get_json()
         statuses = {r["status"] for r in result.get_json()["results"]}
         assert statuses == {"accepted"}, result.get_json()
+
+    def choose(self, email: str, period: str, at: str = "07:00", locale: str = "en") -> None:
+        """Store a user's digest choice."""
+        with self.engine.begin() as conn:
+            found = users.credentials(conn, email)
+            assert found is not None
+            digest_store.set_choice(conn, found[0].id, digest_store.Choice(period, at, locale))

@@ -14,6 +14,7 @@ from flask import Flask
 
 from server import settings
 from server.digests import periods
+from server.store import followups
 from tests.server.alerting import SmtpServer, free_port
 from tests.server.conftest import Smiletap
 from tests.server.digesting import Digesting
@@ -88,6 +89,11 @@ def test_send_digest_mails_both_parts_an_inline_chart_and_the_reports_numbers(
     assert "Waiting (How was it?): 1" in text
     assert "The queue was far too long" in text and "The queue was far too long" in html
     assert "https://smiletap.example.com/dashboard/" in text
+    # The follow-up figures are the store's: the one answer with a reason waits.
+    with digesting.engine.begin() as conn:
+        stats = followups.followup_stats(conn, [digesting.kiosk.location_id], week.first, week.last)
+    assert (stats.handled, stats.open) == (0, 1)
+    assert "Followed up: 0 handled, 1 waiting" in text
     link = f"https://smiletap.example.com/dashboard/locations/{digesting.kiosk.location_id}"
     assert link in html
 
