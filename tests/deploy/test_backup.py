@@ -108,6 +108,7 @@ def _round_trip(
         target.stop()
 
 
+@pytest.mark.e2e  # two real servers, the CLI and the scripts: seconds each
 def test_sqlite_backup_and_restore(tmp_path: Path) -> None:
     _round_trip(tmp_path, None, None)
     (backup,) = (tmp_path / "backups").glob("smiletap-*.sqlite3")
@@ -120,6 +121,7 @@ def test_sqlite_backup_and_restore(tmp_path: Path) -> None:
         assert files and all(f.stat().st_mode & 0o007 == 0 for f in files), files
 
 
+@pytest.mark.e2e
 @pytest.mark.postgres
 def test_postgresql_backup_and_restore(tmp_path: Path, new_pg_database: Callable[[], str]) -> None:
     if not os.path.exists("/usr/bin/pg_dump"):

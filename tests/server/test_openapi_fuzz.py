@@ -3,6 +3,9 @@
 Every generated request must get a documented answer: never a 5xx, the documented status,
 content type, headers and body schema; schema-invalid input refused; auth never ignored.
 Seeds are fixed (derandomize) so CI runs the same cases every time.
+
+Two budgets: `smoke` (a few cases per operation, in the quick loop `-m "not e2e"`) and
+`full` (marked `e2e`, so the whole suite and CI run it).
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.server.conftest import Smiletap
 from tests.soak import soak_factor
 
-#: Cases per operation and pass: about 420 requests per backend in all; `SMILETAP_SOAK=3`
-#: makes it over 1,200, with fresh random cases each run instead of CI's fixed ones.
-EXAMPLES = {"positive": 40, "negative": 20, "anonymous": 10}
-EXAMPLES = {mode: count * soak_factor() for mode, count in EXAMPLES.items()}
+#: Cases per operation and pass. `full`: about 420 requests per backend in all;
+#: `SMILETAP_SOAK=3` makes it over 1,200, with fresh random cases each run instead of CI's fixed
+#: ones. `smoke`: every operation and pass still runs, with a few cases each.
+EXAMPLES = {
+    "full": {"positive": 40 * soak_factor(), "negative": 20 * soak_factor(), "anonymous": 10},
+    "smoke": {"positive": 2, "negative": 2, "anonymous": 1},
+}
+EXAMPLES["full"]["anonymous"] *= soak_factor()
+BUDGETS = [pytest.param("smoke"), pytest.param("full", marks=pytest.mark.e2e)]
 
 
 def _settings(examples: int) -> settings:
@@ -104,19 +112,21 @@ def _fuzz(
     return statuses
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_fuzz_with_credentials(app, credentials, mode) -> None:
+def test_fuzz_with_credentials(app, credentials, mode, budget) -> None:
     for operation in _operations(app):
         headers = _auth_headers(operation, credentials)
-        statuses = _fuzz(operation, mode, headers, EXAMPLES[mode.value])
+        statuses = _fuzz(operation, mode, headers, EXAMPLES[budget][mode.value])
         if mode is GenerationMode.POSITIVE and headers:
             # The credentials worked: authenticated paths were reached, not only 401s.
             assert any(200 <= s < 300 for s in statuses), (operation.label, statuses)
 
 
-def test_fuzz_without_credentials(app) -> None:
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_fuzz_without_credentials(app, budget) -> None:
     for operation in _operations(app):
-        statuses = _fuzz(operation, GenerationMode.POSITIVE, None, EXAMPLES["anonymous"])
+        statuses = _fuzz(operation, GenerationMode.POSITIVE, None, EXAMPLES[budget]["anonymous"])
         if operation.definition.raw.get("security"):
             assert set(statuses) == {401}, (operation.label, statuses)
 
