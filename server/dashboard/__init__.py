@@ -61,12 +61,13 @@ def init_app(app: Flask) -> None:
         alerts,
         devices,
         followups,
+        kpi_upload,
         location,
         overview,
         two_step,
     )
 
-    modules = (account, two_step, overview, location, followups, devices, alerts)
+    modules = (account, two_step, overview, location, followups, devices, alerts, kpi_upload)
     for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
         app.register_blueprint(module.bp)
 

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from server.store.schema import kpi_changes, kpi_imports, kpis
 from shared.clock import utcnow
@@ -60,35 +60,50 @@ def write(
     import_id: int,
     changes: Mapping[Key, tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
 ) -> None:
-    """Store each key's new values, with the values before and after in the change log."""
+    """Store each key's new values, with the values before and after in the change log.
+
+    One statement per kind of write, each run for all its rows (executemany): a file of
+    thousands of rows is three round trips, not thousands.
+    """
     now = utcnow()
+    inserts, updates, logged = [], [], []
     for (location_id, day), (before, after) in changes.items():
         values = {c: after[c] for c in VALUE_COLUMNS}
+        key = {"location_id": location_id, "date": day}
         if before is None:
-            conn.execute(
-                kpis.insert().values(
-                    location_id=location_id,
-                    date=day,
-                    import_id=import_id,
-                    updated_at=now,
-                    **values,
+            inserts.append({**key, "import_id": import_id, "updated_at": now, **values})
+        else:
+            updates.append(
+                {"k_location": location_id, "k_date": day, "import_id": import_id, **values}
+            )
+        logged.append(
+            {
+                **key,
+                "import_id": import_id,
+                "before": None if before is None else json.dumps(dict(before)),
+                "after": json.dumps(values),
+            }
+        )
+    if inserts:
+        conn.execute(kpis.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(kpis)
+            .where(
+                and_(
+                    kpis.c.location_id == bindparam("k_location"),
+                    kpis.c.date == bindparam("k_date"),
                 )
             )
-        else:
-            conn.execute(
-                update(kpis)
-                .where(and_(kpis.c.location_id == location_id, kpis.c.date == day))
-                .values(import_id=import_id, updated_at=now, **values)
-            )
-        conn.execute(
-            kpi_changes.insert().values(
-                import_id=import_id,
-                location_id=location_id,
-                date=day,
-                before=None if before is None else json.dumps(dict(before)),
-                after=json.dumps(values),
-            )
+            .values(
+                import_id=bindparam("import_id"),
+                updated_at=now,
+                **{c: bindparam(c) for c in VALUE_COLUMNS},
+            ),
+            updates,
         )
+    if logged:
+        conn.execute(kpi_changes.insert(), logged)
 
 
 def history(conn: Connection, location_id: str, day: date) -> list[dict[str, Any]]:
@@ -125,3 +140,29 @@ def daily(
     if location_ids is not None:
         query = query.where(kpis.c.location_id.in_(location_ids))
     return [dict(row) for row in conn.execute(query.order_by(kpis.c.date)).mappings()]
+
+
+def recent_imports(
+    conn: Connection, location_ids: Collection[str] | None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The latest imports that changed any of these locations (None: any), newest first: who,
+    when, how, and how many location-days of those locations each changed, over which days."""
+    i, c = kpi_imports.c, kpi_changes.c
+    query = (
+        select(
+            i.id,
+            i.source,
+            i.actor,
+            i.at,
+            func.count().label("changed"),
+            func.min(c.date).label("first_day"),
+            func.max(c.date).label("last_day"),
+        )
+        .join(kpi_imports, i.id == c.import_id)
+        .group_by(i.id, i.source, i.actor, i.at)
+        .order_by(i.at.desc(), i.id.desc())
+        .limit(limit)
+    )
+    if location_ids is not None:
+        query = query.where(c.location_id.in_(sorted(location_ids)))
+    return [dict(row) for row in conn.execute(query).mappings()]

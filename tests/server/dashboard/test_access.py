@@ -48,6 +48,9 @@ ACCESS = {
     "overview.chain": "any",
     "devices.index": "any",
     "alerts.index": "any",
+    "kpi_upload.form": "any",  # a manager uploads for their own locations only
+    "kpi_upload.preview": "any",
+    "kpi_upload.import_file": "any",
     "location.page": "scoped",
     "location.chart_data": "scoped",
     "location.export": "scoped",
