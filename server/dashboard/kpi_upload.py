@@ -172,7 +172,7 @@ def preview() -> tuple[str, int]:
         data = chosen.stream.read(kpis.MAX_FILE_BYTES + 1)
     try:
         checked = _check(user, data, dry_run=True)
-    except kpis.BadFile as exc:
+    except kpis.BadFileError as exc:
         return _page(user, 400, error=f"{chosen.filename}: {exc}")
     token = _token(user, data) if checked["stored"] else None
     return _page(user, filename=chosen.filename, result=checked, token=token)
@@ -188,7 +188,7 @@ def import_file() -> tuple[str, int]:
         return _page(user, 400, error="The preview expired or is not yours; upload the file again.")
     try:
         checked = _check(user, data, dry_run=False)
-    except kpis.BadFile as exc:  # cannot happen to a previewed file; said plainly if it does
+    except kpis.BadFileError as exc:  # cannot happen to a previewed file; said plainly if it does
         return _page(user, 400, error=str(exc))
     filename = request.form.get("filename", "")[:200]
     return _page(user, filename=filename, result=checked, done=True)
