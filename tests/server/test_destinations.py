@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import alerts, destinations, settings
+from server import alerts, destinations, retention, settings
 from server.db import get_engine
 from server.settings import Settings
 from server.store import destinations as store
@@ -325,3 +325,23 @@ def test_managers_do_not_manage_destinations(hooks: Hooks, smiletap: Smiletap) -
     assert manager.get(PAGE).status_code == 403
     assert "Integrations" not in manager.get("/dashboard/").get_data(as_text=True)
     assert "Integrations" in hooks.admin.get("/dashboard/").get_data(as_text=True)
+
+
+def test_erasing_a_location_takes_its_deliveries_and_scope_not_the_destination(
+    hooks: Hooks,
+) -> None:
+    hook = hooks.receiver()
+    chosen = hooks.added("slack", hook.url, scope="chosen", location_id=hooks.kiosk.location_id)
+    everywhere = hooks.added("slack", hook.url)
+    detail = f"{PAGE}{everywhere}"
+    post(hooks.admin, f"{detail}/test", page=detail)
+    hooks.surge()
+    assert len(hooks.log(chosen)) == 1 and len(hooks.log(everywhere)) == 2
+    erased = retention.erase_location(hooks.engine, hooks.kiosk.location_id)
+    assert erased["alert_deliveries"] == 2 and erased["alert_destination_locations"] == 1
+    with hooks.engine.begin() as conn:
+        kept = {d["id"]: d for d in store.all_destinations(conn)}
+    assert set(kept) == {chosen, everywhere} and kept[chosen]["location_ids"] == []
+    assert [r["alert_id"] for r in hooks.log(everywhere)] == [None]  # the test message stays
+    shown = hooks.admin.get(f"{PAGE}{chosen}").get_data(as_text=True)
+    assert "none (its locations were erased)" in shown
