@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
         admin_surveys,
         alerts,
         devices,
+        digest,
         followups,
         kpi_upload,
         location,
@@ -67,7 +68,8 @@ def init_app(app: Flask) -> None:
         two_step,
     )
 
-    modules = (account, two_step, overview, location, followups, devices, alerts, kpi_upload)
+    modules = (account, two_step, digest, overview, location, followups, devices, alerts)
+    modules += (kpi_upload,)
     for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
         app.register_blueprint(module.bp)
 
