@@ -62,10 +62,33 @@ def checkout_survey_file(instance: Path) -> Path:
         "ro": "Cum a fost plata?",
         "zh-Hant": "今天結帳順利嗎？",
     }
+    # Checkout customers may add a comment: the location page lists the latest, with the
+    # contact details some of them type masked by the server (docs/admin-guide.md, Privacy).
+    definition["questions"][0]["comment"] = True
     path = instance / "checkout-survey.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+#: Comments checkout customers leave with a low face, as typed: the server stores the e-mail
+#: addresses and the phone numbers (national for the store's country, or international) as
+#: [e-mail] and [phone]; order numbers and amounts stay.
+COMMENTS = {
+    "Europe/Warsaw": [
+        "Kolejka do kasy 20 minut, tylko jedna kasa otwarta.",
+        "Proszę o kontakt w sprawie zwrotu: 601 234 567",
+        "Terminal nie działał, zamówienie 12345 czekało. Mail: ola.nowak@example.pl",
+        "Zadzwońcie do mnie: +48 22 123 45 67, paragon 0042",
+        "Call me back please, I am a tourist: +44 20 7946 0958",
+    ],
+    "America/New_York": [
+        "Only one register open at 5pm, line took forever.",
+        "Please call me about my refund: (212) 555-0147",
+        "Card reader broke twice, order 12345. Email jane.doe@example.com",
+        "Charged $129.99 twice! text me 917-555-0123",
+    ],
+}
 
 
 def seed_history(
@@ -90,6 +113,7 @@ def seed_history(
     zone = ZoneInfo(timezone)
     faces_by_day: dict[dt.date, list[int]] = {}
     submissions = []
+    commenting = random.Random(11)  # its own draws: the faces stay those of `rng`
     for i in range(days * 25 * 2):
         earlier = i % 2 == 1
         # A gap between the halves keeps the recent count exact in any store's time zone.
@@ -102,6 +126,9 @@ def seed_history(
             face -= 1
         faces_by_day.setdefault(tapped.astimezone(zone).date(), []).append(face)
         reasons = [rng.choice(["wait", "staff", "stock", "clean"])] if face <= 2 else []
+        comment = None
+        if face <= 2 and worse:  # at the checkouts, whose survey asks for a comment
+            comment = commenting.choice(COMMENTS[timezone]) if commenting.random() < 0.5 else None
         submissions.append(
             {
                 "id": str(uuid.uuid4()),
@@ -113,7 +140,7 @@ def seed_history(
                 "language": "en",
                 "tapped_at": tapped.isoformat(),
                 "answers": [
-                    {"question_id": "q1", "value": face, "reasons": reasons, "comment": None}
+                    {"question_id": "q1", "value": face, "reasons": reasons, "comment": comment}
                 ],
                 "flags": [],
             }
@@ -233,6 +260,19 @@ def seed_destinations(server: ServerProcess, location_ids: list[str]) -> None:
                 )
 
 
+def print_masked_comments(server: ServerProcess) -> None:
+    """How many seeded comments there are, and one the server masked, as it stored it."""
+    with sqlite3.connect(server.instance_dir / "smiletap.db") as db:
+        comments = [row[0] for row in db.execute("SELECT comment FROM answers WHERE comment != ''")]
+    masked = sorted({c for c in comments if "[phone]" in c or "[e-mail]" in c})
+    print(
+        f"comments: {len(comments)} stored, {sum(c in masked for c in comments)} with contact"
+        f" details masked at ingest, e.g. {masked[0]!r}"
+        if masked
+        else "comments: none masked"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--instance", type=Path, default=ROOT / "instance" / "demo")
@@ -318,6 +358,7 @@ def main() -> int:
                 f"  {names[group['key']['location_id']]} at {where}: n={group['n']}, smiley"
                 f" positive {smiley['positive_share']}% {smiley['ci95']}"
             )
+        print_masked_comments(server)
         links_url = (
             f"/api/v1/reports/links?from={today - dt.timedelta(days=70)}&to={today}"
             "&score=smiley&kpi=conversion"

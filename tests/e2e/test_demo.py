@@ -50,6 +50,10 @@ def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Pa
         reported[name] = reported.get(name, 0) + int(n)
     assert len(seeded) == 2
     assert reported == seeded
+    # Comments at the checkouts, contact details masked by the server before storing.
+    comments = re.search(r"^comments: (\d+) stored, (\d+) with contact details masked", out, re.M)
+    assert comments and int(comments.group(1)) > int(comments.group(2)) > 0, out
+    assert re.search(r"e\.g\. '.*\[(phone|e-mail)\]", out)
     # Business results: eight weeks of KPIs with a planted, modest link, and coverage shown.
     link = re.search(r"^link: .*?: (\w+), r=(\S+) ", out, re.MULTILINE)
     assert link and link.group(1) == "moves_with" and 0.2 < float(link.group(2)) < 0.8, out
