@@ -69,8 +69,8 @@ def init_app(app: Flask) -> None:
     )
 
     modules = (account, two_step, digest, overview, location, followups, devices, alerts)
-    modules += (kpi_upload,)
-    for module in (*modules, admin_locations, admin_surveys, admin_people, admin_destinations):
+    rest = (kpi_upload, admin_locations, admin_surveys, admin_people, admin_destinations)
+    for module in (*modules, *rest):
         app.register_blueprint(module.bp)
 
     @app.get("/")
