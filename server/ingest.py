@@ -20,6 +20,7 @@ with its unmasked hash is still a `duplicate` when resent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -107,8 +108,8 @@ class _Lookups:
         """The rules of each question of this survey version by id, or None if unknown."""
         key = (survey_id, version)
         if key not in self.surveys:
-            survey = surveys.get_version(self.conn, survey_id, version)
-            self.surveys[key] = None if survey is None else _rules(survey)
+            body = surveys.version_body(self.conn, survey_id, version)
+            self.surveys[key] = None if body is None else _rules_of(body, survey_id, version)
         return self.surveys[key]
 
     def staff_at(self, location_id: str, staff_id: str) -> bool:
@@ -123,6 +124,16 @@ class _Lookups:
             found = touchpoints.locations_of(self.conn, [touchpoint_id])
             self.touchpoints[touchpoint_id] = found.get(touchpoint_id)
         return self.touchpoints[touchpoint_id]
+
+
+@functools.lru_cache(maxsize=256)
+def _rules_of(body: str, survey_id: str, version: int) -> dict[str, _Rules]:
+    """The rules of a stored survey version, parsed and validated once per process.
+
+    Keyed by the stored definition itself, which is read on every batch: whatever any process
+    stores is what the next batch is checked against, and only the parsing is saved.
+    """
+    return _rules(surveys.parsed_version(body, survey_id, version))
 
 
 def _rules(survey: Survey) -> dict[str, _Rules]:
@@ -254,22 +265,40 @@ def _masked(items: list[Submission], region: str | None) -> tuple[list[Submissio
 
 
 def _known(
-    conn: Connection,
-    device: dict[str, Any],
+    conflicts: list[tuple[str, str, str]],
     item: Submission,
     content: tuple[str, str],
     at: str,
     stored: dict[str, Any] | None,
     unmasked_digest: str | None = None,
 ) -> SubmissionResult | None:
-    """`duplicate` or `id_conflict` when the id is already stored, else None."""
+    """`duplicate` or `id_conflict` when the id is already stored, else None; a conflict's
+    (id, stored payload, new payload) is added to `conflicts`, for the write phase."""
     if stored is None:
         return None
     payload, digest = content
     if stored["content_hash"] in (digest, unmasked_digest):
         return SubmissionResult(id=item.id, status="duplicate")
-    submissions.record_conflict(conn, device["id"], item.id, stored["payload"], payload)
+    conflicts.append((item.id, stored["payload"], payload))
     return SubmissionResult(id=item.id, status="rejected", reason="id_conflict", field=f"{at}.id")
+
+
+@dataclass(slots=True)
+class Decided:
+    """A batch judged by `decide`, to be stored by `store`: the results known so far, the new
+    submissions (request index, row, answer rows, rollup keys) by id and the id conflicts."""
+
+    device: dict[str, Any]
+    items: list[Submission]
+    contents: list[tuple[str, str]]
+    results: dict[int, SubmissionResult]
+    new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]]
+    conflicts: list[tuple[str, str, str]]
+
+    @property
+    def writes_nothing(self) -> bool:
+        """Whether storing it changes nothing: every item a duplicate or a rejection."""
+        return not self.new and not self.conflicts
 
 
 def ingest_batch(
@@ -279,24 +308,39 @@ def ingest_batch(
     received_at: datetime,
     skew_threshold_s: float,
 ) -> list[SubmissionResult]:
-    """Decide and store every submission of the batch; one result each, in request order.
+    """Decide and store every submission of the batch in the caller's transaction; one result
+    each, in request order."""
+    return store(conn, decide(conn, device, batch, received_at, skew_threshold_s))
+
+
+def decide(
+    conn: Connection,
+    device: dict[str, Any],
+    batch: SubmissionBatch,
+    received_at: datetime,
+    skew_threshold_s: float,
+) -> Decided:
+    """Judge every submission of the batch; this only reads, so on SQLite it can run before
+    the write lock is taken (`store` copes with what changes in between).
 
     The batch costs a handful of statements, not a few per item: one look-up of the ids
-    already stored, one multi-row insert of the new ones and their answers, one upsert of
-    each rollup table.
+    already stored, one of the survey version, assignments, staff and touchpoints met.
     """
     skew = measured_skew(batch.sent_at, received_at)
     lookups = _Lookups(conn)
-    location = locations.get(conn, device["location_id"])
-    assert location is not None  # a device's location is a foreign key
-    items, changed = _masked(batch.submissions, country_of_timezone(location["timezone"]))
+    timezone = device.get("location_timezone")
+    if timezone is None:
+        location = locations.get(conn, device["location_id"])
+        assert location is not None  # a device's location is a foreign key
+        timezone = location["timezone"]
+    items, changed = _masked(batch.submissions, country_of_timezone(timezone))
     payloads = canonical_payloads(items)
     contents = [(payload, content_hash(payload)) for payload in payloads]
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
     stored = submissions.find_many(conn, (item.id for item in items))
-    results: dict[int, SubmissionResult] = {}
-    new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]] = {}
+    decided = Decided(device, items, contents, {}, {}, [])
+    results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
     for i in sorted(range(len(items)), key=lambda i: items[i].id):
@@ -306,11 +350,13 @@ def ingest_batch(
         if earlier is not None:  # the same id twice in this batch: judged as a resend
             first_payload, first_digest = contents[earlier[0]]
             first = {"content_hash": first_digest, "payload": first_payload}
-            known = _known(conn, device, item, contents[i], at, first)
+            known = _known(decided.conflicts, item, contents[i], at, first)
             assert known is not None  # given a stored row, `_known` always decides
             results[i] = known
             continue
-        known = _known(conn, device, item, contents[i], at, stored.get(item.id), unmasked.get(i))
+        known = _known(
+            decided.conflicts, item, contents[i], at, stored.get(item.id), unmasked.get(i)
+        )
         if known is not None:
             results[i] = known
             continue
@@ -328,18 +374,28 @@ def ingest_batch(
             "received_at": received_at,
             "skew_s": tap_skew,
             "effective_at": effective_at,
-            "timezone": location["timezone"],
+            "timezone": timezone,
         }
         row, answer_rows, keys = _rows(device, item, questions, touchpoint_id, timing, contents[i])
         new[item.id] = (i, row, answer_rows, keys)
+    return decided
 
+
+def store(conn: Connection, decided: Decided) -> list[SubmissionResult]:
+    """Write a decided batch: one multi-row insert of the new submissions and one of their
+    answers, one upsert of each rollup table, the id conflicts; the results in request order.
+
+    An id stored by another request since `decide` looked (its insert skipped by ON CONFLICT)
+    is judged again against what that request stored.
+    """
+    device, items, contents = decided.device, decided.items, decided.contents
+    results, new, conflicts = dict(decided.results), decided.new, list(decided.conflicts)
     inserted = submissions.insert_many(
         conn,
         [entry[1] for entry in new.values()],
         [answer for entry in new.values() for answer in entry[2]],
     )
     raced = [sid for sid in new if sid not in inserted]
-    # Another request stored these ids between our look-up and our insert.
     stored_by_others = submissions.find_many(conn, raced) if raced else {}
     counted: list[rollups.RollupKey] = []
     for sid, (i, _row, _answers, keys) in new.items():
@@ -349,7 +405,9 @@ def ingest_batch(
         else:
             at = f"submissions[{i}]"
             results[i] = _known(
-                conn, device, items[i], contents[i], at, stored_by_others.get(sid)
+                conflicts, items[i], contents[i], at, stored_by_others.get(sid)
             ) or SubmissionResult(id=sid, status="duplicate")
+    for submission_id, stored_payload, new_payload in conflicts:
+        submissions.record_conflict(conn, device["id"], submission_id, stored_payload, new_payload)
     rollups.add(conn, counted)
     return [results[i] for i in range(len(items))]

@@ -10,11 +10,12 @@ minutes) is not seen. The cost is one small upsert per written contact.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.store import as_utc
@@ -55,24 +56,32 @@ def mark(conn: Connection, device: dict[str, Any], now: datetime, interval_s: fl
     previous = as_utc(device["last_contact_at"])
     now_utc = as_utc(now)
     assert now_utc is not None
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for hour, bits in minutes_by_hour(previous, now_utc, interval_s).items():
-        stmt = dialect.insert(contact_minutes).values(
-            location_id=device["location_id"],
-            hour=hour,
-            device_id=device["id"],
-            touchpoint_id=device.get("touchpoint_id"),
-            minutes=bits,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["location_id", "hour", "device_id"],
-                set_={
-                    "minutes": contact_minutes.c.minutes.op("|")(stmt.excluded.minutes),
-                    "touchpoint_id": stmt.excluded.touchpoint_id,
-                },
-            )
-        )
+    rows = [
+        {
+            "location_id": device["location_id"],
+            "hour": hour,
+            "device_id": device["id"],
+            "touchpoint_id": device.get("touchpoint_id"),
+            "minutes": bits,
+        }
+        for hour, bits in minutes_by_hour(previous, now_utc, interval_s).items()
+    ]
+    conn.execute(_mark_statement(conn.dialect.name), rows)
+
+
+@functools.cache
+def _mark_statement(dialect_name: str) -> Insert:
+    # Built once per dialect: building `excluded` costs more than running the statement.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(contact_minutes)
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=["location_id", "hour", "device_id"],
+        set_={
+            "minutes": contact_minutes.c.minutes.op("|")(stmt.excluded.minutes),
+            "touchpoint_id": stmt.excluded.touchpoint_id,
+        },
+    )
+    return upsert
 
 
 def seen_minutes(

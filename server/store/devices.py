@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from server.store import as_utc
 from server.store.schema import devices, enroll_codes, id_conflicts, locations
@@ -109,20 +109,22 @@ def redeem_code(conn: Connection, code: str, info: dict[str, str]) -> tuple[str,
     return device_id, token
 
 
+#: Built once: the token look-up runs on every device call, and building and keying a
+#: statement costs more than SQLite takes to run it. It reads the location's config stamp
+#: (a config check is this one read) and time zone (ingest dates taps with it).
+_BY_TOKEN = (
+    select(devices, locations.c.config_stamp, locations.c.timezone.label("location_timezone"))
+    .join(locations, locations.c.id == devices.c.location_id)
+    .where(devices.c.token_hash == bindparam("token_hash"), devices.c.revoked_at.is_(None))
+)
+
+
 def by_token(conn: Connection, token: str) -> dict[str, Any] | None:
     """The enrolled, unrevoked device this token belongs to, or None.
 
-    The row carries its location's `config_stamp` too, so a config check is this one read.
+    The row carries its location's `config_stamp` and `location_timezone` too.
     """
-    row = (
-        conn.execute(
-            select(devices, locations.c.config_stamp)
-            .join(locations, locations.c.id == devices.c.location_id)
-            .where(devices.c.token_hash == sha256_hex(token), devices.c.revoked_at.is_(None))
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_BY_TOKEN, {"token_hash": sha256_hex(token)}).mappings().first()
     return dict(row) if row else None
 
 
@@ -169,14 +171,23 @@ def contact_due(device: dict[str, Any], now: datetime, interval_s: float) -> boo
     return last is None or (now - last).total_seconds() >= interval_s
 
 
+_CONTACT = update(devices).where(devices.c.id == bindparam("device_id"))
+
+
 def record_contact(
     conn: Connection, device_id: str, skew_s: float | None, now: datetime | None = None
 ) -> None:
     """Note that the device called now, and its clock skew when the call carried one."""
-    values: dict[str, Any] = {"last_contact_at": now or utcnow()}
+    values: dict[str, Any] = {"device_id": device_id, "last_contact_at": now or utcnow()}
     if skew_s is not None:
         values["clock_skew_s"] = skew_s
-    conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+    conn.execute(_CONTACT, values)
+
+
+def skew_is_news(device: dict[str, Any], skew_s: float) -> bool:
+    """Whether a measured clock skew differs from the stored one by more than jitter."""
+    stored = device["clock_skew_s"]
+    return stored is None or abs(float(stored) - float(skew_s)) >= SKEW_NEWS_S
 
 
 def heartbeat_is_news(device: dict[str, Any], status: dict[str, Any]) -> bool:
@@ -184,7 +195,7 @@ def heartbeat_is_news(device: dict[str, Any], status: dict[str, Any]) -> bool:
     for name, value in status.items():
         stored = device[name]
         if name == "clock_skew_s":
-            if stored is None or abs(float(stored) - float(value)) >= SKEW_NEWS_S:
+            if skew_is_news(device, value):
                 return True
         elif isinstance(value, datetime) or isinstance(stored, datetime):
             if as_utc(stored) != as_utc(value):

@@ -6,7 +6,7 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from server.store.schema import locations, survey_assignments, touchpoints
 from shared.clock import utcnow
@@ -105,10 +105,13 @@ def note_assignment(conn: Connection, location_id: str, survey_id: str) -> None:
 
 def surveys_ever_assigned(conn: Connection, location_id: str) -> set[str]:
     """Every survey this location was ever assigned (its current one included)."""
-    query = select(survey_assignments.c.survey_id).where(
-        survey_assignments.c.location_id == location_id
-    )
-    return set(conn.execute(query).scalars())
+    return set(conn.execute(_EVER_ASSIGNED, {"location_id": location_id}).scalars())
+
+
+#: Built once: ingest reads it on every upload.
+_EVER_ASSIGNED = select(survey_assignments.c.survey_id).where(
+    survey_assignments.c.location_id == bindparam("location_id")
+)
 
 
 def all_locations(conn: Connection) -> list[dict[str, Any]]:

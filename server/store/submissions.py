@@ -31,17 +31,18 @@ from shared.clock import utcnow
 LOOKUP_CHUNK = 500
 
 
+#: Built once (the look-up runs on every upload); the ids are expanded into `IN (...)`.
+_FIND = select(submissions.c.id, submissions.c.content_hash, submissions.c.payload).where(
+    submissions.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def find_many(conn: Connection, submission_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The stored hash and payload of each of these ids that is stored, by id."""
     wanted = list(dict.fromkeys(submission_ids))
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        rows = conn.execute(
-            select(submissions.c.id, submissions.c.content_hash, submissions.c.payload).where(
-                submissions.c.id.in_(chunk)
-            )
-        )
+        rows = conn.execute(_FIND, {"ids": wanted[start : start + LOOKUP_CHUNK]})
         for row in rows:
             found[row.id] = {"content_hash": row.content_hash, "payload": row.payload}
     return found
@@ -62,19 +63,14 @@ def insert_many(
     if postgres:
         result = conn.execute(_PG_NEW_SUBMISSIONS, {"rows": _json_rows(rows)})
     else:
-        stmt = (
-            sqlite.insert(submissions)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(submissions.c.id)
-        )
-        result = conn.execute(stmt, rows)
+        result = conn.execute(_SQLITE_NEW_SUBMISSIONS, rows)
     # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
     inserted = {row.id for row in result}
     kept = [a for a in answer_rows if a["submission_id"] in inserted]
     if kept and postgres:
         conn.execute(_PG_ANSWERS, {"rows": _json_rows(kept)})
     elif kept:
-        conn.execute(answers.insert(), kept)
+        conn.execute(_ANSWERS, kept)
     return inserted
 
 
@@ -110,6 +106,12 @@ _PG_NEW_SUBMISSIONS = (
     .returning(submissions.c.id)
 )
 _PG_ANSWERS = _recordset_insert(answers)
+_SQLITE_NEW_SUBMISSIONS = (
+    sqlite.insert(submissions)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(submissions.c.id)
+)
+_ANSWERS = answers.insert()
 
 
 def record_conflict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from server.store import locations as location_store
 from server.store.schema import locations, survey_versions, surveys
@@ -55,15 +55,29 @@ def exists(conn: Connection, survey_id: str) -> bool:
     return found is not None
 
 
+_VERSION_BODY = select(survey_versions.c.body).where(
+    survey_versions.c.survey_id == bindparam("survey_id"),
+    survey_versions.c.version == bindparam("version"),
+)
+
+
 def get_version(conn: Connection, survey_id: str, version: int) -> Survey | None:
     """One stored version as a Survey, or None."""
-    body = conn.execute(
-        select(survey_versions.c.body).where(
-            survey_versions.c.survey_id == survey_id, survey_versions.c.version == version
-        )
-    ).scalar_one_or_none()
+    body = version_body(conn, survey_id, version)
     if body is None:
         return None
+    return parsed_version(body, survey_id, version)
+
+
+def version_body(conn: Connection, survey_id: str, version: int) -> str | None:
+    """One stored version's definition as stored (JSON), or None."""
+    params = {"survey_id": survey_id, "version": version}
+    body: str | None = conn.execute(_VERSION_BODY, params).scalar_one_or_none()
+    return body
+
+
+def parsed_version(body: str, survey_id: str, version: int) -> Survey:
+    """A stored version's definition (`version_body`) as a Survey."""
     return _with_id(body, survey_id, version)
 
 
