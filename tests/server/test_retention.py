@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from server import jobs, retention, settings
 from server.db import get_engine
+from server.store import followups, users
 from server.store import retention as retention_store
 from server.store.schema import DELETE_ORDER, answers, id_conflicts, submissions
 from shared.clock import to_rfc3339
@@ -75,6 +76,7 @@ def test_purge_removes_only_what_is_past_retention_and_keeps_the_scores(
     middle = [_tap(kiosk, 20, v, "cold coffee") for v in (3, 4)]
     recent = [_tap(kiosk, 2, 5, "lovely"), _tap(kiosk, 0, 1)]
     _submit(kiosk, old + middle + recent)
+    _handle_all(app, kiosk.location_id)
     key = smiletap.api_key()
     before = _scores(smiletap, key)
     assert len(before["day"]["groups"]) == 4  # the four days with answers
@@ -89,6 +91,7 @@ def test_purge_removes_only_what_is_past_retention_and_keeps_the_scores(
     done = runner.json("purge")
     # Comments are blanked before answers go, so the old ones count there too.
     assert (done["submissions"], done["answers"], done["comments"]) == (3, 3, 5)
+    assert done["other_rows"] == {"followups": 3}  # a follow-up goes with its answer
     assert (
         done["answers_kept_from"] == ((NOW - timedelta(days=60)).date() - timedelta(1)).isoformat()
     )
@@ -167,6 +170,20 @@ def test_first_kept_day() -> None:
     assert retention.first_kept_day(7, now) == date(2026, 3, 2)
 
 
+def _handle_all(app: Flask, location_id: str) -> str:
+    """A manager of the location handles every one of its comments (follow-ups); their id."""
+    with get_engine(app).begin() as conn:
+        manager = users.create(conn, f"m-{location_id}@example.com", "x", "manager", [location_id])
+        ids = conn.execute(
+            select(submissions.c.id).where(submissions.c.location_id == location_id)
+        ).scalars()
+        for sid in ids:
+            item = followups.get(conn, sid)
+            if item is not None:
+                assert followups.handle(conn, sid, item, "called back", manager)
+    return manager
+
+
 def _location_rows(app: Flask, location_id: str) -> dict[str, int]:
     with get_engine(app).connect() as conn:
         return retention_store.count_location_rows(conn, location_id)
@@ -183,9 +200,11 @@ def test_erase_location_removes_all_of_it_and_nothing_else(
         heartbeat = {"sent_at": to_rfc3339(NOW), "app_version": "1", "backlog": 0}
         kiosk.post("/api/v1/heartbeat", json=heartbeat)
     smiletap.api_key("manager", gone.location_id, kept.location_id)
+    managers = [_handle_all(app, kiosk.location_id) for kiosk in (gone, kept)]
     kept_before = _location_rows(app, kept.location_id)
     listed = _location_rows(app, gone.location_id)
-    assert {"locations", "submissions", "answers", "devices", "staff", "rollups"} <= set(listed)
+    expected = {"locations", "submissions", "answers", "devices", "staff", "rollups", "followups"}
+    assert expected <= set(listed)
 
     dry = runner.invoke("erase-location", gone.location_id)
     assert dry.exit_code == 0 and "add --yes" in dry.output
@@ -195,6 +214,9 @@ def test_erase_location_removes_all_of_it_and_nothing_else(
     assert erased["rows"] == listed
     assert _location_rows(app, gone.location_id) == {}
     assert _location_rows(app, kept.location_id) == kept_before
+    with get_engine(app).connect() as conn:  # the manager stays, without the location
+        user = users.get(conn, managers[0])
+        assert user is not None and user.location_ids == frozenset()
     with get_engine(app).connect() as conn:  # nothing anywhere names it any more
         for table in DELETE_ORDER:
             if "location_id" in table.c:
