@@ -57,10 +57,12 @@ EXIT_KEYS = (27, 1001)
 
 load_kv()
 
+ScreenT = TypeVar("ScreenT", bound=KioskScreen)
+
 
 def corner_size() -> float:
     """The top-left square that starts a long press: big enough to find, small to hit."""
-    return max(dp(60), min(Window.width, Window.height) * 0.12)
+    return float(max(dp(60), min(Window.width, Window.height) * 0.12))
 
 
 class SmiletapKioskApp(App):
@@ -132,7 +134,7 @@ class SmiletapKioskApp(App):
     def status_screen(self) -> StatusScreen:
         return self._screen(Screen.STATUS, StatusScreen)
 
-    def _screen(self, name: Screen, kind: type[Any]) -> Any:
+    def _screen(self, name: Screen, kind: type[ScreenT]) -> ScreenT:
         screen = self.screens[name]
         assert isinstance(screen, kind)
         return screen

@@ -42,7 +42,8 @@ class UiLanguage(EventDispatcher):
 
     def gettext(self, message: str) -> str:
         """`message` in the current language."""
-        return self.catalog.gettext(message)
+        text: str = self.catalog.gettext(message)
+        return text
 
 
 current = UiLanguage()
