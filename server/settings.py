@@ -113,6 +113,32 @@ class Settings:
     )
     login_fail_window_s: int = setting(3600, "Window (s) over which failed sign-ins are counted")
     login_delay_max_s: int = setting(900, "Longest wait (s) between sign-in tries once slowed down")
+    password_login: bool = setting(
+        True,
+        "Sign in with a local e-mail and password; false: only single sign-on (OIDC_ISSUER "
+        "must be set)",
+    )
+    oidc_issuer: str = setting(
+        "",
+        "Single sign-on: the OpenID provider's issuer URL (its /.well-known/openid-configuration"
+        " is read); empty: no single sign-on",
+    )
+    oidc_client_id: str = setting("", "Single sign-on: this server's client id at the provider")
+    oidc_client_secret: str = setting("", "Single sign-on: the client secret")
+    oidc_name: str = setting(
+        "your company account",
+        'Single sign-on: the button reads "Sign in with <this>" (e.g. Acme)',
+    )
+    oidc_allowed_domains: str = setting(
+        "",
+        "Single sign-on: e-mail domains allowed in (comma-separated, e.g. acme.com); empty: any"
+        " domain of a user Smiletap knows",
+    )
+    oidc_create_users: bool = setting(
+        False,
+        "Single sign-on: a verified e-mail of an allowed domain that Smiletap does not know "
+        "becomes a manager with no locations (an admin then gives some); false: refused",
+    )
     password_hash_memory_kib: int = setting(
         65536,
         "Argon2id memory (KiB) per new password hash; lower only for tests or a very small machine",

@@ -17,6 +17,10 @@ APT_PACKAGES+=(wrk)
 # deploy/dev/arm64_proof.py (run by .ci/run): an arm64 Debian root run through qemu-user
 APT_PACKAGES+=(debootstrap qemu-user-static)
 
+# tests/e2e/test_sso_browser.py: a real OpenID provider (npm `oidc-provider`) run by Node.js;
+# Debian's packages unless a Node.js with npm is installed already (e.g. from NodeSource).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -35,3 +39,5 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 KIVY_NO_CONSOLELOG=1 KIVY_NO_ARGS=1 .venv/bin/python -c "import kivy, flask, sqlalchemy, alembic, pydantic, playwright" \
   || { echo "install.sh: the venv is incomplete (see pip's output above)" >&2; exit 1; }
+# The test OpenID provider's npm packages, exactly as package-lock.json pins them.
+(cd tests/e2e/oidc && npm ci --no-audit --no-fund --silent)

@@ -23,13 +23,24 @@ CSP = (
 )
 
 
+def _csp() -> str:
+    # Signing out sends the browser from the sign-out form on to the single sign-on
+    # provider's sign-out page: browsers hold that redirect to form-action too.
+    from flask import current_app
+
+    from server.dashboard.sso import provider_origin
+
+    origin = provider_origin(current_app)
+    return CSP.replace("form-action 'self'", f"form-action 'self' {origin}") if origin else CSP
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", _csp())
     from flask import g
 
     if g.get("user") is not None:
@@ -65,10 +76,11 @@ def init_app(app: Flask) -> None:
         kpi_upload,
         location,
         overview,
+        sso,
         two_step,
     )
 
-    modules = (account, two_step, digest, overview, location, followups, devices, alerts)
+    modules = (account, sso, two_step, digest, overview, location, followups, devices, alerts)
     rest = (kpi_upload, admin_locations, admin_surveys, admin_people, admin_destinations)
     for module in (*modules, *rest):
         app.register_blueprint(module.bp)
@@ -77,4 +89,5 @@ def init_app(app: Flask) -> None:
     def home() -> Response:
         return redirect(url_for("overview.chain"))  # type: ignore[return-value]
 
+    sso.init_app(app)
     access.init_app(app)

@@ -8,6 +8,7 @@ deactivation), so ending sessions works with Flask's signed cookies.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -47,6 +48,22 @@ def sign_in(user: User) -> None:
     session.permanent = True
     session["uid"] = user.id
     session["sv"] = user.session_version
+
+
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the overview.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as `/`, so
+    `/<tab>/evil.example` would become `//evil.example`: refuse control characters, whitespace
+    and backslashes first, then anything that parses with a scheme or a host.
+    """
+    fallback = url_for("overview.chain")
+    if not target or any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 def require_user() -> User:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from urllib.parse import urlsplit
 
 from flask import (
     flash,
@@ -17,8 +16,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from server import passwords, settings, two_step
-from server.dashboard.access import make_blueprint, require_user, sign_in
+from server import passwords, settings, sso, two_step
+from server.dashboard import sso as sso_views
+from server.dashboard.access import make_blueprint, require_user, safe_next, sign_in
 from server.db import get_db
 from server.store import login_failures, users
 
@@ -26,22 +26,6 @@ bp = make_blueprint("account", __name__)
 
 #: Seconds between the right password and the code before the password must be typed again.
 PENDING_S = 300
-
-
-def _safe_next(target: str | None) -> str:
-    """`target` when it is a path on this site, else the overview.
-
-    Browsers drop tabs and line breaks from a URL and read a backslash as `/`, so
-    `/<tab>/evil.example` would become `//evil.example`: refuse control characters, whitespace
-    and backslashes first, then anything that parses with a scheme or a host.
-    """
-    fallback = url_for("overview.chain")
-    if not target or any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
 
 
 def throttle() -> login_failures.Throttle:
@@ -59,11 +43,25 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _login_page(status: int = 200, **values: str) -> tuple[str, int]:
+    """The sign-in page: the password form unless turned off, the single sign-on button."""
+    config = settings.current()
+    page = render_template(
+        "dashboard/login.html",
+        password_login=config.password_login,
+        sso_name=config.oidc_name if sso.configured(config) else None,
+        **values,
+    )
+    return page, status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int]:
     """The sign-in form; slowed down per (account, address) and per address."""
     if request.method == "GET":
-        return render_template("dashboard/login.html", next=request.args.get("next", ""))
+        return _login_page(next=request.args.get("next", ""))
+    if not settings.current().password_login:
+        return _login_page(error="Sign-in with a password is turned off here.", status=403)
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")
     conn = get_db()
@@ -71,7 +69,7 @@ def login() -> Response | str | tuple[str, int]:
         wait = login_failures.wait_s(conn, email, client_address(), throttle())
         if wait:
             message = f"Too many failed sign-ins from here. Try again in {wait} s."
-            page = render_template("dashboard/login.html", error=message, email=email)
+            page, _ = _login_page(error=message, email=email)
             return make_response(page, 429, {"Retry-After": str(wait)})
         found = users.credentials(conn, email)
         password_hash = found[1] if found else passwords.dummy_hash(_hash_memory_kib())
@@ -79,9 +77,9 @@ def login() -> Response | str | tuple[str, int]:
         if not (found and ok and found[0].active):
             login_failures.record(conn, email, client_address())
             message = "Wrong e-mail or password."
-            return render_template("dashboard/login.html", error=message, email=email), 401
+            return _login_page(error=message, email=email, status=401)
         login_failures.clear(conn, email, client_address())
-    target = _safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
     if found[0].two_step:
         session.clear()
         session["pending"] = {
@@ -132,7 +130,7 @@ def login_code() -> Response | str | tuple[str, int]:
         login_failures.clear(conn, user.email, client_address())
     target = str(session["pending"].get("next") or "")
     sign_in(user)
-    return redirect(_safe_next(target))
+    return redirect(safe_next(target))
 
 
 def _hash_memory_kib() -> int:
@@ -141,13 +139,15 @@ def _hash_memory_kib() -> int:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign out here and on every other device."""
+    """Sign out here and on every other device (and at the single sign-on provider)."""
     user = require_user()
+    id_token = session.get(sso_views.ID_TOKEN)
     conn = get_db()
     with conn.begin():
         users.end_sessions(conn, user.id)
     session.clear()
-    return redirect(url_for("account.login"))
+    # Signed in through the provider: end its session too when it offers that.
+    return redirect(sso_views.end_session_url(id_token) or url_for("account.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -26,6 +26,8 @@ ACCESS = {
     "static": "public",
     "account.login": "public",
     "account.login_code": "public",  # without a password just given: back to the sign-in
+    "sso.start": "public",  # 404 unless single sign-on is set up; then off to the provider
+    "sso.callback": "public",  # checks the provider's answer; refuses an unstarted sign-in
     "openapi.openapi": "public",
     "health.healthz": "public",
     "health.readyz": "public",

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from server import settings
 from server.app import create_app
-from server.dashboard import account
+from server.dashboard import access
 from server.db import dispose_engine, get_db
 from server.store import login_failures
 from server.store.schema import login_failures as login_failures_table
@@ -67,7 +67,7 @@ NEXT_TARGETS = [
 
 def test_safe_next_accepts_only_a_local_path(app: Flask) -> None:
     with app.test_request_context():
-        chosen = {target: account._safe_next(target) for target, _kept in NEXT_TARGETS}
+        chosen = {target: access.safe_next(target) for target, _kept in NEXT_TARGETS}
     assert chosen == {t: (t if kept else "/dashboard/") for t, kept in NEXT_TARGETS}
 
 
