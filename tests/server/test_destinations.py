@@ -20,7 +20,9 @@ from flask.testing import FlaskClient
 from server import alerts, destinations, retention, settings
 from server.db import get_engine
 from server.settings import Settings
+from server.store import alerts as alert_store
 from server.store import destinations as store
+from server.store import users
 from shared.clock import to_rfc3339
 from tests.server.alerting import WebhookReceiver, verify_signature
 from tests.server.conftest import Kiosk, Smiletap
@@ -345,3 +347,23 @@ def test_erasing_a_location_takes_its_deliveries_and_scope_not_the_destination(
     assert [r["alert_id"] for r in hooks.log(everywhere)] == [None]  # the test message stays
     shown = hooks.admin.get(f"{PAGE}{chosen}").get_data(as_text=True)
     assert "none (its locations were erased)" in shown
+
+
+def test_a_mute_holds_back_destinations_and_drops_their_retries(hooks: Hooks) -> None:
+    failing = hooks.receiver()
+    failing.status = 500
+    destination_id = hooks.added("teams", failing.url)
+    start = datetime.now(UTC)
+    alert_id = hooks.surge(start)
+    assert len(failing.requests) == 1
+    with hooks.engine.begin() as conn:
+        found = users.credentials(conn, "boss@example.com")
+        assert found is not None
+        alert_store.mute(
+            conn, hooks.kiosk.location_id, None, start + timedelta(hours=2), found[0].id
+        )
+    hooks.check(start + timedelta(seconds=61))
+    assert len(failing.requests) == 1  # the retry was due, but the mute holds it back
+    assert all(r["retry_at"] is None for r in hooks.log(destination_id))
+    hooks.check(start + timedelta(minutes=30))
+    assert [r["alert_id"] for r in hooks.log(destination_id)] == [alert_id]
