@@ -3,14 +3,17 @@ real `smiletap-server run`: a known user lands on the dashboard, another domain 
 user are refused with a page that says why, signing out ends both sessions.
 
 Screenshots of the sign-in page (with the "Sign in with" button) and of the two-step set-up
-page at 1280 and 360 px land in artifacts/dashboard/.
+page at 1280 and 360 px land in artifacts/dashboard/; at 360 px two-step sign-in is also
+turned on and used once (its recovery codes and code pages shot too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyotp
 import pytest
 from harness import ServerProcess
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
@@ -64,6 +67,31 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def _two_step_round(page: Page, base: str, size: str) -> None:
+    """Turn two-step on with the app's code (pyotp), see the recovery codes, sign out, and
+    sign in again with the password and then the next code."""
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    confirmed = totp.timecode(datetime.now(UTC))
+    page.fill("input[name=code]", totp.generate_otp(confirmed))
+    page.click("main form button[type=submit]")
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.screenshot(path=str(SHOTS / f"two-step-codes-{size}.png"), full_page=True)
+    page.goto(base + "/account/two-step/")
+    page.click("label.menu-button")
+    page.click("text=Sign out")
+    page.wait_for_url(base + "/login")
+    page.fill("input[name=email]", "it@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/login/code")
+    page.screenshot(path=str(SHOTS / f"login-code-{size}.png"), full_page=True)
+    page.fill("input[name=code]", totp.generate_otp(confirmed + 1))
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/dashboard/")
+    expect(page.locator(".who")).to_contain_text("it@example.com")
+
+
 def _watch(page: Page, ours: str, errors: list[str]) -> None:
     """Collect console errors of Smiletap's pages (the provider's pages load web fonts that
     this offline machine cannot reach; a refusal's 403 is the point)."""
@@ -101,10 +129,12 @@ def test_sign_in_refusals_and_sign_out(
         page.screenshot(path=str(SHOTS / f"login-sso-{size}.png"), full_page=True)
         page.fill("input[name=email]", "it@example.com")
         page.fill("input[name=password]", PASSWORD)
-        page.click("form button[type=submit]")
+        page.click("main form button[type=submit]")
         page.goto(server.url + "/account/two-step/")
         expect(page.locator("#totp-qr svg")).to_be_visible()
         page.screenshot(path=str(SHOTS / f"two-step-enrol-{size}.png"), full_page=True)
+        if size == "phone":
+            _two_step_round(page, server.url, size)
         context.close()
 
     # A known user of an allowed domain: the provider's sign-in, then the page asked for.
