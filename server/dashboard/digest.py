@@ -28,7 +28,7 @@ PERIOD_LABELS = {
 #: The preview's own policy: the digest is mail HTML, styled inline, so the dashboard's
 #: no-inline-styles policy would strip it; scripts stay forbidden.
 PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
 

@@ -17,6 +17,7 @@ from server.digests.content import Content
 
 NOW_COLOUR = "#2563eb"
 BEFORE_COLOUR = "#9ca3af"
+LABEL_CHARS = 24  # longer names would squeeze the plot to nothing
 MAX_ROWS = 12  # locations per score kind: a chart taller than a phone screen is not read
 
 
@@ -27,12 +28,17 @@ def _point(shown: Metric | None) -> Point:
     return (shown.value, shown.lo, shown.hi) if shown else None
 
 
+def _short(name: str) -> str:
+    """A location's name as a row label: the full name is in the text beside the chart."""
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+
+
 def _rows(content: Content, name: str) -> list[tuple[str, Point, Point]]:
     rows = []
     for place in content.locations[:MAX_ROWS]:
         for score in place.scores:
             if score.name == name:
-                rows.append((place.name, _point(score.now), _point(score.before)))
+                rows.append((_short(place.name), _point(score.now), _point(score.before)))
     return rows
 
 

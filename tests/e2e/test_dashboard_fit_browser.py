@@ -154,6 +154,9 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "admin-api-keys": "/dashboard/admin/api-keys",
         "admin-integrations": "/dashboard/admin/integrations/",
         "admin-integration": f"/dashboard/admin/integrations/{ids['destination']}",
+        "digest": "/account/digest",
+        # The mail's own HTML (no dashboard menu), so not last: the menu check follows.
+        "digest-preview": "/account/digest/preview?period=daily",
         "password": "/account/password",
         "two-step": "/account/two-step/",
     }
