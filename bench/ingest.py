@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -59,8 +60,9 @@ def make_batches(count: int, survey: dict, location_id: str) -> list[dict]:  # t
     return batches
 
 
-def raw_sqlite_rate(batches: list[dict], folder: Path) -> float:  # type: ignore[type-arg]
-    """Rows/s for a durable (WAL, synchronous=FULL) executemany of the same rows."""
+def raw_sqlite_rate(batches: list[dict], folder: Path) -> tuple[float, float]:  # type: ignore[type-arg]
+    """Rows/s for a durable (WAL, synchronous=FULL) executemany of the same rows, and CPU
+    seconds per row."""
     conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -70,6 +72,7 @@ def raw_sqlite_rate(batches: list[dict], folder: Path) -> float:  # type: ignore
     )
     conn.execute("CREATE TABLE a (submission_id TEXT, question_id TEXT, value INTEGER)")
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for batch in batches:
         subs = batch["submissions"]
         conn.execute("BEGIN IMMEDIATE")
@@ -86,8 +89,10 @@ def raw_sqlite_rate(batches: list[dict], folder: Path) -> float:  # type: ignore
         )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     conn.close()
-    return sum(len(b["submissions"]) for b in batches) / elapsed
+    rows = sum(len(b["submissions"]) for b in batches)
+    return rows / elapsed, cpu / rows
 
 
 def post_all(url: str, token: str, batches: list[dict]) -> None:  # type: ignore[type-arg]
@@ -99,6 +104,12 @@ def post_all(url: str, token: str, batches: list[dict]) -> None:  # type: ignore
         statuses = {r["status"] for r in answer.json()["results"]}
         if statuses != {"accepted"}:
             raise SystemExit(f"unexpected results: {statuses}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def http_rate(server: ServerProcess, token: str, batches: list[dict], clients: int) -> float:  # type: ignore[type-arg]
@@ -143,10 +154,13 @@ def main() -> None:
                 f"{server.url}/api/v1/enroll", json={"code": device["code"]}, timeout=30
             ).json()["token"]
             batches = make_batches(args.batches, survey, location["id"])
+            assert server.proc is not None
+            server_cpu = cpu_seconds(server.proc.pid)
             http = http_rate(server, token, batches, max(1, args.workers))
+            server_cpu = cpu_seconds(server.proc.pid) - server_cpu
         finally:
             server.stop()
-        raw = raw_sqlite_rate(make_batches(args.batches, survey, location["id"]), folder)
+        raw, raw_cpu = raw_sqlite_rate(make_batches(args.batches, survey, location["id"]), folder)
 
     backend = "postgresql" if args.postgres else "sqlite"
     rows = args.batches * 500
@@ -154,6 +168,13 @@ def main() -> None:
     print(f"ingest over HTTP ({backend}, {how}): {http:,.0f} submissions/s ({rows} rows)")
     print(f"raw sqlite3 executemany (WAL, FULL):      {raw:,.0f} rows/s")
     print(f"ratio http/raw: {http / raw:.2f} (target >= 0.3)")
+    if not args.workers:  # gunicorn's work is in its workers, not the process started
+        per_row = server_cpu / rows
+        print(
+            f"CPU per submission: server {per_row * 1e6:,.0f} us, raw {raw_cpu * 1e6:,.1f} us; "
+            f"ratio raw/server {raw_cpu / per_row:.2f} (the same ratio without the machine's "
+            "other load)"
+        )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from server import digests, kpis, logs, migrations, passwords, retention, settings
-from server.app import create_app
+from server.app import create_app, freeze_startup_objects
 from server.db import dispose_engine, get_engine, use_private_umask
 from server.digests import periods as digest_periods
 from server.errors import from_validation_error
@@ -164,6 +164,7 @@ def run(host: str, port: int, threads: int, as_json: bool) -> None:
         except OperationalError as exc:
             raise click.ClickException(f"database error: {exc.orig}") from None
         _emit(as_json, {"host": host, "port": port}, f"serving on http://{host}:{port}")
+        freeze_startup_objects()
         waitress.serve(app, host=host, port=port, threads=threads, **waitress_options(app))
 
 
