@@ -79,9 +79,11 @@ def daily(
     for (location_id, hour), bits in seen.items():
         by_location.setdefault(location_id, {})[hour] = bits
     found: dict[tuple[str, date], DayCoverage] = {}
+    now = utcnow()
     for (location_id, day), day_spans in spans.items():
         started = first[location_id]
-        clipped = [(max(s, started), e) for s, e in day_spans if e > started]
+        # Only minutes already past count: today's later opening hours are not a gap yet.
+        clipped = [(max(s, started), min(e, now)) for s, e in day_spans if e > started and s < now]
         minutes = sum(int((e - s).total_seconds()) // 60 for s, e in clipped)
         if minutes <= 0:
             continue

@@ -88,7 +88,8 @@ def day_rows(
     def row(key: tuple[str, date]) -> dict[str, Any]:
         return rows.setdefault(key, {"answers": 0, **kpi_store.EMPTY})
 
-    for key, count in submissions.daily_counts(conn, ids, day_from, day_to, include_burst).items():
+    answered = submissions.daily_counts(conn, ids, day_from, day_to, include_burst, touchpoint_ids)
+    for key, count in answered.items():
         row(key)["answers"] = count
     for stored in kpi_store.daily(conn, ids, day_from, day_to):
         row((stored["location_id"], stored["date"])).update(

@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         admin_people,
         admin_surveys,
         alerts,
+        business,
         devices,
         digest,
         followups,
@@ -81,7 +82,7 @@ def init_app(app: Flask) -> None:
     )
 
     modules = (account, sso, two_step, digest, overview, location, followups, devices, alerts)
-    rest = (kpi_upload, admin_locations, admin_surveys, admin_people, admin_destinations)
+    rest = (kpi_upload, business, admin_locations, admin_surveys, admin_people, admin_destinations)
     for module in (*modules, *rest):
         app.register_blueprint(module.bp)
 

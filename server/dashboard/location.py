@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Response, abort, jsonify, render_template, request
 
-from server import settings, survey_labels
+from server import links, settings, survey_labels
+from server.dashboard import business
 from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_location
 from server.dashboard.present import (
@@ -153,18 +154,22 @@ def page(location_id: str) -> str:
             rollups.counts(conn, "weekday_hour", *span, narrow), "weekday_hour", min_n
         )
         names = staff.names(conn, location_id)
-        burst = rollups.burst_answers(conn, location_id, period.day_from, period.day_to)
+        burst = rollups.burst_answers(conn, location_id, period.day_from, period.day_to, narrow)
         reasons, reasons_read = submissions.top_reasons(
             conn, location_id, *span[:2], touchpoint_ids=narrow
         )
         comments = submissions.latest_comments(conn, location_id, *span[:2], narrow)
         followed = followups.followup_stats(conn, [location_id], *span[:2])
+        chosen_score = business.choice("score", METRICS, headline(totals) or "nps")
+        chosen_kpi = business.choice("kpi", links.KPIS, "conversion")
+        panel = business.location_panel(conn, location_id, period, narrow, chosen_score, chosen_kpi)
     total = totals[0] if totals else {"n": 0, "ranked": False}
     labels = reason_labels(place["survey_id"])
     for comment in comments:
         comment["chip"] = answer_chip(comment["kind"], comment["scale"], comment["value"])
     compared = _touchpoint_rows(by_touchpoint, places)
     link_args = {**period.args, **({"touchpoint": chosen} if chosen else {})}
+    panel_args = {**link_args, "score": chosen_score, "kpi": chosen_kpi}
     return render_template(
         "dashboard/location.html",
         place=place,
@@ -186,6 +191,11 @@ def page(location_id: str) -> str:
         burst=burst,
         min_n=min_n,
         labels=kinds_present([*totals, *by_touchpoint]),
+        panel=panel,
+        panel_args=panel_args,
+        score_choices=kinds_present(totals) or {chosen_score: LABELS[chosen_score]},
+        kpi_choices=business.KPI_LABELS,
+        currency=settings.current().currency,
     )
 
 
@@ -246,6 +256,22 @@ def chart_data(location_id: str) -> Response:
         days = build_groups(rollups.counts(conn, "day", *span), "day", min_n)
         values = rollups.counts(conn, "location", *span)
     return jsonify({"trend": _trend(days), "distribution": _distribution(values)})
+
+
+@bp.get("/<location_id>/business.json")
+def business_data(location_id: str) -> Response:
+    """The business panel's charts: response rate and coverage, the score beside a KPI, and
+    the score-KPI points with the link's verdict, per day (per ISO week past 92 days)."""
+    scoped_location(location_id)
+    period = periods.from_request()
+    _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
+    score = business.choice("score", METRICS, "nps")
+    kpi = business.choice("kpi", links.KPIS, "conversion")
+    conn = get_db()
+    with conn.begin():
+        panel = business.location_panel(conn, location_id, period, narrow, score, kpi)
+    panel.pop("total")
+    return jsonify(panel)
 
 
 @bp.get("/<location_id>/responses.csv")

@@ -326,18 +326,25 @@ def counts(
     return [dict(zip(names, row, strict=True)) for row in result]
 
 
-def burst_answers(conn: Connection, location_id: str, day_from: date, day_to: date) -> int:
-    """How many answers from burst-flagged taps the scores leave out (from the period rollups)."""
+def burst_answers(
+    conn: Connection,
+    location_id: str,
+    day_from: date,
+    day_to: date,
+    touchpoint_ids: list[str | None] | None = None,
+) -> int:
+    """How many answers from burst-flagged taps the scores leave out (from the period rollups),
+    at these touchpoints when given (None in them: at none)."""
     r = rollups_location.c
     ranges = pieces(day_from, day_to)
-    total = conn.execute(
-        select(func.coalesce(func.sum(r["count"]), 0)).where(
-            or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges)),
-            r.location_id == location_id,
-            r.burst.is_(True),
-        )
-    ).scalar_one()
-    return int(total)
+    query = select(func.coalesce(func.sum(r["count"]), 0)).where(
+        or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges)),
+        r.location_id == location_id,
+        r.burst.is_(True),
+    )
+    if touchpoint_ids is not None:
+        query = query.where(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
+    return int(conn.execute(query).scalar_one())
 
 
 def value_counts(

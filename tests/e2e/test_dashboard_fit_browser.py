@@ -143,6 +143,8 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "overview": "/dashboard/",
         "location": f"/dashboard/locations/{ids['a']}",
         "location-custom": f"/dashboard/locations/{ids['a']}?{CUSTOM_RANGE}",
+        "business": "/dashboard/business",
+        "kpi-upload": "/dashboard/kpis/upload",
         "devices": "/dashboard/devices/",
         "device-revoke": f"/dashboard/devices/{ids['device']}/revoke",
         "alerts": "/dashboard/alerts/",

@@ -61,6 +61,8 @@ ACCESS = {
     "location.page": "scoped",
     "location.chart_data": "scoped",
     "location.export": "scoped",
+    "location.business_data": "scoped",
+    "business.chain": "any",  # ranks only the locations the user may see
     "alerts.acknowledge": "scoped",
     "alerts.mute": "scoped",  # the location is the form's location_id
     "alerts.lift": "scoped",

@@ -93,3 +93,17 @@ def test_overview_compares_one_kind_of_touchpoint_across_locations(chain: Chain)
     entrances = admin.get("/dashboard/?kind=entrance").get_data(True)
     assert re.search(r'id="chain-n">0<', entrances)  # no entrance anywhere: nothing counted
     assert re.search(r'id="chain-n">7<', admin.get("/dashboard/?kind=roof").get_data(True))
+
+
+def test_burst_count_is_narrowed_to_the_chosen_touchpoint(chain: Chain) -> None:
+    tp = chain.smiletap.cli.json("create-touchpoint", "--location", chain.a, "--name", "Door")["id"]
+    burst = [chain.kiosk.item(1, flags=["burst"]) for _ in range(2)]
+    burst.append(chain.kiosk.item(1, flags=["burst"], touchpoint_id=tp))
+    assert chain.kiosk.submit(burst).status_code == 200
+    client = chain.client("manager")
+    page = f"/dashboard/locations/{chain.a}"
+    assert "3 answers from burst-flagged taps" in client.get(page).get_data(True)
+    at_door = client.get(page, query_string={"touchpoint": tp}).get_data(True)
+    assert "1 answer from burst-flagged taps" in at_door
+    at_none = client.get(page, query_string={"touchpoint": "none"}).get_data(True)
+    assert "2 answers from burst-flagged taps" in at_none
