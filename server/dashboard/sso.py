@@ -31,9 +31,14 @@ _TIMEOUT_S = 10
 
 
 def init_app(app: Flask) -> None:
-    """Register the OpenID provider when OIDC_ISSUER and OIDC_CLIENT_ID are set."""
+    """Register the OpenID provider when OIDC_ISSUER and OIDC_CLIENT_ID are set (and refuse
+    to start with password sign-in off and no provider: nobody could sign in)."""
     config = settings.of(app)
     if not sso.configured(config):
+        if not config.password_login:
+            raise settings.SettingsError(
+                "PASSWORD_LOGIN=false needs OIDC_ISSUER and OIDC_CLIENT_ID: nobody could sign in"
+            )
         return
     oauth = OAuth(app)
     oauth.register(

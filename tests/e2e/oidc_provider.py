@@ -60,6 +60,7 @@ class OidcProvider:
                     return self
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise HarnessError("the OpenID provider did not answer within 30 s")
 
     def stop(self) -> None:

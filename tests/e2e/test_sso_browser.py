@@ -34,26 +34,28 @@ def sso_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, OidcProvider]]:
     provider = OidcProvider(
         f"{server.url}/login/sso/callback", f"{server.url}/login", tmp_path / "provider.log"
     ).start()
-    server.env.update(
-        {
-            "SMILETAP_OIDC_ISSUER": provider.issuer,
-            "SMILETAP_OIDC_CLIENT_ID": provider.client_id,
-            "SMILETAP_OIDC_CLIENT_SECRET": provider.client_secret,
-            "SMILETAP_OIDC_NAME": "Acme",
-            "SMILETAP_OIDC_ALLOWED_DOMAINS": "example.com",
-        }
-    )
-    server.start()
-    location = server.cli_here("create-location", "--name", "Acme Mall", "--timezone", "UTC")
-    for email, role, extra in (
-        ("anna@example.com", "manager", ["--location", location["id"]]),
-        ("it@example.com", "admin", []),
-    ):
-        args = ["create-user", "--email", email, "--role", role, *extra, "--password-stdin"]
-        server.cli_here(*args, stdin=PASSWORD + "\n")
-    yield server, provider
-    server.stop()
-    provider.stop()
+    try:
+        server.env.update(
+            {
+                "SMILETAP_OIDC_ISSUER": provider.issuer,
+                "SMILETAP_OIDC_CLIENT_ID": provider.client_id,
+                "SMILETAP_OIDC_CLIENT_SECRET": provider.client_secret,
+                "SMILETAP_OIDC_NAME": "Acme",
+                "SMILETAP_OIDC_ALLOWED_DOMAINS": "example.com",
+            }
+        )
+        server.start()
+        location = server.cli_here("create-location", "--name", "Acme Mall", "--timezone", "UTC")
+        for email, role, extra in (
+            ("anna@example.com", "manager", ["--location", location["id"]]),
+            ("it@example.com", "admin", []),
+        ):
+            args = ["create-user", "--email", email, "--role", role, *extra, "--password-stdin"]
+            server.cli_here(*args, stdin=PASSWORD + "\n")
+        yield server, provider
+    finally:
+        server.stop()
+        provider.stop()
 
 
 @pytest.fixture

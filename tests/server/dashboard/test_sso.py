@@ -72,6 +72,12 @@ def test_button_password_off_and_provider_down(sso_app: Flask, runner: Cli) -> N
     assert denied.status_code == 403 and "No way" in denied.get_data(as_text=True)
 
 
+def test_password_sign_in_off_needs_a_provider(database_url: str, tmp_path: Path) -> None:
+    config = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(settings.SettingsError, match="PASSWORD_LOGIN=false needs OIDC_ISSUER"):
+        create_app({**config, "PASSWORD_LOGIN": False})
+
+
 def _claims(email: str, verified: object = True) -> dict[str, object]:
     return {"sub": "x", "email": email, "email_verified": verified}
 
