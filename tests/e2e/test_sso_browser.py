@@ -94,6 +94,13 @@ def _two_step_round(page: Page, base: str, size: str) -> None:
     expect(page.locator(".who")).to_contain_text("it@example.com")
 
 
+def _overflow(page: Page) -> int:
+    """How many pixels the page is wider than the screen (0 when it fits)."""
+    return int(
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    )
+
+
 def _watch(page: Page, ours: str, errors: list[str]) -> None:
     """Collect console errors of Smiletap's pages (the provider's pages load web fonts that
     this offline machine cannot reach; a refusal's 403 is the point)."""
@@ -129,12 +136,14 @@ def test_sign_in_refusals_and_sign_out(
         page.goto(server.url + "/login")
         expect(page.locator("#sso-sign-in")).to_have_text("Sign in with Acme")
         page.screenshot(path=str(SHOTS / f"login-sso-{size}.png"), full_page=True)
+        assert _overflow(page) == 0, f"the sign-in page is wider than {width} px"
         page.fill("input[name=email]", "it@example.com")
         page.fill("input[name=password]", PASSWORD)
         page.click("main form button[type=submit]")
         page.goto(server.url + "/account/two-step/")
         expect(page.locator("#totp-qr svg")).to_be_visible()
         page.screenshot(path=str(SHOTS / f"two-step-enrol-{size}.png"), full_page=True)
+        assert _overflow(page) == 0, f"the two-step page is wider than {width} px"
         if size == "phone":
             _two_step_round(page, server.url, size)
         context.close()
@@ -181,6 +190,7 @@ def test_sign_in_refusals_and_sign_out(
         expect(page.locator("#sso-refused")).to_contain_text(reason)
         if login.startswith("eve"):
             page.screenshot(path=str(SHOTS / "sso-refused-phone.png"), full_page=True)
+            assert _overflow(page) == 0
         page.goto(server.url + "/dashboard/")
         assert page.url.startswith(server.url + "/login")  # nobody signed in
         context.close()
