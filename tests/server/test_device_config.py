@@ -18,7 +18,7 @@ from sqlalchemy import event, select, update
 
 from server.app import create_app
 from server.db import dispose_engine, get_engine
-from server.store import locations
+from server.store import as_utc, locations
 from server.store.schema import devices
 from shared.clock import utcnow
 from shared.protocol import ConfigResponse
@@ -314,7 +314,6 @@ def test_contact_is_written_once_per_interval_and_lags_less(smiletap: Smiletap, 
     kiosk.get("/api/v1/config")
     # Not due yet: the stored contact stands, and lags the real one by less than the interval.
     assert _device_row(app, kiosk.device_id).last_contact_at == stored
-    from server.store import as_utc
 
     lag = (utcnow() - as_utc(stored)).total_seconds()  # type: ignore[operator]
     assert lag < interval_s
@@ -366,3 +365,26 @@ def test_a_heartbeat_with_a_new_skew_is_written(smiletap: Smiletap, app: Flask) 
     _heartbeat(kiosk)
     _heartbeat(kiosk, sent_at=(utcnow() + timedelta(minutes=5)).isoformat())
     assert _device_row(app, kiosk.device_id).clock_skew_s > 250
+
+
+def test_an_upload_writes_contact_like_a_poll(smiletap: Smiletap, app: Flask) -> None:
+    kiosk = smiletap.setup()
+    assert kiosk.submit([kiosk.item()]).status_code == 200  # the first skew is news
+    stored = _device_row(app, kiosk.device_id)
+    assert stored.clock_skew_s is not None
+    with _writes(app) as writes:
+        item = kiosk.item()
+        assert kiosk.submit([item]).json["results"][0]["status"] == "accepted"
+    assert not [w for w in writes if "UPDATE devices" in w]  # neither due nor a new skew
+    assert _device_row(app, kiosk.device_id).last_contact_at == stored.last_contact_at
+    with _writes(app) as writes:  # a resend that is all duplicates writes nothing at all
+        assert kiosk.submit([item]).json["results"][0]["status"] == "duplicate"
+    assert writes == []
+    ahead = (utcnow() + timedelta(minutes=5)).isoformat()
+    kiosk.submit([kiosk.item()], sent_at=ahead)
+    assert _device_row(app, kiosk.device_id).clock_skew_s > 250  # a moved skew is written
+    _backdate_contact(app, kiosk.device_id, float(app.config["CONTACT_WRITE_INTERVAL_S"]) + 1)
+    called_at = utcnow()
+    kiosk.submit([kiosk.item()], sent_at=ahead)
+    written = as_utc(_device_row(app, kiosk.device_id).last_contact_at)
+    assert written is not None and written >= called_at  # due: written
