@@ -79,8 +79,14 @@ def day_rows(
     day_to: date,
     include_burst: bool,
     touchpoint_ids: list[str | None] | None = None,
+    *,
+    kpis_only: bool = False,
 ) -> dict[tuple[str, date], dict[str, Any]]:
-    """Per location-day with anything known: answers, the KPIs, opening and covered minutes."""
+    """Per location-day with anything known: answers, the KPIs, opening and covered minutes.
+
+    `kpis_only` reads the stored KPIs alone (answers 0, no coverage): what the link report
+    needs, at a cost that does not grow with the number of answers (no raw answer is read).
+    """
     located = locations.visible(conn, None if location_ids is None else frozenset(location_ids))
     ids = [loc["id"] for loc in located]
     rows: dict[tuple[str, date], dict[str, Any]] = {}
@@ -88,13 +94,15 @@ def day_rows(
     def row(key: tuple[str, date]) -> dict[str, Any]:
         return rows.setdefault(key, {"answers": 0, **kpi_store.EMPTY})
 
-    answered = submissions.daily_counts(conn, ids, day_from, day_to, include_burst, touchpoint_ids)
-    for key, count in answered.items():
-        row(key)["answers"] = count
     for stored in kpi_store.daily(conn, ids, day_from, day_to):
         row((stored["location_id"], stored["date"])).update(
             {c: stored[c] for c in kpi_store.VALUE_COLUMNS}
         )
+    if kpis_only:
+        return rows
+    answered = submissions.daily_counts(conn, ids, day_from, day_to, include_burst, touchpoint_ids)
+    for key, count in answered.items():
+        row(key)["answers"] = count
     for key, day_coverage in coverage.daily(
         conn, located, day_from, day_to, touchpoint_ids
     ).items():

@@ -137,6 +137,7 @@ def points(
         filters.day_to,
         filters.include_burst,
         filters.touchpoint_ids,
+        kpis_only=True,  # the KPIs alone: no raw answers read, whatever their number
     )
     found = []
     for group in kpi_report.build_groups(days, grain):
