@@ -271,6 +271,61 @@ def print_masked_comments(server: ServerProcess) -> None:
         if masked
         else "comments: none masked"
     )
+#: The demo's dashboard sign-ins (a demo only: the password is printed).
+DEMO_PASSWORD = "smiletap demo"
+DEMO_ADMIN = "admin@demo.example"
+#: Managers of the first location: the one who follows up, and a colleague to assign to.
+DEMO_MANAGERS = ("anna@demo.example", "piotr@demo.example")
+FOLLOW_UP_NOTES = [
+    "Called the customer back and apologised; voucher sent.",
+    "Talked it through with the shift: a second till opens at 5 pm now.",
+    "Shelves restocked; reorder point raised.",
+    "Cleaning rota checked with the team.",
+]
+
+
+def seed_followups(
+    server: ServerProcess, location_id: str, user_ids: list[str], rng: random.Random
+) -> dict[str, int]:
+    """Follow up a location's low answers with reasons as a team would have: of those older
+    than two days most are handled (a note, some hours to a day or two later), a few are
+    assigned to a colleague; the rest, and everything newer, is open. Straight into the
+    database, as the dashboard's forms would have written it over the four weeks."""
+    handler, colleague = user_ids
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    now = dt.datetime.now(dt.UTC)
+    rows, counts = [], {"handled": 0, "assigned": 0, "open": 0}
+    with sqlite3.connect(server.instance_dir / "smiletap.db") as db:
+        said = db.execute(
+            "SELECT s.id, s.effective_at FROM submissions s JOIN answers a"
+            " ON a.submission_id = s.id WHERE s.location_id = ? AND a.reasons != '[]'"
+            " AND NOT s.burst ORDER BY s.effective_at DESC",
+            (location_id,),
+        ).fetchall()
+        for submission_id, effective_at in said:
+            at = dt.datetime.strptime(effective_at, stamp).replace(tzinfo=dt.UTC)
+            draw = rng.random()
+            if now - at < dt.timedelta(days=2) or draw < 0.15:
+                counts["open"] += 1
+                continue
+            base = (submission_id, location_id, effective_at, now.strftime(stamp))
+            if draw < 0.25:
+                counts["assigned"] += 1
+                assigned = (at + dt.timedelta(hours=rng.uniform(1, 20))).strftime(stamp)
+                rows.append((*base, "assigned", colleague, handler, assigned, None, None, None))
+                continue
+            counts["handled"] += 1
+            handled = at + dt.timedelta(hours=rng.lognormvariate(1.6, 0.8))
+            note = rng.choice(FOLLOW_UP_NOTES)
+            done = min(handled, now).strftime(stamp)
+            rows.append((*base, "handled", None, None, None, note, handler, done))
+        db.executemany(
+            "INSERT INTO followups (submission_id, location_id, said_at, created_at, status,"
+            " assignee_id, assigned_by, assigned_at, note, handled_by, handled_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return counts
 
 
 def main() -> int:
@@ -328,6 +383,24 @@ def main() -> int:
         api_key = server.cli("create-api-key", "--role", "admin")["key"]
         seed_destinations(server, list(names))
         print("integrations: a paused webhook, Slack and Teams destination, each with a log")
+        first = next(iter(names))
+        server.cli("create-user", "--email", DEMO_ADMIN, "--role", "admin",
+                   "--password-stdin", stdin=DEMO_PASSWORD)  # fmt: skip
+        manager_args = ["--role", "manager", "--location", first, "--password-stdin"]
+        managers = [
+            server.cli("create-user", "--email", email, *manager_args, stdin=DEMO_PASSWORD)["id"]
+            for email in DEMO_MANAGERS
+        ]
+        followed = seed_followups(server, first, managers, random.Random(16))
+        print(
+            f"follow-ups: {names[first]}: {followed['handled']} handled,"
+            f" {followed['assigned']} assigned, {followed['open']} open"
+            f" ({server.url}/dashboard/locations/{first}/followups)"
+        )
+        print(
+            f"dashboard: {server.url}/login as {DEMO_ADMIN} or {DEMO_MANAGERS[0]} (manager of"
+            f" {names[first]}), password '{DEMO_PASSWORD}'"
+        )
 
         xvfb = None
         display = os.environ.get("DISPLAY", "")

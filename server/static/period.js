@@ -15,8 +15,9 @@
       });
       from.addEventListener("change", submitDates);
       to.addEventListener("change", submitDates);
-      // The touchpoint (or kind) selector beside the period applies at once as well.
-      Array.prototype.forEach.call(form.querySelectorAll("select.narrow"), function (select) {
+      // The touchpoint (or kind, status, "assigned to me") filter beside the period applies at
+      // once as well.
+      Array.prototype.forEach.call(form.querySelectorAll(".narrow"), function (select) {
         select.addEventListener("change", function () { form.submit(); });
       });
     });

@@ -145,6 +145,7 @@ def test_every_page_fits_a_phone_with_long_unbroken_text(
         "location-custom": f"/dashboard/locations/{ids['a']}?{CUSTOM_RANGE}",
         "business": "/dashboard/business",
         "kpi-upload": "/dashboard/kpis/upload",
+        "followups": f"/dashboard/locations/{ids['a']}/followups?{CUSTOM_RANGE}&status=all",
         "devices": "/dashboard/devices/",
         "device-revoke": f"/dashboard/devices/{ids['device']}/revoke",
         "alerts": "/dashboard/alerts/",

@@ -61,3 +61,7 @@ def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Pa
     assert len(figures) == 2
     for rate, coverage, conversion in figures:
         assert float(rate) > 0 and 80 <= float(coverage) < 100 and float(conversion) > 10
+    # Following up: the first location's low answers are partly handled, assigned and open.
+    followed = re.search(r"^follow-ups: .+?: (\d+) handled, (\d+) assigned, (\d+) open", out, re.M)
+    assert followed and all(int(n) > 0 for n in followed.groups()), out
+    assert re.search(r"^dashboard: http://\S+/login as \S+@demo\.example", out, re.MULTILINE)
