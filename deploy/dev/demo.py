@@ -271,6 +271,8 @@ def print_masked_comments(server: ServerProcess) -> None:
         if masked
         else "comments: none masked"
     )
+
+
 #: The demo's dashboard sign-ins (a demo only: the password is printed).
 DEMO_PASSWORD = "smiletap demo"
 DEMO_ADMIN = "admin@demo.example"
