@@ -64,12 +64,13 @@ def fill_backlog(store: LocalStore, count: int, survey: dict[str, object], locat
         at = datetime.fromtimestamp(ts, UTC)
         sub = tap(survey, location, at)
         rows.append((sub.id, to_rfc3339(at), ts, sub.model_dump_json(), PENDING, 0, booted, up))
-    with store.db.conn:
-        store.db.conn.executemany(
-            "INSERT INTO submissions (id, created_at, created_ts, payload, state, in_progress,"
-            " boot_id, uptime_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    store.conn.execute("BEGIN")  # one transaction (the store's connection autocommits)
+    store.conn.executemany(
+        "INSERT INTO submissions (id, created_at, created_ts, payload, state, in_progress,"
+        " boot_id, uptime_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    store.conn.execute("COMMIT")
 
 
 class Tapper(threading.Thread):

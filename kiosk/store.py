@@ -18,7 +18,8 @@ Tables:
 - `state`: key/value pairs for enrollment, the cached config and the last sync outcome.
 
 The schema is made and changed by the named migrations in `kiosk.migrations`, recorded in
-the database's `_sqlite_migrations` table.
+the database's `_sqlite_migrations` table. The store itself is plain `sqlite3`: sqlite-utils
+is loaded only while a migration runs (see `kiosk.migrations` for why).
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from kiosk.migrations import MIGRATIONS
+from kiosk import migrations
 from kiosk.uptime import age_between, boot_id, uptime_s
 from shared.clock import to_rfc3339
 from shared.protocol import ConfigResponse, Submission, SubmissionResult
@@ -84,25 +83,39 @@ class LocalStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        conn = sqlite3.connect(str(self.path), check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=FULL")
+        # Autocommit: a statement outside `_atomic` is its own committed transaction.
+        self.conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=wal")
+        self.conn.execute("PRAGMA synchronous=FULL")
         self._migrate()
 
     def close(self) -> None:
         with self._lock:
-            self.db.close()
+            self.conn.close()
 
     @contextmanager
-    def _locked(self) -> Iterator[sqlite_utils.Database]:
+    def _locked(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            yield self.db
+            yield self.conn
+
+    @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """The block's statements as one committed transaction (rolled back if it raises)."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
 
     def _migrate(self) -> None:
         """Bring the schema up to date: the migrations this database has not recorded yet."""
-        with self._locked() as db:
-            MIGRATIONS.apply(db)
+        with self._locked() as conn:
+            if migrations.pending(conn):
+                migrations.apply(self.path)
 
     # --- pragmas (read back by tests and the status command) ---------------------------------
 
@@ -128,7 +141,7 @@ class LocalStore:
         one is flagged `burst` and kept.
         """
         now = time.time() if now is None else now
-        with self._locked() as db, db.atomic():
+        with self._atomic() as db:
             if burst_max_taps is not None and burst_window_s is not None:
                 recent = db.execute(
                     "SELECT count(*) FROM submissions WHERE created_ts > ?",
@@ -158,7 +171,7 @@ class LocalStore:
 
     def update_submission(self, submission: Submission, *, in_progress: bool = False) -> None:
         """Replace the payload of a submission not yet sent (a later answer, or finishing)."""
-        with self._locked() as db, db.atomic():
+        with self._atomic() as db:
             db.execute(
                 "UPDATE submissions SET payload = ?, in_progress = ? WHERE id = ? AND state = ?",
                 [submission.model_dump_json(), int(in_progress), submission.id, PENDING],
@@ -208,13 +221,13 @@ class LocalStore:
                 raise ValueError(f"unknown result status {result.status!r}")
         # One statement per kind for the whole batch: a 500-tap batch is one short write
         # transaction, so a tap on the screen waits for the lock less while a backlog drains.
-        with self._locked() as db, db.atomic():
-            db.conn.executemany(
+        with self._atomic() as db:
+            db.executemany(
                 "UPDATE submissions SET state = ?, delivered_at = ?, reason = NULL,"
                 " field = NULL WHERE id = ? AND state = ?",
                 delivered,
             )
-            db.conn.executemany(
+            db.executemany(
                 "UPDATE submissions SET state = ?, reason = ?, field = ?"
                 " WHERE id = ? AND state = ?",
                 rejected,
@@ -223,7 +236,7 @@ class LocalStore:
     def prune_delivered(self, retention_days: float, *, now: float | None = None) -> int:
         """Delete delivered submissions recorded more than `retention_days` ago; how many."""
         now = time.time() if now is None else now
-        with self._locked() as db, db.atomic():
+        with self._atomic() as db:
             return db.execute(
                 "DELETE FROM submissions WHERE state = ? AND created_ts < ?",
                 [DELIVERED, now - retention_days * 86400],
@@ -244,7 +257,7 @@ class LocalStore:
         now = time.time() if now is None else now
         forgotten = 0
         while True:
-            with self._locked() as db, db.atomic():
+            with self._atomic() as db:
                 rows = db.execute(
                     "SELECT id, payload FROM submissions WHERE instr(payload, ?)"
                     " AND ((state IN (?, ?) AND created_ts < ?) OR (state = ? AND created_ts < ?))"
@@ -264,7 +277,7 @@ class LocalStore:
                     for sid, payload in rows
                     if (stripped := _without_comments(payload)) != payload
                 ]
-                db.conn.executemany("UPDATE submissions SET payload = ? WHERE id = ?", changed)
+                db.executemany("UPDATE submissions SET payload = ? WHERE id = ?", changed)
             forgotten += len(changed)
             if len(rows) < batch or not changed:
                 return forgotten
@@ -280,17 +293,21 @@ class LocalStore:
     def get_submission(self, submission_id: str) -> StoredSubmission | None:
         """One stored submission with its delivery state, or None."""
         with self._locked() as db:
-            rows = list(db["submissions"].rows_where("id = ?", [submission_id]))
-        if not rows:
+            row = db.execute(
+                "SELECT payload, state, created_at, reason, field, delivered_at"
+                " FROM submissions WHERE id = ?",
+                [submission_id],
+            ).fetchone()
+        if row is None:
             return None
-        row = rows[0]
+        payload, state, created_at, reason, field, delivered_at = row
         return StoredSubmission(
-            submission=Submission.model_validate_json(row["payload"]),
-            state=row["state"],
-            created_at=row["created_at"],
-            reason=row["reason"],
-            field=row["field"],
-            delivered_at=row["delivered_at"],
+            submission=Submission.model_validate_json(payload),
+            state=state,
+            created_at=created_at,
+            reason=reason,
+            field=field,
+            delivered_at=delivered_at,
         )
 
     def rejected(self) -> list[StoredSubmission]:
@@ -340,7 +357,7 @@ class LocalStore:
 
     def set_state(self, **values: str | None) -> None:
         """Set several keys in one transaction (None deletes a key)."""
-        with self._locked() as db, db.atomic():
+        with self._atomic() as db:
             for key, value in values.items():
                 if value is None:
                     db.execute("DELETE FROM state WHERE key = ?", [key])

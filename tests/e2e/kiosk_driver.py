@@ -60,7 +60,7 @@ class HeadlessKiosk:
         return self.store.record_submission(submission).id
 
     def recorded_ids(self) -> set[str]:
-        return {row["id"] for row in self.store.db["submissions"].rows}
+        return {row[0] for row in self.store.conn.execute("SELECT id FROM submissions")}
 
     def drain(self, attempts: int = 200) -> int:
         """Upload until nothing is pending; returns how many upload runs it took."""

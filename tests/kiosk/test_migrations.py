@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
-from kiosk.migrations import MIGRATIONS
+import sqlite_utils
+
+from kiosk import migrations
 from kiosk.store import DELIVERED, PENDING, REJECTED, LocalStore
 from tests.kiosk.conftest import make_submission
 
@@ -29,12 +33,34 @@ def release_0_1_store(tmp_path: Path) -> Path:
 
 
 def applied(store: LocalStore) -> list[tuple[str, str]]:
-    return [(m.name, m.applied_at) for m in MIGRATIONS.applied(store.db)]
+    with sqlite_utils.Database(store.path) as db:
+        return [(m.name, m.applied_at) for m in migrations.migrations().applied(db)]
 
 
 def test_a_fresh_store_records_every_migration(store: LocalStore) -> None:
-    assert [name for name, _ in applied(store)] == [m.name for m in MIGRATIONS._migrations]
-    assert MIGRATIONS.pending(store.db) == []
+    assert [name for name, _ in applied(store)] == [s.__name__ for s in migrations.STEPS]
+    assert migrations.pending(store.conn) == []
+    with sqlite_utils.Database(store.path) as db:
+        assert migrations.migrations().pending(db) == []
+
+
+def heavy_modules_loaded_opening(path: Path) -> list[str]:
+    """Which of sqlite-utils and numpy a fresh interpreter loads to open the store at `path`."""
+    script = (
+        "import sys; from kiosk.store import LocalStore; LocalStore(sys.argv[1]).close();"
+        " print(*sorted(m for m in ('sqlite_utils', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
+def test_sqlite_utils_is_loaded_only_to_migrate(tmp_path: Path) -> None:
+    """A store with nothing to migrate opens without sqlite-utils (~30 MiB with what it loads)."""
+    path = tmp_path / "kiosk.db"
+    assert "sqlite_utils" in heavy_modules_loaded_opening(path)  # a new database is migrated
+    assert heavy_modules_loaded_opening(path) == []
 
 
 def test_a_fresh_store_has_the_schema_release_0_1_made(tmp_path: Path) -> None:
@@ -82,7 +108,8 @@ def test_a_store_older_than_0_1_gains_the_boot_columns(tmp_path: Path) -> None:
     db.close()
     store = LocalStore(path)
     try:
-        assert {"boot_id", "uptime_s"} <= set(store.db["submissions"].columns_dict)
+        columns = {row[1] for row in store.conn.execute("PRAGMA table_info(submissions)")}
+        assert {"boot_id", "uptime_s"} <= columns
         assert store.count() == 3
     finally:
         store.close()

@@ -91,7 +91,7 @@ def test_burst_flags_taps_beyond_the_limit_and_keeps_them(store: LocalStore) -> 
 
 
 def test_the_burst_check_at_each_tap_reads_an_index_not_the_table(store: LocalStore) -> None:
-    plan = store.db.execute(
+    plan = store.conn.execute(
         "EXPLAIN QUERY PLAN SELECT count(*) FROM submissions WHERE created_ts > ?", [0.0]
     ).fetchall()
     detail = " ".join(row[-1] for row in plan)
@@ -144,7 +144,7 @@ def test_pending_carries_each_taps_age_within_one_boot(store: LocalStore) -> Non
 
 def test_age_unknown_after_a_reboot(store: LocalStore) -> None:
     store.record_submission(make_submission())
-    store.db.execute("UPDATE submissions SET boot_id = 'an-earlier-boot'")
+    store.conn.execute("UPDATE submissions SET boot_id = 'an-earlier-boot'")
     (pending,) = store.pending(10)
     assert pending.age_s is None
 
@@ -186,7 +186,7 @@ def test_comments_leave_the_kiosk_after_its_retention(store: LocalStore) -> None
     assert _comment(store, fresh.id) == "fresh"  # delivered, but only 2 days old
     assert _comment(store, offline.id) == "waiting to go"  # not delivered yet: kept to send
     assert store.get_submission(delivered.id).state == "delivered"  # the tap itself stays
-    raw = store.db.execute("SELECT group_concat(payload) FROM submissions").fetchone()[0]
+    raw = store.conn.execute("SELECT group_concat(payload) FROM submissions").fetchone()[0]
     assert "601 234 567" not in raw and "rude" not in raw
 
     # Undelivered past the whole retention: sent without its comment, never kept longer.

@@ -93,7 +93,7 @@ def test_duplicate_is_treated_as_delivered(ids, store: LocalStore, settings: Set
     sync = SyncService(store, settings)
     sync.upload_pending()
     # The answer was lost (e.g. the connection dropped after the server committed): resend.
-    store.db.execute("UPDATE submissions SET state = 'pending', delivered_at = NULL")
+    store.conn.execute("UPDATE submissions SET state = 'pending', delivered_at = NULL")
     report = sync.upload_pending()
     assert (report.accepted, report.duplicate) == (0, 1)
     assert store.get_submission(sub.id).state == "delivered"
