@@ -25,8 +25,8 @@ from scipy import stats
 from sqlalchemy import Connection
 
 from server import kpi_report
+from server.report_filters import Filters
 from server.scores import build_groups
-from server.store import rollups
 
 SCORES = ("nps", "csat", "ces", "smiley")
 KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
@@ -108,18 +108,10 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
 
 
 def points(
-    conn: Connection, filters: Any, score: str, kpi: str, grain: str
+    conn: Connection, filters: Filters, score: str, kpi: str, grain: str
 ) -> list[dict[str, Any]]:
     """The (location, period) points with both a score and a KPI, in period order."""
-    rows = rollups.counts(
-        conn,
-        "day",
-        filters.day_from,
-        filters.day_to,
-        filters.location_ids,
-        filters.include_burst,
-        filters.touchpoint_ids,
-    )
+    rows = filters.counts(conn, "day")
     if grain == "week":
         # Each day's counts under its week's key: build_groups sums them per week.
         rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
@@ -130,15 +122,8 @@ def points(
             key = group["key"]
             period = key["date"] if "date" in key else key["local_date"]
             scores[(key["location_id"], str(period))] = value
-    days = kpi_report.day_rows(
-        conn,
-        filters.location_ids,
-        filters.day_from,
-        filters.day_to,
-        filters.include_burst,
-        filters.touchpoint_ids,
-        kpis_only=True,  # the KPIs alone: no raw answers read, whatever their number
-    )
+    # The KPIs alone: no raw answers read, whatever their number.
+    days = filters.day_rows(conn, kpis_only=True)
     found = []
     for group in kpi_report.build_groups(days, grain):
         key = group["key"]

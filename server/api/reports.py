@@ -4,7 +4,6 @@ export; every report narrows to touchpoints with `touchpoint_id`."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
@@ -14,6 +13,7 @@ from server.auth import require_api_key
 from server.db import get_db, get_engine
 from server.errors import ApiError
 from server.export import responses_csv_response
+from server.report_filters import Filters
 from server.scores import build_groups
 from server.store import rollups, submissions
 from server.store.api_keys import ApiKey
@@ -66,17 +66,6 @@ def _min_n_arg() -> int:
     return int(raw)
 
 
-@dataclass(frozen=True)
-class Filters:
-    """The filters every report takes."""
-
-    day_from: date
-    day_to: date
-    location_ids: list[str] | None  # None: every location (admin only)
-    include_burst: bool
-    touchpoint_ids: list[str | None] | None  # None: any; a None in it: at no touchpoint
-
-
 def _filters(key: ApiKey) -> Filters:
     day_from, day_to = _date_arg("from"), _date_arg("to")
     if day_to < day_from:
@@ -122,15 +111,7 @@ def scores() -> Response:
     min_n = _min_n_arg()
     conn = get_db()
     with conn.begin():
-        rows = rollups.counts(
-            conn,
-            group_by,
-            filters.day_from,
-            filters.day_to,
-            filters.location_ids,
-            filters.include_burst,
-            filters.touchpoint_ids,
-        )
+        rows = filters.counts(conn, group_by)
     return jsonify(
         {
             "from": filters.day_from.isoformat(),
@@ -176,14 +157,7 @@ def kpis() -> Response:
     group_by = _choice("group_by", kpi_report.GROUP_BY, "location")
     conn = get_db()
     with conn.begin():
-        days = kpi_report.day_rows(
-            conn,
-            filters.location_ids,
-            filters.day_from,
-            filters.day_to,
-            filters.include_burst,
-            filters.touchpoint_ids,
-        )
+        days = filters.day_rows(conn)
     return jsonify(
         {
             "from": filters.day_from.isoformat(),

@@ -177,13 +177,17 @@ def add_staff(location_id: str) -> Response:
     return redirect(url_for("admin_locations.edit", location_id=location_id))
 
 
+def _of_location(found: dict[str, Any] | None, location_id: str) -> dict[str, Any]:
+    """The row (a staff member, a touchpoint), or 404 when none or another location's."""
+    if found is None or found["location_id"] != location_id:
+        abort(404)
+    return found
+
+
 def _member(location_id: str, staff_id: str) -> dict[str, Any]:
     conn = get_db()
     with conn.begin():
-        member = staff.get(conn, staff_id)
-    if member is None or member["location_id"] != location_id:
-        abort(404)
-    return member
+        return _of_location(staff.get(conn, staff_id), location_id)
 
 
 @bp.post("/<location_id>/staff/<staff_id>/rename")
@@ -249,10 +253,7 @@ def add_touchpoint(location_id: str) -> Response:
 def _touchpoint(location_id: str, touchpoint_id: str) -> dict[str, Any]:
     conn = get_db()
     with conn.begin():
-        found = touchpoints.get(conn, touchpoint_id)
-    if found is None or found["location_id"] != location_id:
-        abort(404)
-    return found
+        return _of_location(touchpoints.get(conn, touchpoint_id), location_id)
 
 
 @bp.post("/<location_id>/touchpoints/<touchpoint_id>")

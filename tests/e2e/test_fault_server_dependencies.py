@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,6 +204,31 @@ def assert_calm(tally: Tally) -> None:
 # --- PostgreSQL stopped and started again -----------------------------------------------
 
 
+def fault_under_fleet_load(
+    server: GunicornProcess, fault: Callable[[list[FleetKiosk], Tally], None]
+) -> Tally:
+    """Enroll a fleet on the started `server`, tap until 20 taps are delivered, run `fault` while
+    the fleet keeps tapping, then stop the fleet, drain every kiosk and stop the server. The
+    server's log holds no trace and the fleet stayed calm (`assert_calm`)."""
+    tally, stop = Tally(), threading.Event()
+    try:
+        kiosks = enroll_fleet(server)
+        threads = run_fleet(kiosks, tally, stop)
+        wait_for(lambda: len(tally.delivered) >= 20, 60, "taps delivered before the fault")
+        fault(kiosks, tally)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=HANG_S * 2)
+        drain(kiosks, tally)
+    finally:
+        stop.set()
+        server.stop()
+    log = server.log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert_calm(tally)
+    return tally
+
+
 @dataclass
 class Cluster:
     """A private PostgreSQL cluster owned by the `postgres` system user."""
@@ -277,11 +302,8 @@ def test_postgresql_stops_and_starts_under_fleet_load(
 ) -> None:
     server = GunicornProcess(tmp_path / "server", private_cluster.url, workers=2)
     server.start()
-    tally, stop = Tally(), threading.Event()
-    try:
-        kiosks = enroll_fleet(server)
-        threads = run_fleet(kiosks, tally, stop)
-        wait_for(lambda: len(tally.delivered) >= 20, 60, "taps delivered before the fault")
+
+    def outage(_kiosks: list[FleetKiosk], _tally: Tally) -> None:
         private_cluster.stop()
         ready = requests.get(f"{server.url}/readyz", timeout=HANG_S)
         assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
@@ -293,16 +315,8 @@ def test_postgresql_stops_and_starts_under_fleet_load(
             60,
             "readiness after PostgreSQL is back (no restart)",
         )
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=HANG_S * 2)
-        drain(kiosks, tally)
-    finally:
-        stop.set()
-        server.stop()
-    log = server.log_path.read_text()
-    assert "Traceback" not in log, log[-3000:]
-    assert_calm(tally)
+
+    tally = fault_under_fleet_load(server, outage)
 
     def counts() -> tuple[int, int, int]:
         from sqlalchemy import create_engine, text
@@ -336,11 +350,8 @@ def test_server_disk_full_under_fleet_load(small_disk: Path, tmp_path: Path) -> 
     server = GunicornProcess(small_disk / "server", f"sqlite:///{database}", workers=2)
     server.log_path = tmp_path / "server.log"  # the log must not need the full disk
     server.start()
-    tally, stop = Tally(), threading.Event()
-    try:
-        kiosks = enroll_fleet(server)
-        threads = run_fleet(kiosks, tally, stop)
-        wait_for(lambda: len(tally.delivered) >= 20, 60, "taps delivered before the fault")
+
+    def disk_full(kiosks: list[FleetKiosk], tally: Tally) -> None:
         filler = fill(small_disk)
         wait_for(lambda: tally.statuses[503] >= 5, 60, "503 answers on the full disk")
         time.sleep(outage_s())
@@ -350,16 +361,8 @@ def test_server_disk_full_under_fleet_load(small_disk: Path, tmp_path: Path) -> 
             60,
             "uploads again",
         )
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=HANG_S * 2)
-        drain(kiosks, tally)
-    finally:
-        stop.set()
-        server.stop()
-    log = server.log_path.read_text()
-    assert "Traceback" not in log, log[-3000:]
-    assert_calm(tally)
+
+    tally = fault_under_fleet_load(server, disk_full)
     conn = sqlite3.connect(database)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,0 +1,53 @@
+"""The filters every report takes (dates, locations, burst taps, touchpoints), and the two
+reads they drive: score counts per group and KPI rows per location-day.
+
+Built from a request by `server.api.reports`; used there and by `server.links`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection
+
+from server import kpi_report
+from server.store import rollups
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters every report takes."""
+
+    day_from: date
+    day_to: date
+    location_ids: list[str] | None  # None: every location (admin only)
+    include_burst: bool
+    touchpoint_ids: list[str | None] | None  # None: any; a None in it: at no touchpoint
+
+    def counts(self, conn: Connection, group_by: str) -> list[dict[str, Any]]:
+        """The score counts per `group_by` group (`rollups.counts`) under these filters."""
+        return rollups.counts(
+            conn,
+            group_by,
+            self.day_from,
+            self.day_to,
+            self.location_ids,
+            self.include_burst,
+            self.touchpoint_ids,
+        )
+
+    def day_rows(
+        self, conn: Connection, *, kpis_only: bool = False
+    ) -> dict[tuple[str, date], dict[str, Any]]:
+        """The KPI rows per location-day (`kpi_report.day_rows`) under these filters."""
+        return kpi_report.day_rows(
+            conn,
+            self.location_ids,
+            self.day_from,
+            self.day_to,
+            self.include_burst,
+            self.touchpoint_ids,
+            kpis_only=kpis_only,
+        )
