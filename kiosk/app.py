@@ -59,6 +59,20 @@ load_kv()
 
 ScreenT = TypeVar("ScreenT", bound=KioskScreen)
 
+#: How each screen is built (`SmiletapKioskApp._make_screen`, when first needed).
+_SCREENS: dict[Screen, Callable[[], KioskScreen]] = {
+    Screen.SETUP: lambda: SetupScreen(name=Screen.SETUP),
+    Screen.WAITING: lambda: WaitingScreen(name=Screen.WAITING),
+    Screen.CLOSED: lambda: WaitingScreen(name=Screen.CLOSED, message=words.CLOSED, dim=True),
+    Screen.QUESTION: lambda: QuestionScreen(name=Screen.QUESTION),
+    Screen.FOLLOWUP: lambda: FollowUpScreen(name=Screen.FOLLOWUP),
+    Screen.COMMENT: lambda: CommentScreen(name=Screen.COMMENT),
+    Screen.STAFF: lambda: StaffScreen(name=Screen.STAFF),
+    Screen.THANKS: lambda: ThanksScreen(name=Screen.THANKS),
+    Screen.PIN: lambda: PinScreen(name=Screen.PIN),
+    Screen.STATUS: lambda: StatusScreen(name=Screen.STATUS),
+}
+
 
 def corner_size() -> float:
     """The top-left square that starts a long press: big enough to find, small to hit."""
@@ -135,7 +149,9 @@ class SmiletapKioskApp(App):
         return self._screen(Screen.STATUS, StatusScreen)
 
     def _screen(self, name: Screen, kind: type[ScreenT]) -> ScreenT:
-        screen = self.screens[name]
+        screen = self.screens.get(name)
+        if screen is None:
+            screen = self._make_screen(name)
         assert isinstance(screen, kind)
         return screen
 
@@ -147,47 +163,52 @@ class SmiletapKioskApp(App):
     # --- life cycle ---------------------------------------------------------------------------
 
     def build(self) -> ScreenManager:
-        manager = ScreenManager(transition=NoTransition())
-        self.target_log = TargetLog(manager, log)
-        self.screens = {
-            Screen.SETUP: SetupScreen(name=Screen.SETUP),
-            Screen.WAITING: WaitingScreen(name=Screen.WAITING),
-            Screen.CLOSED: WaitingScreen(name=Screen.CLOSED, message=words.CLOSED, dim=True),
-            Screen.QUESTION: QuestionScreen(name=Screen.QUESTION),
-            Screen.FOLLOWUP: FollowUpScreen(name=Screen.FOLLOWUP),
-            Screen.COMMENT: CommentScreen(name=Screen.COMMENT),
-            Screen.STAFF: StaffScreen(name=Screen.STAFF),
-            Screen.THANKS: ThanksScreen(name=Screen.THANKS),
-            Screen.PIN: PinScreen(name=Screen.PIN),
-            Screen.STATUS: StatusScreen(name=Screen.STATUS),
-        }
-        for screen in self.screens.values():
-            manager.add_widget(screen)
-        self.manager = manager
-        self._bind_events()
+        self.manager = ScreenManager(transition=NoTransition())
+        self.target_log = TargetLog(self.manager, log)
+        self._bind_window()
         self.controller.start()
-        return manager
+        return self.manager
 
-    def _bind_events(self) -> None:
-        """Each screen's events go to the controller; the window's touches and keys too."""
+    def _make_screen(self, name: Screen) -> KioskScreen:
+        """The screen for `name`, built, added and bound the first time it is needed: most
+        kiosks never show most screens (setup, PIN pad, status), and each costs memory."""
+        screen = _SCREENS[name]()
+        assert self.manager is not None
+        self.manager.add_widget(screen)
+        self.screens[name] = screen
+        self._bind_screen(name, screen)
+        return screen
+
+    def _bind_screen(self, name: Screen, screen: KioskScreen) -> None:
+        """The screen's events go to the controller."""
         control = self.controller
-        self.setup_screen.bind(
-            on_enroll=lambda _screen, url, code: control.enroll(url, code),
-            on_cancel=lambda _screen: control.cancel(),
-        )
-        self.question_screen.bind(
-            on_answer=lambda _screen, value: control.answer(value),
-            on_pick_language=lambda _screen, code: control.pick_language(code),
-            targets=self._watch_targets,
-        )
-        self.followup_screen.bind(on_done=lambda _screen, reasons: control.pick_reasons(reasons))
-        self.comment_screen.bind(on_comment=lambda _screen, text: control.give_comment(text))
-        self.staff_screen.bind(on_pick_staff=lambda _screen, staff: control.pick_staff(staff))
-        self.pin_screen.bind(
-            on_pin=lambda _screen, pin: control.enter_pin(pin),
-            on_cancel=lambda _screen: control.cancel(),
-        )
-        self.status_screen.bind(on_action=lambda _screen, action: control.status_action(action))
+        if name is Screen.SETUP:
+            screen.bind(
+                on_enroll=lambda _screen, url, code: control.enroll(url, code),
+                on_cancel=lambda _screen: control.cancel(),
+            )
+        elif name is Screen.QUESTION:
+            screen.bind(
+                on_answer=lambda _screen, value: control.answer(value),
+                on_pick_language=lambda _screen, code: control.pick_language(code),
+                targets=self._watch_targets,
+            )
+        elif name is Screen.FOLLOWUP:
+            screen.bind(on_done=lambda _screen, reasons: control.pick_reasons(reasons))
+        elif name is Screen.COMMENT:
+            screen.bind(on_comment=lambda _screen, text: control.give_comment(text))
+        elif name is Screen.STAFF:
+            screen.bind(on_pick_staff=lambda _screen, staff: control.pick_staff(staff))
+        elif name is Screen.PIN:
+            screen.bind(
+                on_pin=lambda _screen, pin: control.enter_pin(pin),
+                on_cancel=lambda _screen: control.cancel(),
+            )
+        elif name is Screen.STATUS:
+            screen.bind(on_action=lambda _screen, action: control.status_action(action))
+
+    def _bind_window(self) -> None:
+        """The window's touches and keys go to the controller."""
         Window.bind(
             on_touch_down=self._on_touch_down,
             on_touch_up=self._on_touch_up,
@@ -231,6 +252,7 @@ class SmiletapKioskApp(App):
 
     def show(self, screen: Screen) -> None:
         assert self.manager is not None
+        self._screen(screen, KioskScreen)
         self.manager.current = screen
         assert self.target_log is not None
         self.target_log.reset()  # its targets are logged afresh
