@@ -285,6 +285,7 @@ def test_nginx_closes_idle_upstream_connections_before_gunicorn_does() -> None:
     assert int(nginx_idle.group(1)) < int(gunicorn_idle.group(1))
 
 
+@pytest.mark.e2e  # the real script against the real cluster, twice
 @pytest.mark.postgres
 def test_postgres_setup_creates_role_and_database_idempotently() -> None:
     base = pg_base_url()

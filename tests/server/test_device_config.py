@@ -202,6 +202,7 @@ def _cli_changes(kiosk: Kiosk, smiletap: Smiletap) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.e2e  # a CLI process per change
 @pytest.mark.parametrize(
     "command", ["update-survey", "assign-survey", "create-staff", "move-device"]
 )

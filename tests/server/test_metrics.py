@@ -113,6 +113,7 @@ def test_requests_submissions_and_fleet_gauges(metrics_app: Flask, runner: Cli, 
     assert value(after, "smiletap_oldest_pending_tap_age_seconds") > 3600
 
 
+@pytest.mark.e2e  # real gunicorn workers
 def test_two_gunicorn_workers_are_summed(tmp_path: Path, smiletap: Smiletap) -> None:
     """Whichever worker answers the scrape, it counts the requests both workers served."""
     database_url = smiletap.cli.env["SMILETAP_DATABASE_URL"]

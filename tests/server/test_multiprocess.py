@@ -32,6 +32,8 @@ THREADS = 8
 IDS = 120
 PER_THREAD = 60  # each thread sends half of all ids, so every id is sent by several
 
+pytestmark = pytest.mark.e2e  # real gunicorn workers
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
