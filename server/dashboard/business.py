@@ -4,8 +4,6 @@ coverage over time, a KPI beside a score, and whether they move together (`serve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import render_template, request
@@ -16,8 +14,9 @@ from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS
 from server.db import get_db
+from server.report_filters import Filters
 from server.scores import build_groups
-from server.store import locations, rollups
+from server.store import locations
 
 bp = make_blueprint("business", __name__, "/dashboard")
 
@@ -42,17 +41,6 @@ LOW_COVERAGE = 90.0
 LOW_RATE_SHARE = 0.5
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What `links.points` reads: the days, locations, burst and touchpoints."""
-
-    day_from: date
-    day_to: date
-    location_ids: list[str] | None
-    include_burst: bool
-    touchpoint_ids: list[str | None] | None
-
-
 def choice(name: str, choices: tuple[str, ...], default: str) -> str:
     """A query argument that must be one of `choices`; anything else is the default."""
     raw = request.args.get(name, default)
@@ -68,15 +56,7 @@ def _score_series(
     conn: Connection, filters: Filters, score: str, grain: str
 ) -> dict[str, float | None]:
     """The location's score per day or ISO week (None where it has no such answers)."""
-    rows = rollups.counts(
-        conn,
-        "day",
-        filters.day_from,
-        filters.day_to,
-        filters.location_ids,
-        filters.include_burst,
-        filters.touchpoint_ids,
-    )
+    rows = filters.counts(conn, "day")
     if grain == "week":
         rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
     found = {}
@@ -121,7 +101,7 @@ def location_panel(
     (response rate, coverage, the score, the KPI), and the score-KPI link with its points."""
     grain = grain_of(period)
     filters = Filters(period.day_from, period.day_to, [location_id], False, narrow)
-    days = kpi_report.day_rows(conn, [location_id], period.day_from, period.day_to, False, narrow)
+    days = filters.day_rows(conn)
     totals = kpi_report.build_groups(days, "location")
     empty = ("visitors", "response_rate", "coverage", "transactions", "conversion", "basket")
     total = totals[0] if totals else {"answers": 0, **dict.fromkeys(empty)}
