@@ -213,3 +213,25 @@ def test_close_an_alert_with_a_note(app: Flask, chain: Chain) -> None:
     assert episode is not None and episode["state"] == "closed" and episode["closed_at"]
     assert post(client, f"{page}{alert_id}/close", {"note": "again"}, page).status_code == 302
     assert "closed already" in client.get(page).get_data(as_text=True)
+
+
+def test_deleting_a_submission_takes_its_follow_up_with_it(app: Flask, chain: Chain) -> None:
+    """Retention's purge and erase-location delete submissions through the foreign-key walk:
+    a follow-up row goes with its submission (PostgreSQL enforces the key)."""
+    from sqlalchemy import func, select
+
+    from server.store import retention
+
+    said = store_said(app, chain.a, chain.kiosk.device_id, "Cold coffee")
+    admin_id = _user_id(app, "admin@example.com")
+    with app.app_context():
+        conn = get_db()
+        with conn.begin():
+            item = followups.get(conn, said)
+            assert item is not None and followups.handle(conn, said, item, "Refunded", admin_id)
+        with conn.begin():
+            deleted = retention.delete_submissions(conn, [said], keep_counts=False)
+        with conn.begin():
+            left = conn.execute(select(func.count()).select_from(followups_table)).scalar_one()
+    assert deleted["followups"] == 1 and deleted["submissions"] == 1
+    assert left == 0
