@@ -443,6 +443,11 @@ def main() -> int:
             f"link: smiley share vs conversion, within each location: {link['verdict']}, "
             f"r={link['r']} {link['ci95']}, n={link['n']} ({server.url}{links_url})"
         )
+        print(
+            f"business: {server.url}/dashboard/business (locations ranked by response rate and"
+            f" coverage); the panel with eight weeks: {server.url}/dashboard/locations/"
+            f"{kiosk_location}?period=90#business; KPI upload: {server.url}/dashboard/kpis/upload"
+        )
         span = f"from={today - dt.timedelta(days=30)}&to={today + dt.timedelta(days=1)}"
         kpis_url = f"/api/v1/reports/kpis?{span}&group_by=location"
         for group in server.get_json(kpis_url, api_key)["groups"]:
