@@ -9,6 +9,7 @@ family. The copy is made with fontTools in a child process (see `extract_face`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import sys
@@ -103,6 +104,40 @@ def font_for(language: str, data_dir: Path) -> FontFamily:
         log.warning("fonts: %s; bold %s text is drawn from the regular face", exc, language)
         bold = None
     return FontFamily(family, str(regular), str(bold) if bold else None)
+
+
+def chip_font_for(language: str, text: str, data_dir: Path) -> FontFamily:
+    """A font for `text` alone (a language chip's own name, "繁體中文"), cut from the
+    language's face: a chip shown while another language is current then opens a file of a
+    few KiB instead of the whole CJK face (megabytes in the kiosk's memory). Roboto for a
+    language that needs no other face; the whole face when the cut fails."""
+    family = font_for(language, data_dir)
+    if family is ROBOTO:
+        return family
+    glyphs = "".join(sorted(set(text)))
+    name = f"{family.name}-chip-{hashlib.sha256(glyphs.encode()).hexdigest()[:12]}"
+    target = data_dir / "fonts" / f"{name}.otf"
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fontTools.subset",
+                family.regular,  # a chip not selected (not current) is not bold
+                f"--text={glyphs}",
+                f"--output-file={partial}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0 or not partial.exists():
+            log.warning("fonts: no chip font for %s: %s", language, done.stderr.strip()[-300:])
+            return family
+        partial.replace(target)
+    return FontFamily(name, str(target))
 
 
 def main(argv: list[str]) -> int:

@@ -14,13 +14,21 @@ from kivy.core.text import LabelBase
 from kivy.event import EventDispatcher
 from kivy.properties import ObjectProperty, StringProperty
 
-from kiosk.fonts import DEFAULT_FONT, ROBOTO, font_for
+from kiosk.fonts import DEFAULT_FONT, ROBOTO, FontFamily, chip_font_for, font_for
 from kiosk.i18n import translations
 
 
 def font_name_for(language: str, data_dir: Path) -> str:
     """The registered Kivy font name for `language` (its faces extracted on first use)."""
-    family = font_for(language, data_dir)
+    return _registered(font_for(language, data_dir))
+
+
+def chip_font_name_for(language: str, text: str, data_dir: Path) -> str:
+    """The registered Kivy font name for `text` in `language` alone (a language chip)."""
+    return _registered(chip_font_for(language, text, data_dir))
+
+
+def _registered(family: FontFamily) -> str:
     if family is not ROBOTO:
         LabelBase.register(family.name, family.regular, fn_bold=family.bold)
     return family.name

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.fonts import FACE_FOR_LANGUAGE, FontMissingError, extract_face
+from kiosk.fonts import (
+    FACE_FOR_LANGUAGE,
+    ROBOTO,
+    FontMissingError,
+    chip_font_for,
+    extract_face,
+    font_for,
+)
 
 REGULAR_TTC = FACE_FOR_LANGUAGE["zh-Hant"][2][0]
 
@@ -29,3 +36,18 @@ def test_an_unknown_face_is_named(tmp_path: Path) -> None:
     with pytest.raises(FontMissingError, match="has no face 'No Such Face'"):
         extract_face(REGULAR_TTC, "No Such Face", tmp_path / "out.otf")
     assert not (tmp_path / "out.otf").exists()
+
+
+@pytest.mark.skipif(not REGULAR_TTC.exists(), reason="fonts-noto-cjk is not installed")
+def test_a_chip_font_holds_only_its_words_glyphs(tmp_path: Path) -> None:
+    from fontTools.ttLib import TTFont
+
+    whole = font_for("zh-Hant", tmp_path)
+    chip = chip_font_for("zh-Hant", "繁體中文", tmp_path)
+    assert chip.name != whole.name and Path(chip.regular).exists()
+    assert Path(chip.regular).stat().st_size * 100 < Path(whole.regular).stat().st_size
+    with TTFont(chip.regular) as font:
+        mapped = set(font.getBestCmap())
+    assert {ord(c) for c in "繁體中文"} <= mapped and ord("好") not in mapped
+    assert chip_font_for("zh-Hant", "中文繁體", tmp_path) == chip  # same glyphs, same file
+    assert chip_font_for("en", "English", tmp_path) is ROBOTO

@@ -10,7 +10,7 @@ from kivy.uix.widget import Widget
 from kiosk.answering import SurveySession
 from kiosk.i18n import language_name
 from kiosk.ui import words
-from kiosk.ui.language import font_name_for
+from kiosk.ui.language import chip_font_name_for, font_name_for
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets.face import KINDS
 from shared.answer_scale import mood
@@ -55,8 +55,16 @@ class QuestionScreen(KioskScreen):
     def show(self, session: SurveySession, data_dir: Path) -> None:
         """The session's current question, in its language, with the survey's language chips."""
         question = session.question
+        # A chip in the current language uses its whole face (the screen opens it anyway);
+        # another language's chip, a face cut to its own name (the CJK face stays closed).
         self.languages = [
-            (code, language_name(code), font_name_for(code, data_dir))
+            (
+                code,
+                language_name(code),
+                font_name_for(code, data_dir)
+                if code == session.language
+                else chip_font_name_for(code, language_name(code), data_dir),
+            )
             for code in session.survey.languages
         ]
         self.language = session.language
