@@ -330,6 +330,38 @@ def seed_followups(
     return counts
 
 
+def seed_digests(server: ServerProcess, choices: list[tuple[str, str, str]]) -> None:
+    """Each (e-mail, period, locale)'s digest choice, and a line each saying what their digest
+    would say now: its subject and the first location's scores, written by the code the mail
+    uses (the preview at /account/digest/preview shows the same)."""
+    from server.db import make_engine
+    from server.digests import make
+    from server.settings import Settings
+    from server.store import digests as digest_store
+    from server.store import users
+    from shared.clock import utcnow
+
+    engine = make_engine(f"sqlite:///{server.instance_dir / 'smiletap.db'}")
+    try:
+        for email, period, locale in choices:
+            with engine.begin() as conn:
+                found = users.credentials(conn, email)
+                assert found is not None
+                user = found[0]
+                digest_store.set_choice(conn, user.id, digest_store.Choice(period, "07:00", locale))
+                digest = make(conn, Settings(), user, period, utcnow())
+            first = digest.content.locations[0]
+            scores = ", ".join(
+                f"{s.name} {s.now.value if s.now else '-'} ({s.move})" for s in first.scores
+            )
+            print(
+                f"digest: {email} ({user.role}), {period} at 07:00, {locale}: "
+                f"{digest.written.subject!r}; {first.name}: n={first.n}, {scores}"
+            )
+    finally:
+        engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--instance", type=Path, default=ROOT / "instance" / "demo")
@@ -403,6 +435,11 @@ def main() -> int:
             f"dashboard: {server.url}/login as {DEMO_ADMIN} or {DEMO_MANAGERS[0]} (manager of"
             f" {names[first]}), password '{DEMO_PASSWORD}'"
         )
+        # Digests: the admin's weekly (numbers for en_GB), the manager's daily (pl_PL).
+        seed_digests(
+            server, [(DEMO_ADMIN, "weekly", "en_GB"), (DEMO_MANAGERS[0], "daily", "pl_PL")]
+        )
+        print(f"digest preview (signed in): {server.url}/account/digest/preview")
 
         xvfb = None
         display = os.environ.get("DISPLAY", "")

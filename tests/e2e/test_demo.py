@@ -65,3 +65,14 @@ def test_demo_serves_seeded_report_and_opens_kiosk(tmp_path: Path, artifacts: Pa
     followed = re.search(r"^follow-ups: .+?: (\d+) handled, (\d+) assigned, (\d+) open", out, re.M)
     assert followed and all(int(n) > 0 for n in followed.groups()), out
     assert re.search(r"^dashboard: http://\S+/login as \S+@demo\.example", out, re.MULTILINE)
+    # Digests, each populated: a subject and the first location's scores.
+    digests = re.findall(
+        r"^digest: (\S+) \((\w+)\), (\w+) at 07:00, (\w+): '(.+?)'; .+?: n=(\d+), smiley",
+        out,
+        re.MULTILINE,
+    )
+    assert {(d[0], d[2], d[3]) for d in digests} == {
+        ("admin@demo.example", "weekly", "en_GB"),
+        ("anna@demo.example", "daily", "pl_PL"),
+    }, out
+    assert all(d[4].startswith(f"Smiletap {d[2]} digest: ") and int(d[5]) > 0 for d in digests)

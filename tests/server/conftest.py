@@ -28,6 +28,7 @@ from server.cli import main
 from server.db import dispose_engine, make_engine
 from server.store.schema import DELETE_ORDER, metadata
 from shared.clock import to_rfc3339
+from tests.server.alerting import SmtpServer
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
@@ -272,6 +273,14 @@ class Kiosk:
     def post(self, path: str, **kwargs: Any) -> Any:
         """POST with the device's token."""
         return self.client.post(path, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+    server = SmtpServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 
 from server import settings
@@ -47,6 +48,8 @@ class Digesting:
         # a reason and a comment.
         self.answer(self.week.previous_first, [5] * 30)
         self.answer(self.week.first, [1] * 20 + [5] * 10, comment="The queue was far too long")
+        # The admin asks for no scheduled digest, so the schedule's tests count Anna's alone.
+        self.choose("boss@example.com", "none")
 
     def answer(self, day: object, values: list[int], comment: str | None = None) -> None:
         """Submit smiley answers at noon of a store-local day through the ingest API."""
@@ -71,3 +74,9 @@ class Digesting:
             found = users.credentials(conn, email)
             assert found is not None
             digest_store.set_choice(conn, found[0].id, digest_store.Choice(period, at, locale))
+
+
+@pytest.fixture
+def digesting(app: Flask, smiletap: Smiletap, smtp: SmtpServer) -> Digesting:
+    """The chain of `Digesting`; test modules import this fixture."""
+    return Digesting(app, smiletap, smtp)

@@ -5,35 +5,20 @@ a real SMTP server on loopback."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from server import jobs, settings
 from server.app import create_app
 from server.db import dispose_engine, get_engine
 from server.digests import periods, schedule
 from tests.server.alerting import SmtpServer, free_port
-from tests.server.conftest import Smiletap
-from tests.server.digesting import ZONE, Digesting
+from tests.server.digesting import ZONE, Digesting, digesting
 
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def digesting(app: Flask, smiletap: Smiletap, smtp: SmtpServer) -> Digesting:
-    found = Digesting(app, smiletap, smtp)
-    found.choose("boss@example.com", "none")
-    return found
+__all__ = ["digesting"]  # the fixture, shared with the other digest tests
 
 
 def _subjects(smtp: SmtpServer) -> list[str]:

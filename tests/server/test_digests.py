@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from email.header import decode_header, make_header
 from email.message import Message
-
-import pytest
-from flask import Flask
 
 from server import settings
 from server.digests import periods
 from server.store import followups
 from tests.server.alerting import SmtpServer, free_port
-from tests.server.conftest import Smiletap
-from tests.server.digesting import Digesting
+from tests.server.digesting import Digesting, digesting
 
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def digesting(app: Flask, smiletap: Smiletap, smtp: SmtpServer) -> Digesting:
-    return Digesting(app, smiletap, smtp)
+__all__ = ["digesting"]  # the fixture, shared with the other digest tests
 
 
 def _parts(message: Message) -> dict[str, Message]:

@@ -3,32 +3,16 @@ chart, and "send to me now" through a real SMTP server on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from server.store import digests as store
 from server.store import users
 from tests.server.alerting import SmtpServer
-from tests.server.conftest import Smiletap
 from tests.server.dashboard.conftest import login, post
-from tests.server.digesting import Digesting
+from tests.server.digesting import Digesting, digesting
 
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def digesting(app: Flask, smiletap: Smiletap, smtp: SmtpServer) -> Digesting:
-    found = Digesting(app, smiletap, smtp)
-    found.other = smiletap.location("Europe/London", "Zeta Mall")  # type: ignore[attr-defined]
-    return found
+__all__ = ["digesting"]  # the fixture, shared with the other digest tests
 
 
 @pytest.fixture
@@ -75,6 +59,7 @@ def test_a_bad_field_is_a_400_naming_it(
 def test_the_preview_shows_the_digest_with_its_chart_for_own_locations_only(
     digesting: Digesting, anna: FlaskClient
 ) -> None:
+    digesting.smiletap.location("Europe/London", "Zeta Mall")  # not Anna's
     answer = anna.get("/account/digest/preview")
     assert answer.status_code == 200
     assert "style-src 'unsafe-inline'" in answer.headers["Content-Security-Policy"]
