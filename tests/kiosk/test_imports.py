@@ -74,3 +74,13 @@ def test_the_core_never_imports_kivy() -> None:
     assert "kiosk.controller" in seen and "kiosk.answering" in seen  # the walk follows imports
     kivy = {m: sorted(n for n in graph[m] if n.split(".")[0] == "kivy") for m in sorted(seen)}
     assert {m: names for m, names in kivy.items() if names} == {}
+
+
+def test_the_kiosk_never_imports_requests() -> None:
+    """The device API client is on urllib: requests (with urllib3, charset-normalizer, idna)
+    held ~4 MiB of the kiosk's memory for four small requests a minute."""
+    graph = imports()
+    users = sorted(
+        m for m, names in graph.items() if any(n.split(".")[0] == "requests" for n in names)
+    )
+    assert users == []
