@@ -263,8 +263,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # The scheduler logs every run at INFO: two lines a minute that bury what matters.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     apply_kivy_defaults(os.environ)
     from kivy.clock import Clock
     from kivy.config import Config

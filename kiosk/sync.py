@@ -2,8 +2,9 @@
 
 `SyncService` does one thing per method — `upload_pending`, `pull_config`,
 `send_heartbeat` — each under one lock, so a scheduled run and a manual one never overlap and
-never send the same submission twice. `start` schedules them with an APScheduler
-`BackgroundScheduler`; scheduled runs back off exponentially (full jitter, capped) while the
+never send the same submission twice. `start` runs them on their intervals, each on a daemon
+thread of its own (a loop waiting on an event: APScheduler held ~1.5 MiB of the kiosk's memory
+for two fixed intervals); scheduled runs back off exponentially (full jitter, capped) while the
 server is failing, manual runs go at once. A 401 marks the device `revoked`: nothing more is
 sent and nothing is deleted.
 
@@ -21,10 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk import it_pin
 from kiosk.api_client import ApiClient, ApiError, UnauthorizedError
@@ -111,7 +109,8 @@ class SyncService:
         self.app_version = app_version
         self.backoff = Backoff()
         self._lock = threading.Lock()
-        self._scheduler: BackgroundScheduler | None = None
+        #: Set to stop the scheduled runs; None while they are not running.
+        self._stopping: threading.Event | None = None
         #: The last upload run stopped at MAX_BATCHES_PER_RUN with taps still waiting.
         self._more_pending = False
 
@@ -146,34 +145,41 @@ class SyncService:
     # --- scheduling ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run sync and heartbeat on their intervals in a background thread."""
-        if self._scheduler is not None:
+        """Run sync and heartbeat on their intervals, the first runs at once."""
+        if self._stopping is not None:
             return
-        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
-        now = datetime.now(UTC)
-        common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
-        scheduler.add_job(
-            self._scheduled(self._sync_until_drained),
-            "interval",
-            seconds=self.settings.sync_interval_s,
-            id="sync",
-            **common,
-        )
-        scheduler.add_job(
-            self._scheduled(self.send_heartbeat),
-            "interval",
-            seconds=self.settings.heartbeat_interval_s,
-            id="heartbeat",
-            **common,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        stopping = threading.Event()
+        for name, job, interval_s in (
+            ("sync", self._sync_until_drained, self.settings.sync_interval_s),
+            ("heartbeat", self.send_heartbeat, self.settings.heartbeat_interval_s),
+        ):
+            threading.Thread(
+                target=self._every,
+                args=(name, job, interval_s, stopping),
+                name=f"kiosk-{name}",
+                daemon=True,
+            ).start()
+        self._stopping = stopping
 
     def stop(self) -> None:
         """Stop scheduling; a run in flight finishes on its own (it is a daemon thread)."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self._stopping is not None:
+            self._stopping.set()
+            self._stopping = None
+
+    def _every(
+        self, name: str, job: Callable[[], object], interval_s: float, stopping: threading.Event
+    ) -> None:
+        """`job` now and then every `interval_s` from the start of the last run (one that
+        overran is followed at once, never twice), skipped while backing off, until stopped."""
+        while not stopping.is_set():
+            started = time.monotonic()
+            if self.backoff.ready():
+                try:
+                    job()
+                except Exception:  # a bug in one run must not end the schedule
+                    log.exception("sync: scheduled %s failed", name)
+            stopping.wait(max(0.0, interval_s - (time.monotonic() - started)))
 
     def _sync_until_drained(self) -> None:
         """The scheduled sync: while a run stops at MAX_BATCHES_PER_RUN with taps still
@@ -181,15 +187,8 @@ class SyncService:
         interval later; the lock is free between runs, so a heartbeat or a manual sync waits
         for one run at most."""
         self.sync_now()
-        while self._more_pending and self._scheduler is not None and self.backoff.ready():
+        while self._more_pending and self._stopping is not None and self.backoff.ready():
             self.sync_now()
-
-    def _scheduled(self, job: Callable[[], object]) -> Callable[[], None]:
-        def run() -> None:
-            if self.backoff.ready():
-                job()
-
-        return run
 
     # --- internals (called with the lock held) ------------------------------------------------
 

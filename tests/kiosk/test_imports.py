@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
 #: The plain-Python core: the controller and what it stands on (mypy strict checks these).
 CORE = (
@@ -76,11 +78,17 @@ def test_the_core_never_imports_kivy() -> None:
     assert {m: names for m, names in kivy.items() if names} == {}
 
 
-def test_the_kiosk_never_imports_requests() -> None:
-    """The device API client is on urllib: requests (with urllib3, charset-normalizer, idna)
-    held ~4 MiB of the kiosk's memory for four small requests a minute."""
+@pytest.mark.parametrize(
+    "library",
+    [
+        "requests",  # the API client is on urllib: requests and what it loads held ~4 MiB
+        "apscheduler",  # sync and heartbeat run on threads of their own: it held ~1.5 MiB
+    ],
+)
+def test_the_kiosk_never_imports(library: str) -> None:
+    """Libraries the kiosk left for its memory's sake (bench/kiosk_tap.py)."""
     graph = imports()
     users = sorted(
-        m for m, names in graph.items() if any(n.split(".")[0] == "requests" for n in names)
+        m for m, names in graph.items() if any(n.split(".")[0] == library for n in names)
     )
     assert users == []
