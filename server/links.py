@@ -26,7 +26,8 @@ from sqlalchemy import Connection
 
 from server import kpi_report
 from server.report_filters import Filters
-from server.scores import build_groups
+from server.scores import majority_scale
+from shared import scoring
 
 SCORES = ("nps", "csat", "ces", "smiley")
 KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
@@ -107,21 +108,43 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     return Link(n, round(r, 3), (round(low, 3), round(high, 3)), verdict)
 
 
+def _headline(score: str, n: int, happy: int, unhappy: int, total: int) -> float:
+    if score == "nps":
+        return scoring.nps_score(happy, unhappy, n)
+    if score == "ces":
+        return scoring.mean_score(total, n)
+    return scoring.share_score(happy, n)  # CSAT satisfied, smiley upper half
+
+
+def period_scores(
+    conn: Connection, filters: Filters, score: str, grain: str
+) -> dict[tuple[str, str], float]:
+    """The score of each (location, day or ISO week) with answers of its kind, keyed by
+    location id and the period as the points write it.
+
+    Equal to `score_of` over `server.scores.build_groups` of the same counts (the same
+    majority scale, the same headline), but from one row per location-day and scale summed
+    in SQL, with no interval computed: a point needs the headline alone.
+    """
+    parts: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(dict)
+    for location_id, day, scale, *sums in filters.daily_score_parts(conn, score):
+        period = day.isoformat() if grain == "day" else kpi_report.iso_week(day)
+        summed = parts[(location_id, period)].setdefault(scale, [0, 0, 0, 0])
+        for i, value in enumerate(sums):
+            summed[i] += value
+    found = {}
+    for key, by_scale in parts.items():
+        n, happy, unhappy, total = by_scale[majority_scale({s: p[0] for s, p in by_scale.items()})]
+        if n > 0:
+            found[key] = _headline(score, n, happy, unhappy, total)
+    return found
+
+
 def points(
     conn: Connection, filters: Filters, score: str, kpi: str, grain: str
 ) -> list[dict[str, Any]]:
     """The (location, period) points with both a score and a KPI, in period order."""
-    rows = filters.counts(conn, "day")
-    if grain == "week":
-        # Each day's counts under its week's key: build_groups sums them per week.
-        rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
-    scores: dict[tuple[str, str], float] = {}
-    for group in build_groups(rows, "day", 0):
-        value = score_of(group, score)
-        if value is not None:
-            key = group["key"]
-            period = key["date"] if "date" in key else key["local_date"]
-            scores[(key["location_id"], str(period))] = value
+    scores = period_scores(conn, filters, score, grain)
     # The KPIs alone: no raw answers read, whatever their number.
     days = filters.day_rows(conn, kpis_only=True)
     found = []

@@ -38,6 +38,20 @@ class Filters:
             self.touchpoint_ids,
         )
 
+    def daily_score_parts(
+        self, conn: Connection, kind: str
+    ) -> list[tuple[str, date, int, int, int, int, int]]:
+        """A score's headline parts per location-day and scale (`rollups.daily_score_parts`)."""
+        return rollups.daily_score_parts(
+            conn,
+            kind,
+            self.day_from,
+            self.day_to,
+            self.location_ids,
+            self.include_burst,
+            self.touchpoint_ids,
+        )
+
     def day_rows(
         self, conn: Connection, *, kpis_only: bool = False
     ) -> dict[tuple[str, date], dict[str, Any]]:

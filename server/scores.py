@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -37,9 +37,14 @@ def _key_value(value: Any) -> Any:
     return value
 
 
+def majority_scale(n_by_scale: Mapping[int, int]) -> int:
+    """The scale a kind's score is taken on: most answers wins; on a tie the larger scale, so
+    the choice is deterministic."""
+    return max(n_by_scale, key=lambda s: (n_by_scale[s], s))
+
+
 def _majority_scale(by_scale: dict[int, dict[int, int]]) -> int:
-    # Most answers wins; on a tie the larger scale, so the choice is deterministic.
-    return max(by_scale, key=lambda s: (sum(by_scale[s].values()), s))
+    return majority_scale({scale: sum(counts.values()) for scale, counts in by_scale.items()})
 
 
 def _score_kinds(counts: dict[str, dict[int, dict[int, int]]]) -> dict[str, Any]:

@@ -62,6 +62,21 @@ def _pct(x: float) -> float:
     return round(100.0 * x, 1)
 
 
+def nps_score(promoters: int, detractors: int, n: int) -> float:
+    """The NPS headline: % promoters − % detractors of n answers (n > 0)."""
+    return _pct((promoters - detractors) / n)
+
+
+def share_score(successes: int, n: int) -> float:
+    """The headline of a share score (CSAT, smiley): % of n answers (n > 0)."""
+    return _pct(successes / n)
+
+
+def mean_score(total: int, n: int) -> float:
+    """The CES headline: the mean answer, from the sum of n answers (n > 0)."""
+    return round(total / n, 2)
+
+
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a proportion, as fractions in [0, 1]."""
     if n <= 0:
@@ -91,7 +106,7 @@ def nps(counts: Counts) -> Nps | None:
     low = max(-1.0, diff - half)
     high = min(1.0, diff + half)
     return Nps(
-        score=_pct((promoters - detractors) / n),
+        score=nps_score(promoters, detractors, n),
         ci95=(_pct(low), _pct(high)),
         promoters=promoters,
         passives=passives,
@@ -107,7 +122,7 @@ def csat(counts: Counts) -> Share | None:
         return None
     satisfied = sum(c for v, c in counts.items() if v >= 4)
     low, high = wilson_interval(satisfied, n)
-    return Share(score=_pct(satisfied / n), ci95=(_pct(low), _pct(high)), n=n)
+    return Share(score=share_score(satisfied, n), ci95=(_pct(low), _pct(high)), n=n)
 
 
 def _easy_from(scale: int) -> int:
@@ -122,7 +137,8 @@ def ces(counts: Counts, scale: int) -> Ces | None:
     n = _total(counts)
     if n == 0:
         return None
-    mean = sum(v * c for v, c in counts.items()) / n
+    total = sum(v * c for v, c in counts.items())
+    mean = total / n
     if n > 1:
         variance = sum(c * (v - mean) ** 2 for v, c in counts.items()) / (n - 1)
         half = Z95 * math.sqrt(variance) / math.sqrt(n)
@@ -131,7 +147,7 @@ def ces(counts: Counts, scale: int) -> Ces | None:
         low, high = 1.0, float(scale)
     easy = sum(c for v, c in counts.items() if v >= _easy_from(scale))
     return Ces(
-        mean=round(mean, 2),
+        mean=mean_score(total, n),
         mean_ci95=(round(low, 2), round(high, 2)),
         easy_share=_pct(easy / n),
         n=n,
@@ -152,7 +168,7 @@ def smiley(counts: Counts, scale: int) -> Smiley | None:
     return Smiley(
         scale=scale,
         counts=[counts.get(v, 0) for v in range(1, scale + 1)],
-        positive_share=_pct(positive / n),
+        positive_share=share_score(positive, n),
         ci95=(_pct(low), _pct(high)),
         n=n,
     )

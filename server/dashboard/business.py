@@ -15,7 +15,6 @@ from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS
 from server.db import get_db
 from server.report_filters import Filters
-from server.scores import build_groups
 from server.store import locations
 
 bp = make_blueprint("business", __name__, "/dashboard")
@@ -52,18 +51,10 @@ def grain_of(period: periods.Period) -> str:
     return "week" if period.days > WEEKS_FROM_DAYS else "day"
 
 
-def _score_series(
-    conn: Connection, filters: Filters, score: str, grain: str
-) -> dict[str, float | None]:
-    """The location's score per day or ISO week (None where it has no such answers)."""
-    rows = filters.counts(conn, "day")
-    if grain == "week":
-        rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
-    found = {}
-    for group in build_groups(rows, "day", 0):
-        key = group["key"]
-        found[str(key.get("date") or key.get("local_date"))] = links.score_of(group, score)
-    return found
+def _score_series(conn: Connection, filters: Filters, score: str, grain: str) -> dict[str, float]:
+    """The location's score per day or ISO week (absent where it has no such answers)."""
+    found = links.period_scores(conn, filters, score, grain)
+    return {period: value for (_, period), value in found.items()}
 
 
 def verdict_sentence(link: links.Link, score: str, kpi: str, grain: str) -> str:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    case,
     cast,
     delete,
     except_,
@@ -291,6 +292,25 @@ def pieces(day_from: date, day_to: date) -> list[tuple[str, date, date]]:
     return _split(day_from, day_to, "year")
 
 
+def _narrowed(
+    table: Table,
+    ranges: list[tuple[str, date, date]],
+    location_ids: list[str] | None,
+    include_burst: bool,
+    touchpoint_ids: list[str | None] | None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a period-table read: its pieces and the report's filters."""
+    r = table.c
+    found = [or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges))]
+    if location_ids is not None:
+        found.append(r.location_id.in_(location_ids))
+    if not include_burst:
+        found.append(r.burst.is_(False))
+    if touchpoint_ids is not None:
+        found.append(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
+    return found
+
+
 def counts(
     conn: Connection,
     group_by: str,
@@ -312,18 +332,67 @@ def counts(
         for name in GROUP_COLUMNS[group_by]
     ]
     query = select(*group, r.kind, r.scale, r.value, func.sum(r["count"]).label("n")).where(
-        or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges))
+        *_narrowed(table, ranges, location_ids, include_burst, touchpoint_ids)
     )
-    if location_ids is not None:
-        query = query.where(r.location_id.in_(location_ids))
-    if not include_burst:
-        query = query.where(r.burst.is_(False))
-    if touchpoint_ids is not None:
-        query = query.where(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
     query = query.group_by(*group, r.kind, r.scale, r.value)  # build_groups orders the groups
     result = conn.execute(query)
     names = list(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result]
+
+
+def daily_score_parts(
+    conn: Connection,
+    kind: str,
+    day_from: date,
+    day_to: date,
+    location_ids: list[str] | None,
+    include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
+) -> list[tuple[str, date, int, int, int, int, int]]:
+    """Per location, store-local day and scale, the parts of a `kind` score's headline:
+    (location_id, local_date, scale, n, happy, unhappy, value total).
+
+    One GROUP BY over the day rows of `rollups_location`, so the link report scores each
+    location-day without reading its counts per value. `happy` and `unhappy` are the SQL
+    twins of `shared.scoring.is_happy` and `is_unhappy` (tests/server/test_links_scores.py
+    checks the scores built on them equal `server.scores.build_groups`'s).
+    """
+    r = rollups_location.c
+    unhappy: ColumnElement[bool] = 2 * r.value < r.scale + 1
+    happy: ColumnElement[bool] = 2 * r.value > r.scale + 1  # smiley: the upper half
+    if kind == "nps":
+        happy, unhappy = r.value >= 9, r.value <= 6
+    elif kind == "csat":
+        happy = r.value >= 4
+    elif kind == "ces":
+        happy = r.value >= case((r.scale == 7, 5), else_=4)
+    query = (
+        select(
+            r.location_id,
+            r.starts_on,
+            r.scale,
+            func.sum(r["count"]),
+            func.sum(case((happy, r["count"]), else_=0)),
+            func.sum(case((unhappy, r["count"]), else_=0)),
+            func.sum(r.value * r["count"]),
+        )
+        .where(
+            r.kind == kind,
+            *_narrowed(
+                rollups_location,
+                [("day", day_from, day_to)],
+                location_ids,
+                include_burst,
+                touchpoint_ids,
+            ),
+        )
+        .group_by(r.location_id, r.starts_on, r.scale)
+    )
+    # PostgreSQL sums bigints as numeric: back to int, so the scores divide as Python ints do.
+    return [
+        (location_id, day, scale, int(n), int(good), int(bad), int(total))
+        for location_id, day, scale, n, good, bad, total in conn.execute(query)
+    ]
 
 
 def burst_answers(
@@ -338,12 +407,9 @@ def burst_answers(
     r = rollups_location.c
     ranges = pieces(day_from, day_to)
     query = select(func.coalesce(func.sum(r["count"]), 0)).where(
-        or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges)),
-        r.location_id == location_id,
+        *_narrowed(rollups_location, ranges, [location_id], True, touchpoint_ids),
         r.burst.is_(True),
     )
-    if touchpoint_ids is not None:
-        query = query.where(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
     return int(conn.execute(query).scalar_one())
 
 
