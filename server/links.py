@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,62 @@ def kpi_of(group: dict[str, Any], kpi: str) -> float | None:
         return None
     scale = 1.0 if kpi == "revenue_per_visitor" else 100.0  # staffed hours per 100 visitors
     return float(top) / float(visitors) * scale
+
+
+#: A ratio KPI's numerator and denominator, summed over the days where both are known, and
+#: its scale and digits (as `kpi_report.build_groups` takes them).
+RATIO_PARTS = {
+    "conversion": ("transactions", "visitors", 100.0, 1),
+    "basket": ("revenue_cents", "transactions", 0.01, 2),
+}
+#: The other KPIs' numerators, each summed over the days it is known (visitors likewise).
+SUMMED_TOPS = {
+    "visitors": "visitors",
+    "revenue_per_visitor": "revenue_cents",
+    "staff_hours_per_visitor": "staff_hours",
+}
+
+
+def period_kpis(
+    days: dict[tuple[str, date], dict[str, Any]], kpi: str, grain: str
+) -> dict[tuple[str, str], float]:
+    """One KPI per (location, day or ISO week) that has it: `kpi_of` each group of
+    `kpi_report.build_groups(days, grain)`, summing only the parts this KPI needs (the same
+    sums, in the same order, so the same floats)."""
+    tops: dict[tuple[str, str], list[Any]] = {}
+    for (location_id, day), values in days.items():
+        key = (location_id, day.isoformat() if grain == "day" else kpi_report.iso_week(day))
+        if kpi in RATIO_PARTS:
+            top_name, bottom_name, _, _ = RATIO_PARTS[kpi]
+            top, bottom = values[top_name], values[bottom_name]
+            if top is not None and bottom is not None:
+                sums = tops.setdefault(key, [0.0, 0.0])
+                sums[0] += top
+                sums[1] += bottom
+            continue
+        sums = tops.setdefault(key, [None, None])
+        for i, value in enumerate((values[SUMMED_TOPS[kpi]], values["visitors"])):
+            if value is not None:
+                sums[i] = value if sums[i] is None else sums[i] + value
+    found = {}
+    for key, (top, visitors) in tops.items():
+        value = _kpi_from_sums(kpi, top, visitors)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+def _kpi_from_sums(kpi: str, top: Any, bottom: Any) -> float | None:
+    if kpi in RATIO_PARTS:
+        _, _, scale, digits = RATIO_PARTS[kpi]
+        return round(top / bottom * scale, digits) if bottom else None
+    if kpi == "visitors":
+        return None if top is None else float(top)
+    if top is None or not bottom:
+        return None
+    if kpi == "revenue_per_visitor":
+        return float(top / 100) / float(bottom)
+    return float(round(top, 2)) / float(bottom) * 100.0  # staffed hours per 100 visitors
 
 
 @dataclass(frozen=True)
@@ -146,20 +203,10 @@ def points(
     """The (location, period) points with both a score and a KPI, in period order."""
     scores = period_scores(conn, filters, score, grain)
     # The KPIs alone: no raw answers read, whatever their number.
-    days = filters.day_rows(conn, kpis_only=True)
-    found = []
-    for group in kpi_report.build_groups(days, grain):
-        key = group["key"]
-        period = key.get("date") or key["week"]
-        score_value = scores.get((key["location_id"], period))
-        kpi_value = kpi_of(group, kpi)
-        if score_value is not None and kpi_value is not None:
-            found.append(
-                {
-                    "location_id": key["location_id"],
-                    "period": period,
-                    "score": score_value,
-                    "kpi": round(kpi_value, 3),
-                }
-            )
+    kpis = period_kpis(filters.day_rows(conn, kpis_only=True), kpi, grain)
+    found = [
+        {"location_id": key[0], "period": key[1], "score": scores[key], "kpi": round(value, 3)}
+        for key, value in kpis.items()
+        if key in scores
+    ]
     return sorted(found, key=lambda p: (p["period"], p["location_id"]))

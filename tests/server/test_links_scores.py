@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection
@@ -101,3 +102,39 @@ def test_point_scores_equal_the_score_groups(database_url: str, seed: int) -> No
         assert compared > 1000
     finally:
         engine.dispose()
+
+
+def _kpi_days(rng: random.Random) -> dict[tuple[str, date], dict[str, Any]]:
+    """KPI rows as `kpi_report.day_rows` gives them, in date order: some values unknown, some
+    zero, staffed hours with fractions that do not add up exactly in floating point."""
+
+    def maybe(value: Any) -> Any:
+        return None if rng.random() < 0.15 else value
+
+    days = {}
+    for offset in range(DAYS):
+        for loc in range(4):
+            days[(f"loc{loc}", FIRST_DAY + timedelta(days=offset))] = {
+                "answers": 0,
+                "visitors": maybe(rng.choice([0, rng.randint(1, 2000)])),
+                "transactions": maybe(rng.choice([0, rng.randint(1, 500)])),
+                "revenue_cents": maybe(rng.randint(0, 10**7)),
+                "staff_hours": maybe(rng.choice([0.0, round(rng.uniform(1, 80), 2), 7.1])),
+            }
+    return days
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_point_kpis_equal_the_kpi_groups(seed: int) -> None:
+    days = _kpi_days(random.Random(seed))
+    compared = 0
+    for kpi in links.KPIS:
+        for grain in links.GRAINS:
+            old = {}
+            for group in kpi_report.build_groups(days, grain):
+                key, value = group["key"], links.kpi_of(group, kpi)
+                if value is not None:
+                    old[(key["location_id"], key.get("date") or key["week"])] = value
+            assert links.period_kpis(days, kpi, grain) == old, (kpi, grain)
+            compared += len(old)
+    assert compared > 200
