@@ -14,9 +14,10 @@ enough data. It says "moves with", never "causes".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -81,30 +82,42 @@ SUMMED_TOPS = {
 }
 
 
+def _period_namer(grain: str) -> Callable[[date], str]:
+    """A day's period as the points write it; remembered, as a year of rows has 365 days."""
+    return functools.cache(date.isoformat if grain == "day" else kpi_report.iso_week)
+
+
 def period_kpis(
     days: dict[tuple[str, date], dict[str, Any]], kpi: str, grain: str
 ) -> dict[tuple[str, str], float]:
     """One KPI per (location, day or ISO week) that has it: `kpi_of` each group of
     `kpi_report.build_groups(days, grain)`, summing only the parts this KPI needs (the same
     sums, in the same order, so the same floats)."""
+    period_of = _period_namer(grain)
+    ratio = kpi in RATIO_PARTS
+    top_name, bottom_name = RATIO_PARTS[kpi][:2] if ratio else (SUMMED_TOPS[kpi], "visitors")
     tops: dict[tuple[str, str], list[Any]] = {}
     for (location_id, day), values in days.items():
-        key = (location_id, day.isoformat() if grain == "day" else kpi_report.iso_week(day))
-        if kpi in RATIO_PARTS:
-            top_name, bottom_name, _, _ = RATIO_PARTS[kpi]
-            top, bottom = values[top_name], values[bottom_name]
+        top, bottom = values[top_name], values[bottom_name]
+        key = (location_id, period_of(day))
+        sums = tops.get(key)
+        if ratio:  # both parts or neither, summed from 0.0 as kpi_report's pairs are
             if top is not None and bottom is not None:
-                sums = tops.setdefault(key, [0.0, 0.0])
-                sums[0] += top
-                sums[1] += bottom
+                if sums is None:
+                    tops[key] = [0.0 + top, 0.0 + bottom]
+                else:
+                    sums[0] += top
+                    sums[1] += bottom
             continue
-        sums = tops.setdefault(key, [None, None])
-        for i, value in enumerate((values[SUMMED_TOPS[kpi]], values["visitors"])):
-            if value is not None:
-                sums[i] = value if sums[i] is None else sums[i] + value
+        if sums is None:
+            tops[key] = sums = [None, None]
+        if top is not None:
+            sums[0] = top if sums[0] is None else sums[0] + top
+        if bottom is not None:
+            sums[1] = bottom if sums[1] is None else sums[1] + bottom
     found = {}
-    for key, (top, visitors) in tops.items():
-        value = _kpi_from_sums(kpi, top, visitors)
+    for key, (top, bottom) in tops.items():
+        value = _kpi_from_sums(kpi, top, bottom)
         if value is not None:
             found[key] = value
     return found
@@ -183,15 +196,25 @@ def period_scores(
     majority scale, the same headline), but from one row per location-day and scale summed
     in SQL, with no interval computed: a point needs the headline alone.
     """
-    parts: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(dict)
+    period_of = _period_namer(grain)
+    parts: dict[tuple[str, str], dict[int, list[int]]] = {}
     for location_id, day, scale, *sums in filters.daily_score_parts(conn, score):
-        period = day.isoformat() if grain == "day" else kpi_report.iso_week(day)
-        summed = parts[(location_id, period)].setdefault(scale, [0, 0, 0, 0])
-        for i, value in enumerate(sums):
-            summed[i] += value
+        key = (location_id, period_of(day))
+        by_scale = parts.get(key)
+        if by_scale is None:
+            parts[key] = by_scale = {}
+        summed = by_scale.get(scale)
+        if summed is None:
+            by_scale[scale] = sums
+        else:  # another day of the same week
+            by_scale[scale] = [a + b for a, b in zip(summed, sums, strict=True)]
     found = {}
     for key, by_scale in parts.items():
-        n, happy, unhappy, total = by_scale[majority_scale({s: p[0] for s, p in by_scale.items()})]
+        if len(by_scale) == 1:
+            [chosen] = by_scale.values()
+        else:
+            chosen = by_scale[majority_scale({s: p[0] for s, p in by_scale.items()})]
+        n, happy, unhappy, total = chosen
         if n > 0:
             found[key] = _headline(score, n, happy, unhappy, total)
     return found

@@ -139,7 +139,9 @@ def daily(
     )
     if location_ids is not None:
         query = query.where(kpis.c.location_id.in_(location_ids))
-    return [dict(row) for row in conn.execute(query.order_by(kpis.c.date)).mappings()]
+    result = conn.execute(query.order_by(kpis.c.date))
+    names = list(result.keys())  # once: a row mapping's own keys() costs more than its values
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def recent_imports(
