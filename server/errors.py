@@ -102,6 +102,20 @@ _HTTP_CODES = {
 def init_app(app: Flask) -> None:
     """Register the one error handler for API problems and HTTP errors under /api/."""
 
+    @app.after_request
+    def _read_the_unread_body(response: Response) -> Response:
+        # An answer given before the body was read (a revoked kiosk's 401 on a large batch):
+        # gunicorn discards at most 64 KiB of an unread body and then closes the connection
+        # while the client, or nginx, is still sending; nginx then answers 502, and the kiosk
+        # takes a refusal for an outage. Reading the rest (at most the body limit) keeps the
+        # answer the client's to read.
+        length = request.content_length
+        limit = request.max_content_length
+        if length and (limit is None or length <= limit):
+            while request.stream.read(64 * 1024):
+                pass
+        return response
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:
         return error_response(exc.code, exc.message, exc.field)

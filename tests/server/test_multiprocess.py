@@ -191,3 +191,25 @@ def test_concurrent_overlapping_batches(server: Server, database_url: str, runne
     assert "database is locked" not in log
     assert "Traceback" not in log
     assert " 500 " not in log
+
+
+def test_an_answer_before_the_body_keeps_the_connection(server: Server) -> None:
+    # A refusal that never reads the body (a wrong token on a 1 MiB batch): gunicorn would
+    # drop the connection after 64 KiB of it, and nginx in front would answer 502. The app
+    # reads it, so the 401 arrives and the connection serves the next request.
+    import http.client
+
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        body = b'{"items": [' + b" " * (1024 * 1024) + b"]}"
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer wrong"}
+        connection.request("POST", "/api/v1/submissions", body=body, headers=headers)
+        refused = connection.getresponse()
+        refused.read()
+        assert refused.status == 401
+        connection.request("GET", "/healthz")
+        health = connection.getresponse()
+        assert health.status == 200 and b"ok" in health.read()
+    finally:
+        connection.close()
