@@ -35,6 +35,7 @@ from harness import HarnessError, LineReader, ServerProcess, Xvfb
 REPO = Path(__file__).resolve().parents[2]
 MIRROR = "http://deb.debian.org/debian"
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
+QEMU_BINFMT_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
 #: Where the checkout goes inside the root: somewhere of IT's own, not the install folder.
 CHECKOUT = "/root/smiletap"
 #: A 7" Pi touch display.
@@ -61,11 +62,27 @@ def binfmt_problem() -> str | None:
         return "binfmt_misc is not available on this machine (no /proc/sys/fs/binfmt_misc)"
     handler = BINFMT / "qemu-aarch64"
     if not handler.exists():
+        register_qemu_handler()
+    if not handler.exists():
         return "no qemu-aarch64 binfmt_misc handler (install qemu-user-static)"
     text = handler.read_text()
     if not text.startswith("enabled") or not re.search(r"^flags: \S*F", text, re.MULTILINE):
         return "the qemu-aarch64 handler is disabled or lacks the F flag (needed in a chroot)"
     return None
+
+
+def register_qemu_handler() -> None:
+    """Register qemu-user-static's own aarch64 handler (its systemd binfmt.d line, flags OPF).
+
+    Installing the package registers it only where systemd-binfmt or binfmt-support runs; a
+    container or a fresh CI machine has neither, and the proof would be skipped."""
+    if not QEMU_BINFMT_CONF.exists():
+        return
+    line = QEMU_BINFMT_CONF.read_text(encoding="ascii").strip()
+    try:
+        (BINFMT / "register").write_text(line + "\n", encoding="ascii")
+    except OSError as problem:
+        log(f"could not register the qemu-aarch64 handler: {problem}")
 
 
 def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
