@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -51,3 +52,35 @@ def test_readme_settings_section_is_generated() -> None:
     from readme_settings import settings_section
 
     assert settings_section() in README, "run deploy/dev/readme_settings.py"
+
+
+def _architecture_words() -> set[str]:
+    """Every word in backticks in the README's architecture section (code blocks left out)."""
+    section = README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    prose = re.sub(r"```.*?```", "", section, flags=re.S)
+    return {
+        word.strip("()")
+        for quoted in re.findall(r"`([^`\n]+)`", prose)
+        for word in re.split(r"[,\s]+", quoted)
+    }
+
+
+def _modules() -> list[str]:
+    root = Path(__file__).resolve().parents[1]
+    return sorted(
+        path.relative_to(root).as_posix()
+        for package in ("shared", "kiosk", "server")
+        for path in (root / package).rglob("*.py")
+        if path.name != "__init__.py" and "migrations/versions" not in path.as_posix()
+    )
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_module_named_in_readme_architecture(module: str) -> None:
+    """A newcomer finds the module that owns a behaviour from the README: each is named there
+    (as `name.py`, `dir/name.py` or, in a package's list, `name`)."""
+    stem = Path(module).stem
+    assert any(
+        word in (stem, f"{stem}.py", f"{stem}/") or word.endswith((f"/{stem}.py", f"/{stem}"))
+        for word in _architecture_words()
+    ), f"{module} is not named in the README's architecture section"
