@@ -1,15 +1,18 @@
-"""Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location,
+"""Report latency against data size: p50/p95 of GET /api/v1/reports/scores (group_by location, day,
 touchpoint, staff and weekday_hour, and location narrowed to one touchpoint; one whole year and
 an unaligned range) and of GET /api/v1/reports/links (smiley share against conversion over the
 50 locations, per day and per week) on SQLite at 100k, 1M and optionally 10M answers.
 
     .venv/bin/python bench/reports.py                       # 100k and 1M answers
     .venv/bin/python bench/reports.py --sizes 100000 1000000 10000000   # adds 10M (minutes)
+    .venv/bin/python bench/reports.py --only weekday_hour staff --check  # some, data checked
 
-Reports read only the rollups, so the data made here is the hourly rollup rows that N answers
-spread over 50 locations × 3 touchpoints (two named, one "none") × 5 staff × 365 days × 14
-opening hours × 5 smiley values would produce, generated with one INSERT … SELECT in SQLite,
-and the period rollups derived from them as `rebuild-rollups` does; no raw answers are made.
+Reports read only the rollups, so the data made here is what ingest would store for N answers
+spread at random over 50 locations × 3 touchpoints (two named, one "none") × 5 staff × 365
+days × 14 opening hours × 5 smiley values: a Poisson count per cell (numpy), its hourly rollup
+rows and the day, month and year period rollups summed from the same counts (equal to what
+`rebuild-rollups` derives; `--check` compares), bulk-inserted in key order by
+`bench/dashboard.py`'s writer; no raw answers are made (no measured request reads them).
 The link report reads the rollups and the daily KPIs (a year of them for each of the 50
 locations, inserted as one batch), never raw answers.
 The unaligned range (15 Jan – 16 Dec) is the worst case for the period pieces: two partial
@@ -24,9 +27,12 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,48 +43,132 @@ from server import migrations  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
 from server.store import api_keys, rollups  # noqa: E402
-from server.store.schema import kpi_imports, kpis, locations  # noqa: E402
+from server.store.schema import ROLLUP_PERIODS, kpi_imports, kpis, locations  # noqa: E402
 from shared.clock import utcnow  # noqa: E402
 
 LOCATIONS, TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES = 50, 3, 5, 365, 14, 5
 
-# Every simulated answer picks a random cell; GROUP BY turns them into rollup counts.
-# MATERIALIZED, or SQLite would call random() again wherever `raw` is referenced.
-GENERATE = f"""
-INSERT INTO rollups (location_id, touchpoint_id, staff_id, survey_id, survey_version,
-                     question_id, kind, scale, local_date, weekday, hour, burst, value, count)
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :answers),
-raw AS MATERIALIZED (
-  SELECT abs(random()) % {LOCATIONS} AS loc, abs(random()) % {TOUCHPOINTS} AS tp,
-         abs(random()) % {STAFF} AS st,
-         abs(random()) % {DAYS} AS d, 8 + abs(random()) % {HOURS} AS h,
-         1 + abs(random()) % {VALUES} AS v
-  FROM n
-)
-SELECT printf('loc_%02d', loc), CASE tp WHEN 0 THEN '' ELSE printf('tp_%02d_%d', loc, tp) END,
-       printf('stf_%02d_%d', loc, st), 'srv_bench', 1, 'q1',
-       'smiley', 5, date('2025-01-01', '+' || d || ' days'),
-       (CAST(strftime('%w', date('2025-01-01', '+' || d || ' days')) AS INTEGER) + 6) % 7 + 1,
-       h, 0, v, count(*)
-FROM raw GROUP BY loc, tp, st, d, h, v
-"""
+SURVEY = ("srv_bench", 1, "q1", "smiley", 5)  # survey, version, question, kind, scale
+FIRST_DAY = date(2025, 1, 1)
 
 
-def build(path: Path, answers: int) -> tuple[str, int, float]:
-    """Make a migrated SQLite file with the rollups of `answers` answers; return url, rows, s."""
+def _names() -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Location ids, and per location its touchpoint ids ('' first: none) and staff ids."""
+    locs = [f"loc_{i:02d}" for i in range(LOCATIONS)]
+    tps = [["", *(f"tp_{i:02d}_{t}" for t in range(1, TOUCHPOINTS))] for i in range(LOCATIONS)]
+    staff = [[f"stf_{i:02d}_{j}" for j in range(STAFF)] for i in range(LOCATIONS)]
+    return locs, tps, staff
+
+
+def _period_groups(period: str) -> tuple[list[str], np.ndarray]:
+    """The starts of `period` over the year (ISO) and each day's index among them."""
+    days = [FIRST_DAY + timedelta(days=d) for d in range(DAYS)]
+    starts = sorted({rollups.period_start(period, d).isoformat() for d in days})
+    where = {s: i for i, s in enumerate(starts)}
+    return starts, np.array([where[rollups.period_start(period, d).isoformat()] for d in days])
+
+
+def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """(table, rows) chunks in each table's key order: per location its hourly rollups, then
+    every period rollup table, period by period."""
+    rng = np.random.default_rng(seed)
+    mean = answers / (LOCATIONS * TOUCHPOINTS * STAFF * DAYS * HOURS * VALUES)
+    locs, tps, staff = _names()
+    day_iso = [(FIRST_DAY + timedelta(days=d)).isoformat() for d in range(DAYS)]
+    weekdays = [(FIRST_DAY + timedelta(days=d)).isoweekday() for d in range(DAYS)]
+    survey_id, version, question, kind, scale = SURVEY
+    # Day-first sums per location, for the period tables.
+    by_location = np.zeros((DAYS, LOCATIONS, TOUCHPOINTS, VALUES), np.int64)
+    by_staff = np.zeros((DAYS, LOCATIONS, TOUCHPOINTS, STAFF, VALUES), np.int64)
+    by_hour = np.zeros((DAYS, LOCATIONS, TOUCHPOINTS, HOURS, VALUES), np.int64)
+    for i in range(LOCATIONS):
+        cube = rng.poisson(mean, size=(TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES))
+        tp, st, d, h, v = (a.tolist() for a in np.nonzero(cube))
+        n = cube[cube > 0].tolist()
+        tp_names, staff_names = tps[i], staff[i]
+        yield (
+            "rollups",
+            [
+                (locs[i], tp_names[t], staff_names[s], survey_id, version, question, kind,
+                 scale, day_iso[day], weekdays[day], 8 + hour, False, 1 + value, count)
+                for t, s, day, hour, value, count in zip(tp, st, d, h, v, n, strict=True)
+            ],
+        )  # fmt: skip
+        by_location[:, i] = cube.sum(axis=(1, 3)).transpose(1, 0, 2)
+        by_staff[:, i] = cube.sum(axis=3).transpose(2, 0, 1, 3)
+        by_hour[:, i] = cube.sum(axis=1).transpose(1, 0, 2, 3)
+    tail = (False, kind, scale)
+    for table, per_day in (
+        ("rollups_location", by_location),
+        ("rollups_staff", by_staff),
+        ("rollups_weekday_hour", by_hour),
+    ):
+        rows: list[tuple[Any, ...]] = []
+        for period in ROLLUP_PERIODS:
+            starts, group = _period_groups(period)
+            weekday_of = [0] * len(starts)
+            if table == "rollups_weekday_hour":
+                # The weekday is a key column: (start, weekday) pairs are the groups.
+                pairs = sorted({(g, wd) for g, wd in zip(group.tolist(), weekdays, strict=True)})
+                at = {pair: j for j, pair in enumerate(pairs)}
+                group = np.array([at[pair] for pair in zip(group.tolist(), weekdays, strict=True)])
+                starts = [starts[g] for g, _ in pairs]
+                weekday_of = [wd for _, wd in pairs]
+            sums = np.zeros((len(starts), *per_day.shape[1:]), np.int64)
+            np.add.at(sums, group, per_day)
+            found = np.nonzero(sums)
+            counts = sums[found].tolist()
+            p, loc, tp, *rest = (a.tolist() for a in found)
+            piece = []
+            for start, i, t, *middle, value, count in zip(p, loc, tp, *rest, counts, strict=True):
+                if table == "rollups_staff":
+                    middle = [staff[i][middle[0]]]
+                elif table == "rollups_weekday_hour":
+                    middle = [weekday_of[start], 8 + middle[0]]
+                piece.append((period, starts[start], locs[i], tps[i][t], *middle, *tail,
+                              1 + value, count))  # fmt: skip
+            rows += sorted(piece) if period != "day" else piece
+        yield table, rows
+
+
+def build(path: Path, answers: int, check: bool = False) -> tuple[str, int, float]:
+    """Make a migrated SQLite file with the rollups of `answers` answers; return url, rows, s.
+
+    With `check`, assert that the period rollups equal those `rollups.derive` sums from the
+    hourly rows (slow at 10M)."""
+    from dashboard import write  # here: bench/dashboard.py imports this module's constants
+
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     migrations.upgrade(engine)
     started = time.perf_counter()
+    rows = write(url, generate(answers))["rollups"]
     with engine.begin() as conn:
-        conn.exec_driver_sql(GENERATE.replace(":answers", str(int(answers))))
-        rollups.derive(conn)
         _business(conn)
-        rows = conn.exec_driver_sql("SELECT count(*) FROM rollups").scalar_one()
         _, key = api_keys.create(conn, "admin", [])
+    elapsed = time.perf_counter() - started
+    if check:
+        _check(engine)
     engine.dispose()
     (path.parent / "key").write_text(key)
-    return url, rows, time.perf_counter() - started
+    return url, rows, elapsed
+
+
+def _check(engine: Any) -> None:
+    """The written period rollups equal a derivation from the written hourly rows."""
+    with engine.connect() as conn:
+        for table in rollups.PERIOD_TABLES:
+            name = table.name
+            conn.exec_driver_sql(f"CREATE TEMP TABLE written_{name} AS SELECT * FROM {name}")
+        rollups.derive(conn)
+        for table in rollups.PERIOD_TABLES:
+            name = table.name
+            for a, b in ((name, f"written_{name}"), (f"written_{name}", name)):
+                differ = conn.exec_driver_sql(
+                    f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b})"
+                ).scalar_one()
+                assert differ == 0, f"{name}: {differ} rows differ from rollups.derive"
+        conn.rollback()
 
 
 def _business(conn: Any) -> None:
@@ -121,6 +211,7 @@ RANGES = {"year": ("2025-01-01", "2025-12-31"), "unaligned": ("2025-01-15", "202
 #: (label, group_by, touchpoint filter): the groupings, and one narrowed to a touchpoint.
 GROUP_BYS = {
     "location": ("location", None),
+    "day": ("day", None),
     "touchpoint": ("touchpoint", None),
     "staff": ("staff", None),
     "weekday_hour": ("weekday_hour", None),
@@ -166,7 +257,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--check", action="store_true", help="compare the written period "
+                        "rollups with rollups.derive's (slow at 10M)")  # fmt: skip
+    parser.add_argument("--only", nargs="+", help="measure only these labels (group_by or links)")
     args = parser.parse_args()
+    labels = [label for label in (*GROUP_BYS, *LINKS) if not args.only or label in args.only]
     p50s: dict[tuple[int, str, str], float] = {}
     p95s: dict[tuple[int, str, str], float] = {}
     print(f"{'answers':>10} {'rollup rows':>12} {'build s':>8} {'group_by':>13} {'range':>10} "
@@ -174,9 +269,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"reports-{size}.db"
-            url, rows, build_s = build(path, size)
+            url, rows, build_s = build(path, size, args.check)
             key = (path.parent / "key").read_text()
-            for group_by in (*GROUP_BYS, *LINKS):
+            for group_by in labels:
                 for span in RANGES:
                     p50, p95 = measure(url, key, group_by, span, args.runs)
                     p50s[(size, group_by, span)] = p50
@@ -185,7 +280,7 @@ def main() -> None:
                           f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
             path.unlink()
     small, large = min(args.sizes), max(args.sizes)
-    for group_by in (*GROUP_BYS, *LINKS):
+    for group_by in labels:
         for span in RANGES:
             ratio = p50s[(large, group_by, span)] / p50s[(small, group_by, span)]
             ratio95 = p95s[(large, group_by, span)] / p95s[(small, group_by, span)]
