@@ -44,10 +44,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import Date
 
-from server.store import retention
+from server.store import bulk, retention
 from server.store.schema import (
     ROLLUP_KEY,
     ROLLUP_PERIODS,
@@ -94,27 +94,38 @@ def period_start(period: str, day: date) -> date:
 
 
 def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order.
+    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order: one statement
+    (PostgreSQL: the rows as one JSON parameter; SQLite: one `executemany` of the driver,
+    `server.store.bulk`).
 
     Key order (and the fixed order of tables in `add`) makes concurrent transactions lock
     rows in the same order, so they wait for each other instead of deadlocking.
     """
     key = _key_columns(table)
-    conn.execute(
-        _upsert_statement(conn.dialect.name, table),
-        [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())],
-    )
+    rows = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
+    if conn.dialect.name == "postgresql":
+        conn.execute(_pg_upsert(table), {"rows": bulk.json_rows(rows)})
+    else:
+        bulk.sqlite_executemany(conn, _sqlite_upsert(table), table, rows)
 
 
-@functools.cache
-def _upsert_statement(dialect_name: str, table: Table) -> Insert:
-    # Built once per table: building `excluded` costs more than running the statement.
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+def _on_conflict_add(stmt: Any, table: Table) -> Insert:
     upsert: Insert = stmt.on_conflict_do_update(
         index_elements=_key_columns(table), set_={"count": table.c.count + stmt.excluded.count}
     )
     return upsert
+
+
+@functools.cache
+def _sqlite_upsert(table: Table) -> Insert:
+    # Built once per table: building `excluded` costs more than running the statement.
+    return _on_conflict_add(sqlite.insert(table), table)
+
+
+@functools.cache
+def _pg_upsert(table: Table) -> Insert:
+    # INSERT … SELECT keeps the JSON array's order, so rows are still locked in key order.
+    return _on_conflict_add(bulk.recordset_insert(table), table)
 
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:

@@ -10,20 +10,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
-    Table,
-    Text,
     bindparam,
-    cast,
-    column,
     func,
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from server.store import bulk
 from server.store.schema import answers, id_conflicts, purged_submission_counts, submissions
 from shared.clock import utcnow
 
@@ -48,69 +43,57 @@ def find_many(conn: Connection, submission_ids: Iterable[str]) -> dict[str, dict
     return found
 
 
+_FIND_IDS = select(submissions.c.id).where(submissions.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def find_ids(conn: Connection, submission_ids: list[str]) -> set[str]:
+    """Which of these ids are stored."""
+    found: set[str] = set()
+    for start in range(0, len(submission_ids), LOOKUP_CHUNK):
+        chunk = submission_ids[start : start + LOOKUP_CHUNK]
+        found.update(conn.execute(_FIND_IDS, {"ids": chunk}).scalars())
+    return found
+
+
 def insert_many(
     conn: Connection, rows: list[dict[str, Any]], answer_rows: list[dict[str, Any]]
 ) -> set[str]:
-    """Store submissions and their answers in a few statements; the ids actually inserted.
+    """Store submissions and their answers in a few statements; the ids actually inserted
+    (an id another transaction stored first is skipped, with its answers).
 
-    ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same id: it waits
-    for the other transaction and then skips that row, instead of failing the whole batch.
-    Rows are inserted in the order given (ingest sorts them by id).
+    PostgreSQL: ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same
+    id: it waits for the other transaction and then skips that row, instead of failing the
+    whole batch; RETURNING names the rows inserted. SQLite: the caller holds the one write
+    lock (`BEGIN IMMEDIATE`), so the ids not stored now are inserted without a conflict, by
+    the driver's `executemany` (`server.store.bulk`). Rows are inserted in the order given
+    (ingest sorts them by id).
     """
     if not rows:
         return set()
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        result = conn.execute(_PG_NEW_SUBMISSIONS, {"rows": _json_rows(rows)})
-    else:
-        result = conn.execute(_SQLITE_NEW_SUBMISSIONS, rows)
-    # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    inserted = {row.id for row in result}
-    kept = [a for a in answer_rows if a["submission_id"] in inserted]
-    if kept and postgres:
-        conn.execute(_PG_ANSWERS, {"rows": _json_rows(kept)})
-    elif kept:
-        conn.execute(_ANSWERS, kept)
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(_PG_NEW_SUBMISSIONS, {"rows": bulk.json_rows(rows)})
+        # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+        inserted = {row.id for row in result}
+        kept = [a for a in answer_rows if a["submission_id"] in inserted]
+        if kept:
+            conn.execute(_PG_ANSWERS, {"rows": bulk.json_rows(kept)})
+        return inserted
+    stored = find_ids(conn, [row["id"] for row in rows])
+    fresh = [row for row in rows if row["id"] not in stored] if stored else rows
+    bulk.sqlite_executemany(conn, _SQLITE_SUBMISSIONS, submissions, fresh)
+    inserted = {row["id"] for row in fresh}
+    kept = [a for a in answer_rows if a["submission_id"] in inserted] if stored else answer_rows
+    bulk.sqlite_executemany(conn, _ANSWERS, answers, kept)
     return inserted
 
 
-def _recordset_insert(table: Table) -> postgresql.Insert:
-    """PostgreSQL: INSERT INTO table SELECT * FROM json_to_recordset(the rows as JSON).
-
-    One short statement and one text parameter for any number of rows. A multi-row VALUES
-    list (what executing with many rows and RETURNING makes) has the driver parse a query of
-    some 400 bytes per row, and array parameters have it escape every value in Python; here
-    the JSON is written in C by `json` and read by PostgreSQL, which casts each field to its
-    column's type.
-    """
-    fields = [column(c.name, c.type) for c in table.c]
-    rows = func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON))
-    records = rows.table_valued(*fields).render_derived(with_types=True)
-    return postgresql.insert(table).from_select([c.name for c in table.c], select(records))
-
-
-def _json_rows(rows: list[dict[str, Any]]) -> str:
-    """The rows as the JSON array `_recordset_insert` reads; dates and times in ISO 8601."""
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso_8601)
-
-
-def _iso_8601(value: Any) -> str:
-    if isinstance(value, date):  # datetime too: a subclass of date
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not stored through JSON")
-
-
 _PG_NEW_SUBMISSIONS = (
-    _recordset_insert(submissions)
+    bulk.recordset_insert(submissions)
     .on_conflict_do_nothing(index_elements=["id"])
     .returning(submissions.c.id)
 )
-_PG_ANSWERS = _recordset_insert(answers)
-_SQLITE_NEW_SUBMISSIONS = (
-    sqlite.insert(submissions)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(submissions.c.id)
-)
+_PG_ANSWERS = bulk.recordset_insert(answers)
+_SQLITE_SUBMISSIONS = submissions.insert()
 _ANSWERS = answers.insert()
 
 

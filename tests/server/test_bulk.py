@@ -1,0 +1,129 @@
+"""server.store.bulk on SQLite stores the very text SQLAlchemy's own processors store."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Table, create_engine, text
+
+from server.store import bulk
+from server.store.schema import answers, metadata, rollups, rollups_location, submissions
+
+WARSAW_SUMMER = timezone(timedelta(hours=2))
+
+
+def _submission(i: int, tapped_at: datetime, burst: bool) -> dict[str, Any]:
+    return {
+        "id": f"s{i}",
+        "device_id": "d",
+        "location_id": "l",
+        "survey_id": "v",
+        "survey_version": 3,
+        "staff_id": None if i % 2 else "st",
+        "touchpoint_id": "tp" if i % 2 else None,
+        "language": "pl",
+        "tapped_at": tapped_at,
+        "received_at": datetime(2026, 3, 29, 1, 59, 59, 999999, UTC),
+        "skew_s": -1.25 * i,
+        "effective_at": tapped_at,
+        "local_date": date(2026, 3, 29),
+        "weekday": 6,
+        "hour": 3,
+        "burst": burst,
+        "content_hash": "ab" * 32,
+        "payload": '{"ż":"ó"}',
+    }
+
+
+ROWS: dict[str, list[dict[str, Any]]] = {
+    "submissions": [
+        _submission(0, datetime(2026, 3, 29, 3, 0, tzinfo=WARSAW_SUMMER), False),  # no µs
+        _submission(1, datetime(1999, 12, 31, 23, 59, 59, 5, UTC), True),
+        _submission(2, datetime(2026, 1, 2, 3, 4, 5, 600000), False),  # naive: stored as is
+    ],
+    "answers": [
+        {
+            "submission_id": "s0",
+            "question_id": "q1",
+            "kind": "smiley",
+            "scale": 5,
+            "value": 1,
+            "reasons": '["wait"]',
+            "comment": None,
+        },
+        {
+            "submission_id": "s1",
+            "question_id": "q2",
+            "kind": "nps",
+            "scale": 11,
+            "value": 10,
+            "reasons": "[]",
+            "comment": "dobrze",
+        },
+    ],
+    "rollups": [
+        {
+            "location_id": "l",
+            "touchpoint_id": "",
+            "staff_id": "",
+            "survey_id": "v",
+            "survey_version": 1,
+            "question_id": "q1",
+            "kind": "smiley",
+            "scale": 5,
+            "local_date": date(2026, 12, 31),
+            "weekday": 3,
+            "hour": 23,
+            "burst": burst,
+            "value": 4,
+            "count": 7,
+        }
+        for burst in (False, True)
+    ],
+    "rollups_location": [
+        {
+            "period": "month",
+            "starts_on": date(2026, 2, 1),
+            "location_id": "l",
+            "touchpoint_id": "tp",
+            "burst": True,
+            "kind": "nps",
+            "scale": 11,
+            "value": 0,
+            "count": 2**40,
+        }
+    ],
+}
+
+
+def _stored(table: Table, through_bulk: bool) -> list[tuple[Any, ...]]:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[table])
+    with engine.begin() as conn:
+        if through_bulk:
+            bulk.sqlite_executemany(conn, table.insert(), table, ROWS[table.name])
+        else:
+            conn.execute(table.insert(), ROWS[table.name])
+        # Raw text and numbers as stored, with their SQLite storage classes.
+        names = ", ".join(f'"{c.name}", typeof("{c.name}")' for c in table.c)
+        found = [tuple(row) for row in conn.execute(text(f"SELECT {names} FROM {table.name}"))]
+    engine.dispose()
+    return found
+
+
+def test_bulk_rows_are_stored_as_sqlalchemy_stores_them() -> None:
+    for table in (submissions, answers, rollups, rollups_location):
+        expected = _stored(table, through_bulk=False)
+        assert len(expected) == len(ROWS[table.name])
+        assert _stored(table, through_bulk=True) == expected, table.name
+
+
+def test_bulk_converts_moments_to_utc_text() -> None:
+    stored = _stored(submissions, through_bulk=True)
+    tapped_at = [c.name for c in submissions.c].index("tapped_at") * 2
+    assert [row[tapped_at] for row in stored] == [
+        "2026-03-29 01:00:00.000000",
+        "1999-12-31 23:59:59.000005",
+        "2026-01-02 03:04:05.600000",
+    ]
