@@ -22,13 +22,14 @@ import http.client
 import json as jsonlib
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from shared import __version__
-from shared.clock import utcnow
+from shared.clock import to_rfc3339, utcnow
 from shared.protocol import (
     ConfigResponse,
     DeviceInfo,
@@ -80,6 +81,23 @@ class InvalidCodeError(ProtocolError):
     """The enrollment code is used, expired or unknown."""
 
 
+#: What `Submission.model_dump(mode="json")` holds for a field its stored JSON may lack.
+SUBMISSION_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in Submission.model_fields.items()
+    if not field.is_required()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WireSubmission:
+    """A submission already in its wire form (JSON values), as a pending upload sends it:
+    the body `post_submissions` builds from it is the one it builds from the `Submission`."""
+
+    id: str
+    wire: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     """What the server answered: its status and body."""
@@ -127,10 +145,18 @@ class ApiClient:
             self._raise_for(response)
         return self._parse(ConfigResponse, response)
 
-    def post_submissions(self, batch: list[Submission]) -> SubmissionsResponse:
+    def post_submissions(
+        self, batch: Sequence[Submission] | Sequence[WireSubmission]
+    ) -> SubmissionsResponse:
         """POST /submissions: one result per submission, in order."""
-        body = SubmissionBatch(sent_at=utcnow(), submissions=batch)
-        response = self._request("POST", "/submissions", json=body.model_dump(mode="json"))
+        wire = [s.wire for s in batch if isinstance(s, WireSubmission)]
+        if len(wire) == len(batch):
+            body = {"sent_at": to_rfc3339(utcnow()), "submissions": wire}
+        else:
+            models = [s for s in batch if isinstance(s, Submission)]
+            assert len(models) == len(batch), "one kind of submission per batch"
+            body = SubmissionBatch(sent_at=utcnow(), submissions=models).model_dump(mode="json")
+        response = self._request("POST", "/submissions", json=body)
         if response.status_code != 200:
             self._raise_for(response)
         parsed = self._parse(SubmissionsResponse, response)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import migrations
+from kiosk.api_client import SUBMISSION_DEFAULTS, WireSubmission
 from kiosk.uptime import age_between, boot_id, uptime_s
 from shared.clock import to_rfc3339
 from shared.protocol import ConfigResponse, Submission, SubmissionResult
@@ -204,6 +205,32 @@ class LocalStore:
                 update={"age_s": age_between(boot, up, now_boot, now_up)}
             )
             for payload, boot, up in rows
+        ]
+
+    def pending_wire(self, limit: int, *, now: float | None = None) -> list[WireSubmission]:
+        """What `pending` returns, in the form an upload sends: each stored payload read as
+        plain JSON, every field the model defaults filled in (`SUBMISSION_DEFAULTS`), its age
+        set. No model is built: a backlog of 100,000 taps drains without parsing each one
+        into a `Submission` and dumping it again (the server validates every item anyway)."""
+        now = time.time() if now is None else now
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT id, payload, boot_id, uptime_s FROM submissions WHERE state = ?"
+                " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
+                [PENDING, now - OPEN_GRACE_S, limit],
+            ).fetchall()
+        now_boot, now_up = boot_id(), uptime_s()
+        loads = json.loads
+        return [
+            WireSubmission(
+                sid,
+                {
+                    **SUBMISSION_DEFAULTS,
+                    **loads(payload),
+                    "age_s": age_between(boot, up, now_boot, now_up),
+                },
+            )
+            for sid, payload, boot, up in rows
         ]
 
     def mark_results(

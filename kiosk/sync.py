@@ -221,7 +221,7 @@ class SyncService:
         totals = UploadReport()
         self._more_pending = False
         for _ in range(MAX_BATCHES_PER_RUN):
-            batch = self.store.pending(self.settings.batch_size)
+            batch = self.store.pending_wire(self.settings.batch_size)
             if not batch:
                 break
             response = client.post_submissions(batch)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import pytest
 
+from kiosk.api_client import ApiClient, HttpAnswer
 from kiosk.store import OPEN_GRACE_S, Enrollment, LocalStore
 from shared.protocol import Answer, Submission, SubmissionResult
 from tests.kiosk.conftest import make_config, make_submission
@@ -203,3 +206,48 @@ def test_forgetting_comments_goes_a_batch_at_a_time(store: LocalStore) -> None:
     store.mark_results([SubmissionResult(id=t.id, status="accepted") for t in taps])
     assert store.forget_comments(1, 30, now=1_000.0 + 2 * 86400, batch=2) == 5
     assert {_comment(store, t.id) for t in taps} == {None}
+
+
+def test_pending_wire_sends_what_pending_sends(
+    store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload's plain-JSON batch is the batch the models would dump, field for field:
+    defaults filled in for payloads stored before a field existed, ages, order."""
+    monkeypatch.setattr("kiosk.store.uptime_s", lambda: 5000.0)  # one age for both reads
+    subs = [
+        make_submission(1, staff_id="stf_a", touchpoint_id="tp_door", flags=["burst"]),
+        make_submission(
+            2, answers=[Answer(question_id="q1", value=2, reasons=["wait"], comment="Zażółć")]
+        ),
+        make_submission(3, touchpoint_id=None),
+    ]
+    for i, sub in enumerate(subs):
+        store.record_submission(sub, now=1000.0 + i)
+    # A tap an older kiosk stored: no touchpoint, staff, flags or age keys at all.
+    legacy = make_submission(4)
+    payload = legacy.model_dump(mode="json")
+    for name in ("touchpoint_id", "staff_id", "flags", "age_s"):
+        del payload[name]
+    store.conn.execute(
+        "INSERT INTO submissions (id, created_at, created_ts, payload, state, in_progress)"
+        " VALUES (?, '2026-01-01T00:00:00Z', 2000, ?, 'pending', 0)",
+        [legacy.id, json.dumps(payload)],
+    )
+    sent: list[Any] = []
+
+    class Capture(ApiClient):
+        def _request(self, method: str, path: str, **kwargs: Any) -> HttpAnswer:
+            sent.append(kwargs["json"]["submissions"])
+            ids = [s["id"] for s in kwargs["json"]["submissions"]]
+            results = [{"id": i, "status": "accepted"} for i in ids]
+            body = {"server_time": "2026-01-01T00:00:00Z", "results": results}
+            return HttpAnswer(200, json.dumps(body).encode())
+
+    client = Capture("http://127.0.0.1:9")
+    client.post_submissions(store.pending(10))
+    client.post_submissions(store.pending_wire(10))
+    as_models, as_wire = sent
+    assert [s["id"] for s in as_wire] == [*(s.id for s in subs), legacy.id]
+    assert as_wire == as_models
+    assert as_wire[3]["touchpoint_id"] is None and as_wire[3]["flags"] == []
+    assert as_wire[0]["age_s"] is not None
