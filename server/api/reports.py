@@ -130,8 +130,8 @@ def responses_csv() -> Response:
     filters = _filters(key)
     return responses_csv_response(
         get_engine(),
-        lambda conn: submissions.export_rows(
-            conn,
+        lambda columns: submissions.export_query(
+            columns,
             filters.day_from,
             filters.day_to,
             filters.location_ids,

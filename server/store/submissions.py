@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     bindparam,
     func,
     or_,
@@ -147,43 +148,48 @@ EXPORT_COLUMNS = (
 EXPORT_BATCH_ROWS = 2000
 
 
-def export_rows(
-    conn: Connection,
+def export_columns() -> list[ColumnElement[Any]]:
+    """The stored columns behind EXPORT_COLUMNS, in that order."""
+    s, a = submissions.c, answers.c
+    return [
+        s.id.label("submission_id"),
+        s.location_id,
+        s.device_id,
+        s.staff_id,
+        s.touchpoint_id,
+        s.survey_id,
+        s.survey_version,
+        s.language,
+        s.local_date,
+        s.weekday,
+        s.hour,
+        s.effective_at,
+        s.tapped_at,
+        s.received_at,
+        s.burst,
+        a.question_id,
+        a.kind,
+        a.scale,
+        a.value,
+        a.reasons,
+        a.comment,
+    ]
+
+
+def export_query(
+    columns: Sequence[ColumnElement[Any]],
     day_from: date,
     day_to: date,
     location_ids: list[str] | None,
     include_burst: bool,
     touchpoint_ids: list[str | None] | None = None,
-) -> Iterator[Sequence[Any]]:
-    """One row per answer, its cells in EXPORT_COLUMNS order, for store-local days in
-    [from, to], at these touchpoints when given (None in them: at none). The rows come from a
-    server-side cursor a batch at a time, so an export of any size holds one batch in memory;
-    `conn` must stay in its transaction until the iterator is exhausted or closed."""
+) -> Select[Any]:
+    """`columns` (of `submissions` and `answers`, not aliased) for one row per answer, for
+    store-local days in [from, to], at these touchpoints when given (None in them: at none),
+    oldest first."""
     s, a = submissions.c, answers.c
     query = (
-        select(
-            s.id.label("submission_id"),
-            s.location_id,
-            s.device_id,
-            s.staff_id,
-            s.touchpoint_id,
-            s.survey_id,
-            s.survey_version,
-            s.language,
-            s.local_date,
-            s.weekday,
-            s.hour,
-            s.effective_at,
-            s.tapped_at,
-            s.received_at,
-            s.burst,
-            a.question_id,
-            a.kind,
-            a.scale,
-            a.value,
-            a.reasons,
-            a.comment,
-        )
+        select(*columns)
         .select_from(answers.join(submissions, a.submission_id == s.id))
         .where(s.local_date >= day_from, s.local_date <= day_to)
         .order_by(s.effective_at, s.id, a.question_id)
@@ -194,6 +200,23 @@ def export_rows(
         query = query.where(s.burst.is_(False))
     if touchpoint_ids is not None:
         query = query.where(at_touchpoints(touchpoint_ids))
+    return query
+
+
+def export_rows(
+    conn: Connection,
+    day_from: date,
+    day_to: date,
+    location_ids: list[str] | None,
+    include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
+) -> Iterator[Sequence[Any]]:
+    """One row per answer, the stored values in EXPORT_COLUMNS order (see `export_query`).
+    The rows come from a server-side cursor a batch at a time; `conn` must stay in its
+    transaction until the iterator is exhausted or closed."""
+    query = export_query(
+        export_columns(), day_from, day_to, location_ids, include_burst, touchpoint_ids
+    )
     yield from conn.execute(
         query.execution_options(stream_results=True, yield_per=EXPORT_BATCH_ROWS)
     )

@@ -83,7 +83,8 @@ def test_csv_streams_in_chunks_and_equals_the_whole_file_export(
     items[1]["answers"][0].update(comment='=HYPERLINK("x")')
     items[2]["answers"][0].update(comment='@fine, "quoted"\nnext line')
     assert {r["status"] for r in kiosk.submit(items).json["results"]} == {"accepted"}
-    monkeypatch.setattr(export, "ROWS_PER_CHUNK", 1)
+    monkeypatch.setattr(export, "CHUNK_CHARS", 1)
+    monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 1)
     response = smiletap.client.get(
         "/api/v1/reports/responses.csv",
         query_string={"from": "2026-11-20", "to": "2026-11-20"},
