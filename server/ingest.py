@@ -235,7 +235,7 @@ def _rows(
                 "kind": question.kind,
                 "scale": question.scale,
                 "value": answer.value,
-                "reasons": json.dumps(answer.reasons),
+                "reasons": json.dumps(answer.reasons) if answer.reasons else "[]",
                 "comment": answer.comment,
             }
         )

@@ -40,14 +40,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 Convert = Callable[[Any], Any]
+_UNSEEN = object()
 
 
 def _utc_text(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    if value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
 
 
 def _date_text(value: date | None) -> str | None:
@@ -92,11 +95,19 @@ def sqlite_rows(
     converters = _converters(table, tuple(names))
     changed = [(i, convert) for i, convert in enumerate(converters) if convert is not _as_is]
     get = operator.itemgetter(*names)
+    # The last value converted in each column and its text: a batch's rows share many (the
+    # time received, a tap time that needed no correction as its effective time).
+    last: dict[int, tuple[Any, Any]] = {i: (_UNSEEN, None) for i, _ in changed}
     found = []
     for row in rows:
         values = list(get(row)) if len(names) > 1 else [get(row)]
         for i, convert in changed:
-            values[i] = convert(values[i])
+            value = values[i]
+            seen, text = last[i]
+            if value is not seen:
+                text = convert(value)
+                last[i] = (value, text)
+            values[i] = text
         found.append(tuple(values))
     return found
 
