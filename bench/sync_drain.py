@@ -15,6 +15,7 @@ fails on time.
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 import tempfile
@@ -90,6 +91,25 @@ class Tapper(threading.Thread):
             self.durations.append(time.perf_counter() - started)
 
 
+class Failures(logging.Handler):
+    """Counts the kiosk's failed sync runs (a dropped connection, a 5xx) and keeps their text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "failed" in record.getMessage():
+            self.messages.append(record.getMessage())
+
+
+def server_problems(log: Path) -> list[str]:
+    """The server log's lines that tell of an error (tracebacks, waitress warnings)."""
+    words = ("Traceback", "ERROR", "Error", "WARNING", "Exception")
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line for line in lines if any(word in line for word in words)]
+
+
 def percentiles(durations: list[float]) -> str:
     ordered = sorted(durations)
     p50 = ordered[len(ordered) // 2] * 1000
@@ -120,6 +140,8 @@ def main() -> None:
             floor.stopped.set()
             floor.join()
             fill_backlog(store, args.taps, survey, location)
+            failures = Failures()
+            logging.getLogger("kiosk.sync").addHandler(failures)
             sync = SyncService(store, Settings(folder / "kiosk"))
             tapper = Tapper(store, survey, location)
             started = time.perf_counter()
@@ -140,10 +162,17 @@ def main() -> None:
             delivered = store.count("delivered")
         finally:
             server.stop()
+        problems = server_problems(server.log_path)
     print(f"drained {args.taps:,} taps in {drained:.1f} s ({args.taps / drained:,.0f} taps/s; "
           f"target <= 30 s); delivered {delivered:,}")  # fmt: skip
     print(f"tap-to-durable during the drain: {percentiles(tapper.durations)}")
     print(f"tap-to-durable with no drain:    {percentiles(floor.durations)} (floor)")
+    print(f"failed sync runs during the drain: {len(failures.messages)}")
+    for message in failures.messages[:5]:
+        print(f"  {message}")
+    print(f"server log lines telling of errors: {len(problems)}")
+    for line in problems[:20]:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":
