@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from server.db import get_db, reading
+from server.db import get_db, read_once, reading
 from server.errors import ApiError
 from server.store import api_keys, devices
 
@@ -29,7 +29,7 @@ def require_device() -> dict[str, Any]:
     """The calling device, or a 401."""
     token = bearer_token()
     conn = get_db()
-    with reading(conn):
+    with read_once(conn):
         device = devices.by_token(conn, token)
     if device is None:
         raise ApiError("unauthorized", "unknown or revoked device token")

@@ -15,6 +15,7 @@ entry points also set the umask to `PRIVATE_UMASK`, so nothing they create is wo
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,12 +23,17 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from server import settings
 
 _ENGINE_KEY = "smiletap_engine"
 _READ_ONLY = "smiletap_read_only"
+_NO_BEGIN = "smiletap_no_begin"
 SQLITE_BUSY_TIMEOUT_MS = 15000
+#: A pooled PostgreSQL connection unused this long is pinged before it is handed out.
+IDLE_PING_S = 5.0
+_IDLE_SINCE = "smiletap_idle_since"
 #: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
 PRIVATE_UMASK = 0o027
 SQLITE_FILE_MODE = 0o640
@@ -86,8 +92,10 @@ def _setup_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(_NO_BEGIN, False):
+            return  # `read_once`: the statement runs in SQLite's autocommit mode
+        conn.exec_driver_sql("BEGIN" if options.get(_READ_ONLY, False) else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -99,6 +107,34 @@ def reading(conn: Connection) -> Iterator[Connection]:
             yield conn
     finally:
         conn.execution_options(**{_READ_ONLY: False})
+
+
+@contextmanager
+def read_once(conn: Connection) -> Iterator[Connection]:
+    """One statement that only reads, run without a transaction around it.
+
+    A single statement is atomic on its own (it sees one snapshot), and BEGIN and COMMIT
+    cost more than a look-up by key: on PostgreSQL two round trips, on SQLite two calls that
+    each give up the GIL. The device token look-up runs so on every device call. Only for
+    exactly one statement: two would each see their own snapshot.
+    """
+    if conn.dialect.name == "sqlite":
+        # The sqlite3 module is in autocommit mode already (`isolation_level = None` at
+        # connect); only our own BEGIN is left out.
+        conn.execution_options(**{_NO_BEGIN: True})
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.execution_options(**{_NO_BEGIN: False})
+        return
+    level = conn.default_isolation_level
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.execution_options(isolation_level=level)
 
 
 def make_engine(url: str) -> Engine:
@@ -114,7 +150,37 @@ def make_engine(url: str) -> Engine:
     # A PostgreSQL that does not answer fails the request (503) after a few seconds instead
     # of holding a worker thread for the operating system's TCP timeout; the URL may override.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, connect_args=connect_args)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only when it sat unused for `IDLE_PING_S`.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: one more round trip on every
+    request, a third of a config check's. A connection in steady use proves itself by being
+    used; one that idled may have been dropped (a PostgreSQL restart, a firewall's idle
+    timeout) and is pinged first, and a failed ping gives a fresh connection. A connection
+    that breaks while in use fails that request with 503 (`errors.py`), and SQLAlchemy then
+    discards the pool's other connections made before it, so the next requests reconnect.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping's SELECT opened a transaction
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool retries the checkout with a new connection.
+            raise DisconnectionError(f"a pooled connection is gone: {exc}") from exc
 
 
 def get_engine(app: Flask | None = None) -> Engine:
