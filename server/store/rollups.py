@@ -23,7 +23,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,6 +45,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import Date
 
 from server.store import bulk, retention
@@ -60,6 +61,7 @@ from server.store.schema import (
 )
 
 RollupKey = tuple[Any, ...]  # values in ROLLUP_KEY order
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 PERIOD_TABLES = (rollups_location, rollups_staff, rollups_weekday_hour)
 
@@ -303,6 +305,33 @@ def pieces(day_from: date, day_to: date) -> list[tuple[str, date, date]]:
     return _split(day_from, day_to, "year")
 
 
+@compiles(Table, "sqlite")
+def _sqlite_table(table: Table, compiler: Any, **kw: Any) -> str:
+    """A table in SQLite's FROM, with its `with_hint` text after it (`INDEXED BY …`).
+
+    SQLAlchemy renders table hints for the backends whose syntax it knows and leaves them out
+    on SQLite, whose syntax for one is just that: the hint right after the table's name.
+    """
+    rendered: str = compiler.visit_table(table, **kw)
+    hint = (kw.get("fromhints") or {}).get(table)
+    return f"{rendered} {hint}" if hint and kw.get("asfrom") else rendered
+
+
+def _by_touchpoint(query: SelectT, table: Table, touchpoint_ids: object) -> SelectT:
+    """A period-table read narrowed to touchpoints goes through the touchpoint index.
+
+    SQLite, without statistics (no ANALYZE), reads the key's range of each piece instead — all
+    locations' rows of those days, months and years, checking each one's touchpoint — as
+    the index needs a look-up per row for `count`; that range grows with the answers, the
+    touchpoint's own rows hardly. `INDEXED BY` fixes the plan whatever the statistics say
+    (tests/server/test_touchpoint_plans.py reads it back). PostgreSQL keeps its statistics
+    itself (autovacuum) and picks the index on its own.
+    """
+    if touchpoint_ids is None:
+        return query
+    return query.with_hint(table, f"INDEXED BY ix_{table.name}_touchpoint", "sqlite")
+
+
 def _narrowed(
     table: Table,
     ranges: list[tuple[str, date, date]],
@@ -346,7 +375,7 @@ def counts(
         *_narrowed(table, ranges, location_ids, include_burst, touchpoint_ids)
     )
     query = query.group_by(*group, r.kind, r.scale, r.value)  # build_groups orders the groups
-    result = conn.execute(query)
+    result = conn.execute(_by_touchpoint(query, table, touchpoint_ids))
     names = list(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result]
 
@@ -399,6 +428,7 @@ def daily_score_parts(
         )
         .group_by(r.location_id, r.starts_on, r.scale)
     )
+    query = _by_touchpoint(query, rollups_location, touchpoint_ids)
     # PostgreSQL sums bigints as numeric: back to int, so the scores divide as Python ints do.
     return [
         (location_id, day, scale, int(n), int(good), int(bad), int(total))
@@ -421,7 +451,7 @@ def burst_answers(
         *_narrowed(rollups_location, ranges, [location_id], True, touchpoint_ids),
         r.burst.is_(True),
     )
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(_by_touchpoint(query, rollups_location, touchpoint_ids)).scalar_one())
 
 
 def value_counts(

@@ -293,6 +293,12 @@ def _period_rollup(name: str, *group: Column[Any]) -> Table:
         Column("count", BigInteger, nullable=False),
         # Period first: every report asks for a few period ranges over any set of locations.
         PrimaryKeyConstraint(*key, "burst", "kind", "scale", "value", name=f"pk_{name}"),
+        # A report narrowed to touchpoints reads its pieces through this index (migration
+        # 0018): by the key it would scan every location's rows of each piece, which grow
+        # with the answers. Without `count`, so an upsert that only adds to a count does not
+        # write it; SQLite is told to use it (`rollups._by_touchpoint`), as without
+        # statistics it prefers the key, which needs no look-up per row.
+        Index(f"ix_{name}_touchpoint", "period", "touchpoint_id", "starts_on"),
         sqlite_with_rowid=False,  # the key is the table: range reads need no row look-ups
     )
 

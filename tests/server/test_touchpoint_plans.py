@@ -1,0 +1,116 @@
+"""A report narrowed to a touchpoint reads the period rollups through their touchpoint index
+(migration 0018), not by the key's range of every location's rows — on SQLite without any
+statistics (nothing runs ANALYZE), on PostgreSQL with the statistics autovacuum keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from itertools import product
+from typing import Any
+
+from sqlalchemy import Connection, event, text
+
+from server.db import make_engine
+from server.store import rollups
+from server.store.schema import ROLLUP_PERIODS
+
+FIRST_DAY = date(2026, 1, 1)
+LOCATIONS, DAYS = 20, 60
+
+
+def _seed(conn: Connection) -> None:
+    """Period rows for 20 locations × 3 touchpoints ('' none) × 60 days × 5 values, so a
+    statistics-driven planner sees one touchpoint as the small part of each period it is."""
+    for table in rollups.PERIOD_TABLES:
+        extra = {"staff_id": ""} if "staff_id" in table.c else {}
+        if "hour" in table.c:
+            extra = {"weekday": 1, "hour": 9}
+        rows = [
+            {
+                "period": period,
+                "starts_on": rollups.period_start(period, FIRST_DAY + timedelta(days=d)),
+                "location_id": f"loc{loc}",
+                "touchpoint_id": tp and f"{tp}{loc}",
+                **extra,
+                "burst": False,
+                "kind": "smiley",
+                "scale": 5,
+                "value": value,
+                "count": 1,
+            }
+            for period in ROLLUP_PERIODS
+            for loc in range(LOCATIONS)
+            for tp in ("", "tp_a", "tp_b")
+            for d in range(DAYS if period == "day" else 1)
+            for value in range(1, 6)
+        ]
+        conn.execute(table.insert(), rows)
+
+
+@contextmanager
+def _statements(conn: Connection) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements (and their parameters) run on `conn` meanwhile."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(conn, "before_cursor_execute", record)
+
+
+def _plan(conn: Connection, statement: str, parameters: Any) -> str:
+    explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+    rows = conn.exec_driver_sql(explain + statement, parameters).all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+READS: dict[str, Callable[[Connection, date, date, list[str | None]], object]] = {
+    **{
+        f"counts/{group_by}": (
+            lambda conn, a, b, tps, group_by=group_by: rollups.counts(
+                conn, group_by, a, b, None, False, tps
+            )
+        )
+        for group_by in rollups.GROUP_TABLES
+    },
+    "daily_score_parts": lambda conn, a, b, tps: rollups.daily_score_parts(
+        conn, "smiley", a, b, None, False, tps
+    ),
+    "burst_answers": lambda conn, a, b, tps: rollups.burst_answers(conn, "loc3", a, b, tps),
+}
+
+
+def _select(seen: list[tuple[str, Any]]) -> tuple[str, Any]:
+    [found] = [(sql, params) for sql, params in seen if sql.lstrip().startswith("SELECT")]
+    return found
+
+
+def test_touchpoint_reads_use_the_touchpoint_index(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed(conn)
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("ANALYZE"))  # what autovacuum does after such an insert
+            for read, touchpoints in product(sorted(READS), (["tp_a3"], ["tp_a3", None])):
+                # An unaligned range: days, a month and days again, three OR'ed pieces.
+                with _statements(conn) as seen:
+                    READS[read](conn, date(2026, 1, 10), date(2026, 3, 1), touchpoints)
+                plan = _plan(conn, *_select(seen))
+                table = rollups.GROUP_TABLES.get(read.partition("/")[2], rollups.rollups_location)
+                assert f"ix_{table.name}_touchpoint" in plan, (read, touchpoints, plan)
+            # Without a touchpoint filter the index would not help: the key's ranges are read.
+            with _statements(conn) as seen:
+                rollups.counts(conn, "location", date(2026, 1, 10), date(2026, 3, 1), None, False)
+            statement, parameters = _select(seen)
+            assert "INDEXED BY" not in statement
+            assert "_touchpoint" not in _plan(conn, statement, parameters)
+    finally:
+        engine.dispose()
