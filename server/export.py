@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -151,7 +152,7 @@ def csv_chunks(batches: Iterable[Sequence[Sequence[Any]]]) -> Iterator[bytes]:
     yield out.getvalue().encode()
 
 
-def cell_batches(conn: Connection, query: Select[Any]) -> Iterator[Sequence[Sequence[Any]]]:
+def cell_batches(conn: Connection, query: Select[Any]) -> Generator[Sequence[Sequence[Any]]]:
     """The query's rows, EXPORT_BATCH_ROWS at a time, from a server-side cursor (PostgreSQL:
     a named cursor; SQLite steps its statement as rows are fetched)."""
     result = conn.execute(query.execution_options(stream_results=True))
@@ -174,8 +175,9 @@ def responses_csv_response(
     query = query_of(cell_columns(engine.dialect.name))
 
     def body() -> Iterator[bytes]:
-        with engine.connect() as conn, reading(conn):
-            yield from csv_chunks(cell_batches(conn, query))
+        with engine.connect() as conn, reading(conn), closing(cell_batches(conn, query)) as rows:
+            # the cursor is closed before the transaction ends, also when the client left
+            yield from csv_chunks(rows)
 
     response = Response(body(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"

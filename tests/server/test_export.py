@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
-from datetime import date
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import waitress
 from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from server import export
 from server.db import get_engine
 from server.export import safe_cell
-from server.store import submissions
+from server.store import schema, submissions
 from server.store.submissions import EXPORT_COLUMNS
 from tests.server.conftest import Smiletap, assert_error
 
@@ -104,3 +111,219 @@ def test_csv_streams_in_chunks_and_equals_the_whole_file_export(
         reference = _whole_file_csv([dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in rows])
     assert body == reference
     assert "wait;rude" in body and "'-2 stars" in body and "'@fine" in body
+
+
+def _store_answers(location_id: str, device_id: str, rows: list[dict[str, Any]]) -> None:
+    """Submissions with one answer each, written straight to the tables (values ingest would
+    refuse, as the export must stay safe whatever is stored)."""
+    base = {
+        "device_id": device_id,
+        "location_id": location_id,
+        "survey_id": "srv",
+        "survey_version": 1,
+        "staff_id": None,
+        "touchpoint_id": None,
+        "language": "en",
+        "skew_s": 0.0,
+        "local_date": date(2026, 11, 20),
+        "weekday": 5,
+        "hour": 10,
+        "burst": False,
+        "content_hash": "h",
+        "payload": "{}",
+    }
+    subs, answers = [], []
+    for number, row in enumerate(rows):
+        moment = row.pop("at", datetime(2026, 11, 20, 10, tzinfo=UTC) + timedelta(seconds=number))
+        answer = {k: row.pop(k) for k in ("question_id", "reasons", "comment", "value") if k in row}
+        sub = {**base, "tapped_at": moment, "received_at": moment, "effective_at": moment, **row}
+        subs.append(sub)
+        answers.append(
+            {"submission_id": sub["id"], "question_id": "q1", "kind": "smiley", "scale": 5}
+            | {"value": 3, "reasons": "[]", "comment": None}
+            | answer
+        )
+    with get_engine().begin() as conn:
+        conn.execute(schema.submissions.insert(), subs)
+        conn.execute(schema.answers.insert(), answers)
+
+
+def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
+    smiletap: Smiletap, app: Flask
+) -> None:
+    kiosk = smiletap.setup()
+    odd = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'quoted", 'a,"b"', "é=", "😀", ""]
+    rows: list[dict[str, Any]] = []
+    for number, text in enumerate(odd):
+        rows.append(
+            {
+                "id": f"{text}#{number}",
+                "survey_id": text or "s",
+                "staff_id": text,
+                "touchpoint_id": text or None,
+                "language": text or "en",
+                "question_id": text or "q",
+                "comment": f'{text}\r\nline, "two"' if number % 2 else text,
+                "reasons": json.dumps([text, "b;c", "ü\\"]) if text else "[]",
+            }
+        )
+    rows.append({"id": "negative", "survey_version": -2, "value": -1, "weekday": 0, "hour": 0})
+    rows.append({"id": "fraction", "at": datetime(2026, 11, 20, 11, 0, 0, 5, tzinfo=UTC)})
+    rows.append({"id": "half", "at": datetime(2026, 11, 20, 11, 0, 1, 500000, tzinfo=UTC)})
+    rows.append({"id": "=burst", "burst": True, "reasons": '["wait","rude"]'})
+    with app.app_context():
+        _store_answers(kiosk.location_id, kiosk.device_id, rows)
+    response = smiletap.client.get(
+        "/api/v1/reports/responses.csv",
+        query_string={"from": "2026-11-20", "to": "2026-11-20", "include_burst": "true"},
+        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    with app.app_context(), get_engine().connect() as conn, conn.begin():
+        stored = submissions.export_rows(conn, date(2026, 11, 20), date(2026, 11, 20), None, True)
+        reference = _whole_file_csv([dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in stored])
+    assert len(reference.splitlines()) > len(rows)  # the reference read every row
+    assert body == reference
+    assert "'=1+1#0" in body and ",'-1,2026-11-20," in body and "T11:00:00.000005Z" in body
+    assert "T11:00:01.500000Z" in body and "'=burst" in body and ",wait;rude," in body
+
+
+def test_export_holds_one_batch_not_the_file(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk leaves after at most a batch more was read, and the memory the export
+    allocates stays far below the file's size: nothing builds the whole file."""
+    kiosk = smiletap.setup()
+    rows = [
+        {"id": f"sub-{n:05d}", "at": datetime(2026, 11, 20, 10, tzinfo=UTC) + timedelta(seconds=n)}
+        for n in range(6000)
+    ]
+    with app.app_context():
+        _store_answers(kiosk.location_id, kiosk.device_id, rows)
+    monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 20)
+    monkeypatch.setattr(export, "CHUNK_CHARS", 4096)
+    batches_read = 0
+    real_batches = export.cell_batches
+
+    def counted(*args: Any) -> Iterator[Any]:
+        nonlocal batches_read
+        for batch in real_batches(*args):
+            batches_read += 1
+            yield batch
+
+    monkeypatch.setattr(export, "cell_batches", counted)
+    key = smiletap.api_key()
+
+    def get() -> Any:
+        return smiletap.client.get(
+            "/api/v1/reports/responses.csv",
+            query_string={"from": "2026-11-20", "to": "2026-11-20"},
+            headers={"Authorization": f"Bearer {key}"},
+            buffered=False,
+        )
+
+    warm_up = get()  # statements compiled and cached: not what the export holds per row
+    b"".join(warm_up.iter_encoded())
+    warm_up.close()
+    batches_read = 0
+    response = get()
+    assert response.status_code == 200 and response.is_streamed
+    size = 0
+    tracemalloc.start()
+    try:
+        for chunk in response.iter_encoded():
+            size += len(chunk)
+            assert batches_read * 20 * 150 <= size + 4096 + 20 * 170  # at most a batch ahead
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        response.close()
+    assert batches_read == 300 and size > 900_000
+    assert peak < size / 8, (peak, size)
+
+
+def test_a_client_that_leaves_mid_export_ends_its_transaction(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kiosk = smiletap.setup()
+    with app.app_context():
+        _store_answers(kiosk.location_id, kiosk.device_id, [{"id": f"s{n}"} for n in range(50)])
+        engine = get_engine()
+    monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 5)
+    monkeypatch.setattr(export, "CHUNK_CHARS", 1)
+    response = smiletap.client.get(
+        "/api/v1/reports/responses.csv",
+        query_string={"from": "2026-11-20", "to": "2026-11-20"},
+        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+        buffered=False,
+    )
+    chunks = response.iter_encoded()
+    assert next(chunks).startswith(b"submission_id,")
+    assert engine.pool.checkedout() == 1  # the export's connection, in its transaction
+    assert _open_transactions(engine) == 1
+    response.close()  # what the WSGI server does when the client goes away
+    assert engine.pool.checkedout() == 0 and _open_transactions(engine) == 0
+
+
+def _open_transactions(engine: Engine) -> int:
+    """Sessions of this database inside a transaction (PostgreSQL); on SQLite 1 when a reader
+    holds the WAL back (a full checkpoint is busy), else 0."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND starts_with(state, 'idle in transaction')"
+                ).scalar_one()
+            )
+    with engine.begin() as conn:
+        conn.execute(schema.locations.update().values(name=schema.locations.c.name))
+    raw = engine.raw_connection()  # outside a transaction, where a checkpoint can run
+    try:
+        busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    return int(busy)
+
+
+def test_a_failure_mid_export_breaks_the_transfer_instead_of_ending_the_file(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the real server (waitress, as `smiletap-server run`), an error after the first
+    chunk closes the connection without chunked encoding's last chunk: the client sees an
+    incomplete body, not a shorter CSV that looks whole."""
+    kiosk = smiletap.setup()
+    with app.app_context():
+        _store_answers(kiosk.location_id, kiosk.device_id, [{"id": f"s{n}"} for n in range(50)])
+    key = smiletap.api_key()
+    monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 5)
+    monkeypatch.setattr(export, "CHUNK_CHARS", 1)
+    real_batches = export.cell_batches
+
+    def failing(*args: Any) -> Iterator[Any]:
+        for number, batch in enumerate(real_batches(*args)):
+            if number == 3:
+                raise OperationalError("SELECT", {}, RuntimeError("database went away"))
+            yield batch
+
+    monkeypatch.setattr(export, "cell_batches", failing)
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=1)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
+        connection.request(
+            "GET",
+            "/api/v1/reports/responses.csv?from=2026-11-20&to=2026-11-20",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.getheader("Transfer-Encoding") == "chunked"
+        with pytest.raises(http.client.IncompleteRead) as raised:
+            answer.read()
+        assert raised.value.partial.startswith(b"submission_id,")
+        connection.close()
+    finally:
+        server.close()
+        thread.join(timeout=30)
