@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy import Connection
 from server import kpi_report
 from server.report_filters import Filters
 from server.scores import majority_scale
+from server.store import kpis as kpi_store
 from shared import scoring
 
 SCORES = ("nps", "csat", "ces", "smiley")
@@ -82,23 +82,38 @@ SUMMED_TOPS = {
 }
 
 
-def _period_namer(grain: str) -> Callable[[date], str]:
-    """A day's period as the points write it; remembered, as a year of rows has 365 days."""
-    return functools.cache(date.isoformat if grain == "day" else kpi_report.iso_week)
+def kpi_columns(kpi: str) -> tuple[str, str]:
+    """The two stored KPI columns (`kpis`) one KPI is made of: numerator and denominator
+    (for `visitors`, visitors twice)."""
+    if kpi in RATIO_PARTS:
+        top, bottom = RATIO_PARTS[kpi][:2]
+        return top, bottom
+    return SUMMED_TOPS[kpi], "visitors"
+
+
+def _period_namer(grain: str) -> Callable[[date | str], str]:
+    """A day's period as the points write it, from a date or its ISO text (SQLite's, read
+    without conversion); remembered, as a year of rows has 365 days."""
+
+    def name(day: date | str) -> str:
+        if grain == "day":
+            return day if isinstance(day, str) else day.isoformat()
+        return kpi_report.iso_week(date.fromisoformat(day) if isinstance(day, str) else day)
+
+    return functools.cache(name)
 
 
 def period_kpis(
-    days: dict[tuple[str, date], dict[str, Any]], kpi: str, grain: str
+    rows: Iterable[tuple[str, date | str, Any, Any]], kpi: str, grain: str
 ) -> dict[tuple[str, str], float]:
-    """One KPI per (location, day or ISO week) that has it: `kpi_of` each group of
-    `kpi_report.build_groups(days, grain)`, summing only the parts this KPI needs (the same
-    sums, in the same order, so the same floats)."""
+    """One KPI per (location, day or ISO week) that has it, from (location_id, day, numerator,
+    denominator) rows, each location's in date order (`kpi_columns`): `kpi_of` each group of
+    `kpi_report.build_groups` over the same days, summing only the parts this KPI needs (the
+    same sums, in the same order, so the same floats)."""
     period_of = _period_namer(grain)
     ratio = kpi in RATIO_PARTS
-    top_name, bottom_name = RATIO_PARTS[kpi][:2] if ratio else (SUMMED_TOPS[kpi], "visitors")
     tops: dict[tuple[str, str], list[Any]] = {}
-    for (location_id, day), values in days.items():
-        top, bottom = values[top_name], values[bottom_name]
+    for location_id, day, top, bottom in rows:
         key = (location_id, period_of(day))
         sums = tops.get(key)
         if ratio:  # both parts or neither, summed from 0.0 as kpi_report's pairs are
@@ -149,20 +164,20 @@ class Link:
 def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     """The within-location correlation of (location_id, score, kpi) points."""
     n = len(points)
-    by_location: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for location_id, score, kpi in points:
-        by_location[location_id].append((score, kpi))
-    dof = n - len(by_location) - 2
+    codes: dict[str, int] = {}
+    location = np.fromiter(
+        (codes.setdefault(p[0], len(codes)) for p in points), dtype=np.intp, count=n
+    )
+    dof = n - len(codes) - 2
     if n < MIN_POINTS or dof < 1:
         return Link(n, None, None, "not_enough_data")
-    xs: list[float] = []
-    ys: list[float] = []
-    for pairs in by_location.values():
-        values = np.array(pairs, dtype=float)
-        centred = values - values.mean(axis=0)
-        xs.extend(centred[:, 0])
-        ys.extend(centred[:, 1])
-    x, y = np.array(xs), np.array(ys)
+    values = np.array([p[1:] for p in points], dtype=float)
+    # Each point around its location's mean (one bincount per column, not a loop per place).
+    sizes = np.bincount(location)
+    x, y = (
+        values[:, i] - (np.bincount(location, weights=values[:, i]) / sizes)[location]
+        for i in (0, 1)
+    )
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return Link(n, None, None, "not_enough_data")  # nothing varies: no correlation
     r = float(stats.pearsonr(x, y).statistic)
@@ -178,12 +193,13 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     return Link(n, round(r, 3), (round(low, 3), round(high, 3)), verdict)
 
 
-def _headline(score: str, n: int, happy: int, unhappy: int, total: int) -> float:
-    if score == "nps":
-        return scoring.nps_score(happy, unhappy, n)
-    if score == "ces":
-        return scoring.mean_score(total, n)
-    return scoring.share_score(happy, n)  # CSAT satisfied, smiley upper half
+#: Each score's headline from (n, happy, unhappy, value total): `shared.scoring`'s formulas.
+_HEADLINES: dict[str, Callable[[int, int, int, int], float]] = {
+    "nps": lambda n, happy, unhappy, _: scoring.nps_score(happy, unhappy, n),
+    "ces": lambda n, _happy, _unhappy, total: scoring.mean_score(total, n),
+    "csat": lambda n, happy, _unhappy, _total: scoring.share_score(happy, n),  # satisfied
+    "smiley": lambda n, happy, _unhappy, _total: scoring.share_score(happy, n),  # upper half
+}
 
 
 def period_scores(
@@ -202,12 +218,14 @@ def period_scores(
         key = (location_id, period_of(day))
         by_scale = parts.get(key)
         if by_scale is None:
-            parts[key] = by_scale = {}
+            parts[key] = {scale: sums}
+            continue
         summed = by_scale.get(scale)
         if summed is None:
             by_scale[scale] = sums
         else:  # another day of the same week
             by_scale[scale] = [a + b for a, b in zip(summed, sums, strict=True)]
+    headline = _HEADLINES[score]
     found = {}
     for key, by_scale in parts.items():
         if len(by_scale) == 1:
@@ -216,7 +234,7 @@ def period_scores(
             chosen = by_scale[majority_scale({s: p[0] for s, p in by_scale.items()})]
         n, happy, unhappy, total = chosen
         if n > 0:
-            found[key] = _headline(score, n, happy, unhappy, total)
+            found[key] = headline(n, happy, unhappy, total)
     return found
 
 
@@ -226,10 +244,14 @@ def points(
     """The (location, period) points with both a score and a KPI, in period order."""
     scores = period_scores(conn, filters, score, grain)
     # The KPIs alone: no raw answers read, whatever their number.
-    kpis = period_kpis(filters.day_rows(conn, kpis_only=True), kpi, grain)
-    found = [
-        {"location_id": key[0], "period": key[1], "score": scores[key], "kpi": round(value, 3)}
-        for key, value in kpis.items()
-        if key in scores
-    ]
-    return sorted(found, key=lambda p: (p["period"], p["location_id"]))
+    top, bottom = kpi_columns(kpi)
+    rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,
+                                 top, bottom)  # fmt: skip
+    kpis = period_kpis(rows, kpi, grain)
+    found = [(key[1], key[0], value) for key, value in kpis.items() if key in scores]
+    found.sort()
+    return [
+        {"location_id": location_id, "period": period, "score": scores[(location_id, period)],
+         "kpi": round(value, 3)}
+        for period, location_id, value in found
+    ]  # fmt: skip

@@ -40,7 +40,7 @@ class Filters:
 
     def daily_score_parts(
         self, conn: Connection, kind: str
-    ) -> list[tuple[str, date, int, int, int, int, int]]:
+    ) -> list[tuple[str, date | str, int, int, int, int, int]]:
         """A score's headline parts per location-day and scale (`rollups.daily_score_parts`)."""
         return rollups.daily_score_parts(
             conn,
