@@ -294,6 +294,8 @@ class Decided:
     results: dict[int, SubmissionResult]
     new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]]
     conflicts: list[tuple[str, str, str]]
+    #: SQLite's data_version before the stored ids were looked up (`submissions.insert_many`).
+    looked_up_at: int | None = None
 
     @property
     def writes_nothing(self) -> bool:
@@ -326,6 +328,8 @@ def decide(
     The batch costs a handful of statements, not a few per item: one look-up of the ids
     already stored, one of the survey version, assignments, staff and touchpoints met.
     """
+    # Read before anything else, so any commit after it shows (`submissions.insert_many`).
+    looked_up_at = submissions.data_version(conn)
     skew = measured_skew(batch.sent_at, received_at)
     lookups = _Lookups(conn)
     timezone = device.get("location_timezone")
@@ -339,7 +343,7 @@ def decide(
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
     stored = submissions.find_many(conn, (item.id for item in items))
-    decided = Decided(device, items, contents, {}, {}, [])
+    decided = Decided(device, items, contents, {}, {}, [], looked_up_at)
     results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
@@ -394,6 +398,7 @@ def store(conn: Connection, decided: Decided) -> list[SubmissionResult]:
         conn,
         [entry[1] for entry in new.values()],
         [answer for entry in new.values() for answer in entry[2]],
+        decided.looked_up_at,
     )
     raced = [sid for sid in new if sid not in inserted]
     stored_by_others = submissions.find_many(conn, raced) if raced else {}

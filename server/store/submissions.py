@@ -56,8 +56,19 @@ def find_ids(conn: Connection, submission_ids: list[str]) -> set[str]:
     return found
 
 
+def data_version(conn: Connection) -> int | None:
+    """SQLite's `PRAGMA data_version` of this connection (None on PostgreSQL): it moves
+    whenever another connection commits to the database file."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+
+
 def insert_many(
-    conn: Connection, rows: list[dict[str, Any]], answer_rows: list[dict[str, Any]]
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    answer_rows: list[dict[str, Any]],
+    looked_up_at: int | None = None,
 ) -> set[str]:
     """Store submissions and their answers in a few statements; the ids actually inserted
     (an id another transaction stored first is skipped, with its answers).
@@ -66,8 +77,10 @@ def insert_many(
     id: it waits for the other transaction and then skips that row, instead of failing the
     whole batch; RETURNING names the rows inserted. SQLite: the caller holds the one write
     lock (`BEGIN IMMEDIATE`), so the ids not stored now are inserted without a conflict, by
-    the driver's `executemany` (`server.store.bulk`). Rows are inserted in the order given
-    (ingest sorts them by id).
+    the driver's `executemany` (`server.store.bulk`). Which are stored is looked up again
+    unless `looked_up_at`, the `data_version` read before the caller last found these ids
+    missing, is still current: then no other connection has committed since. Rows are
+    inserted in the order given (ingest sorts them by id).
     """
     if not rows:
         return set()
@@ -79,7 +92,8 @@ def insert_many(
         if kept:
             conn.execute(_PG_ANSWERS, {"rows": bulk.json_rows(kept)})
         return inserted
-    stored = find_ids(conn, [row["id"] for row in rows])
+    unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
+    stored = set() if unchanged else find_ids(conn, [row["id"] for row in rows])
     fresh = [row for row in rows if row["id"] not in stored] if stored else rows
     bulk.sqlite_executemany(conn, _SQLITE_SUBMISSIONS, submissions, fresh)
     inserted = {row["id"] for row in fresh}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
-from server.db import get_engine
-from server.store import as_utc
+from server.db import get_engine, reading
+from server.ingest import decide, store
+from server.store import as_utc, devices, rollups
 from server.store.schema import answers, id_conflicts, submissions
 from shared.clock import utcnow
+from shared.protocol import SubmissionBatch
 from tests.server.conftest import Smiletap
 
 
@@ -270,3 +273,35 @@ def test_a_tap_time_with_an_offset_is_stored_as_the_same_moment(smiletap: Smilet
         row = conn.execute(select(submissions)).one()
     assert as_utc(row.tapped_at) == moment
     assert abs((as_utc(row.effective_at) - moment).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("same_content", [True, False])
+def test_an_id_stored_between_judging_and_storing(
+    smiletap: Smiletap, app, same_content: bool
+) -> None:
+    """Another request stores an id after this batch was judged (on SQLite, in its read
+    transaction) and before it is stored: the item is then judged against what that request
+    stored, and nothing is stored or counted twice."""
+    kiosk = smiletap.setup()
+    item, fresh = kiosk.item(2), kiosk.item(3)
+    body = {"sent_at": item["tapped_at"], "submissions": [item, fresh]}
+    batch = SubmissionBatch.model_validate_json(json.dumps(body))
+    # A connection of its own: the request below takes another one from the pool.
+    with get_engine(app).connect() as conn:
+        with reading(conn):
+            device = devices.by_token(conn, kiosk.token)
+            assert device is not None
+            decided = decide(conn, device, batch, utcnow(), 120.0)
+        other = item if same_content else {**item, "answers": [{"question_id": "q1", "value": 5}]}
+        assert _results(kiosk.submit([other]))[0]["status"] == "accepted"
+        with conn.begin():
+            results = store(conn, decided)
+        with conn.begin():
+            assert rollups.differences(conn) == 0
+    expected = ("duplicate", None) if same_content else ("rejected", "id_conflict")
+    assert [(r.status, r.reason) for r in results] == [expected, ("accepted", None)]
+    with get_engine(app).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(submissions)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(answers)).scalar_one() == 2
+        conflicts = conn.execute(select(func.count()).select_from(id_conflicts)).scalar_one()
+    assert conflicts == (0 if same_content else 1)
