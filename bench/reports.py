@@ -150,8 +150,16 @@ def build(path: Path, answers: int, check: bool = False) -> tuple[str, int, floa
     if check:
         _check(engine)
     engine.dispose()
-    (path.parent / "key").write_text(key)
+    path.with_suffix(".key").write_text(key)
     return url, rows, elapsed
+
+
+def _hourly_rows(path: Path) -> int:
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        rows = int(conn.exec_driver_sql("SELECT count(*) FROM rollups").scalar_one())
+    engine.dispose()
+    return rows
 
 
 def _check(engine: Any) -> None:
@@ -260,6 +268,8 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="compare the written period "
                         "rollups with rollups.derive's (slow at 10M)")  # fmt: skip
     parser.add_argument("--only", nargs="+", help="measure only these labels (group_by or links)")
+    parser.add_argument("--keep", type=Path, help="a folder to keep each size's database in, and "
+                        "to reuse it from on the next run")  # fmt: skip
     args = parser.parse_args()
     labels = [label for label in (*GROUP_BYS, *LINKS) if not args.only or label in args.only]
     p50s: dict[tuple[int, str, str], float] = {}
@@ -268,9 +278,12 @@ def main() -> None:
           f"{'p50 ms':>8} {'p95 ms':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            path = Path(tmp) / f"reports-{size}.db"
-            url, rows, build_s = build(path, size, args.check)
-            key = (path.parent / "key").read_text()
+            path = (args.keep or Path(tmp)) / f"reports-{size}.db"
+            if args.keep and path.exists():
+                url, rows, build_s = f"sqlite:///{path}", _hourly_rows(path), 0.0
+            else:
+                url, rows, build_s = build(path, size, args.check)
+            key = path.with_suffix(".key").read_text()
             for group_by in labels:
                 for span in RANGES:
                     p50, p95 = measure(url, key, group_by, span, args.runs)
@@ -278,7 +291,8 @@ def main() -> None:
                     p95s[(size, group_by, span)] = p95
                     print(f"{size:>10} {rows:>12} {build_s:>8.1f} {group_by:>13} {span:>10} "
                           f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
-            path.unlink()
+            if not args.keep:
+                path.unlink()
     small, large = min(args.sizes), max(args.sizes)
     for group_by in labels:
         for span in RANGES:

@@ -6,6 +6,7 @@ Built from a request by `server.api.reports`; used there and by `server.links`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,6 +30,18 @@ class Filters:
     def counts(self, conn: Connection, group_by: str) -> list[dict[str, Any]]:
         """The score counts per `group_by` group (`rollups.counts`) under these filters."""
         return rollups.counts(
+            conn,
+            group_by,
+            self.day_from,
+            self.day_to,
+            self.location_ids,
+            self.include_burst,
+            self.touchpoint_ids,
+        )
+
+    def count_rows(self, conn: Connection, group_by: str) -> Sequence[Sequence[Any]]:
+        """`counts` as rows (`rollups.count_rows`), for `scores.score_groups`."""
+        return rollups.count_rows(
             conn,
             group_by,
             self.day_from,

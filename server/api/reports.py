@@ -13,8 +13,9 @@ from server.auth import require_api_key
 from server.db import get_db, get_engine
 from server.errors import ApiError
 from server.export import responses_csv_response
+from server.json_response import json_response
 from server.report_filters import Filters
-from server.scores import build_groups
+from server.scores import score_groups
 from server.store import rollups, submissions
 from server.store.api_keys import ApiKey
 
@@ -111,14 +112,16 @@ def scores() -> Response:
     min_n = _min_n_arg()
     conn = get_db()
     with conn.begin():
-        rows = filters.counts(conn, group_by)
-    return jsonify(
+        rows = filters.count_rows(conn, group_by)
+    # Thousands of groups (a year of 50 locations by weekday × hour is ~1 MB): orjson writes
+    # them ~10x faster than the json module, with the same keys in the same sorted order.
+    return json_response(
         {
             "from": filters.day_from.isoformat(),
             "to": filters.day_to.isoformat(),
             "group_by": group_by,
             "min_n": min_n,
-            "groups": build_groups(rows, group_by, min_n),
+            "groups": score_groups(rows, group_by, min_n),
         }
     )
 
