@@ -79,6 +79,14 @@ READS: dict[str, Callable[[Connection, date, date, list[str | None]], object]] =
         )
         for group_by in rollups.GROUP_TABLES
     },
+    **{
+        f"count_rows/{group_by}": (
+            lambda conn, a, b, tps, group_by=group_by: rollups.count_rows(
+                conn, group_by, a, b, None, False, tps
+            )
+        )
+        for group_by in rollups.GROUP_TABLES
+    },
     "daily_score_parts": lambda conn, a, b, tps: rollups.daily_score_parts(
         conn, "smiley", a, b, None, False, tps
     ),
