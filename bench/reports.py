@@ -155,7 +155,9 @@ def build(path: Path, answers: int, check: bool = False) -> tuple[str, int, floa
 
 
 def _hourly_rows(path: Path) -> int:
+    """A kept database brought to the newest schema; its number of hourly rollup rows."""
     engine = make_engine(f"sqlite:///{path}")
+    migrations.upgrade(engine)
     with engine.connect() as conn:
         rows = int(conn.exec_driver_sql("SELECT count(*) FROM rollups").scalar_one())
     engine.dispose()

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from server import kpi_report, links, settings
 from server.auth import require_api_key
-from server.db import get_db, get_engine
+from server.db import get_db, get_engine, reading
 from server.errors import ApiError
 from server.export import responses_csv_response
 from server.json_response import json_response
@@ -111,7 +111,7 @@ def scores() -> Response:
         )
     min_n = _min_n_arg()
     conn = get_db()
-    with conn.begin():
+    with reading(conn):  # a deferred BEGIN on SQLite: a report waits for no writer's lock
         rows = filters.count_rows(conn, group_by)
     # Thousands of groups (a year of 50 locations by weekday × hour is ~1 MB): orjson writes
     # them ~10x faster than the json module, with the same keys in the same sorted order.

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, select, text
 
 from server import migrations
 from server.db import make_engine
-from server.scores import build_groups
+from server.scores import build_groups, score_groups
 from server.store import rollups
 from server.store.schema import rollups as hourly
 from tests.server.conftest import Smiletap
@@ -121,8 +121,11 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
         day_to = day_from + timedelta(days=days)
         with engine.connect() as conn:
             period = rollups.counts(conn, group_by, day_from, day_to, scope, burst, at)
+            rows = rollups.count_rows(conn, group_by, day_from, day_to, scope, burst, at)
             reference = _hourly_counts(conn, group_by, day_from, day_to, scope, burst, at)
-        assert build_groups(period, group_by, 1) == build_groups(reference, group_by, 1)
+        expected = build_groups(reference, group_by, 1)
+        assert build_groups(period, group_by, 1) == expected
+        assert score_groups(rows, group_by, 1) == expected  # the API's read, one row per scale
 
     try:
         compare()
