@@ -224,7 +224,7 @@ class SmiletapKioskApp(App):
             on_resize=self._targets_moved,
         )
         if self.target_log is not None:
-            self.target_log.cancel()
+            self.target_log.close()
         self.controller.stop()
 
     # --- the window's touches and keys --------------------------------------------------------
@@ -294,7 +294,10 @@ class SmiletapKioskApp(App):
             self.pin_screen.message = message
 
     def fill_status(self, text: str, *, busy: bool, state: str = "", headline: str = "") -> None:
+        started_or_ended = busy != self.status_screen.busy
         self.status_screen.show(text, busy=busy, state=state, headline=headline)
+        if started_or_ended and self.target_log is not None:
+            self.target_log.reset()  # a manual sync's start and outcome are logged afresh
 
     def wake_in(self, seconds: float | None) -> None:
         if self._wake_event is not None:

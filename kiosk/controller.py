@@ -203,6 +203,8 @@ class KioskController:
             log.info("screen: %s", screen)
         self.screen = screen
         self.view.show(screen)
+        if screen != Screen.THANKS:
+            self._cancel_timer(Timer.THANKS)  # its timer is its own (IT may leave it early)
         if screen in CUSTOMER_SCREENS or screen in IT_SCREENS:
             self._restart_idle_timer()
         else:
@@ -531,5 +533,6 @@ class KioskController:
             log.exception("it: manual sync failed")
 
     def _synced(self, _result: None) -> None:
+        log.info("it: sync finished")
         self.status_busy = False
         self._update_status()

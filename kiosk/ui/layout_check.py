@@ -3,8 +3,9 @@ inside the window and every label's text inside its own box.
 
 `TargetLog` logs the verdict as `layout <screen> <w>x<h> #<digest>: <n> widgets, fits` (or the
 problems found) each time a screen has settled with new content (the digest is of the words it
-shows), so the end-to-end walk asserts it for every screen, in every language, at every display
-size, and keeps only the screenshots people review.
+shows and which chips are picked; not of what is typed into a field), so the end-to-end walk
+asserts it for every screen, in every language, at every display size, waits for it before a
+screenshot, and keeps only the screenshots people review.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import zlib
 
 from kivy.uix.label import Label
+from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 #: Rounding slack, in pixels.
@@ -28,6 +30,15 @@ def _visible(widget: Widget, screen: Widget) -> bool:
             return True
         node = node.parent
     return True
+
+
+def _shown(widget: Widget) -> str:
+    """What a widget shows for the digest: its words, marked when it is a picked chip; a
+    field's typed text is left out (a line per keystroke would say nothing about layout)."""
+    if isinstance(widget, TextInput):
+        return str(widget.hint_text)
+    text = str(getattr(widget, "text", ""))
+    return f"{text}\x1e" if getattr(widget, "selected", False) is True else text
 
 
 def _name(widget: Widget) -> str:
@@ -61,7 +72,7 @@ def problems(screen: Widget, window_size: tuple[float, float]) -> tuple[list[str
     for widget in screen.walk(restrict=True):
         if widget.width <= 0 or widget.height <= 0 or not _visible(widget, screen):
             continue
-        words.append(getattr(widget, "text", ""))
+        words.append(_shown(widget))
         left, bottom = widget.to_window(widget.x, widget.y)
         right, top = widget.to_window(widget.right, widget.top)
         if left < -SLACK or bottom < -SLACK or right > width + SLACK or top > height + SLACK:

@@ -30,14 +30,17 @@ def describe(group: str, targets: Iterable[tuple[str, Widget]]) -> str:
 
 
 class TargetLog:
-    """Logs the current screen's `target_groups()` once its layout has been still.
+    """Logs the current screen's `target_groups()` and layout verdict once its layout is still.
 
-    A line is logged when it is new or its targets moved (e.g. a window resize). Two looks
-    `DELAY_S` apart must agree first, so a layout still settling (or a Clock that jumped
-    ahead) never logs positions nobody can click.
+    A look runs `DELAY_S` after a screen shows, after its targets move (e.g. a window resize)
+    and after a frame is drawn (a change within a screen: a chip picked, a message shown). A
+    line is logged when it is new since the screen showed. Two looks at least `DELAY_S` and
+    `MIN_FRAMES` frames apart must agree first, so a layout still settling (or a Clock that
+    jumped ahead) never logs positions nobody can click, and a logged line has been drawn.
     """
 
-    DELAY_S = 0.3
+    DELAY_S = 0.1
+    MIN_FRAMES = 3
 
     def __init__(self, manager: ScreenManager, logger: logging.Logger) -> None:
         self.manager = manager
@@ -45,6 +48,8 @@ class TargetLog:
         self._event: ClockEvent | None = None
         self._logged: set[str] = set()
         self._seen: list[str] = []
+        self._seen_frame = 0
+        Window.bind(on_flip=self._drawn)
 
     def reset(self) -> None:
         """A new screen (or new content): log its targets afresh."""
@@ -56,20 +61,35 @@ class TargetLog:
         self.cancel()
         self._event = Clock.schedule_once(self._look, self.DELAY_S)
 
+    def _drawn(self, *_args: object) -> None:
+        """A frame was drawn: something may have changed within the screen; look soon."""
+        if self._event is None:
+            self._event = Clock.schedule_once(self._look, self.DELAY_S)
+
     def cancel(self) -> None:
         if self._event is not None:
             self._event.cancel()
             self._event = None
 
+    def close(self) -> None:
+        """The app stops: no more looks."""
+        self.cancel()
+        Window.unbind(on_flip=self._drawn)
+
     def _look(self, _dt: float = 0) -> None:
         self._event = None
         screen = self.manager.current_screen
+        if screen is None:
+            return
         groups = screen.target_groups() if hasattr(screen, "target_groups") else {}
         lines = [describe(group, targets) for group, targets in groups.items()]
         lines.append(layout_check.describe(screen.name, screen, Window.size))
         if lines != self._seen:
-            self._seen = lines
+            self._seen, self._seen_frame = lines, Clock.frames
             self.schedule()
+            return
+        if Clock.frames - self._seen_frame < self.MIN_FRAMES:
+            self.schedule()  # a slow machine: not enough frames yet to call it still
             return
         for line in lines:
             if line not in self._logged:

@@ -6,6 +6,7 @@ import logging
 import re
 
 import pytest
+from kivy.clock import Clock
 from kivy.uix.textinput import TextInput
 
 from kiosk.i18n import LANGUAGE_NAMES, translations
@@ -118,6 +119,30 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
     assert store.count() == 1
 
 
+def test_a_change_within_a_screen_is_logged_once_drawn(make_kiosk, caplog):
+    """A picked chip logs no new targets, but a new layout line once it has been drawn: the
+    end-to-end walk waits for it before a screenshot instead of sleeping."""
+    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey()))
+
+    def layouts() -> list[str]:
+        return [m for m in caplog.messages if m.startswith("layout followup ")]
+
+    with caplog.at_level(logging.INFO, logger="kiosk"):
+        press(kiosk.targets()[1].drawing)
+        chips = spots(caplog, "reasons")
+        wait_until(lambda: len(layouts()) == 1)
+        drawn = Clock.frames_displayed
+        tap_window(*chips["wait"])
+        wait_until(lambda: len(layouts()) == 2)
+    assert Clock.frames_displayed > drawn  # the picked chip was drawn before its line
+    assert kiosk.screen == "followup"
+    first, picked = layouts()
+    assert first.split(":")[1:] == picked.split(":")[1:]  # the same widgets, still fitting
+    assert first.split(":")[0] != picked.split(":")[0]  # a new digest: the chip is filled
+    # its targets did not move: logged once
+    assert sum(m.startswith("targets reasons: ") for m in caplog.messages) == 1
+
+
 def test_no_chips_above_the_threshold(make_kiosk, store):
     kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
     press(kiosk.targets()[2].drawing)  # value 3
@@ -137,7 +162,8 @@ def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
 
 
 def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey(follow_up=None, comment=True)))
+    # HOLD_ALL: a loaded machine's slow frames once added up to the 2 s idle reset mid-comment
+    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey(follow_up=None, comment=True)))
     press(kiosk.targets()[4].drawing)
     frames()
     assert kiosk.screen == "comment"
@@ -190,7 +216,8 @@ def test_staff_skip_records_none(make_kiosk, store):
 
 
 def test_language_chip_applies_to_this_customer_only(make_kiosk, store, caplog):
-    kiosk = make_kiosk(make_config(kiosk=FAST, survey=survey()))
+    # No idle reset (it resets the language too) however slow a loaded machine's frames are.
+    kiosk = make_kiosk(make_config(kiosk={**FAST, "idle_reset_s": 60}, survey=survey()))
     with caplog.at_level(logging.INFO, logger="kiosk"):
         frames()
         chips = spots(caplog, "languages")

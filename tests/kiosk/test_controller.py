@@ -116,6 +116,24 @@ def test_thanks_returns_to_the_first_question_after_thank_you_s(make_controller)
     assert kiosk.screen == Screen.QUESTION
 
 
+def test_it_opening_the_pin_pad_on_the_thank_you_screen_stays_there(make_controller, store):
+    """The thank-you screen's timer is the thank-you screen's: IT's long press during it is
+    not pulled back to the question when it runs out (as a new config never pulls IT out)."""
+    set_pin(store, "246810")
+    kiosk = make_controller(make_config(kiosk={**FAST, "thank_you_s": 4}), long_press_s=1)
+    kiosk.controller.answer(3)
+    assert kiosk.screen == Screen.THANKS
+    kiosk.controller.touched(in_corner=True)
+    kiosk.wait(1)
+    assert kiosk.screen == Screen.PIN
+    kiosk.controller.released()
+    assert Timer.THANKS not in kiosk.controller.timers
+    kiosk.wait(10)
+    assert kiosk.screen == Screen.PIN
+    kiosk.controller.enter_pin("246810")
+    assert kiosk.screen == Screen.STATUS
+
+
 def test_multi_question_survey_updates_one_row(make_controller, store):
     kiosk = make_controller(make_config(kiosk=FAST, survey={"questions": TWO_QUESTIONS}))
     kiosk.controller.answer(1)

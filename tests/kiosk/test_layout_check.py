@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from kiosk.ui import layout_check
+from kiosk.ui.widgets.chip import Chip
 
 WINDOW = (800, 480)
 
@@ -58,3 +60,14 @@ def test_the_digest_follows_the_words() -> None:
     english = layout_check.describe("thanks", screen_with(label("Thank you!", 300)), WINDOW)
     polish = layout_check.describe("thanks", screen_with(label("Dziękujemy!", 300)), WINDOW)
     assert english != polish
+
+
+def test_the_digest_follows_a_picked_chip_not_typed_text() -> None:
+    chip = Chip(text="Staff", size_hint=(None, None), size=(200, 60))
+    field = TextInput(hint_text="Comment", size_hint=(None, None), size=(300, 60))
+    screen = screen_with(chip, field)
+    before = layout_check.describe("followup", screen, WINDOW)
+    field.text = "Nice staff"  # a line per keystroke would say nothing about the layout
+    assert layout_check.describe("followup", screen, WINDOW) == before
+    chip.selected = True  # drawn filled: a screenshot after it must wait for a new line
+    assert layout_check.describe("followup", screen, WINDOW) != before
