@@ -87,13 +87,12 @@ class XDisplay:
     def _xdotool(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=self.env(), check=True)
 
-    def screenshot(
-        self, path: Path, size: Sequence[int] | None = None, settle_s: float = 0.6
-    ) -> Path:
-        """Capture the display (its top-left `size` only, where a window sits, if given) once
-        the last logged change has had time to be drawn."""
+    def screenshot(self, path: Path, size: Sequence[int] | None = None) -> Path:
+        """Capture the display now (its top-left `size` only, where a window sits, if given).
+
+        Take it once the kiosk has logged the screen settled (`KioskProcess.layout`, or its
+        `targets` lines): it logs them only after the screen was drawn, so nothing sleeps."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        time.sleep(settle_s)  # an app logs a screen change a frame or two before it is drawn
         crop = ["-crop", "{}x{}+0+0".format(*size), "+repage"] if size else []
         subprocess.run(
             ["/usr/bin/import", "-window", "root", *crop, str(path)], env=self.env(), check=True
@@ -429,6 +428,27 @@ class KioskProcess:
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         assert self.output is not None, "start() first"
         return self.output.wait_for(pattern, timeout)
+
+    def said(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        """A line matching `pattern` the kiosk logged already (waiting for another line may
+        have passed it) or logs within `timeout`."""
+        assert self.output is not None, "start() first"
+        regex = re.compile(pattern)
+        for line in self.output.seen:
+            if match := regex.search(line):
+                return match
+        return self.output.wait_for(pattern, timeout)
+
+    def layout(self, screen: str, timeout: float = 30.0) -> re.Match[str]:
+        """The next layout verdict the kiosk logs for `screen` (`kiosk/ui/layout_check.py`):
+        groups `size` (`800x480`), `widgets` (how many) and `verdict` (`fits` or what is
+        wrong). The kiosk logs it once the screen (or a change within it) has settled and
+        been drawn: a screenshot may follow at once."""
+        return self.wait_for(
+            rf"layout {re.escape(screen)} (?P<size>\d+x\d+) #\w+: (?P<widgets>\d+) widgets, "
+            r"(?P<verdict>.*)$",
+            timeout,
+        )
 
     def targets(self, question_id: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
         """The answer targets the kiosk logged for a question: value → window pixel."""

@@ -64,6 +64,7 @@ def test_full_disk_pauses_taps_and_recovers(
             kiosk.wait_for(r"screen: question")
         assert refused, "the disk never filled"
         kiosk.wait_for(r"screen: waiting")
+        kiosk.layout("waiting")  # drawn
         xvfb.screenshot(artifacts / "1-unavailable.png")
         x, y = 400, 240
         xvfb.click(x, y)  # a tap on the calm screen does nothing

@@ -86,7 +86,9 @@ def test_session_fills_the_screen_and_one_click_is_one_press(
         screen.click(*faces[1])  # unhappiest: the reason chips come next
         kiosk.wait_for(r"tap recorded \S+ value=1")
         reasons = kiosk.named_targets("reasons")
+        kiosk.layout("followup")
         screen.click(*reasons["wait"])  # read twice, it would toggle on and off again
+        kiosk.layout("followup")  # the picked chip drawn
         screen.screenshot(artifacts / "followup.png")
         screen.click(*reasons["done"])
         kiosk.wait_for(r"reasons recorded \S+ reasons=wait$")

@@ -38,10 +38,13 @@ def test_smiley_tap_reaches_report(
         tapped = kiosk.wait_for(r"tap recorded (\S+) value=(\d+)")
         assert tapped.group(2) == "4"
         kiosk.wait_for(r"screen: thanks")
+        kiosk.layout("thanks")  # drawn
         xvfb.screenshot(artifacts / "2-thanks.png")
 
-        kiosk.wait_for(r"sync: uploaded 1 accepted 1", timeout=30)
+        # (logged at any moment since the tap: maybe while the thank-you screen was laid out)
+        kiosk.said(r"sync: uploaded 1 accepted 1", timeout=30)
         kiosk.wait_for(r"screen: question", timeout=30)
+        kiosk.layout("question")  # drawn
         xvfb.screenshot(artifacts / "3-back-to-question.png")
     finally:
         kiosk.stop()
