@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,12 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, literal_column
 
 from server.db import reading
 from server.store import as_utc
-from server.store.submissions import EXPORT_BATCH_ROWS, EXPORT_COLUMNS, export_columns
+from server.store.submissions import (
+    EXPORT_BATCH_ROWS,
+    EXPORT_COLUMNS,
+    ExportFilter,
+    export_columns,
+)
 from shared.clock import to_rfc3339
 
 #: A cell starting with one of these is read as a formula by spreadsheets (PROTOCOL.md).
@@ -160,24 +165,22 @@ def cell_batches(conn: Connection, query: Select[Any]) -> Generator[Sequence[Seq
         yield from result.partitions(EXPORT_BATCH_ROWS)
 
 
-def responses_csv_response(
-    engine: Engine,
-    query_of: Callable[[Sequence[ColumnElement[Any]]], Select[Any]],
-    filename: str,
-) -> Response:
-    """A text/csv attachment streaming `query_of(cell_columns)` on a connection of its own,
+def responses_csv_response(engine: Engine, wanted: ExportFilter, filename: str) -> Response:
+    """A text/csv attachment streaming the answers `wanted` selects on a connection of its own,
     read in one read-only transaction (on SQLite a deferred BEGIN, so a long download never
     holds the write lock). Check access and parse the request before calling: once the body
     streams, the status is sent. A failure after that ends the body without chunked
     encoding's last chunk, so the client sees a broken transfer, never a short file that looks
     whole; a client that goes away closes the generator, which ends the transaction and
     returns the connection."""
-    query = query_of(cell_columns(engine.dialect.name))
+    columns = cell_columns(engine.dialect.name)
 
     def body() -> Iterator[bytes]:
-        with engine.connect() as conn, reading(conn), closing(cell_batches(conn, query)) as rows:
-            # the cursor is closed before the transaction ends, also when the client left
-            yield from csv_chunks(rows)
+        with engine.connect() as conn, reading(conn):
+            query = wanted.query(conn, columns)
+            with closing(cell_batches(conn, query)) as rows:
+                # the cursor is closed before the transaction ends, also when the client left
+                yield from csv_chunks(rows)
 
     response = Response(body(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"

@@ -133,8 +133,7 @@ def responses_csv() -> Response:
     filters = _filters(key)
     return responses_csv_response(
         get_engine(),
-        lambda columns: submissions.export_query(
-            columns,
+        submissions.ExportFilter(
             filters.day_from,
             filters.day_to,
             filters.location_ids,

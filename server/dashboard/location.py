@@ -283,8 +283,6 @@ def export(location_id: str) -> Response:
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
     return responses_csv_response(
         get_engine(),
-        lambda columns: submissions.export_query(
-            columns, period.day_from, period.day_to, [location_id], False, narrow
-        ),
+        submissions.ExportFilter(period.day_from, period.day_to, [location_id], False, narrow),
         filename,
     )

@@ -327,3 +327,41 @@ def test_a_failure_mid_export_breaks_the_transfer_instead_of_ending_the_file(
     finally:
         server.close()
         thread.join(timeout=30)
+
+
+def test_a_scan_and_an_index_read_export_the_same_rows(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite reads the table whole when most of it is exported, else through the index;
+    both give the same file (PostgreSQL never takes the scan hint)."""
+    kiosk = smiletap.setup()
+    rows: list[dict[str, Any]] = [{"id": f"s{n}", "staff_id": f"=p{n % 3}"} for n in range(40)]
+    rows += [{"id": f"late{n}", "local_date": date(2026, 11, 21)} for n in range(5)]
+    with app.app_context():
+        _store_answers(kiosk.location_id, kiosk.device_id, rows)
+        with get_engine().connect() as conn, conn.begin():
+            day, other = date(2026, 11, 20), date(2026, 11, 22)
+            if conn.dialect.name == "sqlite":
+                assert submissions.export_scan_pays(conn, day, other, [kiosk.location_id])
+                assert not submissions.export_scan_pays(conn, other, other, None)
+                assert not submissions.export_scan_pays(conn, day, day, ["elsewhere"])
+            wanted = submissions.ExportFilter(day, other, [kiosk.location_id], False)
+            sql = {
+                share: str(wanted.query(conn, export.cell_columns(conn.dialect.name)))
+                for share in (0.0, 2.0)
+                if not monkeypatch.setattr(submissions, "SQLITE_SCAN_SHARE", share)
+            }
+    scanned = "+submissions.local_date" in sql[0.0]
+    assert scanned == (get_engine(app).dialect.name == "sqlite")
+    assert "+submissions" not in sql[2.0]
+    bodies = []
+    for share in (0.0, 2.0):
+        monkeypatch.setattr(submissions, "SQLITE_SCAN_SHARE", share)
+        response = smiletap.client.get(
+            "/api/v1/reports/responses.csv",
+            query_string={"from": "2026-11-20", "to": "2026-11-22"},
+            headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+        )
+        bodies.append(response.get_data(as_text=True))
+    assert bodies[0] == bodies[1] and len(bodies[0].splitlines()) == 46
+    assert "'=p1" in bodies[0]
