@@ -341,7 +341,12 @@ def test_setup_fields_have_labels_and_plain_errors_in_the_current_language(make_
     frames()
     kiosk = make_kiosk(enrolled=False)
     screen = kiosk.app.setup_screen
+    keyboard = screen.keyboard
     for language in ("en", "pl", "ru", "ro", "zh-Hant"):
+        # A new language and each error resize the keyboard, which then rebuilds every key
+        # (~0.1-0.3 s each): the labels are what is checked, so its keys are drawn once a
+        # language, for the snapshot.
+        keyboard.shown = False
         kiosk.app.use_language(language)
         _ = translations(language).gettext
         screen.error = ""
@@ -357,4 +362,7 @@ def test_setup_fields_have_labels_and_plain_errors_in_the_current_language(make_
             for msgid in (words.SERVER_ADDRESS, words.ENROLLMENT_CODE):
                 label = texts[_(msgid)]
                 assert label.texture_size[0] <= label.width + 1  # beside its field, whole
+        wait_until(lambda: not keyboard.children)  # no keys left from an earlier size
+        keyboard.shown = True
+        wait_until(lambda: bool(keyboard.children))  # drawn at the size it has now
         snap(kiosk, f"setup-{language}-{size[0]}x{size[1]}.png")
