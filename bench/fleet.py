@@ -228,16 +228,45 @@ def main() -> None:
         "p50 / p99 | at 70 %: rate, p50 / p99 | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    measured: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="smiletap-fleet-") as tmp:
         folder = Path(tmp)
         for backend in backends:
             floor = run_floor(folder, args.seconds, args.connections)
             fleet = run_fleet(folder, backend, code, args.seconds, args.connections)
+            measured[backend] = (floor, fleet)
             lines.append(row(backend, floor, fleet))
             print(lines[-1], flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("\n".join(lines))
     print("targets: ratio >= 0.5 on SQLite, PostgreSQL no worse than SQLite, p99 <= 100 ms at 70 %")
+    for line in verdicts(measured):
+        print(line)
+
+
+def verdicts(measured: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
+    """Each target against this run's figures: met or not (printed; nothing fails on it)."""
+
+    def ratio(backend: str) -> float:
+        floor, fleet = measured[backend]
+        return float(fleet["full"]["rate"] / floor["full"]["rate"])
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    found = []
+    if "sqlite" in measured:
+        found.append(f"- SQLite ratio {ratio('sqlite'):.2f} >= 0.5: {met(ratio('sqlite') >= 0.5)}")
+    if {"sqlite", "postgresql"} <= measured.keys():
+        # Each against its own floor, as the two ran minutes apart on a shared machine.
+        pg, lite = ratio("postgresql"), ratio("sqlite")
+        found.append(
+            f"- PostgreSQL ratio {pg:.2f} no worse than SQLite's {lite:.2f}: {met(pg >= lite)}"
+        )
+    for backend, (_floor, fleet) in measured.items():
+        p99_ms = fleet["paced"]["p99_us"] / 1000
+        found.append(f"- {backend} p99 at 70 % {p99_ms:.0f} ms <= 100 ms: {met(p99_ms <= 100)}")
+    return found
 
 
 if __name__ == "__main__":

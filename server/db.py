@@ -15,8 +15,9 @@ entry points also set the umask to `PRIVATE_UMASK`, so nothing they create is wo
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,12 +91,72 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers of this process queue on a lock of their own before asking SQLite for its
+    # write lock. SQLite makes a writer that finds the lock taken sleep and retry, for 1, 2,
+    # 5, 10 ... up to 100 ms at a time, so under a steady stream of uploads some waited
+    # hundreds of ms for a lock that had been free for most of that time; a thread waiting
+    # here wakes as soon as the one before it has committed. Other processes' writers still
+    # meet SQLite's wait, but there is then at most one writer per process to wait for.
+    writers = _WritersLock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         if options.get(_NO_BEGIN, False):
             return  # `read_once`: the statement runs in SQLite's autocommit mode
-        conn.exec_driver_sql("BEGIN" if options.get(_READ_ONLY, False) else "BEGIN IMMEDIATE")
+        if options.get(_READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        holder = conn.connection.dbapi_connection
+        writers.take(holder)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.let_go(holder)
+            raise
+
+    # Let go once SQLite has ended the transaction (the "commit" and "rollback" events come
+    # before it has, when the next writer would still find SQLite's lock taken).
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        setattr(dialect, name, writers.then_let_go(getattr(dialect, name)))
+
+    # A connection closed or dropped mid-transaction.
+    @event.listens_for(engine, "invalidate")
+    @event.listens_for(engine, "close")
+    def _on_gone(dbapi_connection: Any, *_args: Any) -> None:
+        writers.let_go(dbapi_connection)
+
+
+class _WritersLock:
+    """One SQLite engine's lock for its write transactions, held by a DBAPI connection from
+    BEGIN IMMEDIATE until its commit or rollback."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holder: Any = None
+
+    def take(self, holder: Any) -> None:
+        # Past the busy timeout the transaction goes on without it, and SQLite's own wait
+        # decides (503 when it too gives up).
+        if self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            self.holder = holder
+
+    def let_go(self, holder: Any) -> None:
+        if holder is not None and self.holder is holder:
+            self.holder = None
+            self.lock.release()
+
+    def then_let_go(self, end: Callable[[Any], None]) -> Callable[[Any], None]:
+        """The dialect's commit or rollback (given a pool's connection), then let go."""
+
+        def ended(connection: Any) -> None:
+            try:
+                end(connection)
+            finally:
+                self.let_go(getattr(connection, "dbapi_connection", None))
+
+        return ended
 
 
 @contextmanager
