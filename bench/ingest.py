@@ -31,6 +31,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
 from harness import GunicornProcess, ServerProcess  # noqa: E402
 
+from server.db import make_engine  # noqa: E402
+from server.store import rollups  # noqa: E402
 from tests.pgdb import fresh_pg_database  # noqa: E402
 
 SURVEY = ROOT / "deploy" / "examples" / "demo-survey.json"
@@ -106,6 +108,17 @@ def post_all(url: str, token: str, batches: list[dict]) -> None:  # type: ignore
             raise SystemExit(f"unexpected results: {statuses}")
 
 
+def rollup_differences(server: ServerProcess, database_url: str | None) -> int:
+    """Rows of any rollup table that differ from a recomputation from the stored answers
+    (the nightly check's count); must be 0."""
+    engine = make_engine(database_url or f"sqlite:///{server.instance_dir / 'smiletap.db'}")
+    try:
+        with engine.connect() as conn:
+            return rollups.differences(conn)
+    finally:
+        engine.dispose()
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -160,6 +173,7 @@ def main() -> None:
             server_cpu = cpu_seconds(server.proc.pid) - server_cpu
         finally:
             server.stop()
+        differing = rollup_differences(server, database_url)
         raw, raw_cpu = raw_sqlite_rate(make_batches(args.batches, survey, location["id"]), folder)
 
     backend = "postgresql" if args.postgres else "sqlite"
@@ -168,6 +182,7 @@ def main() -> None:
     print(f"ingest over HTTP ({backend}, {how}): {http:,.0f} submissions/s ({rows} rows)")
     print(f"raw sqlite3 executemany (WAL, FULL):      {raw:,.0f} rows/s")
     print(f"ratio http/raw: {http / raw:.2f} (target >= 0.3)")
+    print(f"rollup rows differing from a recomputation from the answers: {differing} (must be 0)")
     if not args.workers:  # gunicorn's work is in its workers, not the process started
         per_row = server_cpu / rows
         print(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sqlite3
 import sys
 import tempfile
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
 from harness import ServerProcess  # noqa: E402
-from ingest import cpu_seconds  # noqa: E402
+from ingest import cpu_seconds, rollup_differences  # noqa: E402
 
 from kiosk.enrollment import enroll  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
@@ -93,15 +94,21 @@ class Tapper(threading.Thread):
 
 
 class Failures(logging.Handler):
-    """Counts the kiosk's failed sync runs (a dropped connection, a 5xx) and keeps their text."""
+    """Keeps the kiosk's failed sync runs (a dropped connection, a 5xx) and counts the taps
+    the server called duplicates: a batch it stored whose answer the kiosk never read."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.messages: list[str] = []
+        self.duplicates = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "failed" in record.getMessage():
-            self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if "failed" in message:
+            self.messages.append(message)
+        found = re.search(r"duplicate (\d+)", message)
+        if found:
+            self.duplicates += int(found.group(1))
 
 
 def server_problems(log: Path) -> list[str]:
@@ -143,6 +150,7 @@ def main() -> None:
             fill_backlog(store, args.taps, survey, location)
             failures = Failures()
             logging.getLogger("kiosk.sync").addHandler(failures)
+            logging.getLogger("kiosk.sync").setLevel(logging.INFO)
             sync = SyncService(store, Settings(folder / "kiosk"))
             tapper = Tapper(store, survey, location)
             assert server.proc is not None
@@ -163,11 +171,14 @@ def main() -> None:
             watcher.close()
             tapper.stopped.set()
             tapper.join()
-            sync.stop()
+            # The kiosk goes on sending the taps made during the drain: let its run in flight
+            # end before the server stops, or the bench itself drops an upload.
+            sync.stop(wait_s=60)
             delivered = store.count("delivered")
         finally:
             server.stop()
         problems = server_problems(server.log_path)
+        differing = rollup_differences(server, None)
     print(f"drained {args.taps:,} taps in {drained:.1f} s ({args.taps / drained:,.0f} taps/s; "
           f"target <= 30 s); delivered {delivered:,}")  # fmt: skip
     print(
@@ -180,6 +191,8 @@ def main() -> None:
     print(f"failed sync runs during the drain: {len(failures.messages)}")
     for message in failures.messages[:5]:
         print(f"  {message}")
+    print(f"taps the server answered as duplicates (stored, answer lost): {failures.duplicates}")
+    print(f"rollup rows differing from a recomputation from the answers: {differing} (must be 0)")
     print(f"server log lines telling of errors: {len(problems)}")
     for line in problems[:20]:
         print(f"  {line}")

@@ -111,6 +111,8 @@ class SyncService:
         self._lock = threading.Lock()
         #: Set to stop the scheduled runs; None while they are not running.
         self._stopping: threading.Event | None = None
+        #: The scheduled runs' threads, while they run.
+        self._threads: list[threading.Thread] = []
         #: The last upload run stopped at MAX_BATCHES_PER_RUN with taps still waiting.
         self._more_pending = False
 
@@ -149,23 +151,30 @@ class SyncService:
         if self._stopping is not None:
             return
         stopping = threading.Event()
+        self._threads = []
         for name, job, interval_s in (
             ("sync", self._sync_until_drained, self.settings.sync_interval_s),
             ("heartbeat", self.send_heartbeat, self.settings.heartbeat_interval_s),
         ):
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._every,
                 args=(name, job, interval_s, stopping),
                 name=f"kiosk-{name}",
                 daemon=True,
-            ).start()
+            )
+            thread.start()
+            self._threads.append(thread)
         self._stopping = stopping
 
-    def stop(self) -> None:
-        """Stop scheduling; a run in flight finishes on its own (it is a daemon thread)."""
+    def stop(self, wait_s: float = 0.0) -> None:
+        """Stop scheduling; a run in flight finishes on its own (it is a daemon thread).
+        With `wait_s`, wait up to that long for runs in flight to end."""
         if self._stopping is not None:
             self._stopping.set()
             self._stopping = None
+        deadline = time.monotonic() + wait_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()) if wait_s else 0.0)
 
     def _every(
         self, name: str, job: Callable[[], object], interval_s: float, stopping: threading.Event

@@ -354,3 +354,23 @@ def test_scheduled_sync_drains_a_backlog_without_waiting_an_interval_per_run(
     finally:
         sync.stop()
     assert store.count("delivered") == 9
+
+
+def test_stop_can_wait_for_the_run_in_flight(ids, store: LocalStore, settings: Settings, counting):
+    """`stop(wait_s)` returns once the scheduled runs have ended, an upload in flight
+    included, so whoever stops the service next (a server, a test) cuts no request short."""
+    store.record_submission(submission_for(ids))
+    CountingClient.delay_s = 0.5
+    try:
+        sync = SyncService(store, settings, client_factory=counting)
+        before = set(threading.enumerate())
+        sync.start()
+        deadline = time.monotonic() + 10
+        while not CountingClient.posted and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls for the upload to begin
+        assert CountingClient.posted
+        sync.stop(wait_s=30)
+        assert store.backlog() == 0  # the upload in flight finished and was marked
+        assert not [t for t in set(threading.enumerate()) - before if t.name.startswith("kiosk-")]
+    finally:
+        CountingClient.delay_s = 0.0
