@@ -16,4 +16,18 @@ export SMILETAP_TEST_PG_URL=${SMILETAP_TEST_PG_URL:-postgresql+psycopg://postgre
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/pytest --durations=25 "$@"  # the slowest tests, so the next one is seen
+# Two runs, each listing its 25 slowest tests so the next slow one is seen. The tests outside
+# the e2e marker are isolated (their own temp folders, databases, ports and displays) and run
+# on every core (pytest-xdist); the end-to-end tests, real processes with waits of their own
+# that would race each other for the cores, run one at a time. Both runs always run; the
+# script fails if either failed (exit status 5, "nothing selected", is arguments that name
+# tests of one kind only).
+failed=0
+run() {
+  local status=0
+  .venv/bin/pytest --durations=25 "$@" || status=$?
+  if [[ $status != 0 && $status != 5 ]]; then failed=$status; fi
+}
+run -m "not e2e" -n auto "$@"
+run -m e2e "$@"
+exit "$failed"

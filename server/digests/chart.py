@@ -2,15 +2,14 @@
 interval, drawn as a PNG (mail clients show images, not SVG or JavaScript).
 
 Drawn with matplotlib's Agg canvas on a `Figure` of its own (no pyplot), so it needs no
-display and keeps no global state between threads.
+display and keeps no global state between threads. matplotlib is imported on the first
+chart, not with the module: it costs ~1.5 s of CPU, and every CLI command and server process
+imports this package (through the digest scheduler) while few ever draw a chart.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from server.dashboard.present import LABELS, METRICS, Metric
 from server.digests.content import Content
@@ -44,6 +43,9 @@ def _rows(content: Content, name: str) -> list[tuple[str, Point, Point]]:
 
 def png(content: Content, now_label: str, before_label: str) -> bytes:
     """The chart as PNG bytes: one panel per kind of score, one row per location."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     kinds = [name for name in METRICS if _rows(content, name)]
     heights = [max(len(_rows(content, name)), 1) for name in kinds] or [1]
     figure = Figure(figsize=(6.4, 0.9 + 0.45 * sum(heights) + 0.5 * len(heights)), dpi=100)
