@@ -158,7 +158,7 @@ def kpis() -> Response:
     filters = _filters(key)
     group_by = _choice("group_by", kpi_report.GROUP_BY, "location")
     conn = get_db()
-    with conn.begin():
+    with reading(conn):  # reads only: no queue behind ingest for SQLite's write lock
         days = filters.day_rows(conn)
     return jsonify(
         {
@@ -179,7 +179,7 @@ def link_report() -> Response:
     kpi = _choice("kpi", links.KPIS)
     grain = _choice("grain", links.GRAINS, "day")
     conn = get_db()
-    with conn.begin():
+    with reading(conn):
         points = links.points(conn, filters, score, kpi, grain)
     link = links.within_location([(p["location_id"], p["score"], p["kpi"]) for p in points])
     return jsonify(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from sqlalchemy import delete
+from sqlalchemy.engine import make_url
 
 from server.db import get_engine
 from server.scores import build_groups
@@ -203,3 +207,35 @@ def test_mixed_scales_use_the_majority_scale() -> None:
     assert group["ces"]["scale"] == 7 and group["ces"]["n"] == 1
     assert group["csat"]["score"] == 100.0
     assert group["n"] == 5 and group["ranked"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("scores", {}),
+        ("kpis", {}),
+        ("links", {"score": "nps", "kpi": "conversion"}),
+        ("responses.csv", {}),
+    ],
+)
+def test_a_report_answers_while_a_writer_holds_sqlite_write_lock(
+    smiletap: Smiletap, database_url: str, path: str, params: dict[str, str]
+) -> None:
+    """Reports only read: on SQLite they begin a plain (deferred) transaction, so an upload
+    holding the one write lock doesn't make them wait (BEGIN IMMEDIATE would wait out the
+    busy timeout, then answer 503)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    key = smiletap.api_key()
+    writer = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        response = smiletap.client.get(
+            f"/api/v1/reports/{path}",
+            query_string={"from": "2026-11-01", "to": "2026-11-30", **params},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    finally:
+        writer.rollback()
+        writer.close()
+    assert response.status_code == 200, response.data[:300]
