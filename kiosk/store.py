@@ -190,21 +190,26 @@ class LocalStore:
                 "UPDATE submissions SET in_progress = 0 WHERE in_progress = 1"
             ).rowcount
 
-    def pending(self, limit: int, *, now: float | None = None) -> list[Submission]:
-        """Up to `limit` submissions waiting for delivery, oldest first, each with its age."""
+    def _pending_rows(self, limit: int, now: float | None) -> list[Any]:
+        """(id, payload, boot id, uptime) of up to `limit` submissions due for delivery,
+        oldest first: complete ones, and ones left in progress longer than the grace time."""
         now = time.time() if now is None else now
         with self._locked() as db:
-            rows = db.execute(
-                "SELECT payload, boot_id, uptime_s FROM submissions WHERE state = ?"
+            return db.execute(
+                "SELECT id, payload, boot_id, uptime_s FROM submissions WHERE state = ?"
                 " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
                 [PENDING, now - OPEN_GRACE_S, limit],
             ).fetchall()
+
+    def pending(self, limit: int, *, now: float | None = None) -> list[Submission]:
+        """Up to `limit` submissions waiting for delivery, oldest first, each with its age."""
+        rows = self._pending_rows(limit, now)
         now_boot, now_up = boot_id(), uptime_s()
         return [
             Submission.model_validate_json(payload).model_copy(
                 update={"age_s": age_between(boot, up, now_boot, now_up)}
             )
-            for payload, boot, up in rows
+            for _sid, payload, boot, up in rows
         ]
 
     def pending_wire(self, limit: int, *, now: float | None = None) -> list[WireSubmission]:
@@ -212,13 +217,7 @@ class LocalStore:
         plain JSON, every field the model defaults filled in (`SUBMISSION_DEFAULTS`), its age
         set. No model is built: a backlog of 100,000 taps drains without parsing each one
         into a `Submission` and dumping it again (the server validates every item anyway)."""
-        now = time.time() if now is None else now
-        with self._locked() as db:
-            rows = db.execute(
-                "SELECT id, payload, boot_id, uptime_s FROM submissions WHERE state = ?"
-                " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
-                [PENDING, now - OPEN_GRACE_S, limit],
-            ).fetchall()
+        rows = self._pending_rows(limit, now)
         now_boot, now_up = boot_id(), uptime_s()
         loads = json.loads
         return [
