@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from sqlalchemy import Connection
 
 from server import kpi_report
@@ -180,6 +179,10 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     )
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return Link(n, None, None, "not_enough_data")  # nothing varies: no correlation
+    # Imported here, on the first link asked for: scipy.stats takes about a second of CPU to
+    # import, which every server start and every CLI command would otherwise pay.
+    from scipy import stats
+
     r = float(stats.pearsonr(x, y).statistic)
     z = math.atanh(max(min(r, 1 - 1e-12), -1 + 1e-12))
     half = float(stats.norm.ppf(0.975)) / math.sqrt(dof)

@@ -8,6 +8,9 @@ is a module (its package's `__init__` runs first, as for any submodule), else on
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +89,18 @@ def test_shared_stands_alone_and_kiosk_and_server_never_import_each_other() -> N
         or (module.startswith("server") and target.startswith("kiosk"))
     }
     assert crossing == set()
+
+
+def test_a_server_process_starts_without_scipy_or_matplotlib(tmp_path: Path) -> None:
+    """Each server start and CLI command makes the app: scipy.stats (about a second of CPU) and
+    matplotlib load on the first link report or digest chart, not there."""
+    script = (
+        "import sys; from server.app import create_app; create_app();"
+        " print(*sorted(m for m in ('scipy', 'matplotlib') if m in sys.modules))"
+    )
+    env = {**os.environ, "SMILETAP_INSTANCE_PATH": str(tmp_path)}
+    env.pop("SMILETAP_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.split() == []
