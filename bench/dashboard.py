@@ -39,14 +39,14 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "deploy" / "dev"))
 
 from harness import ServerProcess  # noqa: E402
-from reports import DAYS, HOURS, LOCATIONS, STAFF, VALUES  # noqa: E402
+from reports import DAYS, HOURS, LOCATIONS, STAFF, VALUES, day_parts_rows  # noqa: E402
 from timing import p50_p95  # noqa: E402
 
 from server import migrations, passwords  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.store import users  # noqa: E402
 from server.store.rollups import period_start  # noqa: E402
-from server.store.schema import ROLLUP_PERIODS  # noqa: E402
+from server.store.schema import DAY_PARTS_KEY, DAY_PARTS_SUMS, ROLLUP_PERIODS  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.com", "correct horse battery"
 MEASURED = "loc_00"
@@ -72,6 +72,7 @@ COLUMNS = {
     "count",
     "rollups_weekday_hour": "period starts_on location_id touchpoint_id weekday hour burst kind "
     "scale value count",
+    "rollups_day_parts": " ".join((*DAY_PARTS_KEY, *DAY_PARTS_SUMS)),
     "locations": "id name timezone created_at",
     "staff": "id location_id display_name active created_at",
     "devices": "id location_id name created_at",
@@ -180,6 +181,7 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         ("rollups_weekday_hour", by_hour),
     ):
         yield table, sorted(_periods(rows))
+    yield "rollups_day_parts", day_parts_rows(by_location.items())
 
 
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -10,13 +10,16 @@ an unaligned range) and of GET /api/v1/reports/links (smiley share against conve
 Reports read only the rollups, so the data made here is what ingest would store for N answers
 spread at random over 50 locations × 3 touchpoints (two named, one "none") × 5 staff × 365
 days × 14 opening hours × 5 smiley values: a Poisson count per cell (numpy), its hourly rollup
-rows and the day, month and year period rollups summed from the same counts (equal to what
-`rebuild-rollups` derives; `--check` compares), bulk-inserted in key order by
+rows, the day, month and year period rollups and the day parts summed from the same counts
+(equal to what `rebuild-rollups` derives; `--check` compares), bulk-inserted in key order by
 `bench/dashboard.py`'s writer; no raw answers are made (no measured request reads them).
 The link report reads the rollups and the daily KPIs (a year of them for each of the 50
 locations, inserted as one batch), never raw answers.
 The unaligned range (15 Jan – 16 Dec) is the worst case for the period pieces: two partial
 months of days.
+Each request's wall and CPU time (this process: the test client runs the app in it) is printed
+beside a floor measured in the same run, `GET /healthz` through the same client; on a shared
+machine compare CPU times.
 Prints figures; never passes or fails on time.
 """
 
@@ -27,7 +30,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,8 +45,16 @@ from timing import p50_p95  # noqa: E402
 from server import migrations  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
-from server.store import api_keys, rollups  # noqa: E402
-from server.store.schema import ROLLUP_PERIODS, kpi_imports, kpis, locations  # noqa: E402
+from server.store import api_keys, day_parts, rollups  # noqa: E402
+from server.store.schema import (  # noqa: E402
+    DAY_PARTS_KEY,
+    DAY_PARTS_SUMS,
+    ROLLUP_PERIODS,
+    kpi_imports,
+    kpis,
+    locations,
+    rollups_day_parts,
+)
 from shared.clock import utcnow  # noqa: E402
 
 LOCATIONS, TOUCHPOINTS, STAFF, DAYS, HOURS, VALUES = 50, 3, 5, 365, 14, 5
@@ -68,9 +79,22 @@ def _period_groups(period: str) -> tuple[list[str], np.ndarray]:
     return starts, np.array([where[rollups.period_start(period, d).isoformat()] for d in days])
 
 
+def day_parts_rows(counts: Iterable[tuple[tuple[Any, ...], int]]) -> list[tuple[Any, ...]]:
+    """`rollups_day_parts` rows, in key order and `DAY_PARTS_KEY` + `DAY_PARTS_SUMS` column
+    order, of ((day, location, touchpoint, burst, kind, scale, value), count) pairs: counted as
+    ingest counts them (`day_parts.parts` of hourly keys), so `--check` compares that with the
+    rebuild's SQL."""
+    hourly = (
+        ((loc, tp, "", "", 0, "", kind, scale, day, 0, 0, burst, value), n)
+        for (day, loc, tp, burst, kind, scale, value), n in counts
+    )
+    names = (*DAY_PARTS_KEY, *DAY_PARTS_SUMS)
+    return [tuple(row[name] for name in names) for row in day_parts.parts(hourly)]
+
+
 def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
     """(table, rows) chunks in each table's key order: per location its hourly rollups, then
-    every period rollup table, period by period."""
+    every period rollup table, period by period, then the day parts."""
     rng = np.random.default_rng(seed)
     mean = answers / (LOCATIONS * TOUCHPOINTS * STAFF * DAYS * HOURS * VALUES)
     locs, tps, staff = _names()
@@ -129,6 +153,15 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
                               1 + value, count))  # fmt: skip
             rows += sorted(piece) if period != "day" else piece
         yield table, rows
+    found = np.nonzero(by_location)
+    counts = by_location[found].tolist()
+    yield (
+        "rollups_day_parts",
+        day_parts_rows(
+            ((day_iso[d], locs[i], tps[i][t], False, kind, scale, 1 + v), n)
+            for d, i, t, v, n in zip(*(a.tolist() for a in found), counts, strict=True)
+        ),
+    )
 
 
 def build(path: Path, answers: int, check: bool = False) -> tuple[str, int, float]:
@@ -165,13 +198,15 @@ def _hourly_rows(path: Path) -> int:
 
 
 def _check(engine: Any) -> None:
-    """The written period rollups equal a derivation from the written hourly rows."""
+    """The written period rollups and day parts equal a derivation from the written hourly
+    rows."""
     with engine.connect() as conn:
-        for table in rollups.PERIOD_TABLES:
+        tables = (*rollups.PERIOD_TABLES, rollups_day_parts)
+        for table in tables:
             name = table.name
             conn.exec_driver_sql(f"CREATE TEMP TABLE written_{name} AS SELECT * FROM {name}")
         rollups.derive(conn)
-        for table in rollups.PERIOD_TABLES:
+        for table in tables:
             name = table.name
             for a, b in ((name, f"written_{name}"), (f"written_{name}", name)):
                 differ = conn.exec_driver_sql(
@@ -233,8 +268,12 @@ GROUP_BYS = {
 LINKS = {"links/day": "day", "links/week": "week"}
 
 
-def measure(url: str, key: str, label: str, span: str, runs: int) -> tuple[float, float]:
-    """p50 and p95 (ms) of the scores (or links) request through the app."""
+Timings = tuple[float, float, float, float, float]
+
+
+def measure(url: str, key: str, label: str, span: str, runs: int) -> Timings:
+    """p50 and p95 (ms) of the scores (or links) request through the app, wall and CPU, and
+    the floor's CPU p95 (`GET /healthz`, the same client, measured just before)."""
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.gettempdir()})
     client = app.test_client()
     day_from, day_to = RANGES[span]
@@ -256,8 +295,14 @@ def measure(url: str, key: str, label: str, span: str, runs: int) -> tuple[float
         if label in LINKS:
             assert response.json and response.json["n"] > 0, response.json
 
+    def floor() -> None:
+        assert client.get("/healthz").status_code == 200
+
     try:
-        return p50_p95(scores, runs)
+        _, floor_cpu = p50_p95(floor, runs, time.process_time)
+        wall = p50_p95(scores, runs)
+        cpu = p50_p95(scores, runs, time.process_time)
+        return (*wall, *cpu, floor_cpu)
     finally:
         dispose_engine(app)
 
@@ -277,7 +322,7 @@ def main() -> None:
     p50s: dict[tuple[int, str, str], float] = {}
     p95s: dict[tuple[int, str, str], float] = {}
     print(f"{'answers':>10} {'rollup rows':>12} {'build s':>8} {'group_by':>13} {'range':>10} "
-          f"{'p50 ms':>8} {'p95 ms':>8}")  # fmt: skip
+          f"{'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} {'cpu p95':>8} {'floor95':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = (args.keep or Path(tmp)) / f"reports-{size}.db"
@@ -288,11 +333,12 @@ def main() -> None:
             key = path.with_suffix(".key").read_text()
             for group_by in labels:
                 for span in RANGES:
-                    p50, p95 = measure(url, key, group_by, span, args.runs)
-                    p50s[(size, group_by, span)] = p50
-                    p95s[(size, group_by, span)] = p95
+                    p50, p95, cpu50, cpu95, floor = measure(url, key, group_by, span, args.runs)
+                    p50s[(size, group_by, span)] = cpu50
+                    p95s[(size, group_by, span)] = cpu95
                     print(f"{size:>10} {rows:>12} {build_s:>8.1f} {group_by:>13} {span:>10} "
-                          f"{p50:>8.1f} {p95:>8.1f}")  # fmt: skip
+                          f"{p50:>8.1f} {p95:>8.1f} {cpu50:>8.1f} {cpu95:>8.1f} "
+                          f"{floor:>8.2f}")  # fmt: skip
             if not args.keep:
                 path.unlink()
     small, large = min(args.sizes), max(args.sizes)
@@ -300,7 +346,7 @@ def main() -> None:
         for span in RANGES:
             ratio = p50s[(large, group_by, span)] / p50s[(small, group_by, span)]
             ratio95 = p95s[(large, group_by, span)] / p95s[(small, group_by, span)]
-            print(f"ratio {large}/{small} answers, {group_by}, {span}: p50 {ratio:.2f}x,"
+            print(f"ratio {large}/{small} answers, {group_by}, {span}: CPU p50 {ratio:.2f}x,"
                   f" p95 {ratio95:.2f}x")  # fmt: skip
     if large < 10_000_000:
         print("for 10M answers: bench/reports.py --sizes 100000 1000000 10000000")

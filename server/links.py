@@ -26,9 +26,7 @@ from sqlalchemy import Connection
 
 from server import kpi_report
 from server.report_filters import Filters
-from server.scores import majority_scale
 from server.store import kpis as kpi_store
-from shared import scoring
 
 SCORES = ("nps", "csat", "ces", "smiley")
 KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
@@ -102,52 +100,79 @@ def _period_namer(grain: str) -> Callable[[date | str], str]:
     return functools.cache(name)
 
 
+def _group_ids(
+    locations: Sequence[str], days: Sequence[date | str], grain: str
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Each row's (location, period) group as an index, and the groups in index order."""
+    period_of = _period_namer(grain)
+    codes: dict[tuple[str, str], int] = {}
+    found = np.fromiter(
+        (
+            codes.setdefault((loc, period_of(day)), len(codes))
+            for loc, day in zip(locations, days, strict=True)
+        ),
+        dtype=np.intp,
+        count=len(locations),
+    )
+    return found, list(codes)
+
+
+def _sums(group: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the sum of its known values (NaN: unknown) and whether it has any.
+
+    `np.bincount` adds the weights one by one in row order, as a Python loop over the rows
+    would: the same floats (counts and cents are whole numbers far below 2**53, so exact).
+    """
+    known = ~np.isnan(values)
+    sums = np.bincount(group[known], weights=values[known], minlength=size)
+    return sums, np.bincount(group[known], minlength=size) > 0
+
+
 def period_kpis(
     rows: Iterable[tuple[str, date | str, Any, Any]], kpi: str, grain: str
 ) -> dict[tuple[str, str], float]:
     """One KPI per (location, day or ISO week) that has it, from (location_id, day, numerator,
     denominator) rows, each location's in date order (`kpi_columns`): `kpi_of` each group of
     `kpi_report.build_groups` over the same days, summing only the parts this KPI needs (the
-    same sums, in the same order, so the same floats)."""
-    period_of = _period_namer(grain)
-    ratio = kpi in RATIO_PARTS
-    tops: dict[tuple[str, str], list[Any]] = {}
-    for location_id, day, top, bottom in rows:
-        key = (location_id, period_of(day))
-        sums = tops.get(key)
-        if ratio:  # both parts or neither, summed from 0.0 as kpi_report's pairs are
-            if top is not None and bottom is not None:
-                if sums is None:
-                    tops[key] = [0.0 + top, 0.0 + bottom]
-                else:
-                    sums[0] += top
-                    sums[1] += bottom
-            continue
-        if sums is None:
-            tops[key] = sums = [None, None]
-        if top is not None:
-            sums[0] = top if sums[0] is None else sums[0] + top
-        if bottom is not None:
-            sums[1] = bottom if sums[1] is None else sums[1] + bottom
-    found = {}
-    for key, (top, bottom) in tops.items():
-        value = _kpi_from_sums(kpi, top, bottom)
-        if value is not None:
-            found[key] = value
-    return found
-
-
-def _kpi_from_sums(kpi: str, top: Any, bottom: Any) -> float | None:
-    if kpi in RATIO_PARTS:
+    same sums, in the same order, so the same floats), with numpy over all groups at once."""
+    listed = list(rows)
+    if not listed:
+        return {}
+    locations, days, tops, bottoms = zip(*listed, strict=True)
+    group, keys = _group_ids(locations, days, grain)
+    top = np.array(tops, dtype=float)  # None: NaN
+    bottom = np.array(bottoms, dtype=float)
+    size = len(keys)
+    if kpi in RATIO_PARTS:  # both parts or neither, as kpi_report's pairs are
+        both = ~np.isnan(top) & ~np.isnan(bottom)
+        top_sum, has = _sums(group, np.where(both, top, np.nan), size)
+        bottom_sum, _ = _sums(group, np.where(both, bottom, np.nan), size)
         _, _, scale, digits = RATIO_PARTS[kpi]
-        return round(top / bottom * scale, digits) if bottom else None
+        usable = has & (bottom_sum != 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = top_sum / bottom_sum * scale
+        return {
+            keys[i]: round(v, digits)
+            for i, v in zip(np.flatnonzero(usable).tolist(), values[usable].tolist(), strict=True)
+        }
+    top_sum, has_top = _sums(group, top, size)
+    bottom_sum, has_bottom = _sums(group, bottom, size)
     if kpi == "visitors":
-        return None if top is None else float(top)
-    if top is None or not bottom:
-        return None
-    if kpi == "revenue_per_visitor":
-        return float(top / 100) / float(bottom)
-    return float(round(top, 2)) / float(bottom) * 100.0  # staffed hours per 100 visitors
+        usable, values = has_top, top_sum
+    else:
+        usable = has_top & has_bottom & (bottom_sum != 0)
+        if kpi == "revenue_per_visitor":
+            numerators = top_sum / 100
+        else:  # staffed hours per 100 visitors: hours rounded to 2 digits as Python rounds
+            numerators = np.array([round(v, 2) for v in top_sum.tolist()])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = numerators / bottom_sum
+        if kpi == "staff_hours_per_visitor":
+            values = values * 100.0
+    return {
+        keys[i]: v
+        for i, v in zip(np.flatnonzero(usable).tolist(), values[usable].tolist(), strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -170,12 +195,11 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     dof = n - len(codes) - 2
     if n < MIN_POINTS or dof < 1:
         return Link(n, None, None, "not_enough_data")
-    values = np.array([p[1:] for p in points], dtype=float)
     # Each point around its location's mean (one bincount per column, not a loop per place).
     sizes = np.bincount(location)
     x, y = (
-        values[:, i] - (np.bincount(location, weights=values[:, i]) / sizes)[location]
-        for i in (0, 1)
+        values - (np.bincount(location, weights=values) / sizes)[location]
+        for values in (np.fromiter((p[i] for p in points), dtype=float, count=n) for i in (1, 2))
     )
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return Link(n, None, None, "not_enough_data")  # nothing varies: no correlation
@@ -196,15 +220,6 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     return Link(n, round(r, 3), (round(low, 3), round(high, 3)), verdict)
 
 
-#: Each score's headline from (n, happy, unhappy, value total): `shared.scoring`'s formulas.
-_HEADLINES: dict[str, Callable[[int, int, int, int], float]] = {
-    "nps": lambda n, happy, unhappy, _: scoring.nps_score(happy, unhappy, n),
-    "ces": lambda n, _happy, _unhappy, total: scoring.mean_score(total, n),
-    "csat": lambda n, happy, _unhappy, _total: scoring.share_score(happy, n),  # satisfied
-    "smiley": lambda n, happy, _unhappy, _total: scoring.share_score(happy, n),  # upper half
-}
-
-
 def period_scores(
     conn: Connection, filters: Filters, score: str, grain: str
 ) -> dict[tuple[str, str], float]:
@@ -213,32 +228,37 @@ def period_scores(
 
     Equal to `score_of` over `server.scores.build_groups` of the same counts (the same
     majority scale, the same headline), but from one row per location-day and scale summed
-    in SQL, with no interval computed: a point needs the headline alone.
+    in SQL, with no interval computed — a point needs the headline alone — and with numpy
+    over all periods at once: `shared.scoring`'s formulas in the same order of operations,
+    rounded by Python's `round`, so the same floats.
     """
-    period_of = _period_namer(grain)
-    parts: dict[tuple[str, str], dict[int, list[int]]] = {}
-    for location_id, day, scale, *sums in filters.daily_score_parts(conn, score):
-        key = (location_id, period_of(day))
-        by_scale = parts.get(key)
-        if by_scale is None:
-            parts[key] = {scale: sums}
-            continue
-        summed = by_scale.get(scale)
-        if summed is None:
-            by_scale[scale] = sums
-        else:  # another day of the same week
-            by_scale[scale] = [a + b for a, b in zip(summed, sums, strict=True)]
-    headline = _HEADLINES[score]
-    found = {}
-    for key, by_scale in parts.items():
-        if len(by_scale) == 1:
-            [chosen] = by_scale.values()
-        else:
-            chosen = by_scale[majority_scale({s: p[0] for s, p in by_scale.items()})]
-        n, happy, unhappy, total = chosen
-        if n > 0:
-            found[key] = headline(n, happy, unhappy, total)
-    return found
+    rows = filters.daily_score_parts(conn, score)
+    if not rows:
+        return {}
+    locations, days, scales, *columns = zip(*rows, strict=True)
+    group, keys = _group_ids(locations, days, grain)
+    scale = np.array(scales, dtype=np.int64)
+    # One part per (period, scale): a week sums its days; a period on two scales keeps both.
+    pair, at = np.unique(group * 16 + scale, return_inverse=True)  # scales are 3..11
+    n, happy, unhappy, total = (
+        np.bincount(at, weights=np.array(c, dtype=np.int64), minlength=len(pair)).astype(np.int64)
+        for c in columns
+    )
+    # The majority scale of each period (most answers, then the larger scale): the last of its
+    # parts ordered by period, n, scale.
+    pair_group, pair_scale = pair // 16, pair % 16
+    order = np.lexsort((pair_scale, n, pair_group))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = pair_group[order][1:] != pair_group[order][:-1]
+    chosen = order[last]
+    n, happy, unhappy, total = (a[chosen] for a in (n, happy, unhappy, total))
+    if score == "nps":
+        values = [round(v, 1) for v in (100.0 * ((happy - unhappy) / n)).tolist()]
+    elif score == "ces":
+        values = [round(v, 2) for v in (total / n).tolist()]
+    else:  # csat (satisfied), smiley (upper half): a share
+        values = [round(v, 1) for v in (100.0 * (happy / n)).tolist()]
+    return {keys[g]: v for g, v in zip(pair_group[chosen].tolist(), values, strict=True)}
 
 
 def points(
@@ -251,10 +271,9 @@ def points(
     rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,
                                  top, bottom)  # fmt: skip
     kpis = period_kpis(rows, kpi, grain)
-    found = [(key[1], key[0], value) for key, value in kpis.items() if key in scores]
-    found.sort()
+    found = [(key[1], key[0], value, kpis[key]) for key, value in scores.items() if key in kpis]
+    found.sort()  # SQLite reads the scores in this order already: one pass
     return [
-        {"location_id": location_id, "period": period, "score": scores[(location_id, period)],
-         "kpi": round(value, 3)}
-        for period, location_id, value in found
-    ]  # fmt: skip
+        {"location_id": location_id, "period": period, "score": value, "kpi": round(kpi, 3)}
+        for period, location_id, value, kpi in found
+    ]

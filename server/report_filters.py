@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server import kpi_report
-from server.store import rollups
+from server.store import day_parts, rollups
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,9 @@ class Filters:
             self.touchpoint_ids,
         )
 
-    def daily_score_parts(
-        self, conn: Connection, kind: str
-    ) -> list[tuple[str, date | str, int, int, int, int, int]]:
-        """A score's headline parts per location-day and scale (`rollups.daily_score_parts`)."""
-        return rollups.daily_score_parts(
+    def daily_score_parts(self, conn: Connection, kind: str) -> list[tuple[Any, ...]]:
+        """A score's headline parts per location-day and scale (`day_parts.daily_score_parts`)."""
+        return day_parts.daily_score_parts(
             conn,
             kind,
             self.day_from,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, String, and_, bindparam, func, select, type_coerce, update
 
+from server.store import fetch_tuples
 from server.store.schema import kpi_changes, kpi_imports, kpis
 from shared.clock import utcnow
 
@@ -166,7 +167,7 @@ def daily_parts(
     if location_ids is not None:
         query = query.where(k.location_id.in_(location_ids))
     # In the key's order (a location's days in date order): no sort.
-    return [tuple(row) for row in conn.execute(query.order_by(k.location_id, k.date))]
+    return fetch_tuples(conn, query.order_by(k.location_id, k.date))
 
 
 def recent_imports(

@@ -8,6 +8,8 @@ Two levels, both upserted by ingest in its own transaction and recomputed by `re
 - Period rollups, one table per report grouping (`rollups_location`, `rollups_staff`,
   `rollups_weekday_hour`): the same counts without survey and question, summed per whole
   store-local day, month and year (`period`, `starts_on`).
+- `rollups_day_parts`: the day counts of `rollups_location` with the value folded into
+  columns, and each score's headline parts (`server.store.day_parts`).
 
 A report for days from..to splits the range into at most five pieces — the days before the
 first whole month, the whole months before the first whole year, the whole years, then whole
@@ -31,7 +33,6 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Select,
-    String,
     Table,
     and_,
     case,
@@ -43,19 +44,21 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import BigInteger, Date
 
-from server.store import bulk, retention
+from server.store import bulk, day_parts, retention
 from server.store.schema import (
+    DAY_PARTS_KEY,
+    DAY_PARTS_SUMS,
     ROLLUP_KEY,
     ROLLUP_PERIODS,
     answers,
     rollups,
+    rollups_day_parts,
     rollups_location,
     rollups_staff,
     rollups_weekday_hour,
@@ -98,15 +101,20 @@ def period_start(period: str, day: date) -> date:
 
 
 def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order: one statement
-    (PostgreSQL: the rows as one JSON parameter; SQLite: one `executemany` of the driver,
-    `server.store.bulk`).
+    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order (`_upsert_rows`)."""
+    key = _key_columns(table)
+    rows = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
+    _upsert_rows(conn, table, rows)
+
+
+def _upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding every column outside the key, rows in key
+    order: one statement (PostgreSQL: the rows as one JSON parameter; SQLite: one
+    `executemany` of the driver, `server.store.bulk`).
 
     Key order (and the fixed order of tables in `add`) makes concurrent transactions lock
     rows in the same order, so they wait for each other instead of deadlocking.
     """
-    key = _key_columns(table)
-    rows = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
     if conn.dialect.name == "postgresql":
         conn.execute(_pg_upsert(table), {"rows": bulk.json_rows(rows)})
     else:
@@ -114,9 +122,9 @@ def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None
 
 
 def _on_conflict_add(stmt: Any, table: Table) -> Insert:
-    upsert: Insert = stmt.on_conflict_do_update(
-        index_elements=_key_columns(table), set_={"count": table.c.count + stmt.excluded.count}
-    )
+    key = _key_columns(table)
+    added = {c.name: c + stmt.excluded[c.name] for c in table.c if c.name not in key}
+    upsert: Insert = stmt.on_conflict_do_update(index_elements=key, set_=added)
     return upsert
 
 
@@ -133,7 +141,8 @@ def _pg_upsert(table: Table) -> Insert:
 
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
-    """Count one answer for each hourly key, in the hourly and in every period table."""
+    """Count one answer for each hourly key, in the hourly, every period and the day-parts
+    table."""
     counted = Counter(keys)
     if not counted:
         return
@@ -148,6 +157,7 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
             for period in ROLLUP_PERIODS:
                 derived[(period, period_start(period, key[day_at]), *tail)] += n
         _upsert(conn, table, derived)
+    _upsert_rows(conn, rollups_day_parts, day_parts.parts(counted.items()))
 
 
 def _recomputed(kept_from: date | None = None) -> Select[Any]:
@@ -219,11 +229,14 @@ def _derived(dialect: str, table: Table, hourly: FromClause) -> Select[Any]:
 
 
 def derive(conn: Connection) -> None:
-    """Recompute every period table from the hourly `rollups` table."""
+    """Recompute every period table and the day parts from the hourly `rollups` table."""
     for table in PERIOD_TABLES:
         conn.execute(delete(table))
         query = _derived(conn.dialect.name, table, rollups)
         conn.execute(table.insert().from_select([*_key_columns(table), "count"], query))
+    conn.execute(delete(rollups_day_parts))
+    columns = [*DAY_PARTS_KEY, *DAY_PARTS_SUMS]
+    conn.execute(rollups_day_parts.insert().from_select(columns, day_parts.derived(rollups)))
 
 
 def rebuild(conn: Connection) -> int:
@@ -259,6 +272,8 @@ def differences(conn: Connection) -> int:
     for table in PERIOD_TABLES:
         stored = select(*(table.c[name] for name in (*_key_columns(table), "count")))
         total += _mismatches(conn, stored, _derived(conn.dialect.name, table, hourly))
+    stored = select(*(rollups_day_parts.c[name] for name in (*DAY_PARTS_KEY, *DAY_PARTS_SUMS)))
+    total += _mismatches(conn, stored, day_parts.derived(hourly))
     return total
 
 
@@ -422,65 +437,6 @@ def count_rows(
     ]
     query = query.add_columns(r.kind, r.scale, *by_value).group_by(*group, r.kind, r.scale)
     return conn.execute(_by_touchpoint(query, table, touchpoint_ids)).all()
-
-
-def daily_score_parts(
-    conn: Connection,
-    kind: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> list[tuple[str, date | str, int, int, int, int, int]]:
-    """Per location, store-local day and scale, the parts of a `kind` score's headline:
-    (location_id, local_date, scale, n, happy, unhappy, value total). The day is not
-    converted: ISO text on SQLite, a date on PostgreSQL (converting 18,000 of them cost more
-    than the query).
-
-    A GROUP BY over the day rows of `rollups_location`, so the link report scores each
-    location-day without reading its counts per value. `happy` and `unhappy` are the SQL
-    twins of `shared.scoring.is_happy` and `is_unhappy` (tests/server/test_links_scores.py
-    checks the scores built on them equal `server.scores.build_groups`'s).
-    """
-    r = rollups_location.c
-    unhappy: ColumnElement[bool] = 2 * r.value < r.scale + 1
-    happy: ColumnElement[bool] = 2 * r.value > r.scale + 1  # smiley: the upper half
-    if kind == "nps":
-        happy, unhappy = r.value >= 9, r.value <= 6
-    elif kind == "csat":
-        happy = r.value >= 4
-    elif kind == "ces":
-        happy = r.value >= case((r.scale == 7, 5), else_=4)
-    sums = (
-        func.sum(r["count"]),
-        func.sum(case((happy, r["count"]), else_=0)),
-        func.sum(case((unhappy, r["count"]), else_=0)),
-        func.sum(r.value * r["count"]),
-    )
-    day = type_coerce(r.starts_on, String)  # as stored: ISO text on SQLite
-    where = (
-        r.kind == kind,
-        *_narrowed(
-            rollups_location, [("day", day_from, day_to)], location_ids, include_burst,
-            touchpoint_ids,
-        ),
-    )  # fmt: skip
-    # Grouped by day, then location — the key's order — SQLite sums the rows as it reads them,
-    # with no sort; a location-day answered on two scales (a survey changed its scale that
-    # day) is rare, and only then is the read grouped per scale as well.
-    query = select(r.location_id, day, func.min(r.scale), func.max(r.scale), *sums)
-    query = query.where(*where).group_by(r.starts_on, r.location_id)
-    rows = conn.execute(_by_touchpoint(query, rollups_location, touchpoint_ids)).all()
-    if any(row[2] != row[3] for row in rows):
-        query = select(r.location_id, day, r.scale, r.scale, *sums)
-        query = query.where(*where).group_by(r.starts_on, r.location_id, r.scale)
-        rows = conn.execute(_by_touchpoint(query, rollups_location, touchpoint_ids)).all()
-    # PostgreSQL sums bigints as numeric: back to int, so the scores divide as Python ints do.
-    return [
-        (location_id, day, scale, int(n), int(good), int(bad), int(total))
-        for location_id, day, scale, _, n, good, bad, total in rows
-    ]
 
 
 def burst_answers(

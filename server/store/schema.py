@@ -314,6 +314,32 @@ rollups_weekday_hour = _period_rollup(
     Column("hour", Integer, nullable=False),
 )
 
+# The parts of every score's headline per store-local day (migration 0019): n, the happy and
+# unhappy counts (`shared.scoring.is_happy`, `is_unhappy`), the sum of the values, and the
+# count of each value 0..10, one row per location, day, touchpoint, burst flag, kind and
+# scale. Summed from the same counts as the period rollups, without the value in the key, so
+# a report per location-day (the link report) reads one row where `rollups_location` has
+# one per value (server/store/day_parts.py).
+DAY_PARTS_KEY = ("local_date", "location_id", "touchpoint_id", "burst", "kind", "scale")
+DAY_PARTS_VALUES = tuple(range(11))  # answer values are 0..10 (the API rejects others)
+DAY_PARTS_SUMS = ("n", "happy", "unhappy", "value_total", *(f"c{v}" for v in DAY_PARTS_VALUES))
+
+rollups_day_parts = Table(
+    "rollups_day_parts",
+    metadata,
+    Column("local_date", Date, nullable=False),
+    Column("location_id", String(64), nullable=False),
+    Column("touchpoint_id", String(64), nullable=False),  # '' when at no touchpoint
+    Column("burst", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scale", Integer, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in DAY_PARTS_SUMS),
+    # Day first, then location: a read of a range grouped per location-day takes the rows in
+    # the key's order, with no sort.
+    PrimaryKeyConstraint(*DAY_PARTS_KEY, name="pk_rollups_day_parts"),
+    sqlite_with_rowid=False,
+)
+
 # Dashboard users (migration 0003_dashboard_users).
 
 users = Table(

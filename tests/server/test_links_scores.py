@@ -1,5 +1,6 @@
-"""The link report's point scores, summed in SQL per location-day, equal the scores the score
-report's code gives the same counts (`server.scores.build_groups`), on both backends."""
+"""The link report's point scores, read from the day parts, equal the scores the score report's
+code gives the same counts (`server.scores.build_groups`), on both backends; the day parts
+ingest counts in Python equal those the rebuild sums in SQL."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from server import kpi_report, links
 from server.db import make_engine
 from server.report_filters import Filters
 from server.scores import build_groups
 from server.store import rollups
+from server.store.schema import rollups_day_parts
 
 FIRST_DAY = date(2026, 11, 2)
 DAYS = 21
@@ -100,6 +102,31 @@ def test_point_scores_equal_the_score_groups(database_url: str, seed: int) -> No
                         compared += len(old)
         # Enough points, with fractional scores, that an off-by-one cut-off would show.
         assert compared > 1000
+    finally:
+        engine.dispose()
+
+
+def test_day_parts_counted_on_ingest_equal_the_rebuilds(database_url: str) -> None:
+    """`day_parts.parts` (ingest, Python) and `day_parts.derived` (rebuild and check, SQL):
+    the same rows, every kind's cut-offs on every scale included."""
+    engine = make_engine(database_url)
+    every_value = [
+        ("loc9", "", "", "srv", 1, "q1", kind, scale, FIRST_DAY, 1, 9, False, value)
+        for kind, scales in KINDS.items()
+        for scale in scales
+        for value in _values(kind, scale)
+    ]
+    table = rollups_day_parts
+    try:
+        with engine.begin() as conn:
+            _seed(conn, random.Random(3))
+            rollups.add(conn, every_value * 2)  # twice: the upsert adds to every column
+            query = select(table).order_by(*table.primary_key.columns)
+            counted = [tuple(row) for row in conn.execute(query)]
+            rollups.derive(conn)
+            assert [tuple(row) for row in conn.execute(query)] == counted
+        assert len(counted) > 200
+        assert any(row[table.c.keys().index("c10")] for row in counted)  # NPS 10s landed
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from server.db import make_engine
 from server.scores import build_groups, score_groups
 from server.store import rollups
 from server.store.schema import rollups as hourly
+from server.store.schema import rollups_day_parts
 from tests.server.conftest import Smiletap
 
 FIRST_DAY = date(2025, 12, 20)
@@ -173,18 +174,28 @@ def test_migration_fills_period_rollups_from_hourly(tmp_path) -> None:
                     "('L', '', 'S', 2, 'q1', 'smiley', 5, '2026-02-01', 7, 0, 1, 4, 5)"
                 )
             )
+            # Every kind's cut-offs, for the day parts (migration 0019).
+            conn.execute(
+                text(
+                    "INSERT INTO rollups VALUES "
+                    + ", ".join(
+                        f"('M', '', 'S', 1, 'q{kind}', '{kind}', {scale}, '2026-03-02', 1, 9, 0,"
+                        f" {value}, {value + 1})"
+                        for kind, scale in (("nps", 11), ("csat", 5), ("ces", 5), ("ces", 7),
+                                            ("smiley", 3), ("smiley", 4), ("smiley", 5))
+                        for value in range(11)
+                    )
+                )
+            )  # fmt: skip
         migrations.upgrade(engine)
         with engine.begin() as conn:
-            migrated = {
-                t.name: sorted(tuple(r) for r in conn.execute(select(t)))
-                for t in rollups.PERIOD_TABLES
-            }
+            tables = (*rollups.PERIOD_TABLES, rollups_day_parts)
+            migrated = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
             rollups.derive(conn)
-            derived = {
-                t.name: sorted(tuple(r) for r in conn.execute(select(t)))
-                for t in rollups.PERIOD_TABLES
-            }
+            derived = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
         assert migrated == derived
-        assert len(migrated["rollups_location"]) == 3 + 3 + 2  # days, months, year; × burst flag
+        of_l = [row for row in migrated["rollups_location"] if row[2] == "L"]
+        assert len(of_l) == 3 + 3 + 2  # days, months, year; × burst flag
+        assert len(migrated["rollups_day_parts"]) == 3 + 7  # L: 2 days, 1 burst; M: 7 scales
     finally:
         engine.dispose()

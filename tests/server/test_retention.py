@@ -14,7 +14,13 @@ from server import jobs, retention, settings
 from server.db import get_engine
 from server.store import followups, users
 from server.store import retention as retention_store
-from server.store.schema import DELETE_ORDER, answers, id_conflicts, submissions
+from server.store.schema import (
+    DELETE_ORDER,
+    answers,
+    id_conflicts,
+    rollups_day_parts,
+    submissions,
+)
 from shared.clock import to_rfc3339
 from tests.server.conftest import Cli, Kiosk, Smiletap
 
@@ -64,6 +70,13 @@ def _raw(app: Flask) -> dict[str, tuple[str | None, str]]:
         return {row.id: (row.comment, row.payload) for row in rows}
 
 
+def _day_parts(app: Flask) -> list[tuple[Any, ...]]:
+    """Every row of the day parts, in key order (the link report's source)."""
+    with get_engine(app).connect() as conn:
+        query = select(rollups_day_parts).order_by(*rollups_day_parts.primary_key.columns)
+        return [tuple(row) for row in conn.execute(query)]
+
+
 def _retain(app: Flask, answer_days: int, comment_days: int) -> None:
     settings.override(app, answer_retention_days=answer_days, comment_retention_days=comment_days)
 
@@ -80,6 +93,8 @@ def test_purge_removes_only_what_is_past_retention_and_keeps_the_scores(
     key = smiletap.api_key()
     before = _scores(smiletap, key)
     assert len(before["day"]["groups"]) == 4  # the four days with answers
+    parts_before = _day_parts(app)
+    assert sum(row[6] for row in parts_before) == 7  # n: the seven answers
     assert sum(group["answers"] for group in before["kpis"]["groups"]) == 7
     _retain(app, answer_days=60, comment_days=10)
 
@@ -97,6 +112,7 @@ def test_purge_removes_only_what_is_past_retention_and_keeps_the_scores(
     )
     raw = _raw(app)
     assert set(raw) == {item["id"] for item in middle + recent}
+    assert _day_parts(app) == parts_before
     for item in middle:
         comment, payload = raw[item["id"]]
         assert comment is None
@@ -109,6 +125,7 @@ def test_purge_removes_only_what_is_past_retention_and_keeps_the_scores(
     assert jobs.check_rollups(engine) == 0  # the check keeps the purged days' rollups
     assert runner.json("rebuild-rollups")["rows"] > 0
     assert _scores(smiletap, key) == before
+    assert _day_parts(app) == parts_before  # rebuilt from the hourly rows the purge kept
 
     again = runner.json("purge")
     assert (again["submissions"], again["comments"], again["batches"]) == (0, 0, 0)
@@ -203,7 +220,8 @@ def test_erase_location_removes_all_of_it_and_nothing_else(
     managers = [_handle_all(app, kiosk.location_id) for kiosk in (gone, kept)]
     kept_before = _location_rows(app, kept.location_id)
     listed = _location_rows(app, gone.location_id)
-    expected = {"locations", "submissions", "answers", "devices", "staff", "rollups", "followups"}
+    expected = {"locations", "submissions", "answers", "devices", "staff", "rollups", "followups",
+                "rollups_day_parts"}  # fmt: skip
     assert expected <= set(listed)
 
     dry = runner.invoke("erase-location", gone.location_id)

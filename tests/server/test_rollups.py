@@ -1,5 +1,5 @@
-"""Rollups counted on ingest — hourly and per day, month and year — always equal
-`rebuild-rollups` recomputed from the raw answers."""
+"""Rollups counted on ingest — hourly, per day, month and year, and the day parts — always
+equal `rebuild-rollups` recomputed from the raw answers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from server.db import make_engine
 from server.store import rollups
 from server.store.schema import rollups as rollups_table
+from server.store.schema import rollups_day_parts
 from tests.server.conftest import Kiosk, Smiletap
 
 # Around the 2026 DST changes of Europe (29 Mar, 25 Oct) and the USA (8 Mar, 1 Nov).
@@ -57,10 +58,10 @@ batches = st.lists(
 
 
 def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every rollup table's rows (hourly and per period), in key order."""
+    """Every rollup table's rows (hourly, per period, day parts), in key order."""
     found = {}
     with engine.connect() as conn:
-        for table in (rollups_table, *rollups.PERIOD_TABLES):
+        for table in (rollups_table, *rollups.PERIOD_TABLES, rollups_day_parts):
             query = select(table).order_by(*table.primary_key.columns)
             found[table.name] = [tuple(row) for row in conn.execute(query)]
     return found

@@ -87,9 +87,6 @@ READS: dict[str, Callable[[Connection, date, date, list[str | None]], object]] =
         )
         for group_by in rollups.GROUP_TABLES
     },
-    "daily_score_parts": lambda conn, a, b, tps: rollups.daily_score_parts(
-        conn, "smiley", a, b, None, False, tps
-    ),
     "burst_answers": lambda conn, a, b, tps: rollups.burst_answers(conn, "loc3", a, b, tps),
 }
 
