@@ -100,21 +100,53 @@ def _period_namer(grain: str) -> Callable[[date | str], str]:
     return functools.cache(name)
 
 
-def _group_ids(
-    locations: Sequence[str], days: Sequence[date | str], grain: str
-) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Each row's (location, period) group as an index, and the groups in index order."""
-    period_of = _period_namer(grain)
-    codes: dict[tuple[str, str], int] = {}
-    found = np.fromiter(
-        (
-            codes.setdefault((loc, period_of(day)), len(codes))
-            for loc, day in zip(locations, days, strict=True)
-        ),
-        dtype=np.intp,
-        count=len(locations),
-    )
-    return found, list(codes)
+class _Periods:
+    """(location, period) groups as int64 codes — location index × 2**32 + period index — so
+    the rows of a year (18,000 location-days) become arrays with no object made per row:
+    each distinct location and day is looked up once. Shared by the scores and the KPIs of
+    one report, so their codes match."""
+
+    def __init__(self, grain: str) -> None:
+        self.period_of = _period_namer(grain)
+        self.locations: dict[str, int] = {}
+        self.periods: dict[str, int] = {}
+
+    def codes(self, locations: Sequence[str], days: Sequence[date | str]) -> np.ndarray:
+        """Each row's group code."""
+        for location in set(locations).difference(self.locations):
+            self.locations[location] = len(self.locations)
+        period_at = {}
+        for day in set(days):
+            period = self.period_of(day)
+            period_at[day] = self.periods.setdefault(period, len(self.periods))
+        location_at = self.locations
+        found = np.array([location_at[loc] for loc in locations], dtype=np.int64) << 32
+        code: np.ndarray = found | np.array([period_at[day] for day in days], dtype=np.int64)
+        return code
+
+    def keys(self, codes: np.ndarray) -> list[tuple[str, str]]:
+        """(location_id, period) of each code."""
+        return list(zip(*self.names(codes), strict=True))
+
+    def names(self, codes: np.ndarray) -> tuple[list[str], list[str]]:
+        """The location ids and the periods of the codes: two lists, no object made per code
+        (each one a request holds alive makes Python's collector work longer)."""
+        locations = np.array(list(self.locations), dtype=object)[codes >> 32]
+        periods = np.array(list(self.periods), dtype=object)[codes & _LOW]
+        return locations.tolist(), periods.tolist()
+
+    def order(self, codes: np.ndarray) -> np.ndarray:
+        """The indices that put codes in period order, then location order (as text)."""
+        ranks = []
+        for names in (self.locations, self.periods):
+            rank = np.empty(len(names), dtype=np.int64)
+            rank[np.argsort(np.array(list(names), dtype=object))] = np.arange(len(names))
+            ranks.append(rank)
+        found: np.ndarray = np.lexsort((ranks[0][codes >> 32], ranks[1][codes & _LOW]))
+        return found
+
+
+_LOW = 2**32 - 1
 
 
 def _sums(group: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,11 +167,19 @@ def period_kpis(
     denominator) rows, each location's in date order (`kpi_columns`): `kpi_of` each group of
     `kpi_report.build_groups` over the same days, summing only the parts this KPI needs (the
     same sums, in the same order, so the same floats), with numpy over all groups at once."""
-    listed = list(rows)
-    if not listed:
-        return {}
-    locations, days, tops, bottoms = zip(*listed, strict=True)
-    group, keys = _group_ids(locations, days, grain)
+    periods = _Periods(grain)
+    codes, values = _kpi_parts(list(rows), kpi, periods)
+    return dict(zip(periods.keys(codes), values, strict=True))
+
+
+def _kpi_parts(
+    rows: Sequence[tuple[Any, ...]], kpi: str, periods: _Periods
+) -> tuple[np.ndarray, list[float]]:
+    """`period_kpis` as the groups' codes (ascending) and their KPIs."""
+    if not rows:
+        return np.empty(0, dtype=np.int64), []
+    locations, days, tops, bottoms = zip(*rows, strict=True)
+    keys, group = np.unique(periods.codes(locations, days), return_inverse=True)
     top = np.array(tops, dtype=float)  # None: NaN
     bottom = np.array(bottoms, dtype=float)
     size = len(keys)
@@ -151,10 +191,7 @@ def period_kpis(
         usable = has & (bottom_sum != 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = top_sum / bottom_sum * scale
-        return {
-            keys[i]: round(v, digits)
-            for i, v in zip(np.flatnonzero(usable).tolist(), values[usable].tolist(), strict=True)
-        }
+        return keys[usable], [round(v, digits) for v in values[usable].tolist()]
     top_sum, has_top = _sums(group, top, size)
     bottom_sum, has_bottom = _sums(group, bottom, size)
     if kpi == "visitors":
@@ -169,10 +206,7 @@ def period_kpis(
             values = numerators / bottom_sum
         if kpi == "staff_hours_per_visitor":
             values = values * 100.0
-    return {
-        keys[i]: v
-        for i, v in zip(np.flatnonzero(usable).tolist(), values[usable].tolist(), strict=True)
-    }
+    return keys[usable], values[usable].tolist()
 
 
 @dataclass(frozen=True)
@@ -192,15 +226,20 @@ def within_location(points: Sequence[tuple[str, float, float]]) -> Link:
     location = np.fromiter(
         (codes.setdefault(p[0], len(codes)) for p in points), dtype=np.intp, count=n
     )
-    dof = n - len(codes) - 2
+    x, y = (np.fromiter((p[i] for p in points), dtype=float, count=n) for i in (1, 2))
+    return _within(location, x, y)
+
+
+def _within(location: np.ndarray, x: np.ndarray, y: np.ndarray) -> Link:
+    """`within_location` of points as arrays: each one's location index (0..L − 1, every
+    one used), score and KPI."""
+    n = len(location)
+    sizes = np.bincount(location)
+    dof = n - len(sizes) - 2
     if n < MIN_POINTS or dof < 1:
         return Link(n, None, None, "not_enough_data")
     # Each point around its location's mean (one bincount per column, not a loop per place).
-    sizes = np.bincount(location)
-    x, y = (
-        values - (np.bincount(location, weights=values) / sizes)[location]
-        for values in (np.fromiter((p[i] for p in points), dtype=float, count=n) for i in (1, 2))
-    )
+    x, y = (values - (np.bincount(location, weights=values) / sizes)[location] for values in (x, y))
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return Link(n, None, None, "not_enough_data")  # nothing varies: no correlation
     # Imported here, on the first link asked for: scipy.stats takes about a second of CPU to
@@ -232,25 +271,35 @@ def period_scores(
     over all periods at once: `shared.scoring`'s formulas in the same order of operations,
     rounded by Python's `round`, so the same floats.
     """
-    rows = filters.daily_score_parts(conn, score)
+    periods = _Periods(grain)
+    codes, values = _score_parts(filters.daily_score_parts(conn, score), score, periods)
+    return dict(zip(periods.keys(codes), values, strict=True))
+
+
+def _score_parts(
+    rows: Sequence[tuple[Any, ...]], score: str, periods: _Periods
+) -> tuple[np.ndarray, list[float]]:
+    """`period_scores` of (location_id, day, scale, n, happy, unhappy, value total) rows, as
+    the groups' codes (ascending) and their scores."""
     if not rows:
-        return {}
+        return np.empty(0, dtype=np.int64), []
     locations, days, scales, *columns = zip(*rows, strict=True)
-    group, keys = _group_ids(locations, days, grain)
-    scale = np.array(scales, dtype=np.int64)
     # One part per (period, scale): a week sums its days; a period on two scales keeps both.
-    pair, at = np.unique(group * 16 + scale, return_inverse=True)  # scales are 3..11
+    pair, at = np.unique(
+        (periods.codes(locations, days) << 4) | np.array(scales, dtype=np.int64),
+        return_inverse=True,
+    )  # scales are 3..11: four bits
     n, happy, unhappy, total = (
         np.bincount(at, weights=np.array(c, dtype=np.int64), minlength=len(pair)).astype(np.int64)
         for c in columns
     )
     # The majority scale of each period (most answers, then the larger scale): the last of its
     # parts ordered by period, n, scale.
-    pair_group, pair_scale = pair // 16, pair % 16
+    pair_group, pair_scale = pair >> 4, pair & 15
     order = np.lexsort((pair_scale, n, pair_group))
     last = np.ones(len(order), dtype=bool)
     last[:-1] = pair_group[order][1:] != pair_group[order][:-1]
-    chosen = order[last]
+    chosen = np.sort(order[last])  # codes ascending again
     n, happy, unhappy, total = (a[chosen] for a in (n, happy, unhappy, total))
     if score == "nps":
         values = [round(v, 1) for v in (100.0 * ((happy - unhappy) / n)).tolist()]
@@ -258,22 +307,47 @@ def period_scores(
         values = [round(v, 2) for v in (total / n).tolist()]
     else:  # csat (satisfied), smiley (upper half): a share
         values = [round(v, 1) for v in (100.0 * (happy / n)).tolist()]
-    return {keys[g]: v for g, v in zip(pair_group[chosen].tolist(), values, strict=True)}
+    return pair_group[chosen], values
 
 
 def points(
     conn: Connection, filters: Filters, score: str, kpi: str, grain: str
 ) -> list[dict[str, Any]]:
     """The (location, period) points with both a score and a KPI, in period order."""
-    scores = period_scores(conn, filters, score, grain)
+    return report(conn, filters, score, kpi, grain)[0]
+
+
+def report(
+    conn: Connection, filters: Filters, score: str, kpi: str, grain: str
+) -> tuple[list[dict[str, Any]], Link]:
+    """The points with both a score and a KPI, in period order, and their link
+    (`within_location` of the points): matched and ordered as arrays, one dict made per point
+    for the JSON."""
+    periods = _Periods(grain)
+    score_codes, scores = _score_parts(filters.daily_score_parts(conn, score), score, periods)
     # The KPIs alone: no raw answers read, whatever their number.
     top, bottom = kpi_columns(kpi)
     rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,
                                  top, bottom)  # fmt: skip
-    kpis = period_kpis(rows, kpi, grain)
-    found = [(key[1], key[0], value, kpis[key]) for key, value in scores.items() if key in kpis]
-    found.sort()  # SQLite reads the scores in this order already: one pass
-    return [
-        {"location_id": location_id, "period": period, "score": value, "kpi": round(kpi, 3)}
-        for period, location_id, value, kpi in found
+    kpi_codes, kpis = _kpi_parts(rows, kpi, periods)
+    kpis = [round(value, 3) for value in kpis]
+    codes, at_score, at_kpi = np.intersect1d(
+        score_codes, kpi_codes, assume_unique=True, return_indices=True
+    )
+    order = periods.order(codes)
+    codes, at_score, at_kpi = codes[order], at_score[order], at_kpi[order]
+    found = [
+        {"location_id": location_id, "period": period, "score": scores[i], "kpi": kpis[j]}
+        for location_id, period, i, j in zip(
+            *periods.names(codes), at_score.tolist(), at_kpi.tolist(), strict=True
+        )
     ]
+    x = np.array(scores, dtype=float)[at_score]
+    y = np.array(kpis, dtype=float)[at_kpi]
+    return found, _within(_dense(codes >> 32), x, y)
+
+
+def _dense(values: np.ndarray) -> np.ndarray:
+    """Each value's index among the distinct values."""
+    found: np.ndarray = np.unique(values, return_inverse=True)[1]
+    return found

@@ -318,3 +318,11 @@ def test_links_report_over_http_finds_a_planted_link(smiletap: Smiletap) -> None
     assert set(body["points"][0]) == {"location_id", "period", "score", "kpi"}
     weekly = _get(smiletap, "/api/v1/reports/links", key, grain="week", **params).json
     assert weekly["n"] == 6 and weekly["verdict"] in ("moves_with", "no_clear_link")
+    for found in (body, weekly):  # matched and ordered as arrays: the same as from the points
+        listed = found["points"]
+        assert listed == sorted(listed, key=lambda p: (p["period"], p["location_id"]))
+        link = links.within_location([(p["location_id"], p["score"], p["kpi"]) for p in listed])
+        assert link.ci95 is not None
+        assert (found["n"], found["r"], found["ci95"], found["verdict"]) == (
+            link.n, link.r, list(link.ci95), link.verdict
+        )  # fmt: skip
