@@ -46,7 +46,12 @@ from server import migrations, passwords  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.store import users  # noqa: E402
 from server.store.rollups import period_start  # noqa: E402
-from server.store.schema import DAY_PARTS_KEY, DAY_PARTS_SUMS, ROLLUP_PERIODS  # noqa: E402
+from server.store.schema import (  # noqa: E402
+    DAY_PARTS_KEY,
+    DAY_PARTS_SUMS,
+    ROLLUP_PERIODS,
+    VALUE_COLUMNS,
+)
 
 EMAIL, PASSWORD = "bench@example.com", "correct horse battery"
 MEASURED = "loc_00"
@@ -67,11 +72,16 @@ STAMPED = {"locations", "staff", "devices", "submissions"}  # tables with timest
 COLUMNS = {
     "rollups": "location_id touchpoint_id staff_id survey_id survey_version question_id kind scale "
     "local_date weekday hour burst value count",
-    "rollups_location": "period starts_on location_id touchpoint_id burst kind scale value count",
-    "rollups_staff": "period starts_on location_id touchpoint_id staff_id burst kind scale value "
-    "count",
-    "rollups_weekday_hour": "period starts_on location_id touchpoint_id weekday hour burst kind "
-    "scale value count",
+    **{
+        f"rollups_{name}{twin}": f"period starts_on location_id {place}{group} burst kind scale "
+        + " ".join(VALUE_COLUMNS)
+        for name, group in (
+            ("location", ""),
+            ("staff", "staff_id "),
+            ("weekday_hour", "weekday hour "),
+        )
+        for twin, place in (("", "touchpoint_id "), ("_any", ""))
+    },
     "rollups_day_parts": " ".join((*DAY_PARTS_KEY, *DAY_PARTS_SUMS)),
     "locations": "id name timezone created_at",
     "staff": "id location_id display_name active created_at",
@@ -180,8 +190,19 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         ("rollups_staff", by_staff),
         ("rollups_weekday_hour", by_hour),
     ):
-        yield table, sorted(_periods(rows))
+        periods = list(_periods(rows))  # (period, starts_on, location, touchpoint, …, value, n)
+        yield table, _wide(periods)
+        yield f"{table}_any", _wide([(*row[:3], *row[4:]) for row in periods])
     yield "rollups_day_parts", day_parts_rows(by_location.items())
+
+
+def _wide(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(…key, value, count) rows as (…key, c0..c10) rows in key order (the period tables'
+    layout: a count per answer value)."""
+    found: dict[tuple[Any, ...], list[int]] = {}
+    for *key, value, n in rows:
+        found.setdefault(tuple(key), [0] * len(VALUE_COLUMNS))[value] += n
+    return [(*key, *counts) for key, counts in sorted(found.items())]
 
 
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

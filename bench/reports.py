@@ -10,7 +10,8 @@ an unaligned range) and of GET /api/v1/reports/links (smiley share against conve
 Reports read only the rollups, so the data made here is what ingest would store for N answers
 spread at random over 50 locations × 3 touchpoints (two named, one "none") × 5 staff × 365
 days × 14 opening hours × 5 smiley values: a Poisson count per cell (numpy), its hourly rollup
-rows, the day, month and year period rollups and the day parts summed from the same counts
+rows, the day, month and year period rollups (by touchpoint and summed over them) and the
+day parts summed from the same counts
 (equal to what `rebuild-rollups` derives; `--check` compares), bulk-inserted in key order by
 `bench/dashboard.py`'s writer; no raw answers are made (no measured request reads them).
 The link report reads the rollups and the daily KPIs (a year of them for each of the 50
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from timing import p50_p95  # noqa: E402
 
 from server import migrations  # noqa: E402
-from server.app import create_app  # noqa: E402
+from server.app import create_app, freeze_startup_objects  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
 from server.store import api_keys, day_parts, rollups  # noqa: E402
 from server.store.schema import (  # noqa: E402
@@ -122,37 +123,14 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         by_staff[:, i] = cube.sum(axis=3).transpose(2, 0, 1, 3)
         by_hour[:, i] = cube.sum(axis=1).transpose(1, 0, 2, 3)
     tail = (False, kind, scale)
-    for table, per_day in (
+    for name, per_day in (
         ("rollups_location", by_location),
         ("rollups_staff", by_staff),
         ("rollups_weekday_hour", by_hour),
     ):
-        rows: list[tuple[Any, ...]] = []
-        for period in ROLLUP_PERIODS:
-            starts, group = _period_groups(period)
-            weekday_of = [0] * len(starts)
-            if table == "rollups_weekday_hour":
-                # The weekday is a key column: (start, weekday) pairs are the groups.
-                pairs = sorted({(g, wd) for g, wd in zip(group.tolist(), weekdays, strict=True)})
-                at = {pair: j for j, pair in enumerate(pairs)}
-                group = np.array([at[pair] for pair in zip(group.tolist(), weekdays, strict=True)])
-                starts = [starts[g] for g, _ in pairs]
-                weekday_of = [wd for _, wd in pairs]
-            sums = np.zeros((len(starts), *per_day.shape[1:]), np.int64)
-            np.add.at(sums, group, per_day)
-            found = np.nonzero(sums)
-            counts = sums[found].tolist()
-            p, loc, tp, *rest = (a.tolist() for a in found)
-            piece = []
-            for start, i, t, *middle, value, count in zip(p, loc, tp, *rest, counts, strict=True):
-                if table == "rollups_staff":
-                    middle = [staff[i][middle[0]]]
-                elif table == "rollups_weekday_hour":
-                    middle = [weekday_of[start], 8 + middle[0]]
-                piece.append((period, starts[start], locs[i], tps[i][t], *middle, *tail,
-                              1 + value, count))  # fmt: skip
-            rows += sorted(piece) if period != "day" else piece
-        yield table, rows
+        # By touchpoint, and summed over them (the `_any` twin, without the touchpoint).
+        for table, cube in ((name, per_day), (f"{name}_any", per_day.sum(axis=2)[:, :, None])):
+            yield table, _period_rows(table, cube, weekdays, locs, tps, staff, tail)
     found = np.nonzero(by_location)
     counts = by_location[found].tolist()
     yield (
@@ -162,6 +140,48 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
             for d, i, t, v, n in zip(*(a.tolist() for a in found), counts, strict=True)
         ),
     )
+
+
+def _period_rows(
+    table: str,
+    per_day: np.ndarray,
+    weekdays: list[int],
+    locs: list[str],
+    tps: list[list[str]],
+    staff: list[list[str]],
+    tail: tuple[Any, ...],
+) -> list[tuple[Any, ...]]:
+    """A period table's rows, in key order, from counts per day, location, touchpoint (one
+    stand-in for `_any`), the table's group columns and value: one row per period and group
+    with a count per answer value 0..10 (values 1..5 here)."""
+    rows: list[tuple[Any, ...]] = []
+    for period in ROLLUP_PERIODS:
+        starts, group = _period_groups(period)
+        weekday_of = [0] * len(starts)
+        if table.startswith("rollups_weekday_hour"):
+            # The weekday is a key column: (start, weekday) pairs are the groups.
+            pairs = sorted({(g, wd) for g, wd in zip(group.tolist(), weekdays, strict=True)})
+            at = {pair: j for j, pair in enumerate(pairs)}
+            group = np.array([at[pair] for pair in zip(group.tolist(), weekdays, strict=True)])
+            starts = [starts[g] for g, _ in pairs]
+            weekday_of = [wd for _, wd in pairs]
+        sums = np.zeros((len(starts), *per_day.shape[1:]), np.int64)
+        np.add.at(sums, group, per_day)
+        found = np.nonzero(sums.sum(axis=-1))
+        by_value = sums[found].tolist()
+        p, loc, tp, *rest = (a.tolist() for a in found)
+        place = not table.endswith("_any")
+        piece = []
+        for start, i, t, *middle, counts in zip(p, loc, tp, *rest, by_value, strict=True):
+            if table.startswith("rollups_staff"):
+                middle = [staff[i][middle[0]]]
+            elif table.startswith("rollups_weekday_hour"):
+                middle = [weekday_of[start], 8 + middle[0]]
+            values = (0, *counts, *[0] * (10 - VALUES))
+            piece.append((period, starts[start], locs[i], *([tps[i][t]] if place else []),
+                          *middle, *tail, *values))  # fmt: skip
+        rows += sorted(piece) if period != "day" else piece
+    return rows
 
 
 def build(path: Path, answers: int, check: bool = False) -> tuple[str, int, float]:
@@ -275,6 +295,9 @@ def measure(url: str, key: str, label: str, span: str, runs: int) -> Timings:
     """p50 and p95 (ms) of the scores (or links) request through the app, wall and CPU, and
     the floor's CPU p95 (`GET /healthz`, the same client, measured just before)."""
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.gettempdir()})
+    # As a served process does (server/wsgi.py): the app's own objects out of the collector's
+    # sight, so a report's collections walk only what the report builds.
+    freeze_startup_objects()
     client = app.test_client()
     day_from, day_to = RANGES[span]
     params = {"from": day_from, "to": day_to}

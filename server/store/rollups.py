@@ -5,17 +5,20 @@ Two levels, both upserted by ingest in its own transaction and recomputed by `re
 - `rollups`, hourly: one row per (location, touchpoint ('' for none), staff, survey version,
   question, store-local date/weekday/hour, burst, value). Alerts and the dashboard read it;
   it is also the source the coarser tables are derived from.
-- Period rollups, one table per report grouping (`rollups_location`, `rollups_staff`,
-  `rollups_weekday_hour`): the same counts without survey and question, summed per whole
-  store-local day, month and year (`period`, `starts_on`).
+- Period rollups, two tables per report grouping: `rollups_location`, `rollups_staff`,
+  `rollups_weekday_hour` by touchpoint, and their `…_any` twins summed over the location's
+  touchpoints — the same counts without survey and question, summed per whole store-local
+  day, month and year (`period`, `starts_on`), one row per group, kind and scale with a
+  count per answer value (`VALUE_COLUMNS`, c0..c10). A report narrowed to touchpoints, or
+  grouped by them, reads the first; every other report the second.
 - `rollups_day_parts`: the day counts of `rollups_location` with the value folded into
   columns, and each score's headline parts (`server.store.day_parts`).
 
 A report for days from..to splits the range into at most five pieces — the days before the
 first whole month, the whole months before the first whole year, the whole years, then whole
 months and days again (`pieces`) — and reads each from its period's rows. Its cost is then
-bounded by groups × values × (≤ 62 days + ≤ 22 months + years), whatever the number of
-answers or of hourly rows. Days and hours are store-local, so months, years and DST need no
+bounded by groups × (≤ 62 days + ≤ 22 months + years), whatever the number of answers or of
+hourly rows. Days and hours are store-local, so months, years and DST need no
 zone arithmetic here: a period is a range of `local_date`s.
 """
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -33,6 +36,7 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -42,8 +46,8 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects import sqlite
@@ -56,27 +60,45 @@ from server.store.schema import (
     DAY_PARTS_SUMS,
     ROLLUP_KEY,
     ROLLUP_PERIODS,
+    VALUE_COLUMNS,
     answers,
     rollups,
     rollups_day_parts,
     rollups_location,
+    rollups_location_any,
     rollups_staff,
+    rollups_staff_any,
     rollups_weekday_hour,
+    rollups_weekday_hour_any,
     submissions,
 )
 
 RollupKey = tuple[Any, ...]  # values in ROLLUP_KEY order
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
-PERIOD_TABLES = (rollups_location, rollups_staff, rollups_weekday_hour)
+PERIOD_TABLES = (
+    rollups_location,
+    rollups_staff,
+    rollups_weekday_hour,
+    rollups_location_any,
+    rollups_staff_any,
+    rollups_weekday_hour_any,
+)
 
-#: The table each report grouping reads, and the columns (besides kind, scale, value) it groups by.
+#: The table each report grouping reads when narrowed to touchpoints (or grouped by them),
+#: and the columns (besides kind and scale) it groups by.
 GROUP_TABLES: dict[str, Table] = {
     "location": rollups_location,
     "touchpoint": rollups_location,
     "staff": rollups_staff,
     "day": rollups_location,
     "weekday_hour": rollups_weekday_hour,
+}
+#: The table a report not narrowed to touchpoints reads: the same counts summed over them.
+ANY_TOUCHPOINT: dict[Table, Table] = {
+    rollups_location: rollups_location_any,
+    rollups_staff: rollups_staff_any,
+    rollups_weekday_hour: rollups_weekday_hour_any,
 }
 GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
     "location": ("location_id",),
@@ -91,6 +113,18 @@ def _key_columns(table: Table) -> list[str]:
     return [column.name for column in table.primary_key.columns]
 
 
+def _summed_columns(table: Table) -> list[str]:
+    """The columns an upsert adds to: `count` (hourly) or c0..c10 (period tables)."""
+    return [column.name for column in table.columns if not column.primary_key]
+
+
+def _table_for(group_by: str, touchpoint_ids: object) -> Table:
+    table = GROUP_TABLES[group_by]
+    if touchpoint_ids is None and group_by != "touchpoint":
+        return ANY_TOUCHPOINT[table]
+    return table
+
+
 def period_start(period: str, day: date) -> date:
     """The first day of the day, month or year that holds `day`."""
     if period == "month":
@@ -100,10 +134,11 @@ def period_start(period: str, day: date) -> date:
     return day
 
 
-def _upsert(conn: Connection, table: Table, counted: Counter[RollupKey]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE count = count + n, rows in key order (`_upsert_rows`)."""
-    key = _key_columns(table)
-    rows = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counted.items())]
+def _upsert(conn: Connection, table: Table, counted: Mapping[RollupKey, Sequence[int]]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding to each column outside the key (`count`, or
+    c0..c10), rows in key order (`_upsert_rows`)."""
+    names = [*_key_columns(table), *_summed_columns(table)]
+    rows = [dict(zip(names, (*k, *n), strict=True)) for k, n in sorted(counted.items())]
     _upsert_rows(conn, table, rows)
 
 
@@ -146,16 +181,21 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
     counted = Counter(keys)
     if not counted:
         return
-    _upsert(conn, rollups, counted)
+    _upsert(conn, rollups, {key: (n,) for key, n in counted.items()})
+    day_at, value_at = ROLLUP_KEY.index("local_date"), ROLLUP_KEY.index("value")
+    starts = {
+        day: [period_start(period, day) for period in ROLLUP_PERIODS]
+        for day in {key[day_at] for key in counted}
+    }
     for table in PERIOD_TABLES:
         rest = _key_columns(table)[2:]  # after period and starts_on
         positions = [ROLLUP_KEY.index(name) for name in rest]
-        day_at = ROLLUP_KEY.index("local_date")
-        derived: Counter[RollupKey] = Counter()
+        derived: dict[RollupKey, list[int]] = {}
         for key, n in counted.items():
             tail = tuple(key[i] for i in positions)
-            for period in ROLLUP_PERIODS:
-                derived[(period, period_start(period, key[day_at]), *tail)] += n
+            for period, start in zip(ROLLUP_PERIODS, starts[key[day_at]], strict=True):
+                row = derived.setdefault((period, start, *tail), [0] * len(VALUE_COLUMNS))
+                row[key[value_at]] += n
         _upsert(conn, table, derived)
     _upsert_rows(conn, rollups_day_parts, day_parts.parts(counted.items()))
 
@@ -212,20 +252,25 @@ def _starts_on_sql(dialect: str, period: str, day: ColumnElement[Any]) -> Column
 def _derived(dialect: str, table: Table, hourly: FromClause) -> Select[Any]:
     """A period table's rows, summed from hourly rows (the table or a recomputation)."""
     rest = _key_columns(table)[2:]
+    h = hourly.c
+    by_value = [
+        cast(func.sum(case((h.value == value, h["count"]), else_=0)), BigInteger).label(name)
+        for value, name in enumerate(VALUE_COLUMNS)
+    ]
     pieces = []
     for period in ROLLUP_PERIODS:
-        starts_on = _starts_on_sql(dialect, period, hourly.c.local_date)
-        grouped = [starts_on, *(hourly.c[name] for name in rest)]
+        starts_on = _starts_on_sql(dialect, period, h.local_date)
+        grouped = [starts_on, *(h[name] for name in rest)]
         pieces.append(
             select(
                 literal_column(f"'{period}'").label("period"),
                 starts_on.label("starts_on"),
-                *(hourly.c[name] for name in rest),
-                func.sum(hourly.c["count"]).label("count"),
+                *(h[name] for name in rest),
+                *by_value,
             ).group_by(*grouped)
         )
     combined = union_all(*pieces).subquery()
-    return select(*(combined.c[name] for name in (*_key_columns(table), "count")))
+    return select(*(combined.c[column.name] for column in table.columns))
 
 
 def derive(conn: Connection) -> None:
@@ -233,7 +278,7 @@ def derive(conn: Connection) -> None:
     for table in PERIOD_TABLES:
         conn.execute(delete(table))
         query = _derived(conn.dialect.name, table, rollups)
-        conn.execute(table.insert().from_select([*_key_columns(table), "count"], query))
+        conn.execute(table.insert().from_select([c.name for c in table.columns], query))
     conn.execute(delete(rollups_day_parts))
     columns = [*DAY_PARTS_KEY, *DAY_PARTS_SUMS]
     conn.execute(rollups_day_parts.insert().from_select(columns, day_parts.derived(rollups)))
@@ -270,7 +315,7 @@ def differences(conn: Connection) -> int:
     )
     hourly = recomputed.subquery()
     for table in PERIOD_TABLES:
-        stored = select(*(table.c[name] for name in (*_key_columns(table), "count")))
+        stored = select(*table.columns)
         total += _mismatches(conn, stored, _derived(conn.dialect.name, table, hourly))
     stored = select(*(rollups_day_parts.c[name] for name in (*DAY_PARTS_KEY, *DAY_PARTS_SUMS)))
     total += _mismatches(conn, stored, day_parts.derived(hourly))
@@ -295,31 +340,82 @@ def _shift(day: date, days: int) -> date | None:
 
 FINER = {"year": "month", "month": "day"}
 
+#: A signed piece of a range: (sign, period, first start, last start) — whole periods from
+#: `first start` to `last start`, whose counts are added (1) or taken away (-1).
+Piece = tuple[int, str, date, date]
 
-def _split(first: date, last: date, period: str) -> list[tuple[str, date, date]]:
-    """[first, last] as whole periods in the middle and finer pieces at either end."""
+
+def _units(period: str, first: date, last: date) -> int:
+    """How many periods a piece spans: the rows per group it reads, at most."""
+    if period == "year":
+        return last.year - first.year + 1
+    if period == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first).days + 1
+
+
+def _negated(found: tuple[Piece, ...]) -> tuple[Piece, ...]:
+    return tuple((-sign, period, a, b) for sign, period, a, b in found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cover(first: date, last: date, period: str) -> tuple[int, tuple[Piece, ...]]:
+    """The cheapest signed pieces of periods up to `period` whose counts sum to [first, last],
+    and their cost in `_units`.
+
+    Each end is either filled from inside (its partial period from finer pieces) or cut from
+    outside (the whole period, less its other part from finer pieces), whichever spans fewer
+    units: 15 Jan – 16 Dec is the year less 1–14 Jan and 17–31 Dec (1 + 29 units), not 17 +
+    16 days and 10 months (43).
+    """
+    if first > last:
+        return 0, ()
     if period == "day":
-        return [("day", first, last)]
-    begin = first if period_start(period, first) == first else _shift(period_end(period, first), 1)
-    last_start = period_start(period, last)
-    end: date | None = last_start
-    if period_end(period, last) != last:
-        before = _shift(last_start, -1)
-        end = None if before is None else period_start(period, before)
-    if begin is None or end is None or begin > end:
-        return _split(first, last, FINER[period])
-    found = []
-    if first < begin:
-        found += _split(first, begin - timedelta(days=1), FINER[period])
-    found.append((period, begin, end))
-    if period_end(period, end) < last:
-        found += _split(period_end(period, end) + timedelta(days=1), last, FINER[period])
-    return found
+        return _units("day", first, last), ((1, "day", first, last),)
+    finer = FINER[period]
+    best = _cover(first, last, finer)
+    one_day = timedelta(days=1)
+    # (first whole period's start, cost, pieces) for the left end; (last one's start, …) right.
+    lefts: list[tuple[date, int, tuple[Piece, ...]]] = []
+    start = period_start(period, first)
+    if start == first:
+        lefts.append((first, 0, ()))
+    else:
+        after = _shift(period_end(period, first), 1)
+        if after is not None:
+            lefts.append((after, *_cover(first, after - one_day, finer)))
+        cost, found = _cover(start, first - one_day, finer)
+        lefts.append((start, cost, _negated(found)))
+    rights: list[tuple[date, int, tuple[Piece, ...]]] = []
+    start = period_start(period, last)
+    if period_end(period, last) == last:
+        rights.append((start, 0, ()))
+    else:
+        before = _shift(start, -1)
+        if before is not None:
+            rights.append((period_start(period, before), *_cover(start, last, finer)))
+        cost, found = _cover(last + one_day, period_end(period, last), finer)
+        rights.append((start, cost, _negated(found)))
+    for begin, left_cost, left in lefts:
+        for end, right_cost, right in rights:
+            # The ends add up to [first, begin) and (end's period, last]: valid when the whole
+            # periods begin..end fill the gap between them, or there is no gap.
+            if begin <= end:
+                middle: tuple[Piece, ...] = ((1, period, begin, end),)
+                cost = left_cost + _units(period, begin, end) + right_cost
+            elif _shift(period_end(period, end), 1) == begin:
+                middle, cost = (), left_cost + right_cost
+            else:
+                continue
+            if cost < best[0]:
+                best = (cost, (*left, *middle, *right))
+    return best
 
 
-def pieces(day_from: date, day_to: date) -> list[tuple[str, date, date]]:
-    """Store-local days from..to as at most five (period, first start, last start) ranges."""
-    return _split(day_from, day_to, "year")
+def pieces(day_from: date, day_to: date) -> list[Piece]:
+    """Store-local days from..to as a few signed pieces of whole days, months and years
+    (`_cover`): for each group, the counts of the pieces times their signs sum to the range's."""
+    return list(_cover(day_from, day_to, "year")[1])
 
 
 @compiles(Table, "sqlite")
@@ -351,14 +447,13 @@ def _by_touchpoint(query: SelectT, table: Table, touchpoint_ids: object) -> Sele
 
 def _narrowed(
     table: Table,
-    ranges: list[tuple[str, date, date]],
     location_ids: list[str] | None,
     include_burst: bool,
     touchpoint_ids: list[str | None] | None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of a period-table read: its pieces and the report's filters."""
+    """The WHERE conditions of a period-table read for the report's filters."""
     r = table.c
-    found = [or_(*(and_(r.period == p, r.starts_on.between(a, b)) for p, a, b in ranges))]
+    found: list[ColumnElement[bool]] = []
     if location_ids is not None:
         found.append(r.location_id.in_(location_ids))
     if not include_burst:
@@ -368,49 +463,46 @@ def _narrowed(
     return found
 
 
-def _count_query(
-    group_by: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None,
-) -> tuple[Table, list[ColumnElement[Any]], Select[Any]]:
-    """The period table of `group_by`, its group columns, and a SELECT of them over the
-    pieces of [from, to] under the filters (columns and grouping still to add)."""
-    table = GROUP_TABLES[group_by]
-    r = table.c
-    ranges = [("day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
-    group: list[ColumnElement[Any]] = [
-        r.starts_on.label("local_date") if name == "local_date" else r[name]
-        for name in GROUP_COLUMNS[group_by]
-    ]
-    where = _narrowed(table, ranges, location_ids, include_burst, touchpoint_ids)
-    return table, group, select(*group).where(*where)
+def _in_piece(table: Table, period: str, first: date, last: date) -> ColumnElement[bool]:
+    return and_(table.c.period == period, table.c.starts_on.between(first, last))
 
 
-def counts(
-    conn: Connection,
-    group_by: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> list[dict[str, Any]]:
-    """Summed counts per group, kind, scale and value, for store-local days in [from, to].
+def _signed_sums(
+    table: Table,
+    found: list[Piece],
+    columns: list[ColumnElement[Any]],
+    where: list[ColumnElement[bool]],
+    touchpoint_ids: object,
+    grouped: bool = True,
+) -> Select[Any]:
+    """SELECT the `columns` (labelled group columns) and the sum of each value count over the
+    signed pieces, grouped by the columns (not `grouped`: one positive piece whose rows are
+    one per value of the columns already, read as they are).
 
-    `touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
+    One piece (an aligned range, a day range) is one grouped read. Several are a UNION ALL
+    of one read per piece, its counts negated where the piece is taken away, summed outside:
+    on SQLite that also reads each piece by its key range, where OR'ed ranges of a WITHOUT
+    ROWID table go through a MULTI-INDEX OR that keys every row it reads in a temporary index.
     """
-    table, group, query = _count_query(
-        group_by, day_from, day_to, location_ids, include_burst, touchpoint_ids
-    )
     r = table.c
-    query = query.add_columns(r.kind, r.scale, r.value, func.sum(r["count"]).label("n"))
-    query = query.group_by(*group, r.kind, r.scale, r.value)  # build_groups orders the groups
-    result = conn.execute(_by_touchpoint(query, table, touchpoint_ids))
-    names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result]
+    if len(found) == 1 and found[0][0] == 1:
+        _, period, first, last = found[0]
+        if not grouped:
+            stored = [r[name] for name in VALUE_COLUMNS]
+            query = select(*columns, *stored).where(_in_piece(table, period, first, last), *where)
+            return _by_touchpoint(query, table, touchpoint_ids)
+        sums = [cast(func.sum(r[name]), BigInteger) for name in VALUE_COLUMNS]
+        query = select(*columns, *sums).where(_in_piece(table, period, first, last), *where)
+        return _by_touchpoint(query.group_by(*columns), table, touchpoint_ids)
+    reads = []
+    for sign, period, first, last in found:
+        counts = [(r[name] if sign > 0 else -r[name]).label(name) for name in VALUE_COLUMNS]
+        query = select(*columns, *counts).where(_in_piece(table, period, first, last), *where)
+        reads.append(_by_touchpoint(query, table, touchpoint_ids))
+    united = union_all(*reads).subquery()
+    outer = [united.c[column.name] for column in columns]
+    sums = [cast(func.sum(united.c[name]), BigInteger) for name in VALUE_COLUMNS]
+    return select(*outer, *sums).group_by(*outer)
 
 
 def count_rows(
@@ -422,21 +514,73 @@ def count_rows(
     include_burst: bool,
     touchpoint_ids: list[str | None] | None = None,
 ) -> Sequence[Sequence[Any]]:
-    """The same counts as `counts`, one row per group, kind and scale: the group columns,
-    kind, scale, then the count of each answer value 0..10 (`scores.VALUES`), as
-    `scores.score_groups` reads them. A fifth of the rows of `counts`, and no mapping per row.
+    """Summed counts for store-local days in [from, to], one row per group, kind and scale:
+    the group columns, kind, scale, then the count of each answer value 0..10
+    (`scores.VALUES`), as `scores.score_groups` reads them.
+
+    `touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
     """
-    table, group, query = _count_query(
-        group_by, day_from, day_to, location_ids, include_burst, touchpoint_ids
-    )
+    table = _table_for(group_by, touchpoint_ids)
     r = table.c
-    # CASE value WHEN v THEN count END: the simple form, no ELSE, costs SQLite a tenth less.
-    by_value = [
-        cast(func.coalesce(func.sum(case({v: r["count"]}, value=r.value)), 0), BigInteger)
-        for v in range(11)
+    # The day as stored (ISO text on SQLite; `scores` writes a date as ISO too): parsing
+    # 18,000 dates cost more than summing their rows.
+    group: list[ColumnElement[Any]] = [
+        type_coerce(r.starts_on, String).label("local_date") if name == "local_date" else r[name]
+        for name in GROUP_COLUMNS[group_by]
     ]
-    query = query.add_columns(r.kind, r.scale, *by_value).group_by(*group, r.kind, r.scale)
-    return conn.execute(_by_touchpoint(query, table, touchpoint_ids)).all()
+    found: list[Piece] = (
+        [(1, "day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
+    )
+    where = _narrowed(table, location_ids, include_burst, touchpoint_ids)
+    # Without burst taps, a row is one group, kind and scale when the key's other columns
+    # are grouped by and the piece is one period (or grouped by day): a year by weekday ×
+    # hour is then 4,900 rows read as they are, with no sort to sum them.
+    keyed = {"period", "starts_on", "burst", "kind", "scale", *GROUP_COLUMNS[group_by]}
+    one_row_each = (
+        not include_burst
+        and set(_key_columns(table)) <= keyed
+        and len(found) == 1
+        and (group_by == "day" or found[0][2] == found[0][3])
+    )
+    query = _signed_sums(
+        table, found, [*group, r.kind, r.scale], where, touchpoint_ids, grouped=not one_row_each
+    )
+    rows = conn.execute(query).all()
+    if any(sign < 0 for sign, *_ in found):
+        # A group, kind and scale answered only on the days taken away sums to nothing: the
+        # report has no row for it, as when those days are not read at all.
+        width = len(group) + 2
+        rows = [row for row in rows if any(row[width:])]
+    return rows
+
+
+def counts(
+    conn: Connection,
+    group_by: str,
+    day_from: date,
+    day_to: date,
+    location_ids: list[str] | None,
+    include_burst: bool,
+    touchpoint_ids: list[str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """`count_rows` as one mapping per group, kind, scale and answer value (`value`, `n`),
+    for the values answered at least once."""
+    width = len(GROUP_COLUMNS[group_by])
+    names = (*GROUP_COLUMNS[group_by], "kind", "scale")
+    rows = count_rows(conn, group_by, day_from, day_to, location_ids, include_burst, touchpoint_ids)
+    if group_by == "day":  # count_rows leaves the day as stored: ISO text on SQLite
+        day_at = names.index("local_date")
+        rows = [(*row[:day_at], _as_date(row[day_at]), *row[day_at + 1 :]) for row in rows]
+    return [
+        {**dict(zip(names, row[: width + 2], strict=True)), "value": value, "n": n}
+        for row in rows
+        for value, n in enumerate(row[width + 2 :])
+        if n
+    ]
+
+
+def _as_date(day: date | str) -> date:
+    return day if isinstance(day, date) else date.fromisoformat(day)
 
 
 def burst_answers(
@@ -448,13 +592,11 @@ def burst_answers(
 ) -> int:
     """How many answers from burst-flagged taps the scores leave out (from the period rollups),
     at these touchpoints when given (None in them: at none)."""
-    r = rollups_location.c
-    ranges = pieces(day_from, day_to)
-    query = select(func.coalesce(func.sum(r["count"]), 0)).where(
-        *_narrowed(rollups_location, ranges, [location_id], True, touchpoint_ids),
-        r.burst.is_(True),
-    )
-    return int(conn.execute(_by_touchpoint(query, rollups_location, touchpoint_ids)).scalar_one())
+    table = rollups_location_any if touchpoint_ids is None else rollups_location
+    r = table.c
+    where = [r.burst.is_(True), *_narrowed(table, [location_id], True, touchpoint_ids)]
+    query = _signed_sums(table, pieces(day_from, day_to), [], where, touchpoint_ids)
+    return sum(int(n or 0) for row in conn.execute(query) for n in row)  # NULL: no rows
 
 
 def value_counts(

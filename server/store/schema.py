@@ -269,49 +269,68 @@ rollups = Table(
 
 # Coarser rollups (migration 0005): the same counts summed over whole store-local days, months
 # and years, without the survey and question, so a report over a period reads one row per
-# group, value and period piece instead of one per hour (server/store/rollups.py).
+# group and period piece instead of one per hour (server/store/rollups.py).
 
 ROLLUP_PERIODS = ("day", "month", "year")
 
+#: A period rollup row's count of each answer value 0..10 (migration 0019), one column each.
+VALUE_COLUMNS = tuple(f"c{value}" for value in range(11))
 
-def _period_rollup(name: str, *group: Column[Any]) -> Table:
-    # Every table carries the touchpoint (migration 0012), so any grouping can be narrowed
-    # to touchpoints and `group_by=touchpoint` reads rollups_location.
-    key = ["period", "starts_on", "location_id", "touchpoint_id", *(c.name for c in group)]
+
+def _period_rollup(name: str, *group: Column[Any], touchpoint: bool = True) -> Table:
+    # Every table with `touchpoint` carries it (migration 0012), so any grouping can be
+    # narrowed to touchpoints and `group_by=touchpoint` reads rollups_location; its twin
+    # `…_any` (migration 0019) sums the location's touchpoints, for reports not narrowed to
+    # them: a third of the rows here (three touchpoints), and its day rows fill up with far
+    # fewer answers, so a range's partial months cost about the same at 100k and at 10M.
+    place = [Column("touchpoint_id", String(64), nullable=False)] if touchpoint else []
+    key = ["period", "starts_on", "location_id", *(c.name for c in place), *(c.name for c in group)]
     return Table(
         name,
         metadata,
         Column("period", String(8), nullable=False),  # day | month | year
         Column("starts_on", Date, nullable=False),  # the period's first store-local day
         Column("location_id", String(64), nullable=False),
-        Column("touchpoint_id", String(64), nullable=False),  # '' when at no touchpoint
+        *place,  # '' when at no touchpoint
         *group,
         Column("burst", Boolean, nullable=False),
         Column("kind", String(16), nullable=False),
         Column("scale", Integer, nullable=False),
-        Column("value", Integer, nullable=False),
-        Column("count", BigInteger, nullable=False),
+        # One row per group, kind and scale with a count per value (migration 0019), not one
+        # row per value: a fifth of the rows for a 5-face smiley, and a row is there as soon
+        # as any value was answered, so the rows a range reads stop growing much sooner.
+        *(Column(name, BigInteger, nullable=False) for name in VALUE_COLUMNS),
         # Period first: every report asks for a few period ranges over any set of locations.
-        PrimaryKeyConstraint(*key, "burst", "kind", "scale", "value", name=f"pk_{name}"),
+        PrimaryKeyConstraint(*key, "burst", "kind", "scale", name=f"pk_{name}"),
         # A report narrowed to touchpoints reads its pieces through this index (migration
         # 0018): by the key it would scan every location's rows of each piece, which grow
-        # with the answers. Without `count`, so an upsert that only adds to a count does not
+        # with the answers. Without the counts, so an upsert that only adds to them does not
         # write it; SQLite is told to use it (`rollups._by_touchpoint`), as without
         # statistics it prefers the key, which needs no look-up per row.
-        Index(f"ix_{name}_touchpoint", "period", "touchpoint_id", "starts_on"),
+        *(
+            [Index(f"ix_{name}_touchpoint", "period", "touchpoint_id", "starts_on")]
+            if place
+            else []
+        ),
         sqlite_with_rowid=False,  # the key is the table: range reads need no row look-ups
     )
 
 
+def _staff() -> Column[Any]:
+    return Column("staff_id", String(64), nullable=False)  # '' when no staff member was named
+
+
+def _weekday_hour() -> tuple[Column[Any], Column[Any]]:
+    return Column("weekday", Integer, nullable=False), Column("hour", Integer, nullable=False)
+
+
 rollups_location = _period_rollup("rollups_location")
-rollups_staff = _period_rollup(
-    "rollups_staff",
-    Column("staff_id", String(64), nullable=False),  # '' when no staff member was named
-)
-rollups_weekday_hour = _period_rollup(
-    "rollups_weekday_hour",
-    Column("weekday", Integer, nullable=False),
-    Column("hour", Integer, nullable=False),
+rollups_staff = _period_rollup("rollups_staff", _staff())
+rollups_weekday_hour = _period_rollup("rollups_weekday_hour", *_weekday_hour())
+rollups_location_any = _period_rollup("rollups_location_any", touchpoint=False)
+rollups_staff_any = _period_rollup("rollups_staff_any", _staff(), touchpoint=False)
+rollups_weekday_hour_any = _period_rollup(
+    "rollups_weekday_hour_any", *_weekday_hour(), touchpoint=False
 )
 
 # The parts of every score's headline per store-local day (migration 0019): n, the happy and

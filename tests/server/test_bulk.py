@@ -90,8 +90,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
             "burst": True,
             "kind": "nps",
             "scale": 11,
-            "value": 0,
-            "count": 2**40,
+            **{f"c{value}": 2**40 + value for value in range(11)},
         }
     ],
 }

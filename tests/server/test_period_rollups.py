@@ -4,6 +4,7 @@ range: across month and year boundaries, DST changes and time zones, on both bac
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -147,16 +148,36 @@ def test_pieces_cover_the_range_once(day_from: date, days: int) -> None:
     except OverflowError:
         day_to = date.max
     found = rollups.pieces(day_from, day_to)
-    assert 1 <= len(found) <= 5
-    covered = day_from
-    for period, first, last in found:
-        assert first == covered and first <= last
+    assert 1 <= len(found) <= 7
+    # Each signed piece adds its sign to its days: every day of the range must come out at 1,
+    # every other day at 0. Tracked as steps at day ordinals (the day after date.max: +1).
+    steps: Counter[int] = Counter()
+    for sign, period, first, last in found:
+        assert sign in (1, -1) and first <= last
         assert rollups.period_start(period, first) == first
         assert rollups.period_start(period, last) == last
-        end = rollups.period_end(period, last)
-        assert end <= day_to
-        covered = end + timedelta(days=1) if end < date.max else date.max
-    assert end == day_to
+        steps[first.toordinal()] += sign
+        steps[rollups.period_end(period, last).toordinal() + 1] -= sign
+    level, changes = 0, []
+    for at in sorted(steps):
+        level += steps[at]
+        assert level in (0, 1), found
+        if steps[at]:
+            changes.append(at)
+    assert changes == [day_from.toordinal(), day_to.toordinal() + 1], found
+
+
+def test_pieces_cut_partial_ends_from_outside_when_that_reads_fewer_periods() -> None:
+    year, jan, dec = date(2025, 1, 1), date(2025, 1, 1), date(2025, 12, 17)
+    assert rollups.pieces(date(2025, 1, 15), date(2025, 12, 16)) == [
+        (-1, "day", jan, date(2025, 1, 14)),
+        (1, "year", year, year),
+        (-1, "day", dec, date(2025, 12, 31)),
+    ]
+    assert rollups.pieces(date(2025, 1, 1), date(2025, 12, 31)) == [(1, "year", year, year)]
+    assert rollups.pieces(date(2025, 3, 1), date(2025, 3, 3)) == [
+        (1, "day", date(2025, 3, 1), date(2025, 3, 3))
+    ]
 
 
 def test_migration_fills_period_rollups_from_hourly(tmp_path) -> None:
