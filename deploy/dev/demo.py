@@ -104,7 +104,7 @@ def seed_history(
     over the location's touchpoints (and none), and as many from the `days` before (answered
     with `EARLIER_WEIGHTS`); return the recent count, the device id and each store-local
     day's share of happy faces (4 and 5)."""
-    device = server.cli("create-device", "--location", location_id, "--name", "Demo history")
+    device = server.cli_here("create-device", "--location", location_id, "--name", "Demo history")
     token = post_json(
         f"{server.url}/api/v1/enroll",
         {"code": device["code"], "device_info": {"app_version": "demo"}},
@@ -188,7 +188,7 @@ def seed_business_results(
         lines.append(f"{location_id},{day},{visitors},{transactions},{revenue},{staff_hours}")
     path = server.instance_dir / f"kpis-{location_id}.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = server.cli("import-kpis", "--file", str(path))
+    result = server.cli_here("import-kpis", "--file", str(path))
     assert not result["rejected"], result["rejected"]
     # Contact history straight into the database: the device API writes it for live kiosks,
     # but the demo's past cannot call in. Every minute, but for a few outages of 1-4 hours.
@@ -372,9 +372,11 @@ def main() -> int:
     server = ServerProcess(args.instance / "server")
     server.env["SMILETAP_METRICS"] = "true"  # /metrics for this host (SMILETAP_METRICS_ALLOW)
     server.cli("migrate")
+    # The rest goes in through the operator's commands run in this process (`cli_here`): the
+    # same code on the same database, without ~30 cold `smiletap-server` processes.
     rng = random.Random(7)
-    survey = server.cli("create-survey", "--file", str(SURVEY_FILE))
-    paying = server.cli("create-survey", "--file", str(checkout_survey_file(args.instance)))
+    survey = server.cli_here("create-survey", "--file", str(SURVEY_FILE))
+    paying = server.cli_here("create-survey", "--file", str(checkout_survey_file(args.instance)))
     server.start()
     print(f"server: {server.url} (SQLite in {server.instance_dir}, log {server.log_path})")
     started: list[KioskProcess | Xvfb] = []  # stopped in reverse order at the end
@@ -383,18 +385,21 @@ def main() -> int:
     names: dict[str, str] = {}
     try:
         for name, timezone, staff in LOCATIONS:
-            location = server.cli("create-location", "--name", name, "--timezone", timezone)["id"]
+            location = server.cli_here("create-location", "--name", name, "--timezone", timezone)[
+                "id"
+            ]
             names[location] = name
-            server.cli("assign-survey", "--location", location, "--survey", survey["id"])
+            server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
             staff_ids = [
-                server.cli("create-staff", "--location", location, "--name", person)["id"]
+                server.cli_here("create-staff", "--location", location, "--name", person)["id"]
                 for person in staff
             ]
             # Entrance and checkout, each with its own kiosk; the checkout asks about paying.
-            entrance = server.cli("create-touchpoint", "--location", location, "--name",
-                                  "Entrance", "--kind", "entrance")["id"]  # fmt: skip
-            checkout = server.cli("create-touchpoint", "--location", location, "--name", "Checkout",
-                                  "--kind", "checkout", "--survey", paying["id"])["id"]  # fmt: skip
+            entrance = server.cli_here("create-touchpoint", "--location", location, "--name",
+                                       "Entrance", "--kind", "entrance")["id"]  # fmt: skip
+            checkout = server.cli_here("create-touchpoint", "--location", location, "--name",
+                                       "Checkout", "--kind", "checkout", "--survey",
+                                       paying["id"])["id"]  # fmt: skip
             places: list[Place] = [(entrance, survey, 0), (checkout, paying, 1), (None, survey, 0)]
             count, history_device, shares = seed_history(
                 server, location, timezone, places, staff_ids, 28, rng
@@ -406,23 +411,25 @@ def main() -> int:
             )
             if not kiosk_location:
                 kiosk_location = location
-                device = server.cli("create-device", "--location", location, "--name",
+                device = server.cli_here("create-device", "--location", location, "--name",
                                     "Front door", "--touchpoint", entrance)  # fmt: skip
                 kiosk_code = device["code"]
             else:
-                server.cli("create-device", "--location", location, "--name", "Front door",
+                server.cli_here("create-device", "--location", location, "--name", "Front door",
                            "--touchpoint", entrance)  # fmt: skip
-            server.cli("create-device", "--location", location, "--name", "Tills",
+            server.cli_here("create-device", "--location", location, "--name", "Tills",
                        "--touchpoint", checkout)  # fmt: skip
-        api_key = server.cli("create-api-key", "--role", "admin")["key"]
+        api_key = server.cli_here("create-api-key", "--role", "admin")["key"]
         seed_destinations(server, list(names))
         print("integrations: a paused webhook, Slack and Teams destination, each with a log")
         first = next(iter(names))
-        server.cli("create-user", "--email", DEMO_ADMIN, "--role", "admin",
+        server.cli_here("create-user", "--email", DEMO_ADMIN, "--role", "admin",
                    "--password-stdin", stdin=DEMO_PASSWORD)  # fmt: skip
         manager_args = ["--role", "manager", "--location", first, "--password-stdin"]
         managers = [
-            server.cli("create-user", "--email", email, *manager_args, stdin=DEMO_PASSWORD)["id"]
+            server.cli_here("create-user", "--email", email, *manager_args, stdin=DEMO_PASSWORD)[
+                "id"
+            ]
             for email in DEMO_MANAGERS
         ]
         followed = seed_followups(server, first, managers, random.Random(16))

@@ -284,14 +284,17 @@ class ServerProcess:
         """What `cli` does, run in this interpreter: the same command on the same database,
         without the second or so a cold `smiletap-server` process takes to start.
 
-        For the data a test sets up; `cli` stays the way to run the command as an operator.
-        Needs the `server` package importable (the project's .venv).
+        For the data a test or the demo sets up; `cli` stays the way to run the command as an
+        operator. Needs the `server` package importable (the project's .venv).
         """
         from click.testing import CliRunner
 
         from server.cli import main
 
         env = {k: v for k, v in self.env.items() if k.startswith("SMILETAP_")}
+        # No scheduler in this process: a command's app would start one and leave it running
+        # (a cold process ends with the command); the server's own runs the jobs.
+        env["SMILETAP_SCHEDULER"] = "false"
         done = CliRunner().invoke(main, [*args, "--json"], input=stdin, env=env)
         if done.exit_code != 0:
             raise HarnessError(f"smiletap-server {' '.join(args)} failed: {done.output.strip()}")

@@ -1,7 +1,9 @@
 """Fixtures for the deploy tests: a fresh PostgreSQL database and a small data set.
 
 The servers run as real processes (the harness's `ServerProcess`, or gunicorn behind nginx in
-`test_nginx.py`); data goes in through the CLI and over HTTP, as an operator and a kiosk put it.
+`test_nginx.py`); data goes in through the CLI and over HTTP, as an operator and a kiosk put it
+(the CLI's commands run in the test's process, `ServerProcess.cli_here`: cold processes cost
+a second or more each).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def _round_trip(
     source.env.update(script_env or {})
     source.start()
     try:
-        data = seed(source.cli, source.url)
+        data = seed(source.cli_here, source.url)
         before = {g: _report(source, data.report_path(g), data.api_key) for g in GROUPINGS}
         (group,) = before["location"]["groups"]
         assert group["smiley"]["counts"] == data.counts

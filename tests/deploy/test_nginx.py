@@ -189,7 +189,7 @@ def _post_raw(url: str, body: bytes) -> tuple[int, Any]:
 
 def _dashboard_through_nginx(stack: Stack, data: Seeded) -> None:
     """Sign in with the form and its CSRF token, see the overview, fetch the chart script."""
-    stack.server.cli(
+    stack.server.cli_here(
         "create-user", "--email", "it@example.com", "--role", "admin", "--password-stdin",
         stdin=PASSWORD + "\n",
     )  # fmt: skip
@@ -224,7 +224,7 @@ def _dashboard_through_nginx(stack: Stack, data: Seeded) -> None:
 
 
 def _flow_through_nginx(stack: Stack) -> None:
-    data = seed(stack.server.cli, stack.url)
+    data = seed(stack.server.cli_here, stack.url)
     status, report = http_json("GET", stack.url + data.report_path(), token=data.api_key)
     assert status == 200, report
     (group,) = report["groups"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -44,11 +46,13 @@ def webhook() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture
 def alerting_server(tmp_path: Path, webhook: WebhookReceiver) -> Iterator[ServerProcess]:
-    """A server whose scheduler checks alerts every 2 s and posts them to the webhook."""
+    """A server whose scheduler checks alerts every second and posts them to the webhook; its
+    /metrics count the checks."""
     process = ServerProcess(tmp_path / "server")
     process.env.update(
         SMILETAP_SCHEDULER="true",
-        SMILETAP_ALERT_CHECK_INTERVAL_S="2",
+        SMILETAP_ALERT_CHECK_INTERVAL_S="1",
+        SMILETAP_METRICS="true",
         SMILETAP_ALERT_WEBHOOK_URL=webhook.url,
         SMILETAP_WEBHOOK_ALLOW="127.0.0.1",  # the receiver is on loopback: allowed explicitly
     )
@@ -58,7 +62,7 @@ def alerting_server(tmp_path: Path, webhook: WebhookReceiver) -> Iterator[Server
 
 
 def _unhappy_taps(server: ServerProcess, location_id: str, survey_id: str) -> None:
-    code = server.cli("create-device", "--location", location_id, "--name", "Exit")["code"]
+    code = server.cli_here("create-device", "--location", location_id, "--name", "Exit")["code"]
     token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
     now = _wire(datetime.now(UTC))
     items = [
@@ -76,6 +80,14 @@ def _unhappy_taps(server: ServerProcess, location_id: str, survey_id: str) -> No
         for _ in range(4)
     ]
     _post_json(server.url + "/api/v1/submissions", {"sent_at": now, "submissions": items}, token)
+
+
+def _alert_checks(server: ServerProcess) -> int:
+    """How many alert checks the server's scheduler has started (its /metrics counter)."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = re.search(r'^smiletap_job_runs_total\{job="check-alerts"\} (\S+)$', text, re.M)
+    return int(float(found.group(1))) if found else 0
 
 
 def test_admin_pages_and_alerts_in_a_browser(
@@ -200,7 +212,13 @@ def test_admin_pages_and_alerts_in_a_browser(
     expect(row).to_contain_text("Surge of unhappy answers")
     expect(row).to_contain_text("open")
     _shoot(browser, cookies, page.url, "alerts")
-    time.sleep(3)  # a few more checks run: still one webhook for the one episode
+    # Two more checks start (so the first of them has finished): still one webhook for the
+    # one episode.
+    checks = _alert_checks(server)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alert_checks(server) < checks + 2:
+        time.sleep(0.2)
+    assert _alert_checks(server) >= checks + 2
     assert len(webhook.bodies) == 1
     context.close()
 

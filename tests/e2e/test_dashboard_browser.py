@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness import BIN, ServerProcess
+from harness import ServerProcess
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from server.db import make_engine
@@ -41,12 +40,9 @@ CHROMIUM_ARGS = [
 
 
 def _create_user(server: ServerProcess, email: str, role: str, *locations: str) -> None:
-    args = [str(BIN / "smiletap-server"), "create-user", "--email", email, "--role", role]
+    args = ["create-user", "--email", email, "--role", role]
     args += [a for loc in locations for a in ("--location", loc)] + ["--password-stdin"]
-    done = subprocess.run(
-        args, input=PASSWORD + "\n", env=server.env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
+    server.cli_here(*args, stdin=PASSWORD + "\n")
 
 
 def _post_json(url: str, body: object, token: str | None = None) -> dict:  # type: ignore[type-arg]
@@ -65,12 +61,14 @@ def _wire(moment: datetime) -> str:
 def _seed(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
     survey_file = tmp_path / "survey.json"
     survey_file.write_text(json.dumps(SURVEY), encoding="utf-8")
-    a = server.cli("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
-    b = server.cli("create-location", "--name", "Zeta Mall", "--timezone", "Europe/London")["id"]
-    survey = server.cli("create-survey", "--file", str(survey_file))["id"]
-    server.cli("assign-survey", "--location", a, "--survey", survey)
-    server.cli("create-staff", "--location", a, "--name", "Anna")
-    code = server.cli("create-device", "--location", a, "--name", "Front door")["code"]
+    a = server.cli_here("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
+    b = server.cli_here("create-location", "--name", "Zeta Mall", "--timezone", "Europe/London")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(survey_file))["id"]
+    server.cli_here("assign-survey", "--location", a, "--survey", survey)
+    server.cli_here("create-staff", "--location", a, "--name", "Anna")
+    code = server.cli_here("create-device", "--location", a, "--name", "Front door")["code"]
     token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
     now = datetime.now(UTC)
     items = []
@@ -252,16 +250,16 @@ def test_touchpoints_in_a_browser(server: ServerProcess, browser: Browser, tmp_p
     checkouts chain-wide; the admin and devices pages manage them. Screenshots of each."""
     survey_file = tmp_path / "survey.json"
     survey_file.write_text(json.dumps(SURVEY), encoding="utf-8")
-    a = server.cli("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(survey_file))["id"]
-    server.cli("assign-survey", "--location", a, "--survey", survey)
-    door = server.cli("create-touchpoint", "--location", a, "--name", "Entrance", "--kind",
+    a = server.cli_here("create-location", "--name", "Centrum", "--timezone", "Europe/Warsaw")["id"]
+    survey = server.cli_here("create-survey", "--file", str(survey_file))["id"]
+    server.cli_here("assign-survey", "--location", a, "--survey", survey)
+    door = server.cli_here("create-touchpoint", "--location", a, "--name", "Entrance", "--kind",
                       "entrance")["id"]  # fmt: skip
-    tills = server.cli("create-touchpoint", "--location", a, "--name", "Checkout", "--kind",
+    tills = server.cli_here("create-touchpoint", "--location", a, "--name", "Checkout", "--kind",
                        "checkout")["id"]  # fmt: skip
-    code = server.cli("create-device", "--location", a, "--name", "Door kiosk", "--touchpoint",
+    code = server.cli_here("create-device", "--location", a, "--name", "Door kiosk", "--touchpoint",
                       door)["code"]  # fmt: skip
-    server.cli("create-device", "--location", a, "--name", "Till kiosk", "--touchpoint", tills)
+    server.cli_here("create-device", "--location", a, "--name", "Till kiosk", "--touchpoint", tills)
     token = _post_json(server.url + "/api/v1/enroll", {"code": code})["token"]
     now = datetime.now(UTC)
     items = []

@@ -54,12 +54,12 @@ def _seed_long(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
     survey_file = tmp_path / "survey.json"
     survey_file.write_text(json.dumps(survey), encoding="utf-8")
     name = _long("Location", 200)
-    a = server.cli("create-location", "--name", name, "--timezone", "Europe/Warsaw")["id"]
-    server.cli("create-location", "--name", _long("Other", 200), "--timezone", "Asia/Tokyo")
-    survey_id = server.cli("create-survey", "--file", str(survey_file))["id"]
-    server.cli("assign-survey", "--location", a, "--survey", survey_id)
-    staff = server.cli("create-staff", "--location", a, "--name", _long("Staff", 200))["id"]
-    device = server.cli("create-device", "--location", a, "--name", _long("Device", 200))
+    a = server.cli_here("create-location", "--name", name, "--timezone", "Europe/Warsaw")["id"]
+    server.cli_here("create-location", "--name", _long("Other", 200), "--timezone", "Asia/Tokyo")
+    survey_id = server.cli_here("create-survey", "--file", str(survey_file))["id"]
+    server.cli_here("assign-survey", "--location", a, "--survey", survey_id)
+    staff = server.cli_here("create-staff", "--location", a, "--name", _long("Staff", 200))["id"]
+    device = server.cli_here("create-device", "--location", a, "--name", _long("Device", 200))
     token = _post_json(server.url + "/api/v1/enroll", {"code": device["code"]})["token"]
     now = datetime.now(UTC)
     comment = "https://example.com/" + "x" * 400  # a pasted URL: the usual unbroken comment

@@ -25,11 +25,13 @@ __all__ = ["browser"]
 
 
 def _seed(server: ServerProcess, tmp_path_name: str) -> str:
-    a = server.cli("create-location", "--name", "Warszawa Centrum", "--timezone", "Europe/Warsaw")
-    server.cli("create-location", "--name", "Kraków Rynek", "--timezone", "Europe/Warsaw")
-    survey = server.cli("create-survey", "--file", "deploy/examples/demo-survey.json")["id"]
-    server.cli("assign-survey", "--location", a["id"], "--survey", survey)
-    device = server.cli("create-device", "--location", a["id"], "--name", "Door")
+    a = server.cli_here(
+        "create-location", "--name", "Warszawa Centrum", "--timezone", "Europe/Warsaw"
+    )
+    server.cli_here("create-location", "--name", "Kraków Rynek", "--timezone", "Europe/Warsaw")
+    survey = server.cli_here("create-survey", "--file", "deploy/examples/demo-survey.json")["id"]
+    server.cli_here("assign-survey", "--location", a["id"], "--survey", survey)
+    device = server.cli_here("create-device", "--location", a["id"], "--name", "Door")
     token = _post_json(server.url + "/api/v1/enroll", {"code": device["code"]})["token"]
     now = datetime.now(UTC)
     items = []

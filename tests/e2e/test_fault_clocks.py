@@ -102,11 +102,11 @@ def test_taps_across_a_dst_change_land_in_store_local_hours(
 ) -> None:
     """Warsaw leaves summer time at 01:00 UTC on 2026-10-25: 02:xx local happens twice."""
     location, survey = store_setup
-    device = server.cli("create-device", "--location", location, "--name", "dst")
+    device = server.cli_here("create-device", "--location", location, "--name", "dst")
     token = requests.post(
         f"{server.url}/api/v1/enroll", json={"code": device["code"]}, timeout=30
     ).json()["token"]
-    api_key = server.cli("create-api-key", "--role", "admin")["key"]
+    api_key = server.cli_here("create-api-key", "--role", "admin")["key"]
     taps = {
         "2026-10-25T00:30:00Z": 2,
         "2026-10-25T01:30:00Z": 2,

@@ -35,10 +35,12 @@ def test_full_disk_pauses_taps_and_recovers(
     server = ServerProcess(tmp_path / "server")
     server.env["SMILETAP_THANK_YOU_S"] = "1"
     server.start()
-    location = server.cli("create-location", "--name", "Disk", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(DEMO_SURVEY))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
-    device = server.cli("create-device", "--location", location, "--name", "Front")
+    location = server.cli_here("create-location", "--name", "Disk", "--timezone", "Europe/Warsaw")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(DEMO_SURVEY))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
+    device = server.cli_here("create-device", "--location", location, "--name", "Front")
     kiosk = KioskProcess(small_disk / "kiosk", xvfb.display, size=(800, 480))
     kiosk.log_path = tmp_path / "kiosk.log"  # the test's own log must not need the full disk
     kiosk.enroll(server.url, device["code"])

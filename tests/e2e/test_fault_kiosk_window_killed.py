@@ -25,10 +25,12 @@ def test_kiosk_window_killed_after_taps(xvfb: Xvfb, tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "server")
     server.env["SMILETAP_THANK_YOU_S"] = "1"  # back to the question quickly between taps
     server.start()
-    location = server.cli("create-location", "--name", "Kill", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(DEMO_SURVEY))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
-    device = server.cli("create-device", "--location", location, "--name", "Front")
+    location = server.cli_here("create-location", "--name", "Kill", "--timezone", "Europe/Warsaw")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(DEMO_SURVEY))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
+    device = server.cli_here("create-device", "--location", location, "--name", "Front")
     kiosk = KioskProcess(tmp_path / "kiosk", xvfb.display, size=(800, 480))
     kiosk.enroll(server.url, device["code"])
     rng = random.Random(9)

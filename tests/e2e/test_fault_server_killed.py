@@ -24,9 +24,11 @@ DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "dem
 
 def test_server_killed_during_uploads(database_url: str | None, tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "server", database_url).start()
-    location = server.cli("create-location", "--name", "Kill", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(DEMO_SURVEY))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
+    location = server.cli_here("create-location", "--name", "Kill", "--timezone", "Europe/Warsaw")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(DEMO_SURVEY))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
     kiosk = HeadlessKiosk(server, tmp_path / "kiosk", location, survey)
     rng = random.Random(5)
     stop = threading.Event()

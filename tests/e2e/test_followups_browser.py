@@ -60,7 +60,7 @@ def _comment(server: ServerProcess, location_id: str, token: str, survey_id: str
 
 def test_follow_up_in_a_browser(server: ServerProcess, browser: Browser, tmp_path: Path) -> None:
     ids = _seed(server, tmp_path)
-    device = server.cli("create-device", "--location", ids["a"], "--name", "Tills")
+    device = server.cli_here("create-device", "--location", ids["a"], "--name", "Tills")
     token = _post_json(server.url + "/api/v1/enroll", {"code": device["code"]})["token"]
     _comment(server, ids["a"], token, _survey_of(server, ids["a"]))
     alert_id = _open_alert(server, ids["a"])

@@ -45,8 +45,6 @@ def alerting_server(tmp_path: Path) -> Iterator[ServerProcess]:
         SMILETAP_PUBLIC_URL="https://smiletap.example.com",
     )
     process.start()
-    # Only the server runs the scheduler: the test's in-process commands (`cli_here`) must not.
-    del process.env["SMILETAP_SCHEDULER"]
     yield process
     process.stop()
 

@@ -52,11 +52,13 @@ def test_every_kind_then_idle_reset(xvfb: Xvfb, artifacts: Path, tmp_path: Path)
     server = ServerProcess(tmp_path / "server")
     server.env.update(SMILETAP_THANK_YOU_S="1", SMILETAP_IDLE_RESET_S="3")
     server.start()
-    location = server.cli("create-location", "--name", "Kinds", "--timezone", "Europe/Warsaw")["id"]
-    survey = server.cli("create-survey", "--file", str(survey_file))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
-    device = server.cli("create-device", "--location", location, "--name", "Kinds")
-    api_key = server.cli("create-api-key", "--role", "admin")["key"]
+    location = server.cli_here("create-location", "--name", "Kinds", "--timezone", "Europe/Warsaw")[
+        "id"
+    ]
+    survey = server.cli_here("create-survey", "--file", str(survey_file))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
+    device = server.cli_here("create-device", "--location", location, "--name", "Kinds")
+    api_key = server.cli_here("create-api-key", "--role", "admin")["key"]
     kiosk = KioskProcess(tmp_path / "kiosk", xvfb.display, size=(1280, 800))
     kiosk.enroll(server.url, device["code"])
     kiosk.start(SMILETAP_KIOSK_SYNC_INTERVAL_S="1")

@@ -27,7 +27,7 @@ DEMO_SURVEY = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "dem
 
 def test_fifty_kiosks_at_once(database_url: str | None, tmp_path: Path) -> None:
     server = GunicornProcess(tmp_path / "server", database_url, workers=2)
-    server.cli("migrate")
+    server.cli_here("migrate")
     location = server.cli_here("create-location", "--name", "Load", "--timezone", "Europe/Warsaw")[
         "id"
     ]

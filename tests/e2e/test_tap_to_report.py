@@ -17,13 +17,13 @@ DEMO_SURVEY = ROOT / "deploy" / "examples" / "demo-survey.json"
 def test_smiley_tap_reaches_report(
     server: ServerProcess, xvfb: Xvfb, artifacts: Path, tmp_path: Path
 ) -> None:
-    location = server.cli(
+    location = server.cli_here(
         "create-location", "--name", "Warszawa Centrum", "--timezone", "Europe/Warsaw"
     )["id"]
-    survey = server.cli("create-survey", "--file", str(DEMO_SURVEY))
-    server.cli("assign-survey", "--location", location, "--survey", survey["id"])
-    device = server.cli("create-device", "--location", location, "--name", "Front door")
-    api_key = server.cli("create-api-key", "--role", "admin")["key"]
+    survey = server.cli_here("create-survey", "--file", str(DEMO_SURVEY))
+    server.cli_here("assign-survey", "--location", location, "--survey", survey["id"])
+    device = server.cli_here("create-device", "--location", location, "--name", "Front door")
+    api_key = server.cli_here("create-api-key", "--role", "admin")["key"]
 
     kiosk = KioskProcess(tmp_path / "kiosk", xvfb.display, size=(800, 480))
     assert device["device_id"] in kiosk.enroll(server.url, device["code"])
