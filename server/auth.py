@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from server.db import get_db, read_once, reading
+from server.db import get_db, reading
 from server.errors import ApiError
 from server.store import api_keys, devices
 
@@ -28,9 +28,7 @@ def bearer_token() -> str:
 def require_device() -> dict[str, Any]:
     """The calling device, or a 401."""
     token = bearer_token()
-    conn = get_db()
-    with read_once(conn):
-        device = devices.by_token(conn, token)
+    device = devices.by_token(get_db(), token)  # alone, outside a transaction
     if device is None:
         raise ApiError("unauthorized", "unknown or revoked device token")
     return device

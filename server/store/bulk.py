@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from server.db import driver_executemany
+
 Convert = Callable[[Any], Any]
 _UNSEEN = object()
 
@@ -119,7 +121,7 @@ def sqlite_executemany(
     if not rows:
         return
     sql, names = sqlite_statement(statement, table)
-    conn.exec_driver_sql(sql, sqlite_rows(table, names, rows))
+    driver_executemany(conn, sql, sqlite_rows(table, names, rows))
 
 
 def recordset_insert(table: Table) -> postgresql.Insert:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from server.db import Prepared
 from server.store import as_utc
 from server.store.schema import devices, enroll_codes, id_conflicts, locations
 from shared.clock import utcnow
@@ -109,10 +110,11 @@ def redeem_code(conn: Connection, code: str, info: dict[str, str]) -> tuple[str,
     return device_id, token
 
 
-#: Built once: the token look-up runs on every device call, and building and keying a
-#: statement costs more than SQLite takes to run it. It reads the location's config stamp
-#: (a config check is this one read) and time zone (ingest dates taps with it).
-_BY_TOKEN = (
+#: Compiled once and run on the driver's cursor (`db.Prepared`): the token look-up runs on
+#: every device call, and SQLAlchemy's execution costs several times SQLite's look-up. It
+#: reads the location's config stamp (a config check is this one read) and time zone
+#: (ingest dates taps with it).
+_BY_TOKEN = Prepared(
     select(devices, locations.c.config_stamp, locations.c.timezone.label("location_timezone"))
     .join(locations, locations.c.id == devices.c.location_id)
     .where(devices.c.token_hash == bindparam("token_hash"), devices.c.revoked_at.is_(None))
@@ -122,10 +124,10 @@ _BY_TOKEN = (
 def by_token(conn: Connection, token: str) -> dict[str, Any] | None:
     """The enrolled, unrevoked device this token belongs to, or None.
 
-    The row carries its location's `config_stamp` and `location_timezone` too.
+    The row carries its location's `config_stamp` and `location_timezone` too. Outside a
+    transaction the look-up runs alone (`db.Prepared`), as `db.read_once` would run it.
     """
-    row = conn.execute(_BY_TOKEN, {"token_hash": sha256_hex(token)}).mappings().first()
-    return dict(row) if row else None
+    return _BY_TOKEN.first(conn, {"token_hash": sha256_hex(token)})
 
 
 def revoke(conn: Connection, device_id: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, update
 
+from server.db import Prepared
 from server.store.schema import locations, survey_assignments, touchpoints
 from shared.clock import utcnow
 from shared.ids import new_entity_id
@@ -105,12 +106,14 @@ def note_assignment(conn: Connection, location_id: str, survey_id: str) -> None:
 
 def surveys_ever_assigned(conn: Connection, location_id: str) -> set[str]:
     """Every survey this location was ever assigned (its current one included)."""
-    return set(conn.execute(_EVER_ASSIGNED, {"location_id": location_id}).scalars())
+    return {row["survey_id"] for row in _EVER_ASSIGNED.all(conn, {"location_id": location_id})}
 
 
-#: Built once: ingest reads it on every upload.
-_EVER_ASSIGNED = select(survey_assignments.c.survey_id).where(
-    survey_assignments.c.location_id == bindparam("location_id")
+#: Run on the driver's cursor (`db.Prepared`): ingest reads it on every upload.
+_EVER_ASSIGNED = Prepared(
+    select(survey_assignments.c.survey_id).where(
+        survey_assignments.c.location_id == bindparam("location_id")
+    )
 )
 
 

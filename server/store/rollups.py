@@ -54,6 +54,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import BigInteger, Date
 
+from server.db import Prepared
 from server.store import bulk, day_parts, retention
 from server.store.schema import (
     DAY_PARTS_KEY,
@@ -151,7 +152,7 @@ def _upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     rows in the same order, so they wait for each other instead of deadlocking.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(_pg_upsert(table), {"rows": bulk.json_rows(rows)})
+        _pg_upsert(table).all(conn, {"rows": bulk.json_rows(rows)})
     else:
         bulk.sqlite_executemany(conn, _sqlite_upsert(table), table, rows)
 
@@ -170,9 +171,9 @@ def _sqlite_upsert(table: Table) -> Insert:
 
 
 @functools.cache
-def _pg_upsert(table: Table) -> Insert:
+def _pg_upsert(table: Table) -> Prepared:
     # INSERT … SELECT keeps the JSON array's order, so rows are still locked in key order.
-    return _on_conflict_add(bulk.recordset_insert(table), table)
+    return Prepared(_on_conflict_add(bulk.recordset_insert(table), table))
 
 
 def add(conn: Connection, keys: Iterable[RollupKey]) -> None:

@@ -14,15 +14,19 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Integer,
     Select,
     String,
     bindparam,
+    column,
     func,
     literal_column,
     or_,
     select,
+    text,
 )
 
+from server.db import Prepared
 from server.store import bulk
 from server.store.schema import answers, id_conflicts, purged_submission_counts, submissions
 from shared.clock import utcnow
@@ -65,7 +69,10 @@ def data_version(conn: Connection) -> int | None:
     whenever another connection commits to the database file."""
     if conn.dialect.name != "sqlite":
         return None
-    return int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+    return int(_DATA_VERSION.all(conn, {})[0]["data_version"])
+
+
+_DATA_VERSION = Prepared(text("PRAGMA data_version").columns(column("data_version", Integer)))
 
 
 def insert_many(
@@ -89,12 +96,12 @@ def insert_many(
     if not rows:
         return set()
     if conn.dialect.name == "postgresql":
-        result = conn.execute(_PG_NEW_SUBMISSIONS, {"rows": bulk.json_rows(rows)})
+        result = _PG_NEW_SUBMISSIONS.all(conn, {"rows": bulk.json_rows(rows)})
         # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-        inserted = {row.id for row in result}
+        inserted = {row["id"] for row in result}
         kept = [a for a in answer_rows if a["submission_id"] in inserted]
         if kept:
-            conn.execute(_PG_ANSWERS, {"rows": bulk.json_rows(kept)})
+            _PG_ANSWERS.all(conn, {"rows": bulk.json_rows(kept)})
         return inserted
     unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
     stored = set() if unchanged else find_ids(conn, [row["id"] for row in rows])
@@ -106,12 +113,13 @@ def insert_many(
     return inserted
 
 
-_PG_NEW_SUBMISSIONS = (
+#: Run on the driver's cursor (`db.Prepared`), like the rollup upserts.
+_PG_NEW_SUBMISSIONS = Prepared(
     bulk.recordset_insert(submissions)
     .on_conflict_do_nothing(index_elements=["id"])
     .returning(submissions.c.id)
 )
-_PG_ANSWERS = bulk.recordset_insert(answers)
+_PG_ANSWERS = Prepared(bulk.recordset_insert(answers))
 _SQLITE_SUBMISSIONS = submissions.insert()
 _ANSWERS = answers.insert()
 

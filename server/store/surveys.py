@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from server.db import Prepared
 from server.store import locations as location_store
 from server.store.schema import locations, survey_versions, surveys
 from shared.clock import utcnow
@@ -55,9 +56,12 @@ def exists(conn: Connection, survey_id: str) -> bool:
     return found is not None
 
 
-_VERSION_BODY = select(survey_versions.c.body).where(
-    survey_versions.c.survey_id == bindparam("survey_id"),
-    survey_versions.c.version == bindparam("version"),
+#: Run on the driver's cursor (`db.Prepared`): ingest reads it on every upload.
+_VERSION_BODY = Prepared(
+    select(survey_versions.c.body).where(
+        survey_versions.c.survey_id == bindparam("survey_id"),
+        survey_versions.c.version == bindparam("version"),
+    )
 )
 
 
@@ -72,8 +76,8 @@ def get_version(conn: Connection, survey_id: str, version: int) -> Survey | None
 def version_body(conn: Connection, survey_id: str, version: int) -> str | None:
     """One stored version's definition as stored (JSON), or None."""
     params = {"survey_id": survey_id, "version": version}
-    body: str | None = conn.execute(_VERSION_BODY, params).scalar_one_or_none()
-    return body
+    row = _VERSION_BODY.first(conn, params)
+    return None if row is None else str(row["body"])
 
 
 def parsed_version(body: str, survey_id: str, version: int) -> Survey:
