@@ -191,7 +191,8 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         ("rollups_weekday_hour", by_hour),
     ):
         periods = list(_periods(rows))  # (period, starts_on, location, touchpoint, …, value, n)
-        yield table, _wide(periods)
+        days = table != "rollups_location"  # its days are rollups_day_parts' rows
+        yield table, _wide([row for row in periods if days or row[0] != "day"])
         yield f"{table}_any", _wide([(*row[:3], *row[4:]) for row in periods])
     yield "rollups_day_parts", day_parts_rows(by_location.items())
 

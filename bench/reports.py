@@ -46,7 +46,7 @@ from timing import p50_p95  # noqa: E402
 from server import migrations  # noqa: E402
 from server.app import create_app, freeze_startup_objects  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
-from server.store import api_keys, day_parts, rollups  # noqa: E402
+from server.store import api_keys, day_parts, rollups, schema  # noqa: E402
 from server.store.schema import (  # noqa: E402
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
@@ -155,7 +155,7 @@ def _period_rows(
     stand-in for `_any`), the table's group columns and value: one row per period and group
     with a count per answer value 0..10 (values 1..5 here)."""
     rows: list[tuple[Any, ...]] = []
-    for period in ROLLUP_PERIODS:
+    for period in rollups.TABLE_PERIODS.get(getattr(schema, table), ROLLUP_PERIODS):
         starts, group = _period_groups(period)
         weekday_of = [0] * len(starts)
         if table.startswith("rollups_weekday_hour"):

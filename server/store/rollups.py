@@ -86,6 +86,16 @@ PERIOD_TABLES = (
     rollups_weekday_hour_any,
 )
 
+#: The periods a table holds: `rollups_location`'s days are `rollups_day_parts`' rows (the
+#: same counts per location, day, touchpoint, burst flag, kind and scale, with c0..c10), so it
+#: keeps months and years only and its day pieces are read from there (`_source`).
+TABLE_PERIODS: dict[Table, tuple[str, ...]] = {rollups_location: ("month", "year")}
+
+
+def _periods(table: Table) -> tuple[str, ...]:
+    return TABLE_PERIODS.get(table, ROLLUP_PERIODS)
+
+
 #: The table each report grouping reads when narrowed to touchpoints (or grouped by them),
 #: and the columns (besides kind and scale) it groups by.
 GROUP_TABLES: dict[str, Table] = {
@@ -185,16 +195,18 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
     _upsert(conn, rollups, {key: (n,) for key, n in counted.items()})
     day_at, value_at = ROLLUP_KEY.index("local_date"), ROLLUP_KEY.index("value")
     starts = {
-        day: [period_start(period, day) for period in ROLLUP_PERIODS]
+        day: {period: period_start(period, day) for period in ROLLUP_PERIODS}
         for day in {key[day_at] for key in counted}
     }
     for table in PERIOD_TABLES:
         rest = _key_columns(table)[2:]  # after period and starts_on
         positions = [ROLLUP_KEY.index(name) for name in rest]
+        periods = _periods(table)
         derived: dict[RollupKey, list[int]] = {}
         for key, n in counted.items():
             tail = tuple(key[i] for i in positions)
-            for period, start in zip(ROLLUP_PERIODS, starts[key[day_at]], strict=True):
+            of_day = starts[key[day_at]]
+            for period, start in ((period, of_day[period]) for period in periods):
                 row = derived.setdefault((period, start, *tail), [0] * len(VALUE_COLUMNS))
                 row[key[value_at]] += n
         _upsert(conn, table, derived)
@@ -259,7 +271,7 @@ def _derived(dialect: str, table: Table, hourly: FromClause) -> Select[Any]:
         for value, name in enumerate(VALUE_COLUMNS)
     ]
     pieces = []
-    for period in ROLLUP_PERIODS:
+    for period in _periods(table):
         starts_on = _starts_on_sql(dialect, period, h.local_date)
         grouped = [starts_on, *(h[name] for name in rest)]
         pieces.append(
@@ -446,62 +458,86 @@ def _by_touchpoint(query: SelectT, table: Table, touchpoint_ids: object) -> Sele
     return query.with_hint(table, f"INDEXED BY ix_{table.name}_touchpoint", "sqlite")
 
 
-def _narrowed(
-    table: Table,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None,
-) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of a period-table read for the report's filters."""
-    r = table.c
+Filters = tuple[list[str] | None, bool | None, list[str | None] | None]
+"""A read's filters: location ids (None: all), the burst flag (None: either) and touchpoints
+(None: any; a None in them: at none)."""
+
+
+def _narrowed(source: Table, filters: Filters) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a rollup read for the report's filters."""
+    location_ids, burst, touchpoint_ids = filters
+    r = source.c
     found: list[ColumnElement[bool]] = []
     if location_ids is not None:
         found.append(r.location_id.in_(location_ids))
-    if not include_burst:
-        found.append(r.burst.is_(False))
+    if burst is not None:
+        found.append(r.burst.is_(burst))
     if touchpoint_ids is not None:
         found.append(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
     return found
 
 
-def _in_piece(table: Table, period: str, first: date, last: date) -> ColumnElement[bool]:
-    return and_(table.c.period == period, table.c.starts_on.between(first, last))
+def _source(table: Table, period: str) -> Table:
+    """Where a piece of `table` is read: `rollups_location`'s days from `rollups_day_parts`."""
+    return rollups_day_parts if period not in _periods(table) else table
+
+
+def _piece_columns(source: Table, names: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The columns `names` of a piece's source; the day as stored (ISO text on SQLite;
+    `scores` writes a date as ISO too), labelled local_date: parsing 18,000 dates cost more
+    than summing their rows."""
+    c = source.c
+    day = c.local_date if source is rollups_day_parts else c.get("starts_on")
+    return [
+        type_coerce(day, String).label("local_date") if name == "local_date" else c[name]
+        for name in names
+    ]
+
+
+def _in_piece(source: Table, period: str, first: date, last: date) -> ColumnElement[bool]:
+    if source is rollups_day_parts:
+        return source.c.local_date.between(first, last)
+    return and_(source.c.period == period, source.c.starts_on.between(first, last))
 
 
 def _signed_sums(
     table: Table,
     found: list[Piece],
-    columns: list[ColumnElement[Any]],
-    where: list[ColumnElement[bool]],
-    touchpoint_ids: object,
+    names: Sequence[str],
+    filters: Filters,
     grouped: bool = True,
 ) -> Select[Any]:
-    """SELECT the `columns` (labelled group columns) and the sum of each value count over the
-    signed pieces, grouped by the columns (not `grouped`: one positive piece whose rows are
-    one per value of the columns already, read as they are).
+    """SELECT the columns `names` and the sum of each value count over the signed pieces of
+    `table`, grouped by the columns (not `grouped`: one positive piece whose rows are one per
+    value of the columns already, read as they are).
 
     One piece (an aligned range, a day range) is one grouped read. Several are a UNION ALL
     of one read per piece, its counts negated where the piece is taken away, summed outside:
     on SQLite that also reads each piece by its key range, where OR'ed ranges of a WITHOUT
     ROWID table go through a MULTI-INDEX OR that keys every row it reads in a temporary index.
     """
-    r = table.c
-    if len(found) == 1 and found[0][0] == 1:
-        _, period, first, last = found[0]
-        if not grouped:
-            stored = [r[name] for name in VALUE_COLUMNS]
-            query = select(*columns, *stored).where(_in_piece(table, period, first, last), *where)
-            return _by_touchpoint(query, table, touchpoint_ids)
-        sums = [cast(func.sum(r[name]), BigInteger) for name in VALUE_COLUMNS]
-        query = select(*columns, *sums).where(_in_piece(table, period, first, last), *where)
-        return _by_touchpoint(query.group_by(*columns), table, touchpoint_ids)
+    touchpoint_ids = filters[2]
     reads = []
     for sign, period, first, last in found:
-        counts = [(r[name] if sign > 0 else -r[name]).label(name) for name in VALUE_COLUMNS]
-        query = select(*columns, *counts).where(_in_piece(table, period, first, last), *where)
-        reads.append(_by_touchpoint(query, table, touchpoint_ids))
+        source = _source(table, period)
+        r = source.c
+        columns = _piece_columns(source, names)
+        counts: list[ColumnElement[Any]]
+        if sign > 0 and len(found) == 1:
+            counts = [r[name] if not grouped else cast(func.sum(r[name]), BigInteger)
+                      for name in VALUE_COLUMNS]  # fmt: skip
+        else:
+            counts = [(r[name] if sign > 0 else -r[name]).label(name) for name in VALUE_COLUMNS]
+        query = select(*columns, *counts).where(
+            _in_piece(source, period, first, last), *_narrowed(source, filters)
+        )
+        if sign > 0 and len(found) == 1 and grouped:
+            query = query.group_by(*columns)
+        reads.append(_by_touchpoint(query, source, touchpoint_ids))
+    if len(reads) == 1 and found[0][0] == 1:
+        return reads[0]
     united = union_all(*reads).subquery()
-    outer = [united.c[column.name] for column in columns]
+    outer = [united.c[name] for name in names]
     sums = [cast(func.sum(united.c[name]), BigInteger) for name in VALUE_COLUMNS]
     return select(*outer, *sums).group_by(*outer)
 
@@ -522,17 +558,11 @@ def count_rows(
     `touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
     """
     table = _table_for(group_by, touchpoint_ids)
-    r = table.c
-    # The day as stored (ISO text on SQLite; `scores` writes a date as ISO too): parsing
-    # 18,000 dates cost more than summing their rows.
-    group: list[ColumnElement[Any]] = [
-        type_coerce(r.starts_on, String).label("local_date") if name == "local_date" else r[name]
-        for name in GROUP_COLUMNS[group_by]
-    ]
+    names = (*GROUP_COLUMNS[group_by], "kind", "scale")
     found: list[Piece] = (
         [(1, "day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
     )
-    where = _narrowed(table, location_ids, include_burst, touchpoint_ids)
+    filters: Filters = (location_ids, None if include_burst else False, touchpoint_ids)
     # Without burst taps, a row is one group, kind and scale when the key's other columns
     # are grouped by and the piece is one period (or grouped by day): a year by weekday ×
     # hour is then 4,900 rows read as they are, with no sort to sum them.
@@ -543,15 +573,12 @@ def count_rows(
         and len(found) == 1
         and (group_by == "day" or found[0][2] == found[0][3])
     )
-    query = _signed_sums(
-        table, found, [*group, r.kind, r.scale], where, touchpoint_ids, grouped=not one_row_each
-    )
+    query = _signed_sums(table, found, names, filters, grouped=not one_row_each)
     rows = conn.execute(query).all()
     if any(sign < 0 for sign, *_ in found):
         # A group, kind and scale answered only on the days taken away sums to nothing: the
         # report has no row for it, as when those days are not read at all.
-        width = len(group) + 2
-        rows = [row for row in rows if any(row[width:])]
+        rows = [row for row in rows if any(row[len(names) :])]
     return rows
 
 
@@ -594,9 +621,7 @@ def burst_answers(
     """How many answers from burst-flagged taps the scores leave out (from the period rollups),
     at these touchpoints when given (None in them: at none)."""
     table = rollups_location_any if touchpoint_ids is None else rollups_location
-    r = table.c
-    where = [r.burst.is_(True), *_narrowed(table, [location_id], True, touchpoint_ids)]
-    query = _signed_sums(table, pieces(day_from, day_to), [], where, touchpoint_ids)
+    query = _signed_sums(table, pieces(day_from, day_to), [], ([location_id], True, touchpoint_ids))
     return sum(int(n or 0) for row in conn.execute(query) for n in row)  # NULL: no rows
 
 

@@ -356,6 +356,9 @@ rollups_day_parts = Table(
     # Day first, then location: a read of a range grouped per location-day takes the rows in
     # the key's order, with no sort.
     PrimaryKeyConstraint(*DAY_PARTS_KEY, name="pk_rollups_day_parts"),
+    # The day pieces of a report narrowed to touchpoints (`rollups_location` keeps no days:
+    # they are these rows) go through this index, as the period tables' do (migration 0020).
+    Index("ix_rollups_day_parts_touchpoint", "touchpoint_id", "local_date"),
     sqlite_with_rowid=False,
 )
 

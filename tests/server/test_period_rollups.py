@@ -216,6 +216,8 @@ def test_migration_fills_period_rollups_from_hourly(tmp_path) -> None:
             derived = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
         assert migrated == derived
         of_l = [row for row in migrated["rollups_location"] if row[2] == "L"]
+        assert len(of_l) == 3 + 2  # months, year; × burst flag (its days: rollups_day_parts)
+        of_l = [row for row in migrated["rollups_location_any"] if row[2] == "L"]
         assert len(of_l) == 3 + 3 + 2  # days, months, year; × burst flag
         assert len(migrated["rollups_day_parts"]) == 3 + 7  # L: 2 days, 1 burst; M: 7 scales
     finally:

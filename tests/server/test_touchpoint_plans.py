@@ -14,15 +14,25 @@ from sqlalchemy import Connection, event, text
 
 from server.db import make_engine
 from server.store import rollups
-from server.store.schema import ROLLUP_PERIODS, VALUE_COLUMNS
+from server.store.schema import DAY_PARTS_SUMS, ROLLUP_PERIODS, VALUE_COLUMNS, rollups_day_parts
 
 FIRST_DAY = date(2026, 1, 1)
 LOCATIONS, DAYS = 20, 60
 
 
+def _start(period: str, d: int) -> date:
+    """The d-th day, month or year from FIRST_DAY on: 60 periods of each."""
+    if period == "year":
+        return date(FIRST_DAY.year + d, 1, 1)
+    if period == "month":
+        return date(FIRST_DAY.year + d // 12, 1 + d % 12, 1)
+    return FIRST_DAY + timedelta(days=d)
+
+
 def _seed(conn: Connection) -> None:
-    """Period rows for 20 locations × 3 touchpoints ('' none) × 60 days × 2 kinds, so a
-    statistics-driven planner sees one touchpoint as the small part of each period it is."""
+    """Period rows for 20 locations × 3 touchpoints ('' none) × 60 days (months, years) ×
+    2 kinds, so a statistics-driven planner sees one touchpoint as the small part of each
+    period it is."""
     for table in rollups.ANY_TOUCHPOINT:
         extra = {"staff_id": ""} if "staff_id" in table.c else {}
         if "hour" in table.c:
@@ -30,7 +40,7 @@ def _seed(conn: Connection) -> None:
         rows = [
             {
                 "period": period,
-                "starts_on": rollups.period_start(period, FIRST_DAY + timedelta(days=d)),
+                "starts_on": _start(period, d),
                 "location_id": f"loc{loc}",
                 "touchpoint_id": tp and f"{tp}{loc}",
                 **extra,
@@ -39,13 +49,27 @@ def _seed(conn: Connection) -> None:
                 "scale": scale,
                 **{name: 1 for name in VALUE_COLUMNS},
             }
-            for period in ROLLUP_PERIODS
+            for period in rollups.TABLE_PERIODS.get(table, ROLLUP_PERIODS)
             for loc in range(LOCATIONS)
             for tp in ("", "tp_a", "tp_b")
-            for d in range(DAYS if period == "day" else 1)
+            for d in range(DAYS)
             for kind, scale in (("smiley", 5), ("nps", 11))
         ]
         conn.execute(table.insert(), rows)
+    # rollups_location's days (migration 0020).
+    parts = {name: 1 for name in DAY_PARTS_SUMS}
+    conn.execute(
+        rollups_day_parts.insert(),
+        [
+            {"local_date": FIRST_DAY + timedelta(days=d), "location_id": f"loc{loc}",
+             "touchpoint_id": tp and f"{tp}{loc}", "burst": False, "kind": kind, "scale": scale,
+             **parts}
+            for loc in range(LOCATIONS)
+            for tp in ("", "tp_a", "tp_b")
+            for d in range(DAYS)
+            for kind, scale in (("smiley", 5), ("nps", 11))
+        ],
+    )  # fmt: skip
 
 
 @contextmanager
@@ -112,8 +136,14 @@ def test_touchpoint_reads_use_the_touchpoint_index(database_url: str) -> None:
                     # One location's rows: PostgreSQL may read a small piece by the key with
                     # the location as an index condition instead; its choice, bounded either way.
                     continue
-                table = rollups.GROUP_TABLES.get(read.partition("/")[2], rollups.rollups_location)
-                assert f"ix_{table.name}_touchpoint" in plan, (read, touchpoints, plan)
+                group_by = read.partition("/")[2]
+                table = rollups.GROUP_TABLES.get(group_by, rollups.rollups_location)
+                # rollups_location's day pieces are read from rollups_day_parts.
+                names = {"rollups_day_parts"} if group_by == "day" else {table.name}
+                if table is rollups.rollups_location and group_by != "day":
+                    names.add("rollups_day_parts")  # the days before and after the months
+                for name in names:
+                    assert f"ix_{name}_touchpoint" in plan, (read, touchpoints, plan)
             # Without a touchpoint filter the sums over touchpoints are read, by their key.
             with _statements(conn) as seen:
                 rollups.counts(conn, "location", date(2026, 1, 10), date(2026, 3, 1), None, False)

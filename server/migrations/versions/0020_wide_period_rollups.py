@@ -2,6 +2,9 @@
 instead of one row per value, and a twin of each summed over the location's touchpoints
 (`…_any`), which reports not narrowed to touchpoints read. Filled from the existing rows, so
 every count is kept; the downgrade unfolds the counts into rows per value again.
+`rollups_location` keeps months and years only: its days are `rollups_day_parts`' rows
+(migration 0019), which gains an index on (touchpoint_id, local_date) for reads narrowed to
+touchpoints.
 
 Revision ID: 0020
 Revises: 0019
@@ -101,8 +104,11 @@ def upgrade() -> None:
         old = _set_aside(name)
         _create(name, touchpoint=True, wide=True)
         keys = _keys(group, touchpoint=True)
+        # rollups_location's days are rollups_day_parts' rows (filled by 0019).
+        days = " WHERE period <> 'day'" if name == "rollups_location" else ""
         op.execute(
-            f"INSERT INTO {name} ({keys}, {wide}) SELECT {keys}, {sums} FROM {old} GROUP BY {keys}"
+            f"INSERT INTO {name} ({keys}, {wide}) "
+            f"SELECT {keys}, {sums} FROM {old}{days} GROUP BY {keys}"
         )
         op.drop_table(old)
         _create(f"{name}_any", touchpoint=False, wide=True)
@@ -112,9 +118,19 @@ def upgrade() -> None:
             f"INSERT INTO {name}_any ({keys}, {wide}) "
             f"SELECT {keys}, {summed} FROM {name} GROUP BY {keys}"
         )
+        if name == "rollups_location":
+            rest = keys.removeprefix("period, starts_on, ")
+            op.execute(
+                f"INSERT INTO {name}_any ({keys}, {wide}) SELECT 'day', local_date, {rest}, "
+                f"{summed} FROM rollups_day_parts GROUP BY local_date, {rest}"
+            )
+    op.create_index(
+        "ix_rollups_day_parts_touchpoint", "rollups_day_parts", ["touchpoint_id", "local_date"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rollups_day_parts_touchpoint", table_name="rollups_day_parts")
     for name, group in GROUPS.items():
         op.drop_table(f"{name}_any")
         old = _set_aside(name)
@@ -125,4 +141,10 @@ def downgrade() -> None:
                 f"INSERT INTO {name} ({keys}, value, count) "
                 f"SELECT {keys}, {v}, c{v} FROM {old} WHERE c{v} > 0"
             )
+            if name == "rollups_location":  # its days, back from rollups_day_parts
+                rest = keys.removeprefix("period, starts_on, ")
+                op.execute(
+                    f"INSERT INTO {name} ({keys}, value, count) SELECT 'day', local_date, "
+                    f"{rest}, {v}, c{v} FROM rollups_day_parts WHERE c{v} > 0"
+                )
         op.drop_table(old)
