@@ -173,12 +173,12 @@ def reading(conn: Connection) -> Iterator[Connection]:
 
 @contextmanager
 def read_once(conn: Connection) -> Iterator[Connection]:
-    """One statement that only reads, run without a transaction around it.
+    """Statements that only read, each run alone, without a transaction around them.
 
     A single statement is atomic on its own (it sees one snapshot), and BEGIN and COMMIT
     cost more than a look-up by key: on PostgreSQL two round trips, on SQLite two calls that
-    each give up the GIL. The device token look-up runs so on every device call. Only for
-    exactly one statement: two would each see their own snapshot.
+    each give up the GIL. Several statements each see their own snapshot: only for reads
+    that need no common one (an upload's judging on SQLite, see `server.api.device`).
     """
     if conn.dialect.name == "sqlite":
         # The sqlite3 module is in autocommit mode already (`isolation_level = None` at

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from server import device_config, metrics
 from server.api.bodies import parse_body
 from server.auth import require_device
-from server.db import get_db, reading
+from server.db import get_db, read_once, reading
 from server.errors import ApiError
 from server.ingest import Decided, decide, store
 from server.settings import current
@@ -95,10 +95,10 @@ def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
 def submit() -> Response:
     """Store a batch of submissions; one result per item, committed before answering.
 
-    On SQLite the batch is judged in a read transaction first, so uploads queue for the one
-    write lock only while they insert; PostgreSQL does both in one transaction (fewer round
-    trips). The last contact and skew are written like a config check's: when the contact is
-    due or the skew moved (`devices.skew_is_news`), not on every upload.
+    On SQLite the batch is judged first by reads outside any transaction, so uploads queue
+    for the one write lock only while they insert; PostgreSQL does both in one transaction
+    (fewer round trips). The last contact and skew are written like a config check's: when
+    the contact is due or the skew moved (`devices.skew_is_news`), not on every upload.
     """
     device = require_device()
     batch = parse_body(SubmissionBatch, batch_field="submissions")
@@ -111,7 +111,10 @@ def submit() -> Response:
     )
     conn = get_db()
     if conn.dialect.name == "sqlite":
-        with reading(conn):
+        # The judging's reads need no common snapshot: `store` looks the ids up again when
+        # anything was committed since `decide` read data_version, its first read, and a
+        # read transaction would end before the write one began anyway.
+        with read_once(conn):
             decided = decide(conn, device, batch, received_at, settings.skew_threshold_s)
         with conn.begin() if contact or not decided.writes_nothing else contextlib.nullcontext():
             results = _store(conn, device, decided, skew if contact else None, received_at)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Connection,
     Date,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     column,
     func,
     literal_column,
@@ -35,21 +37,31 @@ from shared.clock import utcnow
 LOOKUP_CHUNK = 500
 
 
-#: Built once (the look-up runs on every upload); the ids are expanded into `IN (...)`.
-_FIND = select(submissions.c.id, submissions.c.content_hash, submissions.c.payload).where(
-    submissions.c.id.in_(bindparam("ids", expanding=True))
-)
+def _find(ids: ColumnElement[Any]) -> Prepared:
+    """The stored hash and payload of the ids in `ids` (a one-column set of rows `value`)."""
+    s = submissions.c
+    wanted: Select[Any] = select(literal_column("value")).select_from(ids)
+    return Prepared(select(s.id, s.content_hash, s.payload).where(s.id.in_(wanted)))
+
+
+#: Run on the driver's cursor (`db.Prepared`; the look-up runs on every upload), the ids as
+#: one JSON array: an expanding `IN (...)` had SQLAlchemy rewrite the statement for each
+#: call. Both backends look each id up in the primary key.
+_FIND = {
+    "sqlite": _find(func.json_each(bindparam("ids", type_=String))),
+    "postgresql": _find(func.json_array_elements_text(cast(bindparam("ids", type_=String), JSON))),
+}
 
 
 def find_many(conn: Connection, submission_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The stored hash and payload of each of these ids that is stored, by id."""
     wanted = list(dict.fromkeys(submission_ids))
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        rows = conn.execute(_FIND, {"ids": wanted[start : start + LOOKUP_CHUNK]})
-        for row in rows:
-            found[row.id] = {"content_hash": row.content_hash, "payload": row.payload}
-    return found
+    if not wanted:
+        return {}
+    rows = _FIND[conn.dialect.name].all(conn, {"ids": json.dumps(wanted)})
+    return {
+        row["id"]: {"content_hash": row["content_hash"], "payload": row["payload"]} for row in rows
+    }
 
 
 _FIND_IDS = select(submissions.c.id).where(submissions.c.id.in_(bindparam("ids", expanding=True)))
