@@ -55,7 +55,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import BigInteger, Date
 
 from server.db import Prepared
-from server.store import bulk, day_parts, retention
+from server.store import bulk, day_parts, fetch_tuples, retention
 from server.store.schema import (
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
@@ -574,7 +574,7 @@ def count_rows(
         and (group_by == "day" or found[0][2] == found[0][3])
     )
     query = _signed_sums(table, found, names, filters, grouped=not one_row_each)
-    rows = conn.execute(query).all()
+    rows: Sequence[Sequence[Any]] = fetch_tuples(conn, query)  # no SQLAlchemy row each
     if any(sign < 0 for sign, *_ in found):
         # A group, kind and scale answered only on the days taken away sums to nothing: the
         # report has no row for it, as when those days are not read at all.
