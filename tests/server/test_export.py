@@ -6,6 +6,7 @@ import csv
 import http.client
 import io
 import json
+import sqlite3
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -279,9 +280,12 @@ def _open_transactions(engine: Engine) -> int:
             )
     with engine.begin() as conn:
         conn.execute(schema.locations.update().values(name=schema.locations.c.name))
-    raw = engine.raw_connection()  # outside a transaction, where a checkpoint can run
+    # A connection of its own, outside any transaction, where a checkpoint can run; with no
+    # busy wait, so a reader in the way answers "busy" at once instead of after the app's
+    # busy timeout (15 s).
+    raw = sqlite3.connect(engine.url.database or "", timeout=0)
     try:
-        busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         raw.close()
     return int(busy)
