@@ -15,12 +15,10 @@ from kiosk.ui.widgets.keyboard import keyboard_layout
 from tests.kiosk.conftest import make_config
 from tests.kiosk.window import ARTIFACTS, FAST, frames, press, snap, tap_window, wait_until
 
-#: For tests that look at the thank-you screen: a slow frame (a busy CI machine, a first
-#: font extraction) must not let its timer return to the question before the assertion.
-HOLD_THANKS = {**FAST, "thank_you_s": 60}
-#: For tests that walk a customer through several screens with snapshots between: a loaded
-#: machine's slow frames must not add up to an idle reset (back to English) half-way.
-HOLD_ALL = {**HOLD_THANKS, "idle_reset_s": 60}
+#: For tests that walk a customer through the steps: slow frames (a busy CI machine, a first
+#: font extraction) must not add up to FAST's 2 s idle reset half-way (back to the question,
+#: in English), nor let the thank-you timer return to the question before the assertion.
+HOLD = {**FAST, "thank_you_s": 60, "idle_reset_s": 60}
 
 LANGUAGES = ["en", "pl", "ru", "ro", "zh-Hant"]
 
@@ -98,7 +96,7 @@ def spots(caplog, group: str) -> dict[str, tuple[int, int]]:
 def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
     make_kiosk, store, caplog
 ):
-    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey()))
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[1].drawing)  # value 2 == when_at_most
         frames()
@@ -122,7 +120,7 @@ def test_reason_chips_show_at_or_below_the_threshold_and_update_the_same_row(
 def test_a_change_within_a_screen_is_logged_once_drawn(make_kiosk, caplog):
     """A picked chip logs no new targets, but a new layout line once it has been drawn: the
     end-to-end walk waits for it before a screenshot instead of sleeping."""
-    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey()))
 
     def layouts() -> list[str]:
         return [m for m in caplog.messages if m.startswith("layout followup ")]
@@ -144,7 +142,7 @@ def test_a_change_within_a_screen_is_logged_once_drawn(make_kiosk, caplog):
 
 
 def test_no_chips_above_the_threshold(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey()))
     press(kiosk.targets()[2].drawing)  # value 3
     frames()
     assert kiosk.screen == "thanks"
@@ -152,7 +150,7 @@ def test_no_chips_above_the_threshold(make_kiosk, store):
 
 
 def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
-    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey()))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey()))
     press(kiosk.targets()[0].drawing)
     frames()
     press(kiosk.app.followup_screen.done_button)
@@ -162,8 +160,7 @@ def test_done_with_nothing_chosen_is_fine(make_kiosk, store):
 
 
 def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
-    # HOLD_ALL: a loaded machine's slow frames once added up to the 2 s idle reset mid-comment
-    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey(follow_up=None, comment=True)))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey(follow_up=None, comment=True)))
     press(kiosk.targets()[4].drawing)
     frames()
     assert kiosk.screen == "comment"
@@ -178,7 +175,7 @@ def test_comment_typed_on_the_screen_keyboard_is_stored(make_kiosk, store):
 
 
 def test_the_comment_keyboard_holds_its_keys_only_while_shown(make_kiosk):
-    kiosk = make_kiosk(make_config(kiosk=HOLD_THANKS, survey=survey(follow_up=None, comment=True)))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey(follow_up=None, comment=True)))
     keyboard = kiosk.app.comment_screen.keyboard
     assert keyboard.children == []  # not drawn while the question is up
     press(kiosk.targets()[4].drawing)
@@ -191,7 +188,7 @@ def test_the_comment_keyboard_holds_its_keys_only_while_shown(make_kiosk):
 
 
 def test_staff_picker_records_the_name_pressed(make_kiosk, store, caplog):
-    config = make_config(kiosk=HOLD_THANKS, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
+    config = make_config(kiosk=HOLD, survey={**survey(), "staff_prompt": "ask"}, staff=STAFF)
     kiosk = make_kiosk(config)
     with caplog.at_level(logging.INFO, logger="kiosk"):
         press(kiosk.targets()[4].drawing)
@@ -240,7 +237,7 @@ def test_screenshots_per_language(make_kiosk, store, language):
     """PNGs of the customer's screens in each language, for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     config = make_config(
-        kiosk=HOLD_ALL, survey={**survey(comment=True), "staff_prompt": "ask"}, staff=STAFF
+        kiosk=HOLD, survey={**survey(comment=True), "staff_prompt": "ask"}, staff=STAFF
     )
     kiosk = make_kiosk(config)
     kiosk.app.question_screen.dispatch("on_pick_language", language)
@@ -279,7 +276,7 @@ def test_the_comment_hint_says_when_the_keyboard_types_latin_letters_only(
     make_kiosk, store, language, hint, layout
 ):
     """No IME: a zh-Hant customer keeps the comment, typed on the Latin keyboard, and is told."""
-    kiosk = make_kiosk(make_config(kiosk=HOLD_ALL, survey=survey(follow_up=None, comment=True)))
+    kiosk = make_kiosk(make_config(kiosk=HOLD, survey=survey(follow_up=None, comment=True)))
     kiosk.app.question_screen.dispatch("on_pick_language", language)
     frames()
     press(kiosk.targets()[4].drawing)
