@@ -16,10 +16,11 @@ export SMILETAP_TEST_PG_URL=${SMILETAP_TEST_PG_URL:-postgresql+psycopg://postgre
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-# Two runs, each listing its 25 slowest tests so the next slow one is seen. The tests outside
-# the e2e marker are isolated (their own temp folders, databases, ports and displays) and run
-# on every core (pytest-xdist); the end-to-end tests, real processes with waits of their own
-# that would race each other for the cores, run one at a time. Both runs always run; the
+# Two runs, each listing its 25 slowest tests so the next slow one is seen. Every test is
+# isolated (its own temp folders, databases, free ports and X displays), so both run side by
+# side (pytest-xdist): the tests outside the e2e marker on every core; the end-to-end tests,
+# which mostly wait on the processes they start, four at a time even on two cores, handed out
+# one by one (the longest files first, tests/e2e/conftest.py). Both runs always run; the
 # script fails if either failed (exit status 5, "nothing selected", is arguments that name
 # tests of one kind only).
 failed=0
@@ -29,5 +30,5 @@ run() {
   if [[ $status != 0 && $status != 5 ]]; then failed=$status; fi
 }
 run -m "not e2e" -n auto "$@"
-run -m e2e "$@"
+run -m e2e -n 4 --maxschedchunk 1 "$@"
 exit "$failed"

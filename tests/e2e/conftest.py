@@ -20,6 +20,26 @@ from tests.pgdb import fresh_pg_database  # noqa: E402
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 
 
+#: The longest end-to-end test files, started first: side by side (pytest-xdist, deploy/dev/
+#: test.sh) the run then ends on short tests instead of waiting for a long one started last.
+LONGEST_FIRST = (
+    "test_demo.py",
+    "test_kiosk_screens.py",
+    "test_backup.py",
+    "test_fault_server_killed.py",
+    "test_dashboard_fit_browser.py",
+    "test_dashboard_admin_browser.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a file's tests stay together and in order
+
+
 @pytest.fixture(scope="session")
 def xvfb() -> Iterator[Xvfb]:
     if not shutil.which("Xvfb") or not shutil.which("xdotool"):
