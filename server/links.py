@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from server import kpi_report
 from server.report_filters import Filters
+from server.store import day_parts
 from server.store import kpis as kpi_store
 
 SCORES = ("nps", "csat", "ces", "smiley")
@@ -272,26 +273,25 @@ def period_scores(
     rounded by Python's `round`, so the same floats.
     """
     periods = _Periods(grain)
-    codes, values = _score_parts(filters.daily_score_parts(conn, score), score, periods)
+    codes, values = _score_parts(filters.daily_value_counts(conn, score), score, periods)
     return dict(zip(periods.keys(codes), values, strict=True))
 
 
 def _score_parts(
     rows: Sequence[tuple[Any, ...]], score: str, periods: _Periods
 ) -> tuple[np.ndarray, list[float]]:
-    """`period_scores` of (location_id, day, scale, n, happy, unhappy, value total) rows, as
-    the groups' codes (ascending) and their scores."""
+    """`period_scores` of (location_id, day, scale, c0, …, c10) rows, as the groups' codes
+    (ascending) and their scores."""
     if not rows:
         return np.empty(0, dtype=np.int64), []
     locations, days, scales, *columns = zip(*rows, strict=True)
+    scale = np.array(scales, dtype=np.int64)
+    parts = day_parts.headline_parts(score, scale, np.array(columns, dtype=np.int64).T)
     # One part per (period, scale): a week sums its days; a period on two scales keeps both.
-    pair, at = np.unique(
-        (periods.codes(locations, days) << 4) | np.array(scales, dtype=np.int64),
-        return_inverse=True,
-    )  # scales are 3..11: four bits
+    pair, at = np.unique((periods.codes(locations, days) << 4) | scale, return_inverse=True)
+    # Scales are 3..11: four bits. Sums as float64 are exact (whole numbers below 2**53).
     n, happy, unhappy, total = (
-        np.bincount(at, weights=np.array(c, dtype=np.int64), minlength=len(pair)).astype(np.int64)
-        for c in columns
+        np.bincount(at, weights=part, minlength=len(pair)).astype(np.int64) for part in parts
     )
     # The majority scale of each period (most answers, then the larger scale): the last of its
     # parts ordered by period, n, scale.
@@ -324,7 +324,7 @@ def report(
     (`within_location` of the points): matched and ordered as arrays, one dict made per point
     for the JSON."""
     periods = _Periods(grain)
-    score_codes, scores = _score_parts(filters.daily_score_parts(conn, score), score, periods)
+    score_codes, scores = _score_parts(filters.daily_value_counts(conn, score), score, periods)
     # The KPIs alone: no raw answers read, whatever their number.
     top, bottom = kpi_columns(kpi)
     rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,

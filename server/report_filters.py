@@ -51,9 +51,9 @@ class Filters:
             self.touchpoint_ids,
         )
 
-    def daily_score_parts(self, conn: Connection, kind: str) -> list[tuple[Any, ...]]:
-        """A score's headline parts per location-day and scale (`day_parts.daily_score_parts`)."""
-        return day_parts.daily_score_parts(
+    def daily_value_counts(self, conn: Connection, kind: str) -> list[tuple[Any, ...]]:
+        """A kind's value counts per location-day and scale (`day_parts.daily_value_counts`)."""
+        return day_parts.daily_value_counts(
             conn,
             kind,
             self.day_from,

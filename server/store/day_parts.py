@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -36,7 +37,9 @@ from server.store.schema import (
     DAY_PARTS_SUMS,
     DAY_PARTS_VALUES,
     ROLLUP_KEY,
+    VALUE_COLUMNS,
     rollups_day_parts,
+    rollups_location_any,
 )
 from shared.scoring import is_happy, is_unhappy
 
@@ -106,7 +109,7 @@ def derived(rows: FromClause) -> Select[Any]:
     return select(*key, *labelled).group_by(*key)
 
 
-def daily_score_parts(
+def daily_value_counts(
     conn: Connection,
     kind: str,
     day_from: date,
@@ -115,32 +118,52 @@ def daily_score_parts(
     include_burst: bool,
     touchpoint_ids: list[str | None] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Per location, store-local day and scale, the parts of a `kind` score's headline:
-    (location_id, local_date, scale, n, happy, unhappy, value total). The day is not
-    converted: ISO text on SQLite, a date on PostgreSQL (converting 18,000 of them cost more
-    than the query).
+    """Per location, store-local day and scale (and burst flag, and touchpoint when narrowed
+    to them), the count of each value 0..10 of `kind`'s answers: (location_id, local_date,
+    scale, c0, …, c10), the day as stored (ISO text on SQLite, a date on PostgreSQL).
 
-    Grouped by day, then location — the key's order — SQLite sums the rows as it reads them,
-    with no sort; a location-day answered on two scales (a survey changed its scale that day)
-    is rare, and only then is the read grouped per scale as well.
+    The day rows as they are stored: `rollups_location_any`'s (summed over the touchpoints:
+    one row per location-day and scale, 18,250 a year at 50 locations whatever the number of
+    answers) or, narrowed to touchpoints, this table's through its touchpoint index. No GROUP
+    BY: a location-day's few rows are summed by the caller with numpy.
     """
-    p = rollups_day_parts.c
-    where = [p.kind == kind, p.local_date >= day_from, p.local_date <= day_to]
+    if touchpoint_ids is None:
+        r = rollups_location_any.c
+        where = [r.period == "day", r.starts_on >= day_from, r.starts_on <= day_to]
+        day = type_coerce(r.starts_on, String)  # as stored: ISO text on SQLite
+    else:
+        r = rollups_day_parts.c
+        where = [r.local_date >= day_from, r.local_date <= day_to]
+        where.append(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
+        day = type_coerce(r.local_date, String)
+    where.append(r.kind == kind)
     if location_ids is not None:
-        where.append(p.location_id.in_(location_ids))
+        where.append(r.location_id.in_(location_ids))
     if not include_burst:
-        where.append(p.burst.is_(False))
-    if touchpoint_ids is not None:
-        where.append(p.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
-    sums: list[ColumnElement[Any]] = [
-        func.sum(p[name]) for name in ("n", "happy", "unhappy", "value_total")
-    ]
-    if conn.dialect.name == "postgresql":  # it sums bigints as numeric: back to bigint
-        sums = [cast(total, BigInteger) for total in sums]
-    day = type_coerce(p.local_date, String)  # as stored: ISO text on SQLite
-    query = select(p.location_id, day, func.min(p.scale), func.max(p.scale), *sums)
-    rows = fetch_tuples(conn, query.where(*where).group_by(p.local_date, p.location_id))
-    if any(row[2] != row[3] for row in rows):
-        query = select(p.location_id, day, p.scale, p.scale, *sums).where(*where)
-        rows = fetch_tuples(conn, query.group_by(p.local_date, p.location_id, p.scale))
-    return [row[:3] + row[4:] for row in rows]
+        where.append(r.burst.is_(False))
+    query = select(r.location_id, day, r.scale, *(r[name] for name in VALUE_COLUMNS))
+    if touchpoint_ids is not None:  # see rollups._by_touchpoint
+        hint = "INDEXED BY ix_rollups_day_parts_touchpoint"
+        query = query.with_hint(rollups_day_parts, hint, "sqlite")
+    return fetch_tuples(conn, query.where(*where))
+
+
+def headline_parts(kind: str, scales: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """n, happy, unhappy and the value total of each row of value counts (one row per
+    answer-value column 0..10, `scales` each row's scale), as int64 columns: the counts times
+    `shared.scoring.is_happy` / `is_unhappy` of each value on each scale — exact integers."""
+    values = np.arange(len(VALUE_COLUMNS))
+    on_scale = {int(s): s for s in np.unique(scales).tolist()}
+    happy = np.zeros((max(on_scale, default=0) + 1, len(values)), dtype=np.int64)
+    unhappy = np.zeros_like(happy)
+    for scale in on_scale:
+        happy[scale] = [is_happy(kind, scale, int(v)) for v in values]
+        unhappy[scale] = [is_unhappy(kind, scale, int(v)) for v in values]
+    return np.stack(
+        [
+            counts.sum(axis=1),
+            (counts * happy[scales]).sum(axis=1),
+            (counts * unhappy[scales]).sum(axis=1),
+            counts @ values,
+        ]
+    )
