@@ -10,16 +10,16 @@ Two levels, both upserted by ingest in its own transaction and recomputed by `re
   touchpoints — the same counts without survey and question, summed per whole store-local
   day, month and year (`period`, `starts_on`), one row per group, kind and scale with a
   count per answer value (`VALUE_COLUMNS`, c0..c10). A report narrowed to touchpoints, or
-  grouped by them, reads the first; every other report the second.
-- `rollups_day_parts`: the day counts of `rollups_location` with the value folded into
-  columns, and each score's headline parts (`server.store.day_parts`).
+  grouped by them, reads the first; every other report the second. `rollups_location` holds
+  months and years only (`TABLE_PERIODS`): its days are `rollups_day_parts`' rows.
+- `rollups_day_parts`: per location, day, touchpoint, burst, kind and scale the counts per
+  value and each score's headline parts (`server.store.day_parts`).
 
-A report for days from..to splits the range into at most five pieces — the days before the
-first whole month, the whole months before the first whole year, the whole years, then whole
-months and days again (`pieces`) — and reads each from its period's rows. Its cost is then
-bounded by groups × (≤ 62 days + ≤ 22 months + years), whatever the number of answers or of
-hourly rows. Days and hours are store-local, so months, years and DST need no
-zone arithmetic here: a period is a range of `local_date`s.
+A report for days from..to reads a few signed pieces of whole days, months and years
+(`pieces`): each partial end filled from inside or cut from its whole period, whichever spans
+fewer periods. Its cost is then bounded by groups × (≤ 32 days + ≤ 12 months + years),
+whatever the number of answers or of hourly rows. Days and hours are store-local, so months,
+years and DST need no zone arithmetic here: a period is a range of `local_date`s.
 """
 
 from __future__ import annotations
