@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
-from server.db import get_db, get_engine, make_engine, normalize_url
+from server.db import Prepared, get_db, get_engine, make_engine, normalize_url
+from server.store import devices
+from tests.server.conftest import now_rfc3339
 
 
 def test_normalize_url() -> None:
@@ -87,3 +90,41 @@ def test_the_server_entry_points_set_a_private_umask(entry: str, tmp_path) -> No
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.stderr.strip().endswith("0o27"), done.stderr
+
+
+def test_prepared_rows_equal_sqlalchemy_s(smiletap, app) -> None:
+    """`db.Prepared` gives the very values `conn.execute` gives (types and time zones
+    included), inside a transaction and outside one, and leaves no transaction open."""
+    kiosk = smiletap.setup()
+    heartbeat = {
+        "sent_at": now_rfc3339(),
+        "app_version": "1.2.3",
+        "backlog": 3,
+        "oldest_pending_at": "2026-01-02T03:04:05Z",
+        "rejected_count": 1,
+        "last_error": None,
+        "config_etag": "x",
+    }
+    assert kiosk.post("/api/v1/heartbeat", json=heartbeat).status_code == 200
+    with get_engine(app).connect() as conn:
+        params = {"token_hash": devices.sha256_hex(kiosk.token)}
+        alone = devices.by_token(conn, kiosk.token)
+        assert not conn.in_transaction()
+        with conn.begin():
+            inside = devices.by_token(conn, kiosk.token)
+            expected = dict(conn.execute(devices._BY_TOKEN.statement, params).mappings().one())
+    assert alone is not None and alone["oldest_pending_at"] is not None
+    for found in (alone, inside):
+        assert found == expected
+        assert {k: type(v) for k, v in found.items()} == {k: type(v) for k, v in expected.items()}
+    assert devices.by_token(get_engine(app).connect(), "no such token") is None
+
+
+def test_prepared_driver_errors_are_sqlalchemy_s(app) -> None:
+    """A driver error on `db.Prepared`'s cursor surfaces as SQLAlchemy's own error (what
+    `errors.py` maps to answers), and the connection stays usable."""
+    broken = Prepared(select(text("1")).select_from(text("no_such_table")))
+    with get_engine(app).connect() as conn:
+        with pytest.raises(DBAPIError):
+            broken.all(conn, {})
+        assert conn.execute(text("SELECT 1")).scalar() == 1
