@@ -1,13 +1,11 @@
 """What `rollups_day_parts` holds: per location, store-local day, touchpoint, burst flag,
-question kind and scale, the parts of a score's headline — n, happy, unhappy, the sum of the
-values — and the count of each answer value 0..10.
+question kind and scale, the count of each answer value 0..10 — `rollups_location`'s days —
+and the link report's read of a kind's value counts per location-day, scored with numpy.
 
-The rows are the day rows of `rollups_location` with the value folded into columns, so a read
-per location-day costs one row per touchpoint, kind and scale however many answers a day has
-(the link report: ~18,000 location-days a year at 50 locations, at any data size).
-`server.store.rollups` writes them beside the other rollups (ingest's upsert, `derive`,
+`server.store.rollups` writes the rows beside the other rollups (ingest's upsert, `derive`,
 `differences`); this module says what a row is made of, in Python for ingest (`parts`) and
-in SQL for the rebuild and the check (`derived`), and reads them (`daily_score_parts`).
+in SQL for the rebuild and the check (`derived`), reads the day rows the link report needs
+(`daily_value_counts`) and turns value counts into a headline's parts (`headline_parts`).
 """
 
 from __future__ import annotations
@@ -44,7 +42,7 @@ from server.store.schema import (
 from shared.scoring import is_happy, is_unhappy
 
 _KEY_AT = tuple(ROLLUP_KEY.index(name) for name in DAY_PARTS_KEY)
-_KIND_AT, _SCALE_AT, _VALUE_AT = (ROLLUP_KEY.index(n) for n in ("kind", "scale", "value"))
+_VALUE_AT = ROLLUP_KEY.index("value")
 
 
 def parts(counted: Iterable[tuple[tuple[Any, ...], int]]) -> list[dict[str, Any]]:
@@ -56,35 +54,12 @@ def parts(counted: Iterable[tuple[tuple[Any, ...], int]]) -> list[dict[str, Any]
         row = sums.get(day_key)
         if row is None:
             sums[day_key] = row = [0] * len(DAY_PARTS_SUMS)
-        kind, scale, value = key[_KIND_AT], key[_SCALE_AT], key[_VALUE_AT]
-        row[0] += n
-        if is_happy(kind, scale, value):
-            row[1] += n
-        if is_unhappy(kind, scale, value):
-            row[2] += n
-        row[3] += value * n
-        row[4 + value] += n
+        row[key[_VALUE_AT]] += n
     return [
         {**dict(zip(DAY_PARTS_KEY, key, strict=True)),
          **dict(zip(DAY_PARTS_SUMS, row, strict=True))}
         for key, row in sorted(sums.items())
     ]  # fmt: skip
-
-
-def happy_sql(kind: Any, scale: Any, value: Any) -> ColumnElement[bool]:
-    """`shared.scoring.is_happy` in SQL (a test holds the two equal for every kind, scale and
-    value)."""
-    return case(
-        (kind == "nps", value >= 9),
-        (kind == "csat", value >= 4),
-        (kind == "ces", value >= case((scale == 7, 5), else_=4)),
-        else_=2 * value > scale + 1,  # smiley: the upper half
-    )
-
-
-def unhappy_sql(kind: Any, scale: Any, value: Any) -> ColumnElement[bool]:
-    """`shared.scoring.is_unhappy` in SQL."""
-    return case((kind == "nps", value <= 6), else_=2 * value < scale + 1)
 
 
 def derived(rows: FromClause) -> Select[Any]:
@@ -97,13 +72,7 @@ def derived(rows: FromClause) -> Select[Any]:
     def total(expression: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(func.coalesce(func.sum(expression), 0), BigInteger)
 
-    sums = [
-        total(count),
-        total(case((happy_sql(h.kind, h.scale, h.value), count), else_=0)),
-        total(case((unhappy_sql(h.kind, h.scale, h.value), count), else_=0)),
-        total(h.value * count),
-        *(total(case({v: count}, value=h.value)) for v in DAY_PARTS_VALUES),
-    ]
+    sums = [total(case({v: count}, value=h.value)) for v in DAY_PARTS_VALUES]
     key = [h[name] for name in DAY_PARTS_KEY]
     labelled = [s.label(name) for s, name in zip(sums, DAY_PARTS_SUMS, strict=True)]
     return select(*key, *labelled).group_by(*key)

@@ -333,15 +333,13 @@ rollups_weekday_hour_any = _period_rollup(
     "rollups_weekday_hour_any", *_weekday_hour(), touchpoint=False
 )
 
-# The parts of every score's headline per store-local day (migration 0019): n, the happy and
-# unhappy counts (`shared.scoring.is_happy`, `is_unhappy`), the sum of the values, and the
-# count of each value 0..10, one row per location, day, touchpoint, burst flag, kind and
-# scale. Summed from the same counts as the period rollups, without the value in the key, so
-# a report per location-day (the link report) reads one row where `rollups_location` has
-# one per value (server/store/day_parts.py).
+# The count of each answer value 0..10 per store-local day (migration 0019), one row per
+# location, day, touchpoint, burst flag, kind and scale: `rollups_location`'s days
+# (server/store/day_parts.py). Migration 0021 dropped the headline parts it also held (n,
+# happy, unhappy, value total): readers take them from the counts.
 DAY_PARTS_KEY = ("local_date", "location_id", "touchpoint_id", "burst", "kind", "scale")
 DAY_PARTS_VALUES = tuple(range(11))  # answer values are 0..10 (the API rejects others)
-DAY_PARTS_SUMS = ("n", "happy", "unhappy", "value_total", *(f"c{v}" for v in DAY_PARTS_VALUES))
+DAY_PARTS_SUMS = tuple(f"c{v}" for v in DAY_PARTS_VALUES)
 
 rollups_day_parts = Table(
     "rollups_day_parts",
