@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from kiosk.settings import Settings
 from kiosk.store import LocalStore
 from shared.ids import new_submission_id
 from shared.protocol import Answer, ConfigResponse, Submission
+from tests.serving import Serving
 
 SURVEY_DEFINITION: dict[str, Any] = {
     "languages": ["en", "pl"],
@@ -305,18 +305,13 @@ class LiveServer:
         )
         self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread: threading.Thread | None = threading.Thread(
-            target=self.httpd.serve_forever, daemon=True
-        )
-        self.thread.start()
+        self.serving: Serving | None = Serving(self.httpd)
 
     def stop(self) -> None:
-        if self.thread is None:
+        if self.serving is None:
             return
-        self.thread, thread = None, self.thread
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        thread.join(5)
+        self.serving, serving = None, self.serving
+        serving.stop()
         from server.db import dispose_engine
 
         dispose_engine(self.app)

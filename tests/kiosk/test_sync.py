@@ -19,6 +19,7 @@ from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
 from kiosk.sync import Backoff, SyncService
 from tests.kiosk.conftest import SURVEY_DEFINITION, config_json, make_submission
+from tests.serving import Serving
 
 
 @pytest.fixture
@@ -255,12 +256,10 @@ class MisbehavingServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.serving = Serving(self.httpd)
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serving.stop()
 
 
 @pytest.mark.parametrize("body", MALFORMED_CONFIGS)

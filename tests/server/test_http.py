@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,18 +9,16 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.server.conftest import Smiletap
+from tests.serving import Serving
 
 
 @pytest.fixture
 def base_url(app) -> Iterator[str]:
     """The app served on a free port for the duration of the test."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving = Serving(server)
     yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    serving.stop()
 
 
 def test_enroll_config_submit_over_http(smiletap: Smiletap, base_url: str) -> None:

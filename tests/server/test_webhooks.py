@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from threading import Thread
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from server.webhooks import (
     signature,
 )
 from tests.server.alerting import WebhookReceiver
+from tests.serving import Serving
 
 BODY = json.dumps({"alert": {"id": 1}}).encode()
 
@@ -110,13 +110,10 @@ class _Redirector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.serving = Serving(self.server)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.serving.stop()
 
 
 def test_a_redirect_is_not_followed(receiver: WebhookReceiver) -> None:
