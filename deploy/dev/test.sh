@@ -31,6 +31,6 @@ run() {
 }
 # Cached bytecode even where the environment turns it off (PYTHONDONTWRITEBYTECODE): without
 # it every worker compiles and assertion-rewrites every module again (~4 s CPU a process).
-PYTHONDONTWRITEBYTECODE= run -m "not e2e" -n auto "$@"
+PYTHONDONTWRITEBYTECODE='' run -m "not e2e" -n auto "$@"
 run -m e2e -n 4 --maxschedchunk 1 "$@"
 exit "$failed"
