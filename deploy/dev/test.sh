@@ -16,21 +16,12 @@ export SMILETAP_TEST_PG_URL=${SMILETAP_TEST_PG_URL:-postgresql+psycopg://postgre
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-# Two runs, each listing its 25 slowest tests so the next slow one is seen. Every test is
-# isolated (its own temp folders, databases, free ports and X displays), so both run side by
-# side (pytest-xdist): the tests outside the e2e marker on every core; the end-to-end tests,
-# which mostly wait on the processes they start, four at a time even on two cores, handed out
-# one by one (the longest files first, tests/e2e/conftest.py). Both runs always run; the
-# script fails if either failed (exit status 5, "nothing selected", is arguments that name
-# tests of one kind only).
-failed=0
-run() {
-  local status=0
-  .venv/bin/pytest --durations=25 "$@" || status=$?
-  if [[ $status != 0 && $status != 5 ]]; then failed=$status; fi
-}
-# Cached bytecode even where the environment turns it off (PYTHONDONTWRITEBYTECODE): without
-# it every worker compiles and assertion-rewrites every module again (~4 s CPU a process).
-PYTHONDONTWRITEBYTECODE='' run -m "not e2e" -n auto "$@"
-run -m e2e -n 4 --maxschedchunk 1 "$@"
-exit "$failed"
+# One pytest run over every test, listing its 25 slowest so the next slow one is seen. Every
+# test is isolated (its own temp folders, databases, free ports and X displays), so they run
+# side by side (pytest-xdist), four at a time even on two cores: the end-to-end tests mostly
+# wait on the processes they start, and the quick tests fill those waits. Tests are handed
+# out one by one, the longest end-to-end files first (tests/e2e/conftest.py), so the last
+# minutes are not one long test alone. Cached bytecode even where the environment turns it
+# off (PYTHONDONTWRITEBYTECODE): without it every worker compiles and assertion-rewrites
+# every module again (~4 s CPU a process).
+PYTHONDONTWRITEBYTECODE='' exec .venv/bin/pytest --durations=25 -n 4 --maxschedchunk 1 "$@"

@@ -341,3 +341,41 @@ def test_it_guide_names_only_files_that_exist() -> None:
     for path in (*DEPLOY.glob("server/*"), *DEPLOY.glob("kiosk/*")):
         if not path.name.startswith("_"):
             assert path.name in guide, f"{path.name} is not in the IT guide"
+
+
+def test_kiosk_session_asks_x_again_when_it_refuses_a_connection(tmp_path: Path) -> None:
+    """A busy X server can refuse xrandr for a moment; the session asks again rather than
+    leave the kiosk a centred 800x600 window."""
+    bin_dir, app_dir = tmp_path / "bin", tmp_path / "opt"
+    (app_dir / "venv" / "bin").mkdir(parents=True)
+    bin_dir.mkdir()
+    tries = tmp_path / "tries"
+    fakes = {
+        bin_dir / "xset": "#!/bin/sh\nexit 0\n",
+        # refuses twice, then reports the screen as xrandr does
+        bin_dir / "xrandr": (
+            f'#!/bin/sh\necho x >> "{tries}"\n'
+            f'if [ "$(wc -l < "{tries}")" -le 2 ]; then\n'
+            '  echo "Can\'t open display :5" >&2; exit 1\nfi\n'
+            'echo "Screen 0: minimum 8 x 8, current 1920 x 1080, maximum 32767 x 32767"\n'
+        ),
+        app_dir / "venv" / "bin" / "smiletap-kiosk": (
+            '#!/bin/sh\necho "$KCFG_GRAPHICS_WIDTH $KCFG_GRAPHICS_HEIGHT $KCFG_GRAPHICS_LEFT"\n'
+        ),
+    }
+    for path, body in fakes.items():
+        path.write_text(body, encoding="utf-8")
+        path.chmod(0o755)
+    session = app_dir / "kiosk-session"
+    session.write_bytes((DEPLOY / "kiosk" / "kiosk-session").read_bytes())
+    session.chmod(0o755)
+    done = subprocess.run(
+        [str(session)],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1920", "1080", "0"]
+    assert tries.read_text().count("x") == 3
