@@ -97,6 +97,10 @@ def _seed(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # The suite runs four tests at a time on two cores, where a page can take longer than
+    # Playwright's 5 s to load; an expectation returns as soon as it holds, so a longer limit
+    # only delays the report of a real failure.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium

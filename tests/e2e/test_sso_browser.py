@@ -60,6 +60,10 @@ def sso_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, OidcProvider]]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
+    # The suite runs four tests at a time on two cores, where a page can take longer than
+    # Playwright's 5 s to load; an expectation returns as soon as it holds, so a longer limit
+    # only delays the report of a real failure.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
