@@ -39,6 +39,7 @@ from server import migrations, retention  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import rollups  # noqa: E402
+from server.store.filters import Filters  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CHUNK = 50_000
@@ -99,7 +100,7 @@ def main() -> None:
         def scores() -> list[dict[str, object]]:
             with engine.connect() as conn:
                 found = rollups.counts(
-                    conn, "location", date(2025, 1, 1), date(2025, 12, 31), None, True
+                    conn, "location", Filters(date(2025, 1, 1), date(2025, 12, 31), None, True)
                 )
             return sorted(found, key=lambda row: sorted((k, str(v)) for k, v in row.items()))
 

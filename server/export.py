@@ -22,11 +22,12 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, literal_column
 
 from server.db import reading
 from server.store import as_utc
+from server.store.filters import Filters
 from server.store.submissions import (
     EXPORT_BATCH_ROWS,
     EXPORT_COLUMNS,
-    ExportFilter,
     export_columns,
+    export_select,
 )
 from shared.clock import to_rfc3339
 
@@ -165,7 +166,7 @@ def cell_batches(conn: Connection, query: Select[Any]) -> Generator[Sequence[Seq
         yield from result.partitions(EXPORT_BATCH_ROWS)
 
 
-def responses_csv_response(engine: Engine, wanted: ExportFilter, filename: str) -> Response:
+def responses_csv_response(engine: Engine, wanted: Filters, filename: str) -> Response:
     """A text/csv attachment streaming the answers `wanted` selects on a connection of its own,
     read in one read-only transaction (on SQLite a deferred BEGIN, so a long download never
     holds the write lock). Check access and parse the request before calling: once the body
@@ -177,7 +178,7 @@ def responses_csv_response(engine: Engine, wanted: ExportFilter, filename: str) 
 
     def body() -> Iterator[bytes]:
         with engine.connect() as conn, reading(conn):
-            query = wanted.query(conn, columns)
+            query = export_select(conn, columns, wanted)
             with closing(cell_batches(conn, query)) as rows:
                 # the cursor is closed before the transaction ends, also when the client left
                 yield from csv_chunks(rows)

@@ -7,7 +7,7 @@ than its answers counting against no visitors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from server import coverage
 from server.store import kpis as kpi_store
 from server.store import locations, submissions
+from server.store.filters import Filters
 
 GROUP_BY = ("day", "week", "location")
 
@@ -73,20 +74,14 @@ class Sums:
 
 
 def day_rows(
-    conn: Connection,
-    location_ids: list[str] | None,
-    day_from: date,
-    day_to: date,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-    *,
-    kpis_only: bool = False,
+    conn: Connection, wanted: Filters, *, kpis_only: bool = False
 ) -> dict[tuple[str, date], dict[str, Any]]:
     """Per location-day with anything known: answers, the KPIs, opening and covered minutes.
 
     `kpis_only` reads the stored KPIs alone (answers 0, no coverage): what the link report
     needs, at a cost that does not grow with the number of answers (no raw answer is read).
     """
+    day_from, day_to, location_ids = wanted.day_from, wanted.day_to, wanted.location_ids
     located = locations.visible(conn, None if location_ids is None else frozenset(location_ids))
     ids = [loc["id"] for loc in located]
     rows: dict[tuple[str, date], dict[str, Any]] = {}
@@ -100,11 +95,11 @@ def day_rows(
         )
     if kpis_only:
         return rows
-    answered = submissions.daily_counts(conn, ids, day_from, day_to, include_burst, touchpoint_ids)
+    answered = submissions.daily_counts(conn, replace(wanted, location_ids=ids))
     for key, count in answered.items():
         row(key)["answers"] = count
     for key, day_coverage in coverage.daily(
-        conn, located, day_from, day_to, touchpoint_ids
+        conn, located, day_from, day_to, wanted.touchpoint_ids
     ).items():
         row(key).update(
             open_minutes=day_coverage.open_minutes, covered_minutes=day_coverage.covered_minutes

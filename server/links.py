@@ -25,9 +25,9 @@ import numpy as np
 from sqlalchemy import Connection
 
 from server import kpi_report
-from server.report_filters import Filters
 from server.store import day_parts
 from server.store import kpis as kpi_store
+from server.store.filters import Filters
 
 SCORES = ("nps", "csat", "ces", "smiley")
 KPIS = ("conversion", "basket", "revenue_per_visitor", "visitors", "staff_hours_per_visitor")
@@ -273,7 +273,7 @@ def period_scores(
     rounded by Python's `round`, so the same floats.
     """
     periods = _Periods(grain)
-    codes, values = _score_parts(filters.daily_value_counts(conn, score), score, periods)
+    codes, values = _score_parts(day_parts.daily_value_counts(conn, score, filters), score, periods)
     return dict(zip(periods.keys(codes), values, strict=True))
 
 
@@ -324,7 +324,9 @@ def report(
     (`within_location` of the points): matched and ordered as arrays, one dict made per point
     for the JSON."""
     periods = _Periods(grain)
-    score_codes, scores = _score_parts(filters.daily_value_counts(conn, score), score, periods)
+    score_codes, scores = _score_parts(
+        day_parts.daily_value_counts(conn, score, filters), score, periods
+    )
     # The KPIs alone: no raw answers read, whatever their number.
     top, bottom = kpi_columns(kpi)
     rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,

@@ -14,10 +14,10 @@ from server.db import get_db, get_engine, reading
 from server.errors import ApiError
 from server.export import responses_csv_response
 from server.json_response import json_response
-from server.report_filters import Filters
 from server.scores import score_groups
-from server.store import no_collection, rollups, submissions
+from server.store import no_collection, rollups
 from server.store.api_keys import ApiKey
+from server.store.filters import Filters
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
 
@@ -114,7 +114,7 @@ def scores() -> Response:
     # No collections while the rows and the groups are made (`no_collection`): 18,000 groups
     # by day are ~100,000 objects without cycles, which full collections walked again and again.
     with reading(conn), no_collection():  # reading: a report waits for no writer's lock
-        rows = filters.count_rows(conn, group_by)
+        rows = rollups.count_rows(conn, group_by, filters)
         groups = score_groups(rows, group_by, min_n)
     # Thousands of groups (a year of 50 locations by weekday × hour is ~1 MB): orjson writes
     # them ~10x faster than the json module, with the same keys in the same sorted order.
@@ -134,17 +134,7 @@ def responses_csv() -> Response:
     """One CSV row per answer for the same filters, safe to open in a spreadsheet."""
     key = require_api_key()
     filters = _filters(key)
-    return responses_csv_response(
-        get_engine(),
-        submissions.ExportFilter(
-            filters.day_from,
-            filters.day_to,
-            filters.location_ids,
-            filters.include_burst,
-            filters.touchpoint_ids,
-        ),
-        "responses.csv",
-    )
+    return responses_csv_response(get_engine(), filters, "responses.csv")
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str:
@@ -162,7 +152,7 @@ def kpis() -> Response:
     group_by = _choice("group_by", kpi_report.GROUP_BY, "location")
     conn = get_db()
     with reading(conn):  # reads only: no queue behind ingest for SQLite's write lock
-        days = filters.day_rows(conn)
+        days = kpi_report.day_rows(conn, filters)
     return jsonify(
         {
             "from": filters.day_from.isoformat(),

@@ -14,8 +14,8 @@ from server.dashboard import period as periods
 from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS
 from server.db import get_db
-from server.report_filters import Filters
 from server.store import locations
+from server.store.filters import Filters
 
 bp = make_blueprint("business", __name__, "/dashboard")
 
@@ -91,8 +91,8 @@ def location_panel(
     """The panel's numbers for one location: the period's totals, a series per day or week
     (response rate, coverage, the score, the KPI), and the score-KPI link with its points."""
     grain = grain_of(period)
-    filters = Filters(period.day_from, period.day_to, [location_id], False, narrow)
-    days = filters.day_rows(conn)
+    filters = period.filters([location_id], narrow)
+    days = kpi_report.day_rows(conn, filters)
     totals = kpi_report.build_groups(days, "location")
     empty = ("visitors", "response_rate", "coverage", "transactions", "conversion", "basket")
     total = totals[0] if totals else {"answers": 0, **dict.fromkeys(empty)}
@@ -147,7 +147,7 @@ def chain() -> str:
     with conn.begin():
         places = locations.visible(conn, scope(user))
         ids = [p["id"] for p in places]
-        days = kpi_report.day_rows(conn, ids, period.day_from, period.day_to, False)
+        days = kpi_report.day_rows(conn, period.filters(ids))
     groups = {g["key"]["location_id"]: g for g in kpi_report.build_groups(days, "location")}
     rows = []
     for place in places:

@@ -144,22 +144,24 @@ def page(location_id: str) -> str:
     places = touchpoint_places(location_id)
     chosen, narrow = narrowed_touchpoint(places)
     min_n = settings.current().min_n
-    span = (period.day_from, period.day_to, [location_id], False)
+    everywhere, wanted = period.filters([location_id]), period.filters([location_id], narrow)
     conn = get_db()
     with conn.begin():
-        by_touchpoint = build_groups(rollups.counts(conn, "touchpoint", *span), "touchpoint", min_n)
-        totals = build_groups(rollups.counts(conn, "location", *span, narrow), "location", min_n)
-        by_staff = build_groups(rollups.counts(conn, "staff", *span, narrow), "staff", min_n)
-        heat = build_groups(
-            rollups.counts(conn, "weekday_hour", *span, narrow), "weekday_hour", min_n
+        by_touchpoint = build_groups(
+            rollups.counts(conn, "touchpoint", everywhere), "touchpoint", min_n
         )
+        totals = build_groups(rollups.counts(conn, "location", wanted), "location", min_n)
+        by_staff = build_groups(rollups.counts(conn, "staff", wanted), "staff", min_n)
+        heat = build_groups(rollups.counts(conn, "weekday_hour", wanted), "weekday_hour", min_n)
         names = staff.names(conn, location_id)
         burst = rollups.burst_answers(conn, location_id, period.day_from, period.day_to, narrow)
         reasons, reasons_read = submissions.top_reasons(
-            conn, location_id, *span[:2], touchpoint_ids=narrow
+            conn, location_id, period.day_from, period.day_to, touchpoint_ids=narrow
         )
-        comments = submissions.latest_comments(conn, location_id, *span[:2], narrow)
-        followed = followups.followup_stats(conn, [location_id], *span[:2])
+        comments = submissions.latest_comments(
+            conn, location_id, period.day_from, period.day_to, narrow
+        )
+        followed = followups.followup_stats(conn, [location_id], period.day_from, period.day_to)
         chosen_score = business.choice("score", METRICS, headline(totals) or "nps")
         chosen_kpi = business.choice("kpi", links.KPIS, "conversion")
         panel = business.location_panel(conn, location_id, period, narrow, chosen_score, chosen_kpi)
@@ -250,11 +252,11 @@ def chart_data(location_id: str) -> Response:
     period = periods.from_request()
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     min_n = settings.current().min_n
-    span = (period.day_from, period.day_to, [location_id], False, narrow)
+    wanted = period.filters([location_id], narrow)
     conn = get_db()
     with conn.begin():
-        days = build_groups(rollups.counts(conn, "day", *span), "day", min_n)
-        values = rollups.counts(conn, "location", *span)
+        days = build_groups(rollups.counts(conn, "day", wanted), "day", min_n)
+        values = rollups.counts(conn, "location", wanted)
     return jsonify({"trend": _trend(days), "distribution": _distribution(values)})
 
 
@@ -281,8 +283,4 @@ def export(location_id: str) -> Response:
     period = periods.from_request()
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
-    return responses_csv_response(
-        get_engine(),
-        submissions.ExportFilter(period.day_from, period.day_to, [location_id], False, narrow),
-        filename,
-    )
+    return responses_csv_response(get_engine(), period.filters([location_id], narrow), filename)

@@ -79,9 +79,8 @@ def chain() -> str:
         at: list[str | None] | None = None
         if kind is not None:
             at = [t["id"] for t in touchpoints.of_locations(conn, ids) if t["kind"] == kind]
-        span = (ids, False, at)
-        counted = rollups.counts(conn, "location", period.day_from, period.day_to, *span)
-        earlier = rollups.counts(conn, "location", before.day_from, before.day_to, *span)
+        counted = rollups.counts(conn, "location", period.filters(ids, at))
+        earlier = rollups.counts(conn, "location", before.filters(ids, at))
         open_alerts = [a for a in alerts.listing(conn, allowed) if a["state"] == "open"]
     grouped = build_groups(counted, "location", min_n)
     groups = {g["key"]["location_id"]: g for g in grouped}

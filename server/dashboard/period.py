@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from flask import request
 
+from server.store.filters import Filters
 from shared.clock import utcnow
 
 PRESETS = {
@@ -61,6 +62,13 @@ class Period:
         if self.day_from == self.day_to:
             return end
         return f"{self.day_from.day} {self.day_from:%b} – {end}"
+
+    def filters(
+        self, location_ids: list[str] | None, touchpoint_ids: list[str | None] | None = None
+    ) -> Filters:
+        """What the dashboard reads for this period: these locations and touchpoints, burst
+        taps left out."""
+        return Filters(self.day_from, self.day_to, location_ids, False, touchpoint_ids)
 
     def previous(self) -> Period:
         """The same number of days just before this period (what "moved since" compares to)."""

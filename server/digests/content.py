@@ -22,6 +22,7 @@ from server.dashboard.present import METRICS, Metric, metric
 from server.digests import periods
 from server.scores import build_groups
 from server.store import alerts, as_utc, followups, locations, rollups, submissions
+from server.store.filters import Filters
 from server.store.followups import FollowupStats
 from server.store.users import User
 from shared.scoring import clear_move
@@ -78,13 +79,13 @@ class Content:
 
 
 def _total(conn: Connection, location_id: str, first: Any, last: Any, min_n: int) -> Any:
-    rows = rollups.counts(conn, "location", first, last, [location_id], False)
+    rows = rollups.counts(conn, "location", Filters(first, last, [location_id]))
     groups = build_groups(rows, "location", min_n)
     return groups[0] if groups else {"n": 0, "ranked": False}
 
 
 def _kpis(conn: Connection, location_id: str, period: periods.Period) -> dict[str, Any]:
-    days = kpi_report.day_rows(conn, [location_id], period.first, period.last, False)
+    days = kpi_report.day_rows(conn, Filters(period.first, period.last, [location_id]))
     groups = kpi_report.build_groups(days, "location")
     return groups[0] if groups else {}
 

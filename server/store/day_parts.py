@@ -11,7 +11,6 @@ in SQL for the rebuild and the check (`derived`), reads the day rows the link re
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from sqlalchemy import (
 )
 
 from server.store import fetch_tuples
+from server.store.filters import Filters
 from server.store.schema import (
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
@@ -78,15 +78,7 @@ def derived(rows: FromClause) -> Select[Any]:
     return select(*key, *labelled).group_by(*key)
 
 
-def daily_value_counts(
-    conn: Connection,
-    kind: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> list[tuple[Any, ...]]:
+def daily_value_counts(conn: Connection, kind: str, wanted: Filters) -> list[tuple[Any, ...]]:
     """Per location, store-local day and scale (and burst flag, and touchpoint when narrowed
     to them), the count of each value 0..10 of `kind`'s answers: (location_id, local_date,
     scale, c0, …, c10), the day as stored (ISO text on SQLite, a date on PostgreSQL).
@@ -96,6 +88,7 @@ def daily_value_counts(
     answers) or, narrowed to touchpoints, this table's through its touchpoint index. No GROUP
     BY: a location-day's few rows are summed by the caller with numpy.
     """
+    day_from, day_to, touchpoint_ids = wanted.day_from, wanted.day_to, wanted.touchpoint_ids
     if touchpoint_ids is None:
         r = rollups_location_any.c
         where = [r.period == "day", r.starts_on >= day_from, r.starts_on <= day_to]
@@ -106,9 +99,9 @@ def daily_value_counts(
         where.append(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
         day = type_coerce(r.local_date, String)
     where.append(r.kind == kind)
-    if location_ids is not None:
-        where.append(r.location_id.in_(location_ids))
-    if not include_burst:
+    if wanted.location_ids is not None:
+        where.append(r.location_id.in_(wanted.location_ids))
+    if not wanted.include_burst:
         where.append(r.burst.is_(False))
     query = select(r.location_id, day, r.scale, *(r[name] for name in VALUE_COLUMNS))
     if touchpoint_ids is not None:  # see rollups._by_touchpoint

@@ -56,6 +56,7 @@ from sqlalchemy.types import BigInteger, Date
 
 from server.db import Prepared
 from server.store import bulk, day_parts, fetch_tuples, retention
+from server.store.filters import Filters
 from server.store.schema import (
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
@@ -458,14 +459,14 @@ def _by_touchpoint(query: SelectT, table: Table, touchpoint_ids: object) -> Sele
     return query.with_hint(table, f"INDEXED BY ix_{table.name}_touchpoint", "sqlite")
 
 
-Filters = tuple[list[str] | None, bool | None, list[str | None] | None]
+Narrowing = tuple[list[str] | None, bool | None, list[str | None] | None]
 """A read's filters: location ids (None: all), the burst flag (None: either) and touchpoints
 (None: any; a None in them: at none)."""
 
 
-def _narrowed(source: Table, filters: Filters) -> list[ColumnElement[bool]]:
+def _narrowed(source: Table, narrowing: Narrowing) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a rollup read for the report's filters."""
-    location_ids, burst, touchpoint_ids = filters
+    location_ids, burst, touchpoint_ids = narrowing
     r = source.c
     found: list[ColumnElement[bool]] = []
     if location_ids is not None:
@@ -504,7 +505,7 @@ def _signed_sums(
     table: Table,
     found: list[Piece],
     names: Sequence[str],
-    filters: Filters,
+    narrowing: Narrowing,
     grouped: bool = True,
 ) -> Select[Any]:
     """SELECT the columns `names` and the sum of each value count over the signed pieces of
@@ -516,7 +517,7 @@ def _signed_sums(
     on SQLite that also reads each piece by its key range, where OR'ed ranges of a WITHOUT
     ROWID table go through a MULTI-INDEX OR that keys every row it reads in a temporary index.
     """
-    touchpoint_ids = filters[2]
+    touchpoint_ids = narrowing[2]
     reads = []
     for sign, period, first, last in found:
         source = _source(table, period)
@@ -529,7 +530,7 @@ def _signed_sums(
         else:
             counts = [(r[name] if sign > 0 else -r[name]).label(name) for name in VALUE_COLUMNS]
         query = select(*columns, *counts).where(
-            _in_piece(source, period, first, last), *_narrowed(source, filters)
+            _in_piece(source, period, first, last), *_narrowed(source, narrowing)
         )
         if sign > 0 and len(found) == 1 and grouped:
             query = query.group_by(*columns)
@@ -542,27 +543,24 @@ def _signed_sums(
     return select(*outer, *sums).group_by(*outer)
 
 
-def count_rows(
-    conn: Connection,
-    group_by: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> Sequence[Sequence[Any]]:
+def count_rows(conn: Connection, group_by: str, wanted: Filters) -> Sequence[Sequence[Any]]:
     """Summed counts for store-local days in [from, to], one row per group, kind and scale:
     the group columns, kind, scale, then the count of each answer value 0..10
     (`scores.VALUES`), as `scores.score_groups` reads them.
 
-    `touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
+    `wanted.touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
     """
-    table = _table_for(group_by, touchpoint_ids)
+    day_from, day_to, include_burst = wanted.day_from, wanted.day_to, wanted.include_burst
+    table = _table_for(group_by, wanted.touchpoint_ids)
     names = (*GROUP_COLUMNS[group_by], "kind", "scale")
     found: list[Piece] = (
         [(1, "day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
     )
-    filters: Filters = (location_ids, None if include_burst else False, touchpoint_ids)
+    narrowing: Narrowing = (
+        wanted.location_ids,
+        None if include_burst else False,
+        wanted.touchpoint_ids,
+    )
     # Without burst taps, a row is one group, kind and scale when the key's other columns
     # are grouped by and the piece is one period (or grouped by day): a year by weekday ×
     # hour is then 4,900 rows read as they are, with no sort to sum them.
@@ -573,7 +571,7 @@ def count_rows(
         and len(found) == 1
         and (group_by == "day" or found[0][2] == found[0][3])
     )
-    query = _signed_sums(table, found, names, filters, grouped=not one_row_each)
+    query = _signed_sums(table, found, names, narrowing, grouped=not one_row_each)
     rows: Sequence[Sequence[Any]] = fetch_tuples(conn, query)  # no SQLAlchemy row each
     if any(sign < 0 for sign, *_ in found):
         # A group, kind and scale answered only on the days taken away sums to nothing: the
@@ -582,20 +580,12 @@ def count_rows(
     return rows
 
 
-def counts(
-    conn: Connection,
-    group_by: str,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> list[dict[str, Any]]:
+def counts(conn: Connection, group_by: str, wanted: Filters) -> list[dict[str, Any]]:
     """`count_rows` as one mapping per group, kind, scale and answer value (`value`, `n`),
     for the values answered at least once."""
     width = len(GROUP_COLUMNS[group_by])
     names = (*GROUP_COLUMNS[group_by], "kind", "scale")
-    rows = count_rows(conn, group_by, day_from, day_to, location_ids, include_burst, touchpoint_ids)
+    rows = count_rows(conn, group_by, wanted)
     if group_by == "day":  # count_rows leaves the day as stored: ISO text on SQLite
         day_at = names.index("local_date")
         rows = [(*row[:day_at], _as_date(row[day_at]), *row[day_at + 1 :]) for row in rows]

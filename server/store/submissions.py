@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy import (
 
 from server.db import Prepared
 from server.store import bulk
+from server.store.filters import Filters
 from server.store.schema import answers, id_conflicts, purged_submission_counts, submissions
 from shared.clock import utcnow
 
@@ -222,19 +222,12 @@ SQLITE_SCAN_SHARE = 0.25
 
 
 def export_query(
-    columns: Sequence[ColumnElement[Any]],
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-    *,
-    scan: bool = False,
+    columns: Sequence[ColumnElement[Any]], wanted: Filters, *, scan: bool = False
 ) -> Select[Any]:
-    """`columns` (of `submissions` and `answers`, not aliased) for one row per answer, for
-    store-local days in [from, to], at these touchpoints when given (None in them: at none),
-    oldest first. `scan`: SQLite reads the submissions table whole instead of through an
-    index on the filtered columns (unary `+` keeps a column's indexes out of the plan)."""
+    """`columns` (of `submissions` and `answers`, not aliased) for one row per answer that
+    `wanted` selects, oldest first. `scan`: SQLite reads the submissions table whole instead
+    of through an index on the filtered columns (unary `+` keeps a column's indexes out of
+    the plan)."""
     s, a = submissions.c, answers.c
     local_date: ColumnElement[Any] = s.local_date
     location_id: ColumnElement[Any] = s.location_id
@@ -244,15 +237,15 @@ def export_query(
     query = (
         select(*columns)
         .select_from(answers.join(submissions, a.submission_id == s.id))
-        .where(local_date >= day_from, local_date <= day_to)
+        .where(local_date >= wanted.day_from, local_date <= wanted.day_to)
         .order_by(s.effective_at, s.id, a.question_id)
     )
-    if location_ids is not None:
-        query = query.where(location_id.in_(location_ids))
-    if not include_burst:
+    if wanted.location_ids is not None:
+        query = query.where(location_id.in_(wanted.location_ids))
+    if not wanted.include_burst:
         query = query.where(s.burst.is_(False))
-    if touchpoint_ids is not None:
-        query = query.where(at_touchpoints(touchpoint_ids))
+    if wanted.touchpoint_ids is not None:
+        query = query.where(at_touchpoints(wanted.touchpoint_ids))
     return query
 
 
@@ -272,47 +265,22 @@ def export_scan_pays(
     return size > 0 and conn.execute(query).scalar_one() > size * SQLITE_SCAN_SHARE
 
 
-@dataclass(frozen=True)
-class ExportFilter:
-    """What an export reads (see `export_query`)."""
-
-    day_from: date
-    day_to: date
-    location_ids: list[str] | None
-    include_burst: bool
-    touchpoint_ids: list[str | None] | None = None
-
-    def query(self, conn: Connection, columns: Sequence[ColumnElement[Any]]) -> Select[Any]:
-        """The export's query for this connection's database (on SQLite a table scan when it
-        pays)."""
-        scan = conn.dialect.name == "sqlite" and export_scan_pays(
-            conn, self.day_from, self.day_to, self.location_ids
-        )
-        return export_query(
-            columns,
-            self.day_from,
-            self.day_to,
-            self.location_ids,
-            self.include_burst,
-            self.touchpoint_ids,
-            scan=scan,
-        )
+def export_select(
+    conn: Connection, columns: Sequence[ColumnElement[Any]], wanted: Filters
+) -> Select[Any]:
+    """The export's query for this connection's database (on SQLite a table scan when it
+    pays, see `export_scan_pays`)."""
+    scan = conn.dialect.name == "sqlite" and export_scan_pays(
+        conn, wanted.day_from, wanted.day_to, wanted.location_ids
+    )
+    return export_query(columns, wanted, scan=scan)
 
 
-def export_rows(
-    conn: Connection,
-    day_from: date,
-    day_to: date,
-    location_ids: list[str] | None,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> Iterator[Sequence[Any]]:
+def export_rows(conn: Connection, wanted: Filters) -> Iterator[Sequence[Any]]:
     """One row per answer, the stored values in EXPORT_COLUMNS order (see `export_query`).
     The rows come from a server-side cursor a batch at a time; `conn` must stay in its
     transaction until the iterator is exhausted or closed."""
-    query = export_query(
-        export_columns(), day_from, day_to, location_ids, include_burst, touchpoint_ids
-    )
+    query = export_query(export_columns(), wanted)
     yield from conn.execute(
         query.execution_options(stream_results=True, yield_per=EXPORT_BATCH_ROWS)
     )
@@ -428,16 +396,10 @@ def latest_comments(
     return [dict(r) for r in conn.execute(query.limit(LATEST_COMMENTS)).mappings()]
 
 
-def daily_counts(
-    conn: Connection,
-    location_ids: list[str] | None,
-    day_from: date,
-    day_to: date,
-    include_burst: bool,
-    touchpoint_ids: list[str | None] | None = None,
-) -> dict[tuple[str, date], int]:
-    """Submissions (answered visits) per location and store-local day, at these touchpoints
-    when given (None in them: at none)."""
+def daily_counts(conn: Connection, wanted: Filters) -> dict[tuple[str, date], int]:
+    """Submissions (answered visits) per location and store-local day that `wanted` selects."""
+    day_from, day_to, location_ids = wanted.day_from, wanted.day_to, wanted.location_ids
+    include_burst, touchpoint_ids = wanted.include_burst, wanted.touchpoint_ids
     s = submissions.c
     query = select(s.location_id, s.local_date, func.count()).where(
         s.local_date.between(day_from, day_to)
@@ -447,11 +409,7 @@ def daily_counts(
     if not include_burst:
         query = query.where(s.burst.is_(False))
     if touchpoint_ids is not None:
-        named = [tp for tp in touchpoint_ids if tp is not None]
-        at = [s.touchpoint_id.in_(named)] if named else []
-        if None in touchpoint_ids:
-            at.append(s.touchpoint_id.is_(None))
-        query = query.where(or_(*at))
+        query = query.where(at_touchpoints(touchpoint_ids))
     query = query.group_by(s.location_id, s.local_date)
     found = {(loc, day): int(n) for loc, day, n in conn.execute(query)}
     # Days whose raw rows the retention purge deleted count from what it kept of them.

@@ -23,6 +23,7 @@ from server import export
 from server.db import get_engine
 from server.export import safe_cell
 from server.store import schema, submissions
+from server.store.filters import Filters
 from server.store.submissions import EXPORT_COLUMNS
 from tests.server.conftest import Smiletap, assert_error
 
@@ -108,7 +109,7 @@ def test_csv_streams_in_chunks_and_equals_the_whole_file_export(
     body = first + b"".join(chunks).decode()
     response.close()
     with app.app_context(), get_engine().connect() as conn, conn.begin():
-        rows = submissions.export_rows(conn, date(2026, 11, 20), date(2026, 11, 20), None, False)
+        rows = submissions.export_rows(conn, Filters(date(2026, 11, 20), date(2026, 11, 20)))
         reference = _whole_file_csv([dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in rows])
     assert body == reference
     assert "wait;rude" in body and "'-2 stars" in body and "'@fine" in body
@@ -182,7 +183,9 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     with app.app_context(), get_engine().connect() as conn, conn.begin():
-        stored = submissions.export_rows(conn, date(2026, 11, 20), date(2026, 11, 20), None, True)
+        stored = submissions.export_rows(
+            conn, Filters(date(2026, 11, 20), date(2026, 11, 20), None, True)
+        )
         reference = _whole_file_csv([dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in stored])
     assert len(reference.splitlines()) > len(rows)  # the reference read every row
     assert body == reference
@@ -349,9 +352,11 @@ def test_a_scan_and_an_index_read_export_the_same_rows(
                 assert submissions.export_scan_pays(conn, day, other, [kiosk.location_id])
                 assert not submissions.export_scan_pays(conn, other, other, None)
                 assert not submissions.export_scan_pays(conn, day, day, ["elsewhere"])
-            wanted = submissions.ExportFilter(day, other, [kiosk.location_id], False)
+            wanted = Filters(day, other, [kiosk.location_id], False)
             sql = {
-                share: str(wanted.query(conn, export.cell_columns(conn.dialect.name)))
+                share: str(
+                    submissions.export_select(conn, export.cell_columns(conn.dialect.name), wanted)
+                )
                 for share in (0.0, 2.0)
                 if not monkeypatch.setattr(submissions, "SQLITE_SCAN_SHARE", share)
             }

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, select
 
 from server import kpi_report, links
 from server.db import make_engine
-from server.report_filters import Filters
 from server.scores import build_groups
 from server.store import rollups
+from server.store.filters import Filters
 from server.store.schema import rollups_day_parts
 
 FIRST_DAY = date(2026, 11, 2)
@@ -65,7 +65,7 @@ def _old_scores(
     conn: Connection, filters: Filters, score: str, grain: str
 ) -> dict[tuple[str, str], float]:
     """The computation the link report made before: full score groups per location-period."""
-    rows = filters.counts(conn, "day")
+    rows = rollups.counts(conn, "day", filters)
     if grain == "week":
         rows = [{**r, "local_date": kpi_report.iso_week(r["local_date"])} for r in rows]
     found = {}

@@ -17,6 +17,7 @@ from server import migrations
 from server.db import make_engine
 from server.scores import build_groups, score_groups
 from server.store import rollups
+from server.store.filters import Filters
 from server.store.schema import rollups as hourly
 from server.store.schema import rollups_day_parts
 from tests.server.conftest import Smiletap
@@ -121,9 +122,10 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
         at: list[str | None] | None,
     ) -> None:
         day_to = day_from + timedelta(days=days)
+        wanted = Filters(day_from, day_to, scope, burst, at)
         with engine.connect() as conn:
-            period = rollups.counts(conn, group_by, day_from, day_to, scope, burst, at)
-            rows = rollups.count_rows(conn, group_by, day_from, day_to, scope, burst, at)
+            period = rollups.counts(conn, group_by, wanted)
+            rows = rollups.count_rows(conn, group_by, wanted)
             reference = _hourly_counts(conn, group_by, day_from, day_to, scope, burst, at)
         expected = build_groups(reference, group_by, 1)
         assert build_groups(period, group_by, 1) == expected
@@ -133,9 +135,10 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
         compare()
         # The whole data set, and one aligned year, as a sanity check that ranges hit rows.
         with engine.connect() as conn:
-            whole = rollups.counts(conn, "location", FIRST_DAY, LAST_DAY, None, True)
-            year = rollups.counts(conn, "weekday_hour", date(2026, 1, 1), date(2026, 12, 31),
-                                  None, True)  # fmt: skip
+            whole = rollups.counts(conn, "location", Filters(FIRST_DAY, LAST_DAY, None, True))
+            year = rollups.counts(
+                conn, "weekday_hour", Filters(date(2026, 1, 1), date(2026, 12, 31), None, True)
+            )
         assert sum(int(r["n"]) for r in whole) > 0 and year
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, event, text
 
 from server.db import make_engine
 from server.store import rollups
+from server.store.filters import Filters
 from server.store.schema import DAY_PARTS_SUMS, ROLLUP_PERIODS, VALUE_COLUMNS, rollups_day_parts
 
 FIRST_DAY = date(2026, 1, 1)
@@ -97,7 +98,7 @@ READS: dict[str, Callable[[Connection, date, date, list[str | None]], object]] =
     **{
         f"counts/{group_by}": (
             lambda conn, a, b, tps, group_by=group_by: rollups.counts(
-                conn, group_by, a, b, None, False, tps
+                conn, group_by, Filters(a, b, None, False, tps)
             )
         )
         for group_by in rollups.GROUP_TABLES
@@ -105,7 +106,7 @@ READS: dict[str, Callable[[Connection, date, date, list[str | None]], object]] =
     **{
         f"count_rows/{group_by}": (
             lambda conn, a, b, tps, group_by=group_by: rollups.count_rows(
-                conn, group_by, a, b, None, False, tps
+                conn, group_by, Filters(a, b, None, False, tps)
             )
         )
         for group_by in rollups.GROUP_TABLES
@@ -146,7 +147,7 @@ def test_touchpoint_reads_use_the_touchpoint_index(database_url: str) -> None:
                     assert f"ix_{name}_touchpoint" in plan, (read, touchpoints, plan)
             # Without a touchpoint filter the sums over touchpoints are read, by their key.
             with _statements(conn) as seen:
-                rollups.counts(conn, "location", date(2026, 1, 10), date(2026, 3, 1), None, False)
+                rollups.counts(conn, "location", Filters(date(2026, 1, 10), date(2026, 3, 1)))
             statement, parameters = _select(seen)
             assert "INDEXED BY" not in statement
             assert "rollups_location_any" in statement

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from server import migrations
 from server.db import make_engine
 from server.store import rollups, touchpoints
+from server.store.filters import Filters
 from server.store.schema import locations
 from server.store.schema import rollups as rollups_table
 from tests.server.conftest import Cli, Kiosk, Smiletap
@@ -241,7 +242,7 @@ def test_a_kiosk_created_at_a_touchpoint_shows_it(
     try:
         with engine.connect() as conn:
             assert rollups.differences(conn) == 0
-            counted = rollups.counts(conn, "touchpoint", *ALL_DAYS, None, True)
+            counted = rollups.counts(conn, "touchpoint", Filters(*ALL_DAYS, None, True))
         assert {row["touchpoint_id"] for row in counted} == {fitting}
     finally:
         engine.dispose()
