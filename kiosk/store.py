@@ -48,6 +48,9 @@ PENDING = "pending"
 DELIVERED = "delivered"
 REJECTED = "rejected"
 
+#: Where a pending submission stands in upload order: its `(created_ts, rowid)`.
+PendingKey = tuple[float, int]
+
 
 @dataclass(frozen=True)
 class Enrollment:
@@ -190,15 +193,24 @@ class LocalStore:
                 "UPDATE submissions SET in_progress = 0 WHERE in_progress = 1"
             ).rowcount
 
-    def _pending_rows(self, limit: int, now: float | None) -> list[Any]:
-        """(id, payload, boot id, uptime) of up to `limit` submissions due for delivery,
-        oldest first: complete ones, and ones left in progress longer than the grace time."""
+    def _pending_rows(
+        self, limit: int, now: float | None, after: PendingKey | None = None
+    ) -> list[Any]:
+        """(id, payload, boot id, uptime, created_ts, rowid) of up to `limit` submissions due
+        for delivery, oldest first: complete ones, and ones left in progress longer than the
+        grace time; only those after `after` (a row's `(created_ts, rowid)`) when given."""
         now = time.time() if now is None else now
+        later, params = "", [PENDING, now - OPEN_GRACE_S]
+        if after is not None:
+            later = " AND (created_ts, rowid) > (?, ?)"  # the (state, created_ts) index's order
+            params.extend(after)
         with self._locked() as db:
             return db.execute(
-                "SELECT id, payload, boot_id, uptime_s FROM submissions WHERE state = ?"
-                " AND (in_progress = 0 OR created_ts < ?) ORDER BY created_ts, rowid LIMIT ?",
-                [PENDING, now - OPEN_GRACE_S, limit],
+                "SELECT id, payload, boot_id, uptime_s, created_ts, rowid FROM submissions"
+                " WHERE state = ? AND (in_progress = 0 OR created_ts < ?)"
+                + later
+                + " ORDER BY created_ts, rowid LIMIT ?",
+                [*params, limit],
             ).fetchall()
 
     def pending(self, limit: int, *, now: float | None = None) -> list[Submission]:
@@ -209,7 +221,7 @@ class LocalStore:
             Submission.model_validate_json(payload).model_copy(
                 update={"age_s": age_between(boot, up, now_boot, now_up)}
             )
-            for _sid, payload, boot, up in rows
+            for _sid, payload, boot, up, _ts, _rowid in rows
         ]
 
     def pending_wire(self, limit: int, *, now: float | None = None) -> list[WireSubmission]:
@@ -217,10 +229,18 @@ class LocalStore:
         plain JSON, every field the model defaults filled in (`SUBMISSION_DEFAULTS`), its age
         set. No model is built: a backlog of 100,000 taps drains without parsing each one
         into a `Submission` and dumping it again (the server validates every item anyway)."""
-        rows = self._pending_rows(limit, now)
+        return self.pending_batch(limit, now=now)[0]
+
+    def pending_batch(
+        self, limit: int, *, after: PendingKey | None = None, now: float | None = None
+    ) -> tuple[list[WireSubmission], PendingKey | None]:
+        """`pending_wire`'s batch, only of the submissions after `after`, and the key of its
+        last one (None when empty): an upload reads the next batch while the previous one is
+        still on its way, before its results are marked (`kiosk.sync`)."""
+        rows = self._pending_rows(limit, now, after)
         now_boot, now_up = boot_id(), uptime_s()
         loads = json.loads
-        return [
+        batch = [
             WireSubmission(
                 sid,
                 {
@@ -229,8 +249,9 @@ class LocalStore:
                     "age_s": age_between(boot, up, now_boot, now_up),
                 },
             )
-            for sid, payload, boot, up in rows
+            for sid, payload, boot, up, _ts, _rowid in rows
         ]
+        return batch, (rows[-1][4], rows[-1][5]) if rows else None
 
     def mark_results(
         self, results: Iterable[SubmissionResult], *, now: float | None = None

@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from kiosk import it_pin
-from kiosk.api_client import ApiClient, ApiError, UnauthorizedError
+from kiosk.api_client import ApiClient, ApiError, UnauthorizedError, WireSubmission
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
 from shared import __version__
 from shared.clock import to_rfc3339, utcnow
-from shared.protocol import HeartbeatRequest
+from shared.protocol import HeartbeatRequest, SubmissionsResponse
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ MAX_BATCHES_PER_RUN = 20
 
 ClientFactory = Callable[[Enrollment], ApiClient]
 Listener = Callable[[str], None]
+Send = Callable[[list[WireSubmission]], SubmissionsResponse]
 T = TypeVar("T")
 
 
@@ -89,6 +90,37 @@ class Backoff:
 
     def ready(self, now: float | None = None) -> bool:
         return (time.monotonic() if now is None else now) >= self.next_attempt
+
+
+class _InFlight:
+    """One upload request on a thread of its own, so the kiosk's side of a drain (reading the
+    next batch, marking the last) overlaps the server's."""
+
+    def __init__(self, send: Send, batch: list[WireSubmission]) -> None:
+        self.batch = batch
+        self._response: SubmissionsResponse | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(send,), name="kiosk-upload", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, send: Send) -> None:
+        try:
+            self._response = send(self.batch)
+        except BaseException as exc:  # handed to whoever waits for the answer
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> SubmissionsResponse:
+        """The server's answer once it came; what the request raised, raised here."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
 
 
 class SyncService:
@@ -227,34 +259,32 @@ class SyncService:
         return result
 
     def _upload_locked(self, client: ApiClient) -> UploadReport:
+        """Send the pending batches oldest first, one request in flight at a time: while the
+        server stores a batch, the next one is read (after the last one sent, so nothing goes
+        twice) and the one before is marked. A batch goes only once the one before it was
+        answered, so a failure stops the run with nothing more sent; whatever was sent and not
+        marked is still pending and goes again (the server answers `duplicate`)."""
         totals = UploadReport()
         self._more_pending = False
-        for _ in range(MAX_BATCHES_PER_RUN):
-            batch = self.store.pending_wire(self.settings.batch_size)
-            if not batch:
-                break
-            response = client.post_submissions(batch)
-            self.store.mark_results(response.results)
-            statuses = [r.status for r in response.results]
-            report = UploadReport(
-                sent=len(batch),
-                accepted=statuses.count("accepted"),
-                duplicate=statuses.count("duplicate"),
-                rejected=statuses.count("rejected"),
-            )
-            log.info(
-                "sync: uploaded %d accepted %d duplicate %d rejected %d",
-                report.sent,
-                report.accepted,
-                report.duplicate,
-                report.rejected,
-            )
-            for result in response.results:
-                if result.status == "rejected":
-                    log.warning("sync: %s rejected: %s %s", result.id, result.reason, result.field)
-            totals = totals + report
-        else:
-            self._more_pending = True
+        size = self.settings.batch_size
+        sent = 0
+        batch, last = self.store.pending_batch(size)
+        flying = _InFlight(client.post_submissions, batch) if batch else None
+        try:
+            while flying is not None:
+                sent += 1
+                following: list[WireSubmission] = []
+                if sent < MAX_BATCHES_PER_RUN:
+                    following, last = self.store.pending_batch(size, after=last)
+                answered = flying
+                response = answered.result()  # an ApiError ends the run here
+                flying = _InFlight(client.post_submissions, following) if following else None
+                totals = totals + self._record(answered.batch, response)
+        except BaseException:
+            if flying is not None:
+                flying.join()  # no request outlives the run (and its lock)
+            raise
+        self._more_pending = sent == MAX_BATCHES_PER_RUN
         pruned, forgotten = self.store.apply_retention(
             self.settings.retention_days, self.settings.comment_retention_days
         )
@@ -267,6 +297,28 @@ class SyncService:
         )
         self.listener("synced")
         return totals
+
+    def _record(self, batch: list[WireSubmission], response: SubmissionsResponse) -> UploadReport:
+        """Mark a batch's results in the store and log them."""
+        self.store.mark_results(response.results)
+        statuses = [r.status for r in response.results]
+        report = UploadReport(
+            sent=len(batch),
+            accepted=statuses.count("accepted"),
+            duplicate=statuses.count("duplicate"),
+            rejected=statuses.count("rejected"),
+        )
+        log.info(
+            "sync: uploaded %d accepted %d duplicate %d rejected %d",
+            report.sent,
+            report.accepted,
+            report.duplicate,
+            report.rejected,
+        )
+        for result in response.results:
+            if result.status == "rejected":
+                log.warning("sync: %s rejected: %s %s", result.id, result.reason, result.field)
+        return report
 
     def _pull_config_locked(self, client: ApiClient) -> bool:
         config = client.get_config(self.store.config_etag())

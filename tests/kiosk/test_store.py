@@ -251,3 +251,18 @@ def test_pending_wire_sends_what_pending_sends(
     assert as_wire == as_models
     assert as_wire[3]["touchpoint_id"] is None and as_wire[3]["flags"] == []
     assert as_wire[0]["age_s"] is not None
+
+
+def test_pending_batch_goes_on_after_the_last_one_read(store: LocalStore) -> None:
+    """The upload reads the next batch before the last is marked: it starts after the last
+    one's (created_ts, rowid), so taps made in the same instant are neither skipped nor read
+    twice, and a tap still in progress is left for a later run."""
+    same = [store.record_submission(make_submission(v), now=1000.0) for v in (1, 2, 3)]
+    later = store.record_submission(make_submission(4), now=1001.0)
+    store.record_submission(make_submission(5), in_progress=True, now=time.time())
+    first, after = store.pending_batch(2)
+    second, after_second = store.pending_batch(2, after=after)
+    assert after is not None and after_second is not None
+    assert [s.id for s in first + second] == [s.id for s in [*same, later]]
+    assert store.pending_batch(2, after=after_second) == ([], None)
+    assert store.backlog() == 5  # reading marks nothing

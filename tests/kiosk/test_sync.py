@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kiosk.answering import SurveySession
-from kiosk.api_client import ApiClient
+from kiosk.api_client import ApiClient, ServerUnreachableError
 from kiosk.enrollment import enroll
 from kiosk.settings import Settings
 from kiosk.store import Enrollment, LocalStore
@@ -180,6 +180,35 @@ def test_one_lock_no_double_send(ids, store: LocalStore, settings: Settings, cou
     finally:
         CountingClient.delay_s = 0.0
     assert sorted(CountingClient.posted) == sorted(s.id for s in subs)  # each id sent once
+    assert store.backlog() == 0
+
+
+def test_a_failed_batch_ends_the_run_with_nothing_more_sent(
+    ids, store: LocalStore, settings: Settings
+):
+    """One request in flight at a time: the batch after a failed one is read, never sent;
+    the batches answered before it are delivered, the rest stays pending."""
+    subs = [submission_for(ids) for _ in range(7)]
+    for i, sub in enumerate(subs):
+        store.record_submission(sub, now=time.time() - 100 + i)
+    posted: list[list[str]] = []
+
+    class FailingSecond(ApiClient):
+        def post_submissions(self, batch):
+            posted.append([s.id for s in batch])
+            if len(posted) == 2:
+                raise ServerUnreachableError("dropped")
+            return super().post_submissions(batch)
+
+    def factory(enrollment: Enrollment) -> ApiClient:
+        return FailingSecond(enrollment.server_url, enrollment.token, settings.http_timeout_s)
+
+    sync = SyncService(store, Settings(settings.data_dir, batch_size=3), client_factory=factory)
+    assert sync.upload_pending().sent == 0  # the run failed
+    assert posted == [[s.id for s in subs[:3]], [s.id for s in subs[3:6]]]
+    assert [store.get_submission(s.id).state for s in subs] == ["delivered"] * 3 + ["pending"] * 4
+    assert not [t for t in threading.enumerate() if t.name == "kiosk-upload"]
+    assert sync.upload_pending().accepted == 4  # the next run sends the rest
     assert store.backlog() == 0
 
 
