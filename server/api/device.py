@@ -17,7 +17,7 @@ from server.db import get_db, read_once, reading
 from server.errors import ApiError
 from server.ingest import Decided, decide, store
 from server.settings import current
-from server.store import contacts, devices, enroll_limits
+from server.store import contacts, devices, enroll_limits, no_collection
 from shared.clock import measured_skew, to_rfc3339, utcnow
 from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch, SubmissionResult
 
@@ -92,6 +92,7 @@ def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
 
 
 @bp.post("/submissions")
+@no_collection()  # a 500-tap batch makes tens of thousands of objects, none in a cycle
 def submit() -> Response:
     """Store a batch of submissions; one result per item, committed before answering.
 

@@ -46,3 +46,16 @@ def test_a_batch_gives_each_item_its_own_payload() -> None:
     items = _items(ITEM, other).submissions
     assert canonical_payloads(items) == [canonical_payload(item) for item in items]
     assert canonical_payloads(items)[1] == CANONICAL.replace(f'"id":"{ITEM["id"]}"', '"id":"x"')
+
+
+def test_canonical_payload_writes_text_as_the_standard_library_does() -> None:
+    """orjson writes the payloads; its text must be the json module's, which wrote the hashes
+    already stored: quotes, backslashes, control characters, line separators, emoji."""
+    comment = 'a "quoted" \\ back\tslash\n\x01\x1f\x7f \u2028 \u2029 </script> Zażółć 😀 \ufeff'
+    answers = [{"question_id": "q1", "value": 2, "reasons": [], "comment": comment}]
+    (item,) = _items({**ITEM, "answers": answers}).submissions
+    data = json.loads(canonical_payload(item))
+    assert data["answers"][0]["comment"] == comment
+    assert canonical_payload(item) == json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
