@@ -36,6 +36,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 #: A pooled PostgreSQL connection unused this long is pinged before it is handed out.
 IDLE_PING_S = 5.0
 _IDLE_SINCE = "smiletap_idle_since"
+_PIPELINE = "smiletap_pipeline"
 #: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
 PRIVATE_UMASK = 0o027
 SQLITE_FILE_MODE = 0o640
@@ -242,16 +243,48 @@ class Prepared:
                 cursor.connection.autocommit = True
             try:
                 cursor.execute(plan.sql, arguments)
-                rows = cursor.fetchall() if cursor.description is not None else []
+                if not plan.columns and conn.info.get(_PIPELINE):
+                    return []  # its outcome arrives at the end of `pipelined`
+                # psycopg builds `description` anew (a Column per column, its type looked
+                # up) at every access: asked only when the compiled statement names no
+                # result columns, and for the first result's converters (`_Plan.rows`).
+                returns = bool(plan.columns) or cursor.description is not None
+                rows = cursor.fetchall() if returns else []
             finally:
                 if alone:
                     cursor.connection.autocommit = False
-            return plan.rows(rows, cursor.description) if rows else []
+            return plan.rows(rows, cursor) if rows else []
 
     def first(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row, or None."""
         rows = self.all(conn, params)
         return rows[0] if rows else None
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[Connection]:
+    """PostgreSQL: the block's `Prepared` statements that return no rows are sent without
+    waiting for each one's answer (psycopg's pipeline mode) and all answered at its end: one
+    round trip instead of one each (an upload's answers and rollup upserts, nine). They run
+    in the order sent, in the caller's transaction; the first one that fails raises at the
+    end of the block, as SQLAlchemy's error. A statement that returns rows waits for its own
+    answer as usual. Elsewhere (SQLite, outside a transaction) it changes nothing.
+    """
+    if conn.dialect.name != "postgresql" or not conn.in_transaction():
+        yield conn
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    try:
+        with dbapi_connection.pipeline():
+            conn.info[_PIPELINE] = True
+            try:
+                yield conn
+            finally:
+                conn.info[_PIPELINE] = False
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, "(pipelined statements)", None, None, None)
+        raise  # not reached: the handler raises
 
 
 @contextmanager
@@ -314,11 +347,13 @@ class _Plan:
             return values
         return tuple(values[name] for name in self.positions)
 
-    def rows(self, rows: list[Any], description: Any) -> list[dict[str, Any]]:
+    def rows(self, rows: list[Any], cursor: Any) -> list[dict[str, Any]]:
         if self.processors is None:
             self.processors = [
                 column_type._cached_result_processor(self.dialect, described[1])
-                for (_name, column_type), described in zip(self.columns, description, strict=True)
+                for (_name, column_type), described in zip(
+                    self.columns, cursor.description, strict=True
+                )
             ]
         names = [name for name, _type in self.columns]
         converting = [(i, p) for i, p in enumerate(self.processors) if p is not None]

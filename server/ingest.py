@@ -31,6 +31,7 @@ import orjson
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
+from server.db import pipelined
 from server.masking import country_of_timezone, mask_contacts
 from server.store import locations, rollups, staff, submissions, surveys, touchpoints
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
@@ -401,29 +402,31 @@ def store(conn: Connection, decided: Decided) -> list[SubmissionResult]:
     answers, one upsert of each rollup table, the id conflicts; the results in request order.
 
     An id stored by another request since `decide` looked (its insert skipped by ON CONFLICT)
-    is judged again against what that request stored.
+    is judged again against what that request stored. On PostgreSQL the answers and rollup
+    upserts go in one round trip (`db.pipelined`).
     """
     device, items, contents = decided.device, decided.items, decided.contents
     results, new, conflicts = dict(decided.results), decided.new, list(decided.conflicts)
-    inserted = submissions.insert_many(
-        conn,
-        [entry[1] for entry in new.values()],
-        [answer for entry in new.values() for answer in entry[2]],
-        decided.looked_up_at,
-    )
-    raced = [sid for sid in new if sid not in inserted]
-    stored_by_others = submissions.find_many(conn, raced) if raced else {}
-    counted: list[rollups.RollupKey] = []
-    for sid, (i, _row, _answers, keys) in new.items():
-        if sid in inserted:
-            counted.extend(keys)
-            results[i] = SubmissionResult(id=sid, status="accepted")
-        else:
-            at = f"submissions[{i}]"
-            results[i] = _known(
-                conflicts, items[i], contents[i], at, stored_by_others.get(sid)
-            ) or SubmissionResult(id=sid, status="duplicate")
+    with pipelined(conn):
+        inserted = submissions.insert_many(
+            conn,
+            [entry[1] for entry in new.values()],
+            [answer for entry in new.values() for answer in entry[2]],
+            decided.looked_up_at,
+        )
+        raced = [sid for sid in new if sid not in inserted]
+        stored_by_others = submissions.find_many(conn, raced) if raced else {}
+        counted: list[rollups.RollupKey] = []
+        for sid, (i, _row, _answers, keys) in new.items():
+            if sid in inserted:
+                counted.extend(keys)
+                results[i] = SubmissionResult(id=sid, status="accepted")
+            else:
+                at = f"submissions[{i}]"
+                results[i] = _known(
+                    conflicts, items[i], contents[i], at, stored_by_others.get(sid)
+                ) or SubmissionResult(id=sid, status="duplicate")
+        rollups.add(conn, counted)
     for submission_id, stored_payload, new_payload in conflicts:
         submissions.record_conflict(conn, device["id"], submission_id, stored_payload, new_payload)
-    rollups.add(conn, counted)
     return [results[i] for i in range(len(items))]

@@ -121,13 +121,23 @@ GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _key_columns(table: Table) -> list[str]:
-    return [column.name for column in table.primary_key.columns]
+# Cached: walking a Table's columns costs more than SQLite's upsert of one row, and an
+# upload's rollups ask for them 13 times.
+@functools.cache
+def _key_columns(table: Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.primary_key.columns)
 
 
-def _summed_columns(table: Table) -> list[str]:
+@functools.cache
+def _summed_columns(table: Table) -> tuple[str, ...]:
     """The columns an upsert adds to: `count` (hourly) or c0..c10 (period tables)."""
-    return [column.name for column in table.columns if not column.primary_key]
+    return tuple(column.name for column in table.columns if not column.primary_key)
+
+
+@functools.cache
+def _positions(table: Table) -> tuple[int, ...]:
+    """Where a period table's key columns after period and starts_on are in ROLLUP_KEY."""
+    return tuple(ROLLUP_KEY.index(name) for name in _key_columns(table)[2:])
 
 
 def _table_for(group_by: str, touchpoint_ids: object) -> Table:
@@ -200,8 +210,7 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
         for day in {key[day_at] for key in counted}
     }
     for table in PERIOD_TABLES:
-        rest = _key_columns(table)[2:]  # after period and starts_on
-        positions = [ROLLUP_KEY.index(name) for name in rest]
+        positions = _positions(table)
         periods = _periods(table)
         derived: dict[RollupKey, list[int]] = {}
         for key, n in counted.items():

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Integer, column, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.db import Prepared, get_db, get_engine, make_engine, normalize_url
+from server.db import Prepared, get_db, get_engine, make_engine, normalize_url, pipelined
 from server.store import devices
 from tests.server.conftest import now_rfc3339
 
@@ -128,3 +128,32 @@ def test_prepared_driver_errors_are_sqlalchemy_s(app) -> None:
         with pytest.raises(DBAPIError):
             broken.all(conn, {})
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_pipelined_statements_run_in_order_and_their_errors_are_sqlalchemy_s(app) -> None:
+    """`db.pipelined`: statements that return nothing run in the order sent, in the
+    caller's transaction, a statement with rows still gives them inside the block; a failing
+    one raises SQLAlchemy's error by the end of the block and the transaction rolls back."""
+    insert = Prepared(text("INSERT INTO pipelined_probe (n) VALUES (:n)"))
+    double = Prepared(text("UPDATE pipelined_probe SET n = n * 2"))
+    read = Prepared(select(column("n", Integer)).select_from(text("pipelined_probe")))
+    with get_engine(app).connect() as conn:
+        with conn.begin():
+            conn.execute(text("CREATE TABLE pipelined_probe (n INTEGER PRIMARY KEY)"))
+        try:
+            with conn.begin(), pipelined(conn):
+                insert.all(conn, {"n": 3})
+                double.all(conn, {})  # after the insert: 6, not 3
+                assert read.all(conn, {}) == [{"n": 6}]
+                insert.all(conn, {"n": 7})
+            with conn.begin():
+                assert sorted(row["n"] for row in read.all(conn, {})) == [6, 7]
+            with pytest.raises(IntegrityError), conn.begin(), pipelined(conn):
+                insert.all(conn, {"n": 8})
+                insert.all(conn, {"n": 6})  # taken
+                insert.all(conn, {"n": 9})
+            with conn.begin():
+                assert sorted(row["n"] for row in read.all(conn, {})) == [6, 7]
+        finally:
+            with conn.begin():
+                conn.execute(text("DROP TABLE pipelined_probe"))
