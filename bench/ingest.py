@@ -125,6 +125,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the threads of a process alive now have spent runnable but waiting for a CPU
+    (Linux /proc schedstat): on a shared machine, the part of a wall time owed to other work."""
+    waited = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+            waited += int(stat.read_text().split()[1])
+    return waited / 1e9
+
+
 def http_rate(server: ServerProcess, token: str, batches: list[dict], clients: int) -> float:  # type: ignore[type-arg]
     shares = [batches[i::clients] for i in range(clients)]
     threads = [

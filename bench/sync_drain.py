@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
 from harness import ServerProcess  # noqa: E402
-from ingest import cpu_seconds, rollup_differences  # noqa: E402
+from ingest import cpu_seconds, rollup_differences, run_queue_seconds  # noqa: E402
 
 from kiosk.enrollment import enroll  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
@@ -155,6 +156,7 @@ def main() -> None:
             tapper = Tapper(store, survey, location)
             assert server.proc is not None
             server_cpu, kiosk_cpu = cpu_seconds(server.proc.pid), time.process_time()
+            server_queued = run_queue_seconds(server.proc.pid)
             started = time.perf_counter()
             tapper.start()
             sync.start()
@@ -168,6 +170,7 @@ def main() -> None:
             drained = time.perf_counter() - started
             server_cpu = cpu_seconds(server.proc.pid) - server_cpu
             kiosk_cpu = time.process_time() - kiosk_cpu
+            server_queued = run_queue_seconds(server.proc.pid) - server_queued
             watcher.close()
             tapper.stopped.set()
             tapper.join()
@@ -182,9 +185,13 @@ def main() -> None:
     print(f"drained {args.taps:,} taps in {drained:.1f} s ({args.taps / drained:,.0f} taps/s; "
           f"target <= 30 s); delivered {delivered:,}")  # fmt: skip
     print(
-        f"CPU during the drain: server {server_cpu:.1f} s, kiosk {kiosk_cpu:.1f} s (their sum is"
-        " about the drain's time on an idle machine: a batch is read, sent, stored and marked in"
-        " turn)"
+        f"CPU during the drain: server {server_cpu:.1f} s, kiosk {kiosk_cpu:.1f} s (the kiosk"
+        " reads the next batch and marks the last while the server stores one, so on an idle"
+        " machine the drain takes about the larger of the two)"
+    )
+    print(
+        f"the server waited {server_queued:.1f} s for a CPU (runnable while other work ran; all"
+        f" its threads), load {os.getloadavg()[0]:.1f} at the end"
     )
     print(f"tap-to-durable during the drain: {percentiles(tapper.durations)}")
     print(f"tap-to-durable with no drain:    {percentiles(floor.durations)} (floor)")

@@ -263,6 +263,9 @@ def _masked(items: list[Submission], region: str | None) -> tuple[list[Submissio
     """The submissions with contact details in comments masked, and which of them changed."""
     masked, changed = [], set()
     for i, item in enumerate(items):
+        if not any(answer.comment for answer in item.answers):  # most taps: nothing to mask
+            masked.append(item)
+            continue
         answers = [
             answer.model_copy(update={"comment": mask_contacts(answer.comment, region)})
             if answer.comment
