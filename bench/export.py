@@ -6,6 +6,10 @@ client receives them, at 100k and 5M answers on SQLite (or PostgreSQL with --pg)
     .venv/bin/python bench/export.py --sizes 100000 1000000
     .venv/bin/python bench/export.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/
 
+A size's database is built once and kept for the next run (5M answers take minutes to write):
+a SQLite file in --keep, a PostgreSQL database `bench_export_N`; it is used again while it
+holds that many answers (migrated to the newest schema first). --fresh builds it again.
+
 The answers (one per submission, one location, a year, 40 % with a reason, 5 % with a
 comment) are bulk-inserted directly, as bench/dashboard.py does, not sent through ingest.
 Peak RSS growth is the server's VmHWM during the export (reset through /proc/PID/clear_refs
@@ -32,16 +36,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "deploy" / "dev"))
 
-from dashboard import CREATED, DAY_DATES, MEASURED, database, drop_database, raw_answer, write  # noqa: E402
+from dashboard import CREATED, DAY_DATES, MEASURED, raw_answer, write  # noqa: E402
 from harness import ServerProcess  # noqa: E402
 
 from server import migrations  # noqa: E402
 from server.db import make_engine  # noqa: E402
+from server.store.schema import answers  # noqa: E402
 
 STAFF_IDS = [f"stf_00_{j}" for j in range(5)]
 HOURS = range(8, 22)
@@ -65,6 +72,51 @@ def generate(answers: int) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
             answer_rows.append(answer)
         yield "submissions", subs
         yield "answers", answer_rows
+
+
+def stored_answers(url: str) -> int | None:
+    """How many answers the database holds (None when it is missing or has no schema)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(answers)).scalar_one())
+    except (OperationalError, ProgrammingError):
+        return None
+    finally:
+        engine.dispose()
+
+
+def kept_database(pg: str | None, keep: Path, size: int, fresh: bool) -> tuple[str, float]:
+    """The URL of a database holding `size` answers, built unless kept from an earlier run;
+    and the seconds its build took (0 when kept)."""
+    if pg:
+        name = f"bench_export_{size}"
+        url = pg.rstrip("/") + "/" + name
+    else:
+        keep.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{keep / f'export-{size}.db'}"
+    if not fresh and stored_answers(url) == size:
+        engine = make_engine(url)
+        migrations.upgrade(engine)  # a schema newer than the kept one
+        engine.dispose()
+        return url, 0.0
+    started = time.perf_counter()
+    if pg:
+        admin = make_engine(pg.rstrip("/") + "/postgres")
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    write(url, generate(size))
+    return url, time.perf_counter() - started
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -135,19 +187,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 5_000_000])
     parser.add_argument("--pg", help="a PostgreSQL server URL ending in /; SQLite when not given")
+    parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "smiletap-bench-export",
+                        help="where SQLite databases are kept between runs")  # fmt: skip
+    parser.add_argument("--fresh", action="store_true", help="build the databases again")
     args = parser.parse_args()
     print(f"{'answers':>10} {'build s':>8} {'export s':>9} {'rows/s':>8} {'floor':>8} "
           f"{'ratio':>6} {'rows/CPU s':>11} {'floor':>8} {'ratio':>6} "
           f"{'RSS before MiB':>15} {'peak growth MiB':>16}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            url = database(args.pg, Path(tmp), size)
-            started = time.perf_counter()
-            engine = make_engine(url)
-            migrations.upgrade(engine)
-            engine.dispose()
-            write(url, generate(size))
-            build_s = time.perf_counter() - started
+            url, build_s = kept_database(args.pg, args.keep, size, args.fresh)
             floor, floor_cpu = driver_floor(url)
             server = ServerProcess(Path(tmp) / f"instance-{size}", url).start()
             try:
@@ -164,7 +213,6 @@ def main() -> None:
                 growth = rss_kib(pid, "VmHWM") - before
             finally:
                 server.stop()
-            drop_database(args.pg, url)
             assert rows == size, f"exported {rows} rows of {size}"
             speed, before_mib, growth_mib = rows / seconds, before / 1024, growth / 1024
             speed_cpu = rows / server_cpu
