@@ -304,6 +304,27 @@ def driver_cursor(conn: Connection, sql: str, arguments: Any = None) -> Iterator
         cursor.close()
 
 
+def driver_statement(conn: Connection, statement: Executable) -> tuple[str, Any]:
+    """The SQL text and arguments of a Core statement for the connection's driver, for a
+    statement run once on its cursor (`Prepared` is for statements run again and again):
+    expanding `IN` lists written out one parameter per value, and each value through its
+    bind's type processor, as `conn.execute` sends them."""
+    compiled = cast(
+        SQLCompiler,
+        cast(ClauseElement, statement).compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+        ),
+    )
+    params = compiled.construct_params()
+    processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+    for name, process in processors.items():
+        if name in params:
+            params[name] = process(params[name])
+    if compiled.positional:
+        return compiled.string, tuple(params[name] for name in compiled.positiontup or ())
+    return compiled.string, params
+
+
 def driver_executemany(conn: Connection, sql: str, rows: list[Any]) -> None:
     """The driver's `executemany` of SQL text with rows of parameters, in the connection's
     transaction (`conn.exec_driver_sql` with the SQLAlchemy execution around it cost as much

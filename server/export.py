@@ -3,9 +3,13 @@ as a stream of chunks so an export of any size holds one batch of rows in memory
 
 An export is millions of cells, so the database writes each cell as it appears in the file
 (`cell_columns`): the formula prefix, RFC 3339 times, `true`/`false`, reasons joined with `;`.
-Python only reads the rows in batches from a server-side cursor and hands each batch to
-`csv.writer` (quoting), with no per-row code of its own. `safe_cell` is the same rule for one
-value, and the reference the tests hold the database's cells to.
+`safe_cell` is the same rule for one value, and the reference the tests hold the database's
+cells to. Python then does no work per row or per cell of its own:
+
+- SQLite: the rows come from the driver's own cursor (no SQLAlchemy row objects) in batches,
+  which `csv.writer` quotes and joins.
+- PostgreSQL: the database writes the CSV too (`COPY (query) TO STDOUT`, quoting as
+  `csv.writer` does), and Python only turns its LF line ends into CRLF and sends the chunks.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 from flask import Response
 from sqlalchemy import ColumnElement, Connection, Engine, Select, literal_column
 
-from server.db import reading
+from server.db import driver_cursor, driver_statement, reading
 from server.store import as_utc
 from server.store.filters import Filters
 from server.store.submissions import (
@@ -34,7 +38,7 @@ from shared.clock import to_rfc3339
 #: A cell starting with one of these is read as a formula by spreadsheets (PROTOCOL.md).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-#: Characters of CSV text gathered before a chunk of the response body is sent.
+#: Characters of CSV text (bytes, from COPY) gathered before a chunk of the body is sent.
 CHUNK_CHARS = 64 * 1024
 
 
@@ -79,7 +83,14 @@ class _Cells:
 
     def text(self, x: str) -> str:
         """Text that may start like a formula (None stays None: an empty cell)."""
-        return f"CASE WHEN {x}{self.collate} >= 'A' THEN {x} ELSE {self.safe(x)} END"
+        return self.unquoted_empty(
+            f"CASE WHEN {x}{self.collate} >= 'A' THEN {x} ELSE {self.safe(x)} END"
+        )
+
+    def unquoted_empty(self, cell: str) -> str:
+        """COPY writes an empty string as `""` (to tell it from NULL, written as nothing);
+        `csv.writer` writes both as nothing, so on PostgreSQL an empty cell is NULL."""
+        return f"NULLIF({cell}, '')" if self.postgresql else cell
 
     def number(self, x: str) -> str:
         as_text = f"CAST({x} AS TEXT)"
@@ -110,7 +121,8 @@ class _Cells:
         else:
             joined = "group_concat(value, ';')"  # json_each's rows come in the list's order
             each = f"json_each({x})"
-        return f"CASE WHEN {x} = '[]' THEN NULL ELSE (SELECT {self.safe(joined)} FROM {each}) END"
+        joined = self.unquoted_empty(self.safe(joined))
+        return f"CASE WHEN {x} = '[]' THEN NULL ELSE (SELECT {joined} FROM {each}) END"
 
 
 #: How each stored column (by its label) becomes its cell.
@@ -143,27 +155,88 @@ def cell_columns(dialect: str) -> list[ColumnElement[Any]]:
     return out
 
 
-def csv_chunks(batches: Iterable[Sequence[Sequence[Any]]]) -> Iterator[bytes]:
-    """The export as UTF-8 CSV in chunks of about CHUNK_CHARS: a header, then one line per
-    row (each batch a list of rows of cells)."""
+def header() -> bytes:
+    """The export's first line."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(EXPORT_COLUMNS)
+    return out.getvalue().encode()
+
+
+def cell_batches(conn: Connection, query: Select[Any]) -> Iterator[Sequence[Sequence[Any]]]:
+    """The query's rows, EXPORT_BATCH_ROWS at a time, as the driver's own tuples (SQLite steps
+    its statement as rows are fetched; the cells are text already, nothing to convert)."""
+    sql, arguments = driver_statement(conn, query)
+    with driver_cursor(conn, sql, arguments) as cursor:
+        cursor.execute(sql, arguments)
+        while batch := cursor.fetchmany(EXPORT_BATCH_ROWS):
+            yield batch
+
+
+def written_chunks(batches: Iterable[Sequence[Sequence[Any]]]) -> Iterator[bytes]:
+    """Batches of rows of cells as UTF-8 CSV lines, in chunks of about CHUNK_CHARS."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
     for batch in batches:
         writer.writerows(batch)
         if out.tell() >= CHUNK_CHARS:
             yield out.getvalue().encode()
             out.seek(0)
             out.truncate()
-    yield out.getvalue().encode()
+    if out.tell():
+        yield out.getvalue().encode()
 
 
-def cell_batches(conn: Connection, query: Select[Any]) -> Generator[Sequence[Sequence[Any]]]:
-    """The query's rows, EXPORT_BATCH_ROWS at a time, from a server-side cursor (PostgreSQL:
-    a named cursor; SQLite steps its statement as rows are fetched)."""
-    result = conn.execute(query.execution_options(stream_results=True))
-    with result:
-        yield from result.partitions(EXPORT_BATCH_ROWS)
+def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[memoryview]:
+    """PostgreSQL's CSV of the query's rows, one row (its line, ending in LF) at a time, as
+    COPY sends them: the server streams them, the client holds what it has not read yet."""
+    sql, arguments = driver_statement(conn, query)
+    copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+    # psycopg binds the arguments into COPY's text itself (COPY takes no parameters); leaving
+    # the block early (a client gone) cancels the COPY and reads what was still on its way.
+    with (
+        driver_cursor(conn, copy_sql, arguments) as cursor,
+        cursor.copy(copy_sql, arguments) as copy,
+    ):
+        yield from copy
+
+
+def crlf_chunks(lines: Iterable[bytes | memoryview]) -> Iterator[bytes]:
+    """COPY's CSV lines (ending in LF) joined into chunks of about CHUNK_CHARS bytes with the
+    CRLF line ends `csv.writer` writes. A LF inside a quoted cell (a comment's line break)
+    stays as it is: a LF ends a line only where the quotes before it are even in number
+    (a `""` inside a quoted cell counts twice)."""
+    quoted = False  # whether the chunk starts inside a quoted cell
+    pending: list[bytes | memoryview] = []
+    size = 0
+    for line in lines:
+        pending.append(line)
+        size += len(line)
+        if size >= CHUNK_CHARS:
+            chunk, quoted = _crlf(b"".join(pending), quoted)
+            yield chunk
+            pending, size = [], 0
+    if pending:
+        yield _crlf(b"".join(pending), quoted)[0]
+
+
+def _crlf(chunk: bytes, quoted: bool) -> tuple[bytes, bool]:
+    """The chunk with the LFs outside quoted cells made CRLF; whether it ends inside one."""
+    if b'"' not in chunk:
+        return (chunk if quoted else chunk.replace(b"\n", b"\r\n")), quoted
+    parts = chunk.split(b'"')  # parts[i] is inside quotes when i is odd (even: if quoted)
+    for i in range(1 if quoted else 0, len(parts), 2):
+        parts[i] = parts[i].replace(b"\n", b"\r\n")
+    return b'"'.join(parts), quoted != (len(parts) % 2 == 0)
+
+
+def csv_chunks(conn: Connection, query: Select[Any]) -> Generator[bytes]:
+    """The export as UTF-8 CSV: the header, then one line per row of the query's cells, in
+    chunks of about CHUNK_CHARS."""
+    yield header()
+    if conn.dialect.name == "postgresql":
+        yield from crlf_chunks(copied_rows(conn, query))
+    else:
+        yield from written_chunks(cell_batches(conn, query))
 
 
 def responses_csv_response(engine: Engine, wanted: Filters, filename: str) -> Response:
@@ -179,9 +252,9 @@ def responses_csv_response(engine: Engine, wanted: Filters, filename: str) -> Re
     def body() -> Iterator[bytes]:
         with engine.connect() as conn, reading(conn):
             query = export_select(conn, columns, wanted)
-            with closing(cell_batches(conn, query)) as rows:
+            with closing(csv_chunks(conn, query)) as chunks:
                 # the cursor is closed before the transaction ends, also when the client left
-                yield from csv_chunks(rows)
+                yield from chunks
 
     response = Response(body(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"

@@ -103,8 +103,10 @@ def test_csv_streams_in_chunks_and_equals_the_whole_file_export(
     assert response.status_code == 200 and response.is_streamed
     chunks = response.iter_encoded()
     first = next(chunks).decode()
-    # The header and the first answer arrive while the other answers are still unread.
-    assert first.startswith("submission_id,") and items[0]["id"] in first
+    assert first == ",".join(EXPORT_COLUMNS) + "\r\n"  # at once, before any row is read
+    first += next(chunks).decode()
+    # The first answer arrives while the other answers are still unread.
+    assert items[0]["id"] in first
     assert items[1]["id"] not in first and items[2]["id"] not in first
     body = first + b"".join(chunks).decode()
     response.close()
@@ -151,7 +153,7 @@ def _store_answers(location_id: str, device_id: str, rows: list[dict[str, Any]])
 
 
 def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
-    smiletap: Smiletap, app: Flask
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kiosk = smiletap.setup()
     odd = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'quoted", 'a,"b"', "é=", "😀", ""]
@@ -165,7 +167,7 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
                 "touchpoint_id": text or None,
                 "language": text or "en",
                 "question_id": text or "q",
-                "comment": f'{text}\r\nline, "two"' if number % 2 else text,
+                "comment": f'{text}\r\nline, "two"\n"' if number % 2 else text,
                 "reasons": json.dumps([text, "b;c", "ü\\"]) if text else "[]",
             }
         )
@@ -173,15 +175,23 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     rows.append({"id": "fraction", "at": datetime(2026, 11, 20, 11, 0, 0, 5, tzinfo=UTC)})
     rows.append({"id": "half", "at": datetime(2026, 11, 20, 11, 0, 1, 500000, tzinfo=UTC)})
     rows.append({"id": "=burst", "burst": True, "reasons": '["wait","rude"]'})
+    rows.append({"id": "lf", "comment": "\n", "reasons": '[""]', "staff_id": '"'})
+    rows.append({"id": "cr", "comment": "a\rb", "reasons": '["a,b", "\\n"]', "language": "x y"})
     with app.app_context():
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
-    response = smiletap.client.get(
-        "/api/v1/reports/responses.csv",
-        query_string={"from": "2026-11-20", "to": "2026-11-20", "include_burst": "true"},
-        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
-    )
-    assert response.status_code == 200
-    body = response.get_data(as_text=True)
+    key = smiletap.api_key()
+    bodies = set()
+    for chunk_size in (1, 300, 64 * 1024):  # a chunk per line, a few lines, the whole file
+        monkeypatch.setattr(export, "CHUNK_CHARS", chunk_size)
+        response = smiletap.client.get(
+            "/api/v1/reports/responses.csv",
+            query_string={"from": "2026-11-20", "to": "2026-11-20", "include_burst": "true"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 200
+        bodies.add(response.get_data(as_text=True))
+    assert len(bodies) == 1
+    body = bodies.pop()
     with app.app_context(), get_engine().connect() as conn, conn.begin():
         stored = submissions.export_rows(
             conn, Filters(date(2026, 11, 20), date(2026, 11, 20), None, True)
@@ -193,11 +203,35 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     assert "T11:00:01.500000Z" in body and "'=burst" in body and ",wait;rude," in body
 
 
+def test_copy_lines_get_csv_writer_line_ends_wherever_the_chunks_split() -> None:
+    """PostgreSQL's COPY ends lines with LF; the export turns them into csv.writer's CRLF but
+    keeps a line break inside a quoted cell, also when a chunk ends inside the cell."""
+    rows = [
+        ["a", 'say "hi"\nthere', ""],
+        ["b\r\nc", '"', "x"],
+        ['""', "\n\n", "end"],
+        ["plain", "row", "3"],
+    ]
+    written = io.StringIO()
+    csv.writer(written, lineterminator="\r\n").writerows(rows)
+    expected = written.getvalue().encode()
+    as_copy = io.StringIO()
+    csv.writer(as_copy, lineterminator="\n").writerows(rows)
+    copied = as_copy.getvalue().encode()
+    for size in range(1, len(copied) + 1):
+        pieces = [copied[i : i + size] for i in range(0, len(copied), size)]
+        for chunk_chars in (1, 7, 10_000):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(export, "CHUNK_CHARS", chunk_chars)
+                assert b"".join(export.crlf_chunks(pieces)) == expected, (size, chunk_chars)
+
+
 def test_export_holds_one_batch_not_the_file(
     smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each chunk leaves after at most a batch more was read, and the memory the export
-    allocates stays far below the file's size: nothing builds the whole file."""
+    """Each chunk leaves after at most a batch more was read (PostgreSQL: a chunk's worth of
+    COPY's lines), and the memory the export allocates stays far below the file's size:
+    nothing builds the whole file."""
     kiosk = smiletap.setup()
     rows = [
         {"id": f"sub-{n:05d}", "at": datetime(2026, 11, 20, 10, tzinfo=UTC) + timedelta(seconds=n)}
@@ -207,16 +241,7 @@ def test_export_holds_one_batch_not_the_file(
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
     monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 20)
     monkeypatch.setattr(export, "CHUNK_CHARS", 4096)
-    batches_read = 0
-    real_batches = export.cell_batches
-
-    def counted(*args: Any) -> Iterator[Any]:
-        nonlocal batches_read
-        for batch in real_batches(*args):
-            batches_read += 1
-            yield batch
-
-    monkeypatch.setattr(export, "cell_batches", counted)
+    read = _count_rows_read(monkeypatch)
     key = smiletap.api_key()
 
     def get() -> Any:
@@ -227,24 +252,47 @@ def test_export_holds_one_batch_not_the_file(
             buffered=False,
         )
 
-    warm_up = get()  # statements compiled and cached: not what the export holds per row
+    warm_up = get()  # modules and caches filled: not what the export holds per row
     b"".join(warm_up.iter_encoded())
     warm_up.close()
-    batches_read = 0
+    read.clear()
     response = get()
     assert response.status_code == 200 and response.is_streamed
-    size = 0
-    tracemalloc.start()
+    chunks = response.iter_encoded()
+    size = len(next(chunks))  # the header, before the statement is compiled and run
+    size += len(next(chunks))
+    tracemalloc.start()  # from the first rows on: the statement's compiling is no row's memory
     try:
-        for chunk in response.iter_encoded():
+        for chunk in chunks:
             size += len(chunk)
-            assert batches_read * 20 * 150 <= size + 4096 + 20 * 170  # at most a batch ahead
+            assert len(read) * 150 <= size + 4096 + 20 * 170  # at most a batch ahead
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
         response.close()
-    assert batches_read == 300 and size > 900_000
+    assert len(read) == 6000 and size > 900_000
     assert peak < size / 8, (peak, size)
+
+
+def _count_rows_read(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """A list that gets an item for each row the export reads from the database (SQLite:
+    rows of the cursor's batches; PostgreSQL: COPY's lines)."""
+    read: list[None] = []
+    real_batches, real_copied = export.cell_batches, export.copied_rows
+
+    def batches(*args: Any) -> Iterator[Any]:
+        for batch in real_batches(*args):
+            read.extend([None] * len(batch))
+            yield batch
+
+    def copied(*args: Any) -> Iterator[Any]:
+        for line in real_copied(*args):
+            read.append(None)
+            yield line
+
+    monkeypatch.setattr(export, "cell_batches", batches)
+    monkeypatch.setattr(export, "copied_rows", copied)
+    return read
 
 
 def test_a_client_that_leaves_mid_export_ends_its_transaction(
@@ -264,6 +312,7 @@ def test_a_client_that_leaves_mid_export_ends_its_transaction(
     )
     chunks = response.iter_encoded()
     assert next(chunks).startswith(b"submission_id,")
+    assert next(chunks).startswith(b"s")  # the first answer's line
     assert engine.pool.checkedout() == 1  # the export's connection, in its transaction
     assert _open_transactions(engine) == 1
     response.close()  # what the WSGI server does when the client goes away
@@ -271,14 +320,15 @@ def test_a_client_that_leaves_mid_export_ends_its_transaction(
 
 
 def _open_transactions(engine: Engine) -> int:
-    """Sessions of this database inside a transaction (PostgreSQL); on SQLite 1 when a reader
-    holds the WAL back (a full checkpoint is busy), else 0."""
+    """Other sessions of this database inside a transaction (PostgreSQL: idle in one, or
+    active in it, as a COPY is while it sends); on SQLite 1 when a reader holds the WAL back
+    (a full checkpoint is busy), else 0."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             return int(
                 conn.exec_driver_sql(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND starts_with(state, 'idle in transaction')"
+                    "AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
                 ).scalar_one()
             )
     with engine.begin() as conn:
@@ -306,15 +356,20 @@ def test_a_failure_mid_export_breaks_the_transfer_instead_of_ending_the_file(
     key = smiletap.api_key()
     monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 5)
     monkeypatch.setattr(export, "CHUNK_CHARS", 1)
-    real_batches = export.cell_batches
+    real_batches, real_copied = export.cell_batches, export.copied_rows
 
-    def failing(*args: Any) -> Iterator[Any]:
-        for number, batch in enumerate(real_batches(*args)):
-            if number == 3:
-                raise OperationalError("SELECT", {}, RuntimeError("database went away"))
-            yield batch
+    def failing(real: Any, at: int) -> Any:
+        def read(*args: Any) -> Iterator[Any]:
+            for number, rows in enumerate(real(*args)):
+                if number == at:
+                    raise OperationalError("SELECT", {}, RuntimeError("database went away"))
+                yield rows
 
-    monkeypatch.setattr(export, "cell_batches", failing)
+        return read
+
+    # The 16th row: in SQLite's fourth batch, PostgreSQL's 16th line.
+    monkeypatch.setattr(export, "cell_batches", failing(real_batches, 3))
+    monkeypatch.setattr(export, "copied_rows", failing(real_copied, 15))
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=1)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
