@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, func, select, text
 
 from server import migrations
 from server.db import make_engine
-from server.scores import build_groups, score_groups
+from server.scores import build_groups, groups_json, score_groups
 from server.store import rollups
 from server.store.filters import Filters
 from server.store.schema import rollups as hourly
@@ -126,10 +127,15 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
         with engine.connect() as conn:
             period = rollups.counts(conn, group_by, wanted)
             rows = rollups.count_rows(conn, group_by, wanted)
+            columns = rollups.count_columns(conn, group_by, wanted)
             reference = _hourly_counts(conn, group_by, day_from, day_to, scope, burst, at)
         expected = build_groups(reference, group_by, 1)
         assert build_groups(period, group_by, 1) == expected
-        assert score_groups(rows, group_by, 1) == expected  # the API's read, one row per scale
+        assert score_groups(rows, group_by, 1) == expected  # one row per group, kind and scale
+        # The API's body: the same groups' JSON, read column by column and written from the
+        # score arrays (min_n 3: some groups unranked).
+        written = orjson.dumps(build_groups(reference, group_by, 3), option=orjson.OPT_SORT_KEYS)
+        assert groups_json(columns, group_by, 3) == written
 
     try:
         compare()
