@@ -89,11 +89,14 @@ def kpi_columns(kpi: str) -> tuple[str, str]:
     return SUMMED_TOPS[kpi], "visitors"
 
 
-def _period_namer(grain: str) -> Callable[[date | str], str]:
-    """A day's period as the points write it, from a date or its ISO text (SQLite's, read
-    without conversion); remembered, as a year of rows has 365 days."""
+def _period_namer(grain: str) -> Callable[[date | str | int], str]:
+    """A period as the points write it, from a day (a date, or its ISO text as SQLite's are
+    read without conversion) or, for weeks, from a week number (`day_parts.week_monday`);
+    remembered, as a year of rows has 365 days."""
 
-    def name(day: date | str) -> str:
+    def name(day: date | str | int) -> str:
+        if isinstance(day, int):
+            return kpi_report.iso_week(day_parts.week_monday(day))
         if grain == "day":
             return day if isinstance(day, str) else day.isoformat()
         return kpi_report.iso_week(date.fromisoformat(day) if isinstance(day, str) else day)
@@ -112,7 +115,7 @@ class _Periods:
         self.locations: dict[str, int] = {}
         self.periods: dict[str, int] = {}
 
-    def codes(self, locations: Sequence[str], days: Sequence[date | str]) -> np.ndarray:
+    def codes(self, locations: Sequence[str], days: Sequence[date | str | int]) -> np.ndarray:
         """Each row's group code."""
         for location in set(locations).difference(self.locations):
             self.locations[location] = len(self.locations)
@@ -120,9 +123,9 @@ class _Periods:
         for day in set(days):
             period = self.period_of(day)
             period_at[day] = self.periods.setdefault(period, len(self.periods))
-        location_at = self.locations
-        found = np.array([location_at[loc] for loc in locations], dtype=np.int64) << 32
-        code: np.ndarray = found | np.array([period_at[day] for day in days], dtype=np.int64)
+        n = len(locations)
+        found = np.fromiter(map(self.locations.__getitem__, locations), np.int64, n) << 32
+        code: np.ndarray = found | np.fromiter(map(period_at.__getitem__, days), np.int64, n)
         return code
 
     def keys(self, codes: np.ndarray) -> list[tuple[str, str]]:
@@ -150,6 +153,24 @@ class _Periods:
 _LOW = 2**32 - 1
 
 
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """Python's `round(value, digits)` of each value: the same floats, a few thousand times
+    faster than calling it per value.
+
+    numpy rounds the value times 10**digits — itself rounded to a double — half to even;
+    Python rounds the double's exact decimal value. Both then give the double nearest to the
+    rounded whole number over 10**digits, so they differ only where the scaled value lies
+    within its rounding error of a half: those few are left to Python.
+    """
+    scale = 10.0**digits
+    scaled = values * scale
+    found: np.ndarray = np.rint(scaled) / scale
+    halfway = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(scaled) * 1e-12
+    for i in np.flatnonzero(halfway).tolist():
+        found[i] = round(float(values[i]), digits)
+    return found
+
+
 def _sums(group: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Per group, the sum of its known values (NaN: unknown) and whether it has any.
 
@@ -170,15 +191,15 @@ def period_kpis(
     same sums, in the same order, so the same floats), with numpy over all groups at once."""
     periods = _Periods(grain)
     codes, values = _kpi_parts(list(rows), kpi, periods)
-    return dict(zip(periods.keys(codes), values, strict=True))
+    return dict(zip(periods.keys(codes), values.tolist(), strict=True))
 
 
 def _kpi_parts(
     rows: Sequence[tuple[Any, ...]], kpi: str, periods: _Periods
-) -> tuple[np.ndarray, list[float]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """`period_kpis` as the groups' codes (ascending) and their KPIs."""
     if not rows:
-        return np.empty(0, dtype=np.int64), []
+        return np.empty(0, dtype=np.int64), np.empty(0)
     locations, days, tops, bottoms = zip(*rows, strict=True)
     keys, group = np.unique(periods.codes(locations, days), return_inverse=True)
     top = np.array(tops, dtype=float)  # None: NaN
@@ -192,22 +213,21 @@ def _kpi_parts(
         usable = has & (bottom_sum != 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = top_sum / bottom_sum * scale
-        return keys[usable], [round(v, digits) for v in values[usable].tolist()]
+        return keys[usable], rounded(values[usable], digits)
     top_sum, has_top = _sums(group, top, size)
     bottom_sum, has_bottom = _sums(group, bottom, size)
     if kpi == "visitors":
         usable, values = has_top, top_sum
     else:
         usable = has_top & has_bottom & (bottom_sum != 0)
-        if kpi == "revenue_per_visitor":
-            numerators = top_sum / 100
-        else:  # staffed hours per 100 visitors: hours rounded to 2 digits as Python rounds
-            numerators = np.array([round(v, 2) for v in top_sum.tolist()])
+        # Staffed hours per 100 visitors: the hours rounded to 2 digits, as kpi_report does.
+        numerators = top_sum / 100 if kpi == "revenue_per_visitor" else rounded(top_sum, 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = numerators / bottom_sum
         if kpi == "staff_hours_per_visitor":
             values = values * 100.0
-    return keys[usable], values[usable].tolist()
+    found: np.ndarray = values[usable]
+    return keys[usable], found
 
 
 @dataclass(frozen=True)
@@ -267,47 +287,50 @@ def period_scores(
     location id and the period as the points write it.
 
     Equal to `score_of` over `server.scores.build_groups` of the same counts (the same
-    majority scale, the same headline), but from one row per location-day and scale summed
-    in SQL, with no interval computed — a point needs the headline alone — and with numpy
-    over all periods at once: `shared.scoring`'s formulas in the same order of operations,
-    rounded by Python's `round`, so the same floats.
+    majority scale, the same headline), but from a headline's parts per location-period and
+    scale summed in SQL (`day_parts.headline_counts`), with no interval computed — a point
+    needs the headline alone — and with numpy over all periods at once: `shared.scoring`'s
+    formulas in the same order of operations, rounded as Python's `round` rounds
+    (`rounded`), so the same floats.
     """
     periods = _Periods(grain)
-    codes, values = _score_parts(day_parts.daily_value_counts(conn, score, filters), score, periods)
-    return dict(zip(periods.keys(codes), values, strict=True))
+    rows = day_parts.headline_counts(conn, score, filters, grain)
+    codes, values = _score_parts(rows, score, periods)
+    return dict(zip(periods.keys(codes), values.tolist(), strict=True))
 
 
 def _score_parts(
     rows: Sequence[tuple[Any, ...]], score: str, periods: _Periods
-) -> tuple[np.ndarray, list[float]]:
-    """`period_scores` of (location_id, day, scale, c0, …, c10) rows, as the groups' codes
-    (ascending) and their scores."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """`period_scores` of `day_parts.headline_counts` rows, as the groups' codes (ascending)
+    and their scores."""
     if not rows:
-        return np.empty(0, dtype=np.int64), []
+        return np.empty(0, dtype=np.int64), np.empty(0)
     locations, days, scales, *columns = zip(*rows, strict=True)
-    scale = np.array(scales, dtype=np.int64)
-    parts = day_parts.headline_parts(score, scale, np.array(columns, dtype=np.int64).T)
+    scale = np.fromiter(scales, np.int64, len(scales))
     # One part per (period, scale): a week sums its days; a period on two scales keeps both.
     pair, at = np.unique((periods.codes(locations, days) << 4) | scale, return_inverse=True)
     # Scales are 3..11: four bits. Sums as float64 are exact (whole numbers below 2**53).
-    n, happy, unhappy, total = (
-        np.bincount(at, weights=part, minlength=len(pair)).astype(np.int64) for part in parts
+    n, *parts = (
+        np.bincount(at, weights=np.fromiter(column, np.int64, len(column)), minlength=len(pair))
+        for column in columns
     )
     # The majority scale of each period (most answers, then the larger scale): the last of its
     # parts ordered by period, n, scale.
     pair_group, pair_scale = pair >> 4, pair & 15
-    order = np.lexsort((pair_scale, n, pair_group))
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = pair_group[order][1:] != pair_group[order][:-1]
-    chosen = np.sort(order[last])  # codes ascending again
-    n, happy, unhappy, total = (a[chosen] for a in (n, happy, unhappy, total))
+    if len(pair) > 1 and (pair_group[1:] == pair_group[:-1]).any():
+        order = np.lexsort((pair_scale, n, pair_group))
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = pair_group[order][1:] != pair_group[order][:-1]
+        chosen = np.sort(order[last])  # codes ascending again
+        pair_group, n, parts = pair_group[chosen], n[chosen], [p[chosen] for p in parts]
     if score == "nps":
-        values = [round(v, 1) for v in (100.0 * ((happy - unhappy) / n)).tolist()]
-    elif score == "ces":
-        values = [round(v, 2) for v in (total / n).tolist()]
-    else:  # csat (satisfied), smiley (upper half): a share
-        values = [round(v, 1) for v in (100.0 * (happy / n)).tolist()]
-    return pair_group[chosen], values
+        happy, unhappy = parts
+        return pair_group, rounded(100.0 * ((happy - unhappy) / n), 1)
+    if score == "ces":
+        return pair_group, rounded(parts[0] / n, 2)
+    # csat (satisfied), smiley (upper half): a share
+    return pair_group, rounded(100.0 * (parts[0] / n), 1)
 
 
 def points(
@@ -324,28 +347,25 @@ def report(
     (`within_location` of the points): matched and ordered as arrays, one dict made per point
     for the JSON."""
     periods = _Periods(grain)
-    score_codes, scores = _score_parts(
-        day_parts.daily_value_counts(conn, score, filters), score, periods
-    )
+    rows = day_parts.headline_counts(conn, score, filters, grain)
+    score_codes, scores = _score_parts(rows, score, periods)
     # The KPIs alone: no raw answers read, whatever their number.
     top, bottom = kpi_columns(kpi)
     rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,
                                  top, bottom)  # fmt: skip
     kpi_codes, kpis = _kpi_parts(rows, kpi, periods)
-    kpis = [round(value, 3) for value in kpis]
     codes, at_score, at_kpi = np.intersect1d(
         score_codes, kpi_codes, assume_unique=True, return_indices=True
     )
     order = periods.order(codes)
     codes, at_score, at_kpi = codes[order], at_score[order], at_kpi[order]
+    x, y = scores[at_score], rounded(kpis[at_kpi], 3)
     found = [
-        {"location_id": location_id, "period": period, "score": scores[i], "kpi": kpis[j]}
-        for location_id, period, i, j in zip(
-            *periods.names(codes), at_score.tolist(), at_kpi.tolist(), strict=True
+        {"location_id": location_id, "period": period, "score": score, "kpi": kpi}
+        for location_id, period, score, kpi in zip(
+            *periods.names(codes), x.tolist(), y.tolist(), strict=True
         )
     ]
-    x = np.array(scores, dtype=float)[at_score]
-    y = np.array(kpis, dtype=float)[at_kpi]
     return found, _within(_dense(codes >> 32), x, y)
 
 

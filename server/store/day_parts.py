@@ -1,32 +1,39 @@
 """What `rollups_day_parts` holds: per location, store-local day, touchpoint, burst flag,
 question kind and scale, the count of each answer value 0..10 — `rollups_location`'s days —
-and the link report's read of a kind's value counts per location-day, scored with numpy.
+and the link report's read of a kind's headline parts per location and day or week.
 
 `server.store.rollups` writes the rows beside the other rollups (ingest's upsert, `derive`,
 `differences`); this module says what a row is made of, in Python for ingest (`parts`) and
-in SQL for the rebuild and the check (`derived`), reads the day rows the link report needs
-(`daily_value_counts`) and turns value counts into a headline's parts (`headline_parts`).
+in SQL for the rebuild and the check (`derived`), and reads the headline parts (n, happy,
+unhappy, the answers' sum) the link report's points are scored from (`headline_counts`).
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
-import numpy as np
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
     FromClause,
+    Integer,
     Select,
     String,
+    Table,
     case,
     cast,
     func,
+    literal,
     select,
     type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from server.store import fetch_tuples
 from server.store.filters import Filters
@@ -35,11 +42,11 @@ from server.store.schema import (
     DAY_PARTS_SUMS,
     DAY_PARTS_VALUES,
     ROLLUP_KEY,
-    VALUE_COLUMNS,
     rollups_day_parts,
     rollups_location_any,
 )
 from shared.scoring import is_happy, is_unhappy
+from shared.survey import ALLOWED_SCALES
 
 _KEY_AT = tuple(ROLLUP_KEY.index(name) for name in DAY_PARTS_KEY)
 _VALUE_AT = ROLLUP_KEY.index("value")
@@ -78,54 +85,113 @@ def derived(rows: FromClause) -> Select[Any]:
     return select(*key, *labelled).group_by(*key)
 
 
-def daily_value_counts(conn: Connection, kind: str, wanted: Filters) -> list[tuple[Any, ...]]:
-    """Per location, store-local day and scale (and burst flag, and touchpoint when narrowed
-    to them), the count of each value 0..10 of `kind`'s answers: (location_id, local_date,
-    scale, c0, …, c10), the day as stored (ISO text on SQLite, a date on PostgreSQL).
+#: Beside n, the parts of a kind's headline (`shared.scoring`): NPS promoters and detractors,
+#: the satisfied or upper-half count of CSAT and smiley, the sum of the CES answers.
+HEADLINE_PARTS = {
+    "nps": ("happy", "unhappy"),
+    "csat": ("happy",),
+    "ces": ("total",),
+    "smiley": ("happy",),
+}
 
-    The day rows as they are stored: `rollups_location_any`'s (summed over the touchpoints:
-    one row per location-day and scale, 18,250 a year at 50 locations whatever the number of
-    answers) or, narrowed to touchpoints, this table's through its touchpoint index. No GROUP
-    BY: a location-day's few rows are summed by the caller with numpy.
+
+class _week_number(FunctionElement[int]):
+    """The week a day falls in, counted in whole weeks from Monday 0001-01-01 (so Monday to
+    Sunday; `date.fromordinal(1 + 7 * week)` is its Monday)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_week_number, "sqlite")
+def _week_number_sqlite(element: _week_number, compiler: Any, **kw: Any) -> str:
+    # julianday of a day is N.5 (midnight); 1721425.5 is 0001-01-01's.
+    day = compiler.process(element.clauses, **kw)
+    return f"((CAST(julianday({day}) AS INTEGER) - 1721425) / 7)"
+
+
+@compiles(_week_number, "postgresql")
+def _week_number_postgresql(element: _week_number, compiler: Any, **kw: Any) -> str:
+    day = compiler.process(element.clauses, **kw)
+    return f"(({day} - DATE '0001-01-01') / 7)"
+
+
+def week_monday(week: int) -> date:
+    """The Monday of a `headline_counts` week number."""
+    return date.fromordinal(1 + 7 * week)
+
+
+@functools.cache
+def _headline_columns(kind: str, table: Table) -> tuple[ColumnElement[Any], ...]:
+    """n and the `HEADLINE_PARTS` of a kind, in SQL over a table of value counts: made once
+    (a few hundred expression objects, which cost more than the reading of 18,000 rows)."""
+    n = functools.reduce(operator.add, [table.c[name] for name in DAY_PARTS_SUMS])
+    return (n, *(_part(kind, part, table.c) for part in HEADLINE_PARTS[kind]))
+
+
+def _part(kind: str, part: str, r: Any) -> ColumnElement[Any]:
+    """One headline part of a row of value counts, in SQL: on each of the kind's scales
+    (`ALLOWED_SCALES`) the sum of the counts `shared.scoring` puts in it (the sum of the
+    answers for "total"); one expression where every scale has the same cut-off."""
+    by_scale = {}
+    for scale in ALLOWED_SCALES[kind]:
+        if part == "total":
+            weights = DAY_PARTS_VALUES
+        else:
+            counted = is_happy if part == "happy" else is_unhappy
+            weights = tuple(int(counted(kind, scale, v)) for v in DAY_PARTS_VALUES)
+        by_scale[scale] = weights
+
+    def summed(weights: tuple[int, ...]) -> ColumnElement[Any]:
+        terms = [r[name] if w == 1 else r[name] * w
+                 for name, w in zip(DAY_PARTS_SUMS, weights, strict=True) if w]  # fmt: skip
+        return functools.reduce(operator.add, terms) if terms else literal(0)
+
+    if len(set(by_scale.values())) == 1:
+        return summed(next(iter(by_scale.values())))
+    return case({scale: summed(w) for scale, w in by_scale.items()}, value=r.scale)
+
+
+def headline_counts(
+    conn: Connection, kind: str, filters: Filters, grain: str
+) -> list[tuple[Any, ...]]:
+    """Per location, period and scale, n and the `HEADLINE_PARTS` of `kind`'s answers under
+    the filters: (location_id, period, scale, n, *parts) — what a period's headline score is
+    made of (the point scores of the link report), summed in SQL from the value counts.
+
+    `grain` "day": the period is the store-local day as stored (ISO text on SQLite, a date on
+    PostgreSQL), and a location-day-scale may come in several rows (burst and not, several
+    touchpoints): the caller adds them up — one row per location-day is the common case,
+    and a GROUP BY would cost SQLite more than the reading. "week": the period is the week
+    number (`week_monday`), grouped in SQL (a seventh of the rows to read).
+
+    The day rows are `rollups_location_any`'s (summed over the touchpoints: one row per
+    location-day and scale, 18,250 a year at 50 locations whatever the number of answers)
+    or, narrowed to touchpoints, `rollups_day_parts`'s through its touchpoint index.
     """
-    day_from, day_to, touchpoint_ids = wanted.day_from, wanted.day_to, wanted.touchpoint_ids
-    if touchpoint_ids is None:
+    narrowed = filters.touchpoint_ids is not None
+    if filters.touchpoint_ids is None:
         r = rollups_location_any.c
-        where = [r.period == "day", r.starts_on >= day_from, r.starts_on <= day_to]
-        day = type_coerce(r.starts_on, String)  # as stored: ISO text on SQLite
+        where = [r.period == "day", r.starts_on >= filters.day_from, r.starts_on <= filters.day_to]
+        day: ColumnElement[Any] = r.starts_on
     else:
         r = rollups_day_parts.c
-        where = [r.local_date >= day_from, r.local_date <= day_to]
-        where.append(r.touchpoint_id.in_([tp or "" for tp in touchpoint_ids]))
-        day = type_coerce(r.local_date, String)
+        where = [r.local_date >= filters.day_from, r.local_date <= filters.day_to]
+        where.append(r.touchpoint_id.in_([tp or "" for tp in filters.touchpoint_ids]))
+        day = r.local_date
     where.append(r.kind == kind)
-    if wanted.location_ids is not None:
-        where.append(r.location_id.in_(wanted.location_ids))
-    if not wanted.include_burst:
+    if filters.location_ids is not None:
+        where.append(r.location_id.in_(filters.location_ids))
+    if not filters.include_burst:
         where.append(r.burst.is_(False))
-    query = select(r.location_id, day, r.scale, *(r[name] for name in VALUE_COLUMNS))
-    if touchpoint_ids is not None:  # see rollups._by_touchpoint
+    parts = _headline_columns(kind, rollups_day_parts if narrowed else rollups_location_any)
+    if grain == "day":
+        query = select(r.location_id, type_coerce(day, String), r.scale, *parts)
+    else:
+        week = _week_number(day)
+        sums = (cast(func.sum(part), BigInteger) for part in parts)
+        query = select(r.location_id, week, r.scale, *sums).group_by(week, r.location_id, r.scale)
+    if narrowed:  # see rollups._by_touchpoint
         hint = "INDEXED BY ix_rollups_day_parts_touchpoint"
         query = query.with_hint(rollups_day_parts, hint, "sqlite")
     return fetch_tuples(conn, query.where(*where))
-
-
-def headline_parts(kind: str, scales: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """n, happy, unhappy and the value total of each row of value counts (one row per
-    answer-value column 0..10, `scales` each row's scale), as int64 columns: the counts times
-    `shared.scoring.is_happy` / `is_unhappy` of each value on each scale — exact integers."""
-    values = np.arange(len(VALUE_COLUMNS))
-    on_scale = {int(s): s for s in np.unique(scales).tolist()}
-    happy = np.zeros((max(on_scale, default=0) + 1, len(values)), dtype=np.int64)
-    unhappy = np.zeros_like(happy)
-    for scale in on_scale:
-        happy[scale] = [is_happy(kind, scale, int(v)) for v in values]
-        unhappy[scale] = [is_unhappy(kind, scale, int(v)) for v in values]
-    return np.stack(
-        [
-            counts.sum(axis=1),
-            (counts * happy[scales]).sum(axis=1),
-            (counts * unhappy[scales]).sum(axis=1),
-            counts @ values,
-        ]
-    )

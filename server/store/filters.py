@@ -11,7 +11,7 @@ class Filters:
     """Store-local days from..to (both included), narrowed to locations and touchpoints.
 
     Built from a request (`server.api.reports`, the dashboard's pages, the digests) and passed
-    whole to the store's reads (`rollups.count_rows`, `day_parts.daily_value_counts`,
+    whole to the store's reads (`rollups.count_rows`, `day_parts.headline_counts`,
     `submissions.export_rows`, `kpi_report.day_rows`), so a filter added here reaches every
     report at once.
     """
