@@ -27,6 +27,7 @@ Prints figures; never passes or fails on time.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -35,6 +36,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+# One BLAS thread, as a served process has (server/__init__.py sets it before numpy loads;
+# here numpy loads first).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 

@@ -111,12 +111,15 @@ class _Periods:
     one report, so their codes match."""
 
     def __init__(self, grain: str) -> None:
+        self.grain = grain
         self.period_of = _period_namer(grain)
         self.locations: dict[str, int] = {}
         self.periods: dict[str, int] = {}
 
     def codes(self, locations: Sequence[str], days: Sequence[date | str | int]) -> np.ndarray:
         """Each row's group code."""
+        if isinstance(days, np.ndarray):  # week numbers (`fetch_columns`' whole numbers)
+            days = days.tolist()
         for location in set(locations).difference(self.locations):
             self.locations[location] = len(self.locations)
         period_at = {}
@@ -186,24 +189,34 @@ def period_kpis(
     rows: Iterable[tuple[str, date | str, Any, Any]], kpi: str, grain: str
 ) -> dict[tuple[str, str], float]:
     """One KPI per (location, day or ISO week) that has it, from (location_id, day, numerator,
-    denominator) rows, each location's in date order (`kpi_columns`): `kpi_of` each group of
+    denominator) rows in any order (`kpi_columns`): `kpi_of` each group of
     `kpi_report.build_groups` over the same days, summing only the parts this KPI needs (the
     same sums, in the same order, so the same floats), with numpy over all groups at once."""
     periods = _Periods(grain)
-    codes, values = _kpi_parts(list(rows), kpi, periods)
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[], [], [], []]
+    codes, values = _kpi_parts(columns, kpi, periods)
     return dict(zip(periods.keys(codes), values.tolist(), strict=True))
 
 
 def _kpi_parts(
-    rows: Sequence[tuple[Any, ...]], kpi: str, periods: _Periods
+    columns: Sequence[Sequence[Any]], kpi: str, periods: _Periods
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`period_kpis` as the groups' codes (ascending) and their KPIs."""
-    if not rows:
+    """`period_kpis` of (location_id, day, numerator, denominator) columns in any order
+    (`kpi_store.daily_parts`), as the groups' codes (ascending) and their KPIs."""
+    locations, days, tops, bottoms = columns
+    if not locations:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    locations, days, tops, bottoms = zip(*rows, strict=True)
-    keys, group = np.unique(periods.codes(locations, days), return_inverse=True)
+    codes = periods.codes(locations, days)
     top = np.array(tops, dtype=float)  # None: NaN
     bottom = np.array(bottoms, dtype=float)
+    if periods.grain == "week":
+        # A week sums its days in date order, as kpi_report does (staffed hours are floats,
+        # whose sums depend on the order): the rows by date, stably.
+        rank = {day: i for i, day in enumerate(sorted(set(days)))}
+        by_date = np.argsort(np.fromiter(map(rank.__getitem__, days), np.int64, len(days)),
+                             kind="stable")  # fmt: skip
+        codes, top, bottom = codes[by_date], top[by_date], bottom[by_date]
+    keys, group = np.unique(codes, return_inverse=True)
     size = len(keys)
     if kpi in RATIO_PARTS:  # both parts or neither, as kpi_report's pairs are
         both = ~np.isnan(top) & ~np.isnan(bottom)
@@ -294,25 +307,25 @@ def period_scores(
     (`rounded`), so the same floats.
     """
     periods = _Periods(grain)
-    rows = day_parts.headline_counts(conn, score, filters, grain)
-    codes, values = _score_parts(rows, score, periods)
+    columns = day_parts.headline_counts(conn, score, filters, grain)
+    codes, values = _score_parts(columns, score, periods)
     return dict(zip(periods.keys(codes), values.tolist(), strict=True))
 
 
 def _score_parts(
-    rows: Sequence[tuple[Any, ...]], score: str, periods: _Periods
+    columns: Sequence[Sequence[Any]], score: str, periods: _Periods
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`period_scores` of `day_parts.headline_counts` rows, as the groups' codes (ascending)
-    and their scores."""
-    if not rows:
+    """`period_scores` of `day_parts.headline_counts` columns, as the groups' codes
+    (ascending) and their scores."""
+    locations, days, scales, *columns = columns
+    if not locations:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    locations, days, scales, *columns = zip(*rows, strict=True)
-    scale = np.fromiter(scales, np.int64, len(scales))
+    scale = np.array(scales, dtype=np.int64)
     # One part per (period, scale): a week sums its days; a period on two scales keeps both.
     pair, at = np.unique((periods.codes(locations, days) << 4) | scale, return_inverse=True)
     # Scales are 3..11: four bits. Sums as float64 are exact (whole numbers below 2**53).
     n, *parts = (
-        np.bincount(at, weights=np.fromiter(column, np.int64, len(column)), minlength=len(pair))
+        np.bincount(at, weights=np.array(column, dtype=np.int64), minlength=len(pair))
         for column in columns
     )
     # The majority scale of each period (most answers, then the larger scale): the last of its
@@ -347,13 +360,13 @@ def report(
     (`within_location` of the points): matched and ordered as arrays, one dict made per point
     for the JSON."""
     periods = _Periods(grain)
-    rows = day_parts.headline_counts(conn, score, filters, grain)
-    score_codes, scores = _score_parts(rows, score, periods)
+    columns = day_parts.headline_counts(conn, score, filters, grain)
+    score_codes, scores = _score_parts(columns, score, periods)
     # The KPIs alone: no raw answers read, whatever their number.
     top, bottom = kpi_columns(kpi)
-    rows = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from, filters.day_to,
-                                 top, bottom)  # fmt: skip
-    kpi_codes, kpis = _kpi_parts(rows, kpi, periods)
+    columns = kpi_store.daily_parts(conn, filters.location_ids, filters.day_from,
+                                    filters.day_to, top, bottom)  # fmt: skip
+    kpi_codes, kpis = _kpi_parts(columns, kpi, periods)
     codes, at_score, at_kpi = np.intersect1d(
         score_codes, kpi_codes, assume_unique=True, return_indices=True
     )

@@ -24,7 +24,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
+    bindparam,
     case,
     cast,
     func,
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from server.store import fetch_tuples
+from server.store import fetch_columns
 from server.store.filters import Filters
 from server.store.schema import (
     DAY_PARTS_KEY,
@@ -121,14 +121,6 @@ def week_monday(week: int) -> date:
     return date.fromordinal(1 + 7 * week)
 
 
-@functools.cache
-def _headline_columns(kind: str, table: Table) -> tuple[ColumnElement[Any], ...]:
-    """n and the `HEADLINE_PARTS` of a kind, in SQL over a table of value counts: made once
-    (a few hundred expression objects, which cost more than the reading of 18,000 rows)."""
-    n = functools.reduce(operator.add, [table.c[name] for name in DAY_PARTS_SUMS])
-    return (n, *(_part(kind, part, table.c) for part in HEADLINE_PARTS[kind]))
-
-
 def _part(kind: str, part: str, r: Any) -> ColumnElement[Any]:
     """One headline part of a row of value counts, in SQL: on each of the kind's scales
     (`ALLOWED_SCALES`) the sum of the counts `shared.scoring` puts in it (the sum of the
@@ -152,12 +144,11 @@ def _part(kind: str, part: str, r: Any) -> ColumnElement[Any]:
     return case({scale: summed(w) for scale, w in by_scale.items()}, value=r.scale)
 
 
-def headline_counts(
-    conn: Connection, kind: str, filters: Filters, grain: str
-) -> list[tuple[Any, ...]]:
+def headline_counts(conn: Connection, kind: str, filters: Filters, grain: str) -> list[Any]:
     """Per location, period and scale, n and the `HEADLINE_PARTS` of `kind`'s answers under
-    the filters: (location_id, period, scale, n, *parts) — what a period's headline score is
-    made of (the point scores of the link report), summed in SQL from the value counts.
+    the filters — what a period's headline score is made of (the point scores of the link
+    report), summed in SQL from the value counts: aligned columns (`fetch_columns`) of
+    location ids, periods, scales, n and each part.
 
     `grain` "day": the period is the store-local day as stored (ISO text on SQLite, a date on
     PostgreSQL), and a location-day-scale may come in several rows (burst and not, several
@@ -170,21 +161,37 @@ def headline_counts(
     or, narrowed to touchpoints, `rollups_day_parts`'s through its touchpoint index.
     """
     narrowed = filters.touchpoint_ids is not None
-    if filters.touchpoint_ids is None:
-        r = rollups_location_any.c
-        where = [r.period == "day", r.starts_on >= filters.day_from, r.starts_on <= filters.day_to]
-        day: ColumnElement[Any] = r.starts_on
-    else:
-        r = rollups_day_parts.c
-        where = [r.local_date >= filters.day_from, r.local_date <= filters.day_to]
-        where.append(r.touchpoint_id.in_([tp or "" for tp in filters.touchpoint_ids]))
-        day = r.local_date
-    where.append(r.kind == kind)
+    by_location = filters.location_ids is not None
+    params: dict[str, Any] = {"day_from": filters.day_from, "day_to": filters.day_to}
     if filters.location_ids is not None:
-        where.append(r.location_id.in_(filters.location_ids))
-    if not filters.include_burst:
+        params["location_ids"] = filters.location_ids
+    if filters.touchpoint_ids is not None:
+        params["touchpoint_ids"] = [tp or "" for tp in filters.touchpoint_ids]
+    query = _headline_query(kind, grain, narrowed, by_location, filters.include_burst)
+    return fetch_columns(conn, query, params)
+
+
+@functools.cache
+def _headline_query(
+    kind: str, grain: str, narrowed: bool, by_location: bool, include_burst: bool
+) -> Select[Any]:
+    """`headline_counts`' query, with the filters as parameters: made once per shape (its few
+    hundred expression objects cost more to make, and to make a cache key of, than the
+    reading of 18,000 rows)."""
+    table = rollups_day_parts if narrowed else rollups_location_any
+    r = table.c
+    day: ColumnElement[Any] = r.local_date if narrowed else r.starts_on
+    where = [day >= bindparam("day_from"), day <= bindparam("day_to"), r.kind == kind]
+    if narrowed:
+        where.append(r.touchpoint_id.in_(bindparam("touchpoint_ids", expanding=True)))
+    else:
+        where.append(r.period == "day")
+    if by_location:
+        where.append(r.location_id.in_(bindparam("location_ids", expanding=True)))
+    if not include_burst:
         where.append(r.burst.is_(False))
-    parts = _headline_columns(kind, rollups_day_parts if narrowed else rollups_location_any)
+    n = functools.reduce(operator.add, [r[name] for name in DAY_PARTS_SUMS])
+    parts = [n, *(_part(kind, part, r) for part in HEADLINE_PARTS[kind])]
     if grain == "day":
         query = select(r.location_id, type_coerce(day, String), r.scale, *parts)
     else:
@@ -194,4 +201,4 @@ def headline_counts(
     if narrowed:  # see rollups._by_touchpoint
         hint = "INDEXED BY ix_rollups_day_parts_touchpoint"
         query = query.with_hint(rollups_day_parts, hint, "sqlite")
-    return fetch_tuples(conn, query.where(*where))
+    return query.where(*where)

@@ -1,6 +1,7 @@
 """The link report's point scores, read from the day parts, equal the scores the score report's
-code gives the same counts (`server.scores.build_groups`), on both backends; the day parts
-ingest counts in Python equal those the rebuild sums in SQL."""
+code gives the same counts (`server.scores.build_groups`), and its points equal those of the
+score and KPI groups, on both backends; the day parts ingest counts in Python equal those the
+rebuild sums in SQL."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Connection, select
 
 from server import kpi_report, links
 from server.db import make_engine
 from server.scores import build_groups
+from server.store import kpis as kpi_store
 from server.store import rollups
 from server.store.filters import Filters
-from server.store.schema import rollups_day_parts
+from server.store.schema import locations, rollups_day_parts
+from shared.clock import utcnow
 
 FIRST_DAY = date(2026, 11, 2)
 DAYS = 21
@@ -168,5 +172,115 @@ def test_point_kpis_equal_the_kpi_groups(seed: int) -> None:
             # SQLite's days come as ISO text: the same points.
             rows = [(loc, day.isoformat(), *rest) for loc, day, *rest in rows]
             assert links.period_kpis(rows, kpi, grain) == old, (kpi, grain)
+            # In any order (the database gives no order): a week still sums its staffed
+            # hours in date order, as kpi_report does, so the same floats.
+            random.Random(seed).shuffle(rows)
+            assert links.period_kpis(rows, kpi, grain) == old, (kpi, grain)
             compared += len(old)
     assert compared > 200
+
+
+def _seed_kpis(conn: Connection, rng: random.Random) -> None:
+    """The four locations and their KPIs as `_kpi_days` makes them, stored as imports store
+    them."""
+    now = utcnow()
+    conn.execute(
+        locations.insert(),
+        [
+            {"id": f"loc{i}", "name": f"L{i}", "timezone": "UTC", "created_at": now}
+            for i in range(4)
+        ],
+    )
+    import_id = kpi_store.log_import(conn, "cli", "test", 0, 0, 0)
+    kpi_store.write(conn, import_id, {key: (None, v) for key, v in _kpi_days(rng).items()})
+
+
+@pytest.mark.parametrize("seed", [4])
+def test_report_points_equal_the_groups(database_url: str, seed: int) -> None:
+    """Each point is a location-period with both a score (`_old_scores`) and a KPI (`kpi_of`
+    a `kpi_report` group, to 3 digits), in period then location order; the link is that of
+    those points."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            rng = random.Random(seed)
+            _seed(conn, rng)
+            _seed_kpis(conn, rng)
+        last = FIRST_DAY + timedelta(days=DAYS - 1)
+        cases = [
+            Filters(FIRST_DAY, last, None, False, None),
+            Filters(FIRST_DAY + timedelta(days=3), last, ["loc1", "loc3"], True, None),
+            Filters(FIRST_DAY, last - timedelta(days=2), None, False, [None, "tp_b"]),
+        ]
+        compared = 0
+        with engine.connect() as conn:
+            for filters in cases:
+                days = kpi_report.day_rows(conn, filters, kpis_only=True)
+                for grain in links.GRAINS:
+                    groups = kpi_report.build_groups(days, grain)
+                    for kpi in links.KPIS:
+                        kpis = {}
+                        for group in groups:
+                            key, value = group["key"], links.kpi_of(group, kpi)
+                            if value is not None:
+                                kpis[(key["location_id"], key.get("date") or key["week"])] = value
+                        for score in links.SCORES:
+                            scores = _old_scores(conn, filters, score, grain)
+                            both = sorted(scores.keys() & kpis.keys(), key=lambda k: (k[1], k[0]))
+                            expected = [
+                                {"location_id": loc, "period": period,
+                                 "score": scores[(loc, period)],
+                                 "kpi": round(kpis[(loc, period)], 3)}
+                                for loc, period in both
+                            ]  # fmt: skip
+                            points, link = links.report(conn, filters, score, kpi, grain)
+                            assert points == expected, (filters, score, kpi, grain)
+                            as_tuples = [(p["location_id"], p["score"], p["kpi"]) for p in points]
+                            assert link == links.within_location(as_tuples)
+                            compared += len(points)
+        assert compared > 2000
+    finally:
+        engine.dispose()
+
+
+def test_kpi_parts_read_floats_exactly(database_url: str) -> None:
+    """Staffed hours come back as the very floats stored (SQLite's JSON would keep 15 digits
+    of them: `fetch_columns` writes 17), and unknown values as None."""
+    hours = [0.1 + 0.2, 1 / 3, 7.1, 40 + 1e-9, 123456.78901234567, None, 0.0]
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                locations.insert(),
+                [{"id": "loc0", "name": "L0", "timezone": "UTC", "created_at": utcnow()}],
+            )
+            import_id = kpi_store.log_import(conn, "cli", "test", 0, 0, 0)
+            stored = {
+                ("loc0", FIRST_DAY + timedelta(days=i)): (
+                    None,
+                    {**kpi_store.EMPTY, "visitors": i, "staff_hours": value},
+                )
+                for i, value in enumerate(hours)
+            }
+            kpi_store.write(conn, import_id, stored)
+        last = FIRST_DAY + timedelta(days=len(hours))
+        with engine.connect() as conn:
+            found = kpi_store.daily_parts(conn, None, FIRST_DAY, last, "staff_hours", "visitors")
+        _, _, read, visitors = found
+        assert [repr(h) for h in read] == [repr(hours[v]) for v in visitors]
+        assert sorted(visitors) == list(range(len(hours)))
+    finally:
+        engine.dispose()
+
+
+def test_rounded_is_pythons_round() -> None:
+    """`links.rounded` gives the very floats Python's `round` gives, halves and the values
+    just beside them included (2.675 is 2.67499999…, so 2.67), and the sign of a zero."""
+    rng = random.Random(9)
+    values = [i / 200 for i in range(-3000, 3000)]  # every half at 1 and 2 digits
+    values += [2.675, 1.005, 0.125, -0.125, -0.04, 1e16 + 2, 123456.785, 0.0, -0.0]
+    values += [rng.uniform(-1000, 1000) for _ in range(5000)]
+    values += [rng.randint(1, 999) / rng.randint(1, 999) * 100 for _ in range(5000)]
+    for digits in (1, 2, 3):
+        found = links.rounded(np.array(values), digits).tolist()
+        assert [repr(v) for v in found] == [repr(round(v, digits)) for v in values]
