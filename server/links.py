@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from server import kpi_report
+from server.scores import rounded
 from server.store import day_parts
 from server.store import kpis as kpi_store
 from server.store.filters import Filters
@@ -154,24 +155,6 @@ class _Periods:
 
 
 _LOW = 2**32 - 1
-
-
-def rounded(values: np.ndarray, digits: int) -> np.ndarray:
-    """Python's `round(value, digits)` of each value: the same floats, a few thousand times
-    faster than calling it per value.
-
-    numpy rounds the value times 10**digits — itself rounded to a double — half to even;
-    Python rounds the double's exact decimal value. Both then give the double nearest to the
-    rounded whole number over 10**digits, so they differ only where the scaled value lies
-    within its rounding error of a half: those few are left to Python.
-    """
-    scale = 10.0**digits
-    scaled = values * scale
-    found: np.ndarray = np.rint(scaled) / scale
-    halfway = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(scaled) * 1e-12
-    for i in np.flatnonzero(halfway).tolist():
-        found[i] = round(float(values[i]), digits)
-    return found
 
 
 def _sums(group: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -304,7 +287,7 @@ def period_scores(
     scale summed in SQL (`day_parts.headline_counts`), with no interval computed — a point
     needs the headline alone — and with numpy over all periods at once: `shared.scoring`'s
     formulas in the same order of operations, rounded as Python's `round` rounds
-    (`rounded`), so the same floats.
+    (`scores.rounded`), so the same floats.
     """
     periods = _Periods(grain)
     columns = day_parts.headline_counts(conn, score, filters, grain)

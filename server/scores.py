@@ -396,7 +396,7 @@ def _max(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     return found
 
 
-def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
     """Python's `round(v, digits)` of each value.
 
     numpy rounds the scaled float (rint(v × 10^digits) / 10^digits), Python the exact decimal
@@ -418,7 +418,7 @@ def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
 
 def _pcts(values: np.ndarray) -> np.ndarray:
     """`shared.scoring._pct` of each value."""
-    return _rounded(100.0 * values, 1)
+    return rounded(100.0 * values, 1)
 
 
 def _wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -479,8 +479,8 @@ def _score_ces(t: _Tally) -> _KindScores:
         low = np.where(t.n > 1, _max(1.0, mean - half), 1.0)
         high = np.where(t.n > 1, _min(t.scale.astype(float), mean + half), t.scale)
         easy_share = _pcts(easy / t.n)
-        mean_score = _rounded(mean, 2)
-        ci95 = _Pair(_rounded(low, 2), _rounded(high, 2))
+        mean_score = rounded(mean, 2)
+        ci95 = _Pair(rounded(low, 2), rounded(high, 2))
     return _KindScores(
         t.n > 0,
         {

@@ -9,7 +9,6 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import pytest
 from sqlalchemy import Connection, select
 
@@ -271,16 +270,3 @@ def test_kpi_parts_read_floats_exactly(database_url: str) -> None:
         assert sorted(visitors) == list(range(len(hours)))
     finally:
         engine.dispose()
-
-
-def test_rounded_is_pythons_round() -> None:
-    """`links.rounded` gives the very floats Python's `round` gives, halves and the values
-    just beside them included (2.675 is 2.67499999…, so 2.67), and the sign of a zero."""
-    rng = random.Random(9)
-    values = [i / 200 for i in range(-3000, 3000)]  # every half at 1 and 2 digits
-    values += [2.675, 1.005, 0.125, -0.125, -0.04, 1e16 + 2, 123456.785, 0.0, -0.0]
-    values += [rng.uniform(-1000, 1000) for _ in range(5000)]
-    values += [rng.randint(1, 999) / rng.randint(1, 999) * 100 for _ in range(5000)]
-    for digits in (1, 2, 3):
-        found = links.rounded(np.array(values), digits).tolist()
-        assert [repr(v) for v in found] == [repr(round(v, digits)) for v in values]

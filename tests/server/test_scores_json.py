@@ -1,6 +1,6 @@
 """`server.scores.groups_json` (the report's groups written straight from the score arrays)
 is byte for byte what orjson writes of `score_groups`' dicts, for every grouping, kind, scale
-and count; `_rounded` rounds as Python's `round`; `server.store.fetch_columns` reads what
+and count; `rounded` rounds as Python's `round`; `server.store.fetch_columns` reads what
 `fetch_tuples` reads, on both backends."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
 
 from server.db import make_engine
-from server.scores import VALUES, _rounded, groups_json, score_groups
+from server.scores import VALUES, groups_json, rounded, score_groups
 from server.store import fetch_columns, fetch_tuples
 from server.store.rollups import GROUP_COLUMNS, CountColumns
 from tests.soak import soak_factor
@@ -105,23 +105,24 @@ def test_hand_picked_groups_json() -> None:
 
 def test_rounded_as_python_rounds() -> None:
     """Shares k/n of every n up to 400 (the halves among them), CES-like means, and random
-    floats, to 1 and 2 digits: the same floats as Python's `round`."""
+    floats, to 1, 2 and 3 digits (the link report's KPIs): the same floats as Python's
+    `round`."""
     shares = [k / n for n in range(1, 401) for k in range(n + 1)]
     pick = random.Random(7)
     floats = [pick.uniform(-120, 120) for _ in range(20_000)]
     halves = [k / 200 for k in range(-2000, 2001)] + [0.125, 2.675, 1.005, -0.05, -0.0, 0.0]
     for values, scale in ((shares, 100.0), (floats, 1.0), (halves, 1.0), (shares, 7.0)):
         array = np.array(values) * scale
-        for digits in (1, 2):
+        for digits in (1, 2, 3):
             expected = [round(v, digits) for v in array.tolist()]
-            found = _rounded(array, digits).tolist()
+            found = rounded(array, digits).tolist()
             assert found == expected
             # Signed zeros too: -0.0 == 0.0, but JSON writes "-0.0".
             assert orjson.dumps(found) == orjson.dumps(expected)
 
 
 def test_rounded_keeps_nan() -> None:
-    assert np.isnan(_rounded(np.array([np.nan, np.inf]), 1)[0])
+    assert np.isnan(rounded(np.array([np.nan, np.inf]), 1)[0])
 
 
 ROWS = [
@@ -139,8 +140,8 @@ ROWS = [
 def test_fetch_columns_reads_what_fetch_tuples_reads(
     database_url: str, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Column by column (SQLite: one `group_concat` text each), or, where a text holds the
-    separator or a value is NULL, from the rows: the same values in the same order."""
+    """Column by column (SQLite: one JSON array each, so any text and NULLs too): the same
+    values in the same order."""
     table = Table(
         "fetch_columns_probe",
         MetaData(),
