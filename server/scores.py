@@ -190,7 +190,10 @@ def _tally(gid: np.ndarray, scale: np.ndarray, by_value: np.ndarray, size: int) 
         chosen = scales[len(scales) - 1 - np.argmax(by_scale[:, ::-1], axis=1)]
     kept = scale == chosen[gid]
     counts = np.zeros((size, len(VALUES)), np.int64)
-    np.add.at(counts, gid[kept], by_value[kept])
+    if np.bincount(gid[kept], minlength=size).max(initial=0) <= 1:  # a row per group at most
+        counts[gid[kept]] = by_value[kept]
+    else:
+        np.add.at(counts, gid[kept], by_value[kept])
     return _Tally(counts.sum(axis=1), chosen, VALUES.start, counts)
 
 
@@ -320,6 +323,9 @@ def _json(column: _Column) -> _Parts:
     if isinstance(column, _Pair):
         return [b"[", _texts(np.stack([column.low, column.high], axis=1)), b"]"]
     if isinstance(column, _Lists):
+        lengths = np.unique(column.lengths)
+        if len(lengths) == 1 and lengths[0]:  # one length (scale): one 2-D array
+            return [b"[", _texts(column.values[:, : lengths[0]]), b"]"]
         return [_list_texts(column)]
     if column.dtype.kind == "i" and len(column):
         low, high = int(column.min()), int(column.max())
