@@ -168,7 +168,12 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
                 "language": text or "en",
                 "question_id": text or "q",
                 "comment": f'{text}\r\nline, "two"\n"' if number % 2 else text,
-                "reasons": json.dumps([text, "b;c", "ü\\"]) if text else "[]",
+                # as ingest writes them (no escapes: joined without parsing), and with escapes
+                "reasons": json.dumps([text, "b;c"], ensure_ascii=False)
+                if number % 2
+                else json.dumps([text, "b;c", "ü\\"])
+                if text
+                else "[]",
             }
         )
     rows.append({"id": "negative", "survey_version": -2, "value": -1, "weekday": 0, "hour": 0})
@@ -177,6 +182,8 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     rows.append({"id": "=burst", "burst": True, "reasons": '["wait","rude"]'})
     rows.append({"id": "lf", "comment": "\n", "reasons": '[""]', "staff_id": '"'})
     rows.append({"id": "cr", "comment": "a\rb", "reasons": '["a,b", "\\n"]', "language": "x y"})
+    for number, listed in enumerate(['["a" , "b"]', '[ "x"]', '["=a","b"]', '["", "-b"]']):
+        rows.append({"id": f"spaced{number}", "reasons": listed})  # other spacing: parsed
     with app.app_context():
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
     key = smiletap.api_key()
