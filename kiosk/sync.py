@@ -94,10 +94,15 @@ class Backoff:
 
 class _InFlight:
     """One upload request on a thread of its own, so the kiosk's side of a drain (reading the
-    next batch, marking the last) overlaps the server's."""
+    next batch, marking the last) overlaps the server's. Given the request `after` which it
+    goes, it waits for that one's answer and is sent at once if it succeeded (no hop through
+    the thread that reads and marks: the server is idle meanwhile), or never if it failed."""
 
-    def __init__(self, send: Send, batch: list[WireSubmission]) -> None:
+    def __init__(
+        self, send: Send, batch: list[WireSubmission], after: _InFlight | None = None
+    ) -> None:
         self.batch = batch
+        self._after = after
         self._response: SubmissionsResponse | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -107,6 +112,8 @@ class _InFlight:
 
     def _run(self, send: Send) -> None:
         try:
+            if self._after is not None and not self._after.succeeded():
+                raise ApiError("not sent: the batch before it failed")
             self._response = send(self.batch)
         except BaseException as exc:  # handed to whoever waits for the answer
             self._error = exc
@@ -114,10 +121,15 @@ class _InFlight:
     def join(self) -> None:
         self._thread.join()
 
+    def succeeded(self) -> bool:
+        """Wait for the answer; whether there is one (the request raised nothing)."""
+        self.join()
+        return self._error is None
+
     def result(self) -> SubmissionsResponse:
         """The server's answer once it came; what the request raised, raised here."""
-        self.join()
-        if self._error is not None:
+        if not self.succeeded():
+            assert self._error is not None
             raise self._error
         assert self._response is not None
         return self._response
@@ -261,9 +273,10 @@ class SyncService:
     def _upload_locked(self, client: ApiClient) -> UploadReport:
         """Send the pending batches oldest first, one request in flight at a time: while the
         server stores a batch, the next one is read (after the last one sent, so nothing goes
-        twice) and the one before is marked. A batch goes only once the one before it was
-        answered, so a failure stops the run with nothing more sent; whatever was sent and not
-        marked is still pending and goes again (the server answers `duplicate`)."""
+        twice) and waits on its own thread for that answer, and the one before is marked. A
+        batch goes only once the one before it was answered, so a failure stops the run with
+        nothing more sent; whatever was sent and not marked is still pending and goes again
+        (the server answers `duplicate`)."""
         totals = UploadReport()
         self._more_pending = False
         size = self.settings.batch_size
@@ -277,8 +290,10 @@ class SyncService:
                 if sent < MAX_BATCHES_PER_RUN:
                     following, last = self.store.pending_batch(size, after=last)
                 answered = flying
+                flying = None
+                if following:  # sent as soon as `answered` is answered, if it succeeded
+                    flying = _InFlight(client.post_submissions, following, after=answered)
                 response = answered.result()  # an ApiError ends the run here
-                flying = _InFlight(client.post_submissions, following) if following else None
                 totals = totals + self._record(answered.batch, response)
         except BaseException:
             if flying is not None:
