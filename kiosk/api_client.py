@@ -145,18 +145,33 @@ class ApiClient:
             self._raise_for(response)
         return self._parse(ConfigResponse, response)
 
+    @staticmethod
+    def encode_submissions(batch: Sequence[WireSubmission]) -> bytes:
+        """The JSON array of a batch's submissions, made before it is sent (`encoded` of
+        `post_submissions`): an upload encodes the next batch while the last is on its way."""
+        return jsonlib.dumps([s.wire for s in batch]).encode()
+
     def post_submissions(
-        self, batch: Sequence[Submission] | Sequence[WireSubmission]
+        self,
+        batch: Sequence[Submission] | Sequence[WireSubmission],
+        *,
+        encoded: bytes | None = None,
     ) -> SubmissionsResponse:
-        """POST /submissions: one result per submission, in order."""
-        wire = [s.wire for s in batch if isinstance(s, WireSubmission)]
-        if len(wire) == len(batch):
-            body = {"sent_at": to_rfc3339(utcnow()), "submissions": wire}
+        """POST /submissions: one result per submission, in order. `encoded`: the batch as
+        `encode_submissions` wrote it; `sent_at` is the clock when it is sent either way."""
+        if encoded is not None:
+            sent_at = jsonlib.dumps(to_rfc3339(utcnow())).encode()
+            data = b'{"sent_at": ' + sent_at + b', "submissions": ' + encoded + b"}"
+            response = self._request("POST", "/submissions", body=data)
         else:
-            models = [s for s in batch if isinstance(s, Submission)]
-            assert len(models) == len(batch), "one kind of submission per batch"
-            body = SubmissionBatch(sent_at=utcnow(), submissions=models).model_dump(mode="json")
-        response = self._request("POST", "/submissions", json=body)
+            wire = [s.wire for s in batch if isinstance(s, WireSubmission)]
+            if len(wire) == len(batch):
+                body = {"sent_at": to_rfc3339(utcnow()), "submissions": wire}
+            else:
+                models = [s for s in batch if isinstance(s, Submission)]
+                assert len(models) == len(batch), "one kind of submission per batch"
+                body = SubmissionBatch(sent_at=utcnow(), submissions=models).model_dump(mode="json")
+            response = self._request("POST", "/submissions", json=body)
         if response.status_code != 200:
             self._raise_for(response)
         parsed = self._parse(SubmissionsResponse, response)
@@ -179,9 +194,12 @@ class ApiClient:
         path: str,
         *,
         json: Any = None,
+        body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> HttpAnswer:
-        body = None if json is None else jsonlib.dumps(json).encode()
+        """One request; its JSON body given as a value (`json`) or already encoded (`body`)."""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
         request = urllib.request.Request(
             self.base_url + API_PREFIX + path,
             data=body,

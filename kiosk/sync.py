@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from kiosk import it_pin
 from kiosk.api_client import ApiClient, ApiError, UnauthorizedError, WireSubmission
@@ -41,7 +41,14 @@ MAX_BATCHES_PER_RUN = 20
 
 ClientFactory = Callable[[Enrollment], ApiClient]
 Listener = Callable[[str], None]
-Send = Callable[[list[WireSubmission]], SubmissionsResponse]
+
+
+class Send(Protocol):
+    """`ApiClient.post_submissions` of a batch already encoded."""
+
+    def __call__(self, batch: list[WireSubmission], *, encoded: bytes) -> SubmissionsResponse: ...
+
+
 T = TypeVar("T")
 
 
@@ -112,9 +119,10 @@ class _InFlight:
 
     def _run(self, send: Send) -> None:
         try:
+            encoded = ApiClient.encode_submissions(self.batch)  # while the one before is away
             if self._after is not None and not self._after.succeeded():
                 raise ApiError("not sent: the batch before it failed")
-            self._response = send(self.batch)
+            self._response = send(self.batch, encoded=encoded)
         except BaseException as exc:  # handed to whoever waits for the answer
             self._error = exc
 

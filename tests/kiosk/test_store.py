@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -266,3 +267,29 @@ def test_pending_batch_goes_on_after_the_last_one_read(store: LocalStore) -> Non
     assert [s.id for s in first + second] == [s.id for s in [*same, later]]
     assert store.pending_batch(2, after=after_second) == ([], None)
     assert store.backlog() == 5  # reading marks nothing
+
+
+def test_an_encoded_batch_sends_the_same_body(store: LocalStore) -> None:
+    """A batch encoded ahead (`ApiClient.encode_submissions`, while the one before is on its
+    way) goes as the same JSON as one encoded when sent; `sent_at` is the clock at sending."""
+    for i in range(3):
+        store.record_submission(make_submission(i + 1, staff_id="stf_a"), now=1000.0 + i)
+    sent: list[dict[str, Any]] = []
+
+    class Capture(ApiClient):
+        def _request(self, method: str, path: str, **kwargs: Any) -> HttpAnswer:
+            body = kwargs["json"] if kwargs.get("json") is not None else json.loads(kwargs["body"])
+            sent.append(body)
+            results = [{"id": s["id"], "status": "accepted"} for s in body["submissions"]]
+            answer = {"server_time": "2026-01-01T00:00:00Z", "results": results}
+            return HttpAnswer(200, json.dumps(answer).encode())
+
+    client = Capture("http://127.0.0.1:9")
+    batch = store.pending_wire(10)
+    encoded = ApiClient.encode_submissions(batch)
+    client.post_submissions(batch)
+    client.post_submissions(batch, encoded=encoded)
+    plain, ahead = sent
+    assert ahead["submissions"] == plain["submissions"]
+    assert len(ahead["submissions"]) == 3
+    assert datetime.fromisoformat(ahead["sent_at"]) >= datetime.fromisoformat(plain["sent_at"])

@@ -45,10 +45,10 @@ class CountingClient(ApiClient):
     posted: list[str]
     delay_s = 0.0
 
-    def post_submissions(self, batch):
+    def post_submissions(self, batch, **how):
         CountingClient.posted.extend(s.id for s in batch)
         time.sleep(self.delay_s)
-        return super().post_submissions(batch)
+        return super().post_submissions(batch, **how)
 
 
 @pytest.fixture
@@ -194,11 +194,11 @@ def test_a_failed_batch_ends_the_run_with_nothing_more_sent(
     posted: list[list[str]] = []
 
     class FailingSecond(ApiClient):
-        def post_submissions(self, batch):
+        def post_submissions(self, batch, **how):
             posted.append([s.id for s in batch])
             if len(posted) == 2:
                 raise ServerUnreachableError("dropped")
-            return super().post_submissions(batch)
+            return super().post_submissions(batch, **how)
 
     def factory(enrollment: Enrollment) -> ApiClient:
         return FailingSecond(enrollment.server_url, enrollment.token, settings.http_timeout_s)
