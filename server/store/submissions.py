@@ -183,7 +183,7 @@ EXPORT_COLUMNS = (
 
 
 #: Rows fetched from the database per round trip while an export streams.
-EXPORT_BATCH_ROWS = 2000
+EXPORT_BATCH_ROWS = 500
 
 
 def export_columns() -> list[ColumnElement[Any]]:
