@@ -9,7 +9,9 @@ pulls answered 304, one heartbeat and one single-tap upload, round-robin over a 
 tokens. For each backend it prints, beside the floor measured just before it:
 
 - capacity: req/s with `--connections` connections as fast as the server answers, the ratio
-  to the floor, kiosks served at the mix's 4 requests/min (req/s x 15), p50 / p99;
+  to the floor, kiosks served at the mix's 4 requests/min (req/s x 15), p50 / p99, and the
+  CPU time of gunicorn's processes per request of that run beside the floor's (PostgreSQL's
+  own processes not counted): on a shared machine the figure its other load moves least;
 - p99 at 70 % of that capacity: wrk has no rate option (wrk2 has), so each connection waits
   a fixed delay before each request (the Lua `delay()` hook) so that, all together, they
   offer 70 % of the capacity. It is a closed loop: a slow answer delays that connection's
@@ -151,12 +153,27 @@ def wrk(
     return result
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of gunicorn's master and its live workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for process in (pid, *map(int, children)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def measure(
     server: CheckoutGunicorn, devices_file: Path, seconds: int, connections: int
 ) -> dict[str, Any]:
-    """Capacity, then p99 at 70 % of it."""
+    """Capacity (with the server's CPU per request), then p99 at 70 % of it."""
     wrk(server.url, devices_file, 2, connections, 0)  # warm-up: imports, pools, page cache
+    assert server.proc is not None
+    cpu_before = server_cpu_s(server.proc.pid)
     full = wrk(server.url, devices_file, seconds, connections, 0)
+    # The figure the machine's other load moves least (PostgreSQL's own CPU not counted).
+    full["cpu_us"] = (server_cpu_s(server.proc.pid) - cpu_before) / full["requests"] * 1e6
     # Enough connections that each waits long between requests, so the delay sets the rate.
     paced_connections = max(connections, 64)
     delay_ms = paced_connections / (LOAD_SHARE * full["rate"]) * 1000
@@ -201,7 +218,8 @@ def row(name: str, floor: dict[str, Any], fleet: dict[str, Any]) -> str:
         f"| {name} | {full['rate']:,.0f} req/s | {floor['full']['rate']:,.0f} req/s | "
         f"{ratio:.2f} | ~{kiosks:,.0f} | {full['p50_us'] / 1000:.0f} / "
         f"{full['p99_us'] / 1000:.0f} ms | {paced['rate']:,.0f} req/s: "
-        f"{paced['p50_us'] / 1000:.0f} / {paced['p99_us'] / 1000:.0f} ms | {errors} |"
+        f"{paced['p50_us'] / 1000:.0f} / {paced['p99_us'] / 1000:.0f} ms | "
+        f"{full['cpu_us']:,.0f} / {floor['full']['cpu_us']:,.0f} µs | {errors} |"
     )
 
 
@@ -225,8 +243,8 @@ def main() -> None:
     )
     lines = [
         "| backend | fleet mix | bare Flask floor | ratio | kiosks at 4 requests/min | "
-        "p50 / p99 | at 70 %: rate, p50 / p99 | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "p50 / p99 | at 70 %: rate, p50 / p99 | server CPU per request: mix / floor | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     measured: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="smiletap-fleet-") as tmp:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +13,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import db, errors, jobs, logs, secret_key, settings
+
+
+class _Flask(Flask):
+    """Flask, asking whether a view or hook is a coroutine function once per function.
+
+    Flask asks it at every call (`ensure_sync`, seven times a device request, each a walk
+    of `inspect`); the answer never changes for a function.
+    """
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 (one app per process, kept for its life)
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return super().ensure_sync(func)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -23,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         layered.update(test_config)
     typed = settings.from_layers(layered)
     instance_path = typed.instance_path
-    app = Flask(
+    app = _Flask(
         __name__,
         instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,

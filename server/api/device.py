@@ -16,6 +16,7 @@ from server.auth import require_device
 from server.db import get_db, read_once, reading
 from server.errors import ApiError
 from server.ingest import Decided, decide, store
+from server.json_response import json_response
 from server.settings import current
 from server.store import contacts, devices, enroll_limits, no_collection
 from shared.clock import measured_skew, to_rfc3339, utcnow
@@ -124,7 +125,7 @@ def submit() -> Response:
             decided = decide(conn, device, batch, received_at, settings.skew_threshold_s)
             results = _store(conn, device, decided, skew if contact else None, received_at)
     metrics.count_submissions(results)
-    return jsonify(
+    return json_response(
         {
             "server_time": to_rfc3339(utcnow()),
             "results": _RESULTS.dump_python(results, mode="json"),
@@ -175,4 +176,4 @@ def heartbeat() -> Response:
             devices.record_heartbeat(conn, device["id"], status, now)
             contacts.mark(conn, device, now, interval_s)
     etag = device_config.current_etag(device, settings)
-    return jsonify({"server_time": to_rfc3339(utcnow()), "config_etag": etag})
+    return json_response({"server_time": to_rfc3339(utcnow()), "config_etag": etag})
