@@ -14,6 +14,7 @@ cells to. Python then does no work per row or per cell of its own:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -204,9 +205,11 @@ def written_chunks(batches: Iterable[Sequence[Sequence[Any]]]) -> Iterator[bytes
         yield out.getvalue().encode()
 
 
-def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[memoryview]:
+def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[bytes | memoryview]:
     """PostgreSQL's CSV of the query's rows, one row (its line, ending in LF) at a time, as
-    COPY sends them: the server streams them, the client holds what it has not read yet."""
+    COPY sends them: the server streams them, the client holds what it has not read yet.
+    COPY writes in the session's client encoding: UTF-8 is passed on as it is, any other
+    (a role or URL setting) is turned into UTF-8 line by line."""
     sql, arguments = driver_statement(conn, query)
     copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
     # psycopg binds the arguments into COPY's text itself (COPY takes no parameters); leaving
@@ -215,7 +218,12 @@ def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[memoryview]:
         driver_cursor(conn, copy_sql, arguments) as cursor,
         cursor.copy(copy_sql, arguments) as copy,
     ):
-        yield from copy
+        encoding = cursor.connection.info.encoding
+        if codecs.lookup(encoding).name == "utf-8":
+            yield from copy
+        else:
+            for line in copy:
+                yield bytes(line).decode(encoding).encode()
 
 
 def crlf_chunks(lines: Iterable[bytes | memoryview]) -> Iterator[bytes]:

@@ -436,3 +436,30 @@ def test_a_scan_and_an_index_read_export_the_same_rows(
         bodies.append(response.get_data(as_text=True))
     assert bodies[0] == bodies[1] and len(bodies[0].splitlines()) == 46
     assert "'=p1" in bodies[0]
+
+
+def test_postgresql_copy_in_another_client_encoding_still_sends_utf8(
+    smiletap: Smiletap, app: Flask
+) -> None:
+    """COPY writes in the session's client encoding (a role's or URL's setting may make it
+    LATIN1); the file is UTF-8 all the same."""
+    kiosk = smiletap.setup()
+    with app.app_context():
+        engine = get_engine()
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no client encoding")
+        _store_answers(
+            kiosk.location_id, kiosk.device_id, [{"id": "é1", "comment": 'café, "crème"'}]
+        )
+    response = smiletap.client.get(
+        "/api/v1/reports/responses.csv",
+        query_string={"from": "2026-11-20", "to": "2026-11-20"},
+        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+    )
+    assert response.status_code == 200 and 'café, ""crème""' in response.get_data(as_text=True)
+    wanted = Filters(date(2026, 11, 20), date(2026, 11, 20))
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("SET LOCAL client_encoding TO 'LATIN1'")
+        query = submissions.export_select(conn, export.cell_columns("postgresql"), wanted)
+        body = b"".join(export.csv_chunks(conn, query))
+    assert body == response.get_data()
