@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import os
 from collections.abc import Callable, Mapping
@@ -19,12 +18,22 @@ class _Flask(Flask):
     """Flask, asking whether a view or hook is a coroutine function once per function.
 
     Flask asks it at every call (`ensure_sync`, seven times a device request, each a walk
-    of `inspect`); the answer never changes for a function.
+    of `inspect`); the answer never changes for a function. Kept with the app (so it goes
+    with it) and bounded: functions made per request (`after_this_request`) would grow it.
     """
 
-    @functools.lru_cache(maxsize=1024)  # noqa: B019 (one app per process, kept for its life)
+    _SYNC_CACHE_MAX = 1024
+
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        return super().ensure_sync(func)
+        cache: dict[Callable[..., Any], Callable[..., Any]] = self.__dict__.setdefault(
+            "_smiletap_sync", {}
+        )
+        found = cache.get(func)
+        if found is None:
+            if len(cache) >= self._SYNC_CACHE_MAX:
+                cache.clear()
+            found = cache[func] = super().ensure_sync(func)
+        return found
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
