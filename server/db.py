@@ -275,13 +275,17 @@ def pipelined(conn: Connection) -> Iterator[Connection]:
         return
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
+    # The driver connection's own dict, held here: once a statement in the block has lost
+    # the connection, SQLAlchemy refuses to reach it through `conn` (PendingRollbackError),
+    # which would replace the disconnect (a 503) with a 500.
+    info = conn.info
     try:
         with dbapi_connection.pipeline():
-            conn.info[_PIPELINE] = True
+            info[_PIPELINE] = True
             try:
                 yield conn
             finally:
-                conn.info[_PIPELINE] = False
+                info[_PIPELINE] = False
     except conn.dialect.loaded_dbapi.Error as exc:
         conn._handle_dbapi_exception(exc, "(pipelined statements)", None, None, None)
         raise  # not reached: the handler raises

@@ -157,3 +157,20 @@ def test_pipelined_statements_run_in_order_and_their_errors_are_sqlalchemy_s(app
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE pipelined_probe"))
+
+
+def test_a_connection_lost_in_a_pipeline_is_a_disconnect(app) -> None:
+    """PostgreSQL gone mid-upload (the fault test's stop): the block raises SQLAlchemy's
+    disconnect error, which the app answers with 503, not an error about the broken
+    transaction (a 500)."""
+    if get_engine(app).dialect.name != "postgresql":
+        pytest.skip("pipelines are PostgreSQL's")
+    probe = Prepared(text("SET LOCAL application_name = 'probe'"))  # no rows: pipelined
+    with get_engine(app).connect() as victim, get_engine(app).connect() as killer:
+        pid = victim.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        victim.commit()
+        with pytest.raises(DBAPIError) as raised, victim.begin(), pipelined(victim):
+            with killer.begin():
+                killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            probe.all(victim, {})
+        assert raised.value.connection_invalidated
