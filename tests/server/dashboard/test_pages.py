@@ -51,6 +51,10 @@ def test_location_page(chain: Chain) -> None:
     _seed(chain)
     html = chain.client("manager").get(f"/dashboard/locations/{chain.a}").get_data(as_text=True)
     assert 'id="total-n">10<' in html
+    # The card counts the most-answered question (10 NPS answers); the business panel counts
+    # visits that answered (14 submissions), and each says which it is.
+    assert 'id="total-n-note">to the most-answered question<' in html
+    assert 'id="responses">14 responses (visits that answered)<' in html
     assert "not enough responses" in html
     assert "Waiting" in html and "Rude" in html  # reasons by their survey text
     assert "burst-flagged" not in html  # no burst taps, no burst line
