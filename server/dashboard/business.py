@@ -141,12 +141,12 @@ def _rank_key(sort: str) -> Any:
 def chain() -> str:
     """Every location the user may see, ranked by response rate or coverage, lowest first."""
     user = require_user()
-    period = periods.from_request()
     sort = choice("sort", SORTS, "response_rate")
     conn = get_db()
     with conn.begin():
         places = locations.visible(conn, scope(user))
         ids = [p["id"] for p in places]
+        period = periods.from_request(p["timezone"] for p in places)
         days = kpi_report.day_rows(conn, period.filters(ids))
     groups = {g["key"]["location_id"]: g for g in kpi_report.build_groups(days, "location")}
     rows = []

@@ -51,7 +51,7 @@ def _render(location_id: str, errors: dict[str, dict[str, str]], status: int = 2
     submission id and field."""
     place = scoped_location(location_id)
     user = require_user()
-    period = periods.from_request()
+    period = periods.from_request([place["timezone"]])
     places = touchpoint_places(location_id)
     chosen, narrow = narrowed_touchpoint(places)
     status_key = request.args.get("status", "todo")

@@ -140,7 +140,7 @@ def _staff_rows(groups: list[dict[str, Any]], names: dict[str, Any]) -> list[dic
 def page(location_id: str) -> str:
     """Everything about one location for the chosen period (and touchpoint)."""
     place = scoped_location(location_id)
-    period = periods.from_request()
+    period = periods.from_request([place["timezone"]])
     places = touchpoint_places(location_id)
     chosen, narrow = narrowed_touchpoint(places)
     min_n = settings.current().min_n
@@ -248,8 +248,8 @@ def _distribution(rows: list[dict[str, Any]]) -> dict[str, Any]:
 @bp.get("/<location_id>/chart.json")
 def chart_data(location_id: str) -> Response:
     """The trend per store-local day with its intervals, and the answer distribution."""
-    scoped_location(location_id)
-    period = periods.from_request()
+    place = scoped_location(location_id)
+    period = periods.from_request([place["timezone"]])
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     min_n = settings.current().min_n
     wanted = period.filters([location_id], narrow)
@@ -264,8 +264,8 @@ def chart_data(location_id: str) -> Response:
 def business_data(location_id: str) -> Response:
     """The business panel's charts: response rate and coverage, the score beside a KPI, and
     the score-KPI points with the link's verdict, per day (per ISO week past 92 days)."""
-    scoped_location(location_id)
-    period = periods.from_request()
+    place = scoped_location(location_id)
+    period = periods.from_request([place["timezone"]])
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     score = business.choice("score", METRICS, "nps")
     kpi = business.choice("kpi", links.KPIS, "conversion")
@@ -279,8 +279,8 @@ def business_data(location_id: str) -> Response:
 @bp.get("/<location_id>/responses.csv")
 def export(location_id: str) -> Response:
     """One CSV row per answer for the period (burst taps left out)."""
-    scoped_location(location_id)
-    period = periods.from_request()
+    place = scoped_location(location_id)
+    period = periods.from_request([place["timezone"]])
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     filename = f"responses-{location_id}-{period.day_from}-{period.day_to}.csv"
     return responses_csv_response(get_engine(), period.filters([location_id], narrow), filename)

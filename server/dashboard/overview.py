@@ -64,8 +64,6 @@ def chain() -> str:
     """The chain's scores, movers and open alerts; n, NPS, CSAT, CES and smiley share per
     location, each with its 95 % interval; all answers, or those at one kind of touchpoint."""
     user = require_user()
-    period = periods.from_request()
-    before = period.previous()
     min_n = settings.current().min_n
     allowed = scope(user)
     conn = get_db()
@@ -75,6 +73,8 @@ def chain() -> str:
     with conn.begin():
         places = locations.visible(conn, allowed)
         ids = [p["id"] for p in places]
+        period = periods.from_request(p["timezone"] for p in places)
+        before = period.previous()
         # One kind of touchpoint chain-wide ("checkouts"): only answers taken at those.
         at: list[str | None] | None = None
         if kind is not None:

@@ -8,8 +8,10 @@ current range never override a preset the user just picked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import request
 
@@ -76,9 +78,14 @@ class Period:
         return Period(CUSTOM, day_to - timedelta(days=self.days - 1), day_to)
 
 
-def latest_local_day() -> date:
-    """The newest store-local date anywhere (UTC+14), so "today" covers every time zone."""
-    return (utcnow() + timedelta(hours=14)).date()
+def latest_local_day(timezones: Iterable[str] = ()) -> date:
+    """Today at the stores shown: the newest local date among these time zones, so "today"
+    covers every store on the page without running ahead of them (a Warsaw manager in the
+    evening sees today's date, not tomorrow's). With no store to go by, the newest date
+    anywhere (UTC+14)."""
+    now = utcnow()
+    days = [now.astimezone(ZoneInfo(zone)).date() for zone in set(timezones)]
+    return max(days) if days else (now + timedelta(hours=14)).date()
 
 
 def preset_range(key: str, today: date) -> tuple[date, date]:
@@ -100,8 +107,9 @@ def _date(raw: str | None) -> date | None:
         return None
 
 
-def from_request() -> Period:
-    """The period the query string asks for; a bad or missing one falls back to the default."""
+def from_request(timezones: Iterable[str] = ()) -> Period:
+    """The period the query string asks for; a bad or missing one falls back to the default.
+    Presets end today at the stores shown (`latest_local_day`)."""
     key = request.args.get("period")
     if key in (CUSTOM, None):
         day_from, day_to = _date(request.args.get("from")), _date(request.args.get("to"))
@@ -109,4 +117,4 @@ def from_request() -> Period:
             return Period(CUSTOM, day_from, day_to)
     if key not in PRESETS:
         key = DEFAULT
-    return Period(key, *preset_range(key, latest_local_day()))
+    return Period(key, *preset_range(key, latest_local_day(timezones)))

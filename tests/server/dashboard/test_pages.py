@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
 
 from server import settings
+from server.dashboard import period as periods
 from server.dashboard.devices import device_state
 from shared.clock import utcnow
 from tests.server.dashboard.conftest import Chain, post
@@ -221,3 +223,14 @@ def test_the_devices_page_shows_wrong_it_pins_from_the_heartbeat(chain: Chain) -
     body["it_pin_failures"] = 0  # the right PIN came: the warning goes
     assert chain.kiosk.post("/api/v1/heartbeat", json=body).status_code == 200
     assert "wrong IT PIN" not in chain.client("admin").get("/dashboard/devices/").get_data(True)
+
+
+def test_pages_show_today_at_the_stores_not_the_newest_date_anywhere(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 17:40 in Warsaw is already tomorrow on Kiritimati (UTC+14); the pages go by the stores.
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 12, 7, 16, 40, tzinfo=UTC))
+    client = chain.client("admin")
+    for url in ("/dashboard/?period=7", f"/dashboard/locations/{chain.a}?period=7"):
+        html = client.get(url).get_data(as_text=True)
+        assert "1 Dec – 7 Dec 2026" in html, url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
@@ -60,3 +60,36 @@ def test_custom_args_round_trip_and_previous_period() -> None:
     assert periods.Period("7", date(2025, 12, 30), date(2026, 1, 5)).text == (
         "30 Dec 2025 – 5 Jan 2026"
     )
+
+
+@pytest.mark.parametrize(
+    ("now", "zones", "today"),
+    [
+        # 17:40 in Warsaw, 08:40 in Los Angeles, already 06:40 tomorrow on Kiritimati (UTC+14).
+        (datetime(2026, 12, 7, 16, 40, tzinfo=UTC), ["Europe/Warsaw"], date(2026, 12, 7)),
+        (datetime(2026, 12, 7, 16, 40, tzinfo=UTC), ["America/Los_Angeles"], date(2026, 12, 7)),
+        (datetime(2026, 12, 7, 16, 40, tzinfo=UTC), ["Pacific/Kiritimati"], date(2026, 12, 8)),
+        # 00:30 in Warsaw, still 15:30 yesterday in Los Angeles: the newest date shown wins.
+        (
+            datetime(2026, 12, 7, 23, 30, tzinfo=UTC),
+            ["America/Los_Angeles", "Europe/Warsaw"],
+            date(2026, 12, 8),
+        ),
+        (datetime(2026, 12, 7, 23, 30, tzinfo=UTC), ["America/Los_Angeles"], date(2026, 12, 7)),
+        # No store to go by: the newest date anywhere.
+        (datetime(2026, 12, 7, 16, 40, tzinfo=UTC), [], date(2026, 12, 8)),
+    ],
+)
+def test_today_is_the_newest_date_at_the_stores_shown(
+    monkeypatch: pytest.MonkeyPatch, now: datetime, zones: list[str], today: date
+) -> None:
+    monkeypatch.setattr(periods, "utcnow", lambda: now)
+    assert periods.latest_local_day(zones) == today
+
+
+def test_presets_end_today_at_the_stores_shown(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 12, 7, 16, 40, tzinfo=UTC))
+    with app.test_request_context("/dashboard/?period=7"):
+        found = periods.from_request(["Europe/Warsaw", "Europe/Warsaw"])
+    assert (found.day_from, found.day_to) == (date(2026, 12, 1), date(2026, 12, 7))
+    assert found.text == "1 Dec – 7 Dec 2026"
