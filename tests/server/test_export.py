@@ -188,8 +188,11 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
     key = smiletap.api_key()
     bodies = set()
-    for chunk_size in (1, 300, 64 * 1024):  # a chunk per line, a few lines, the whole file
+    # A chunk per line, a few lines, the whole file; SQLite's batches of lines checked for
+    # cells to quote: one line alone, a few (plain and quoted lines mixed), all at once.
+    for chunk_size, batch_rows in ((1, 1), (300, 3), (64 * 1024, 500)):
         monkeypatch.setattr(export, "CHUNK_CHARS", chunk_size)
+        monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", batch_rows)
         response = smiletap.client.get(
             "/api/v1/reports/responses.csv",
             query_string={"from": "2026-11-20", "to": "2026-11-20", "include_burst": "true"},
@@ -208,6 +211,40 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     assert body == reference
     assert "'=1+1#0" in body and ",'-1,2026-11-20," in body and "T11:00:00.000005Z" in body
     assert "T11:00:01.500000Z" in body and "'=burst" in body and ",wait;rude," in body
+
+
+def test_sqlite_reads_again_only_the_lines_with_a_cell_to_quote(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes whole lines; only a line whose cells hold a comma, a quote, a CR or a LF
+    has its cells read again for csv.writer, and a batch without one reads nothing again."""
+    kiosk = smiletap.setup()
+    rows: list[dict[str, Any]] = [{"id": f"s{n:02d}", "comment": "fine"} for n in range(12)]
+    rows[7]["comment"] = "slow, but kind"
+    rows[9]["staff_id"] = 'say "hi"'
+    with app.app_context():
+        if get_engine().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's COPY quotes the cells itself")
+        _store_answers(kiosk.location_id, kiosk.device_id, rows)
+    read_again: list[int] = []
+    real = export._quoted_lines
+
+    def quoted_lines(conn: Any, batch: Any) -> list[bytes]:
+        lines = real(conn, batch)
+        read_again.extend(n for n, (line, _) in enumerate(batch) if lines[n] != line)
+        return lines
+
+    monkeypatch.setattr(export, "_quoted_lines", quoted_lines)
+    monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 4)
+    response = smiletap.client.get(
+        "/api/v1/reports/responses.csv",
+        query_string={"from": "2026-11-20", "to": "2026-11-20"},
+        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+    )
+    body = response.get_data(as_text=True)
+    assert read_again == [3, 1]  # rows 7 and 9: in the second and third batches of four
+    assert ',"slow, but kind"\r\n' in body and ',"say ""hi""",' in body
+    assert len(list(csv.reader(io.StringIO(body)))) == 13
 
 
 def test_copy_lines_get_csv_writer_line_ends_wherever_the_chunks_split() -> None:
