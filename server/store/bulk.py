@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.db import driver_executemany
+from server.db import driver_cursor, driver_executemany
 
 Convert = Callable[[Any], Any]
 _UNSEEN = object()
@@ -122,6 +122,64 @@ def sqlite_executemany(
         return
     sql, names = sqlite_statement(statement, table)
     driver_executemany(conn, sql, sqlite_rows(table, names, rows))
+
+
+@functools.cache
+def _in_table_order(statement: Insert, table: Table) -> str:
+    """The SQL of an INSERT (or upsert) whose `?`s are `table`'s columns in their order."""
+    sql, names = sqlite_statement(statement, table)
+    if names != tuple(column.name for column in table.c):
+        raise ValueError(f"{table.name}: the statement's parameters are not its columns in order")
+    return sql
+
+
+@functools.cache
+def _table_converters(table: Table) -> tuple[tuple[int, Convert], ...]:
+    """Where a row of `table`'s values in column order needs converting for sqlite3, and how."""
+    found = ((i, _converter(column.type)) for i, column in enumerate(table.c))
+    return tuple((i, convert) for i, convert in found if convert is not _as_is)
+
+
+def sqlite_values(table: Table, rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Rows given as values in `table`'s column order, converted for sqlite3 as `sqlite_rows`
+    converts them (no dict per row, no look-up by name: an upload's rows are made in this
+    order to begin with)."""
+    changed = _table_converters(table)
+    if not changed:
+        return list(rows)
+    # As in `sqlite_rows`: the last value converted in each column and its text.
+    last: dict[int, tuple[Any, Any]] = {i: (_UNSEEN, None) for i, _ in changed}
+    found: list[Sequence[Any]] = []
+    for row in rows:
+        values = list(row)
+        for i, convert in changed:
+            value = values[i]
+            seen, text = last[i]
+            if value is not seen:
+                text = convert(value)
+                last[i] = (value, text)
+            values[i] = text
+        found.append(values)
+    return found
+
+
+def sqlite_executemany_values(
+    conn: Connection, work: Sequence[tuple[Insert, Table, Iterable[Sequence[Any]]]]
+) -> None:
+    """Several INSERTs (or upserts) on SQLite, in order, each given its rows as values in its
+    table's column order (`sqlite_values`): one driver `executemany` each, on one cursor."""
+    prepared = [(_in_table_order(statement, table), sqlite_values(table, rows))
+                for statement, table, rows in work]  # fmt: skip
+    prepared = [(sql, rows) for sql, rows in prepared if rows]
+    if not prepared:
+        return
+    if not conn.in_transaction():  # SQLAlchemy begins one, as for any statement
+        for sql, rows in prepared:
+            driver_executemany(conn, sql, [tuple(row) for row in rows])
+        return
+    with driver_cursor(conn, ";\n".join(sql for sql, _rows in prepared)) as cursor:
+        for sql, rows in prepared:
+            cursor.executemany(sql, rows)
 
 
 def recordset_insert(table: Table) -> postgresql.Insert:

@@ -55,18 +55,23 @@ _VALUE_AT = ROLLUP_KEY.index("value")
 def parts(counted: Iterable[tuple[tuple[Any, ...], int]]) -> list[dict[str, Any]]:
     """The day-parts rows of (hourly rollup key, count) pairs, in key order (the order rows
     are locked in, as for the other rollups)."""
-    sums: dict[tuple[Any, ...], list[int]] = {}
-    for key, n in counted:
-        day_key = tuple(key[i] for i in _KEY_AT)
-        row = sums.get(day_key)
-        if row is None:
-            sums[day_key] = row = [0] * len(DAY_PARTS_SUMS)
-        row[key[_VALUE_AT]] += n
     return [
         {**dict(zip(DAY_PARTS_KEY, key, strict=True)),
          **dict(zip(DAY_PARTS_SUMS, row, strict=True))}
-        for key, row in sorted(sums.items())
+        for key, row in sums(counted)
     ]  # fmt: skip
+
+
+def sums(counted: Iterable[tuple[tuple[Any, ...], int]]) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """`parts` as (key, sums) pairs: each row's DAY_PARTS_KEY values, then its DAY_PARTS_SUMS."""
+    found: dict[tuple[Any, ...], list[int]] = {}
+    for key, n in counted:
+        day_key = tuple(key[i] for i in _KEY_AT)
+        row = found.get(day_key)
+        if row is None:
+            found[day_key] = row = [0] * len(DAY_PARTS_SUMS)
+        row[key[_VALUE_AT]] += n
+    return sorted(found.items())
 
 
 def derived(rows: FromClause) -> Select[Any]:

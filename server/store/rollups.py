@@ -161,24 +161,33 @@ def period_start(period: str, day: date) -> date:
 
 def _upsert(conn: Connection, table: Table, counted: Mapping[RollupKey, Sequence[int]]) -> None:
     """INSERT … ON CONFLICT DO UPDATE adding to each column outside the key (`count`, or
-    c0..c10), rows in key order (`_upsert_rows`)."""
-    names = [*_key_columns(table), *_summed_columns(table)]
-    rows = [dict(zip(names, (*k, *n), strict=True)) for k, n in sorted(counted.items())]
-    _upsert_rows(conn, table, rows)
+    c0..c10), rows in key order (`_upsert_all`)."""
+    _upsert_all(conn, [(table, sorted(counted.items()))])
 
 
-def _upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding every column outside the key, rows in key
-    order: one statement (PostgreSQL: the rows as one JSON parameter; SQLite: one
-    `executemany` of the driver, `server.store.bulk`).
+def _upsert_all(
+    conn: Connection, work: Sequence[tuple[Table, Sequence[tuple[RollupKey, Sequence[int]]]]]
+) -> None:
+    """For each table in turn, INSERT … ON CONFLICT DO UPDATE adding every column outside the
+    key, of rows given as (key, sums) in key order: one statement per table (PostgreSQL: the
+    rows as one JSON parameter; SQLite: one `executemany` of the driver each, all on one
+    cursor, the values in the table's column order — key then sums — as `server.store.bulk`
+    converts them, with no dict per row).
 
     Key order (and the fixed order of tables in `add`) makes concurrent transactions lock
     rows in the same order, so they wait for each other instead of deadlocking.
     """
     if conn.dialect.name == "postgresql":
-        _pg_upsert(table).all(conn, {"rows": bulk.json_rows(rows)})
-    else:
-        bulk.sqlite_executemany(conn, _sqlite_upsert(table), table, rows)
+        for table, rows in work:
+            if rows:
+                names = [*_key_columns(table), *_summed_columns(table)]
+                dicts = [dict(zip(names, (*k, *n), strict=True)) for k, n in rows]
+                _pg_upsert(table).all(conn, {"rows": bulk.json_rows(dicts)})
+        return
+    bulk.sqlite_executemany_values(
+        conn,
+        [(_sqlite_upsert(table), table, [(*k, *n) for k, n in rows]) for table, rows in work],
+    )
 
 
 def _on_conflict_add(stmt: Any, table: Table) -> Insert:
@@ -206,7 +215,9 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
     counted = Counter(keys)
     if not counted:
         return
-    _upsert(conn, rollups, {key: (n,) for key, n in counted.items()})
+    work: list[tuple[Table, Sequence[tuple[RollupKey, Sequence[int]]]]] = [
+        (rollups, sorted((key, (n,)) for key, n in counted.items()))
+    ]
     day_at, value_at = ROLLUP_KEY.index("local_date"), ROLLUP_KEY.index("value")
     starts = {
         day: {period: period_start(period, day) for period in ROLLUP_PERIODS}
@@ -219,11 +230,14 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
         for key, n in counted.items():
             tail = tuple(key[i] for i in positions)
             of_day = starts[key[day_at]]
-            for period, start in ((period, of_day[period]) for period in periods):
-                row = derived.setdefault((period, start, *tail), [0] * len(VALUE_COLUMNS))
+            for period in periods:
+                row = derived.get((period, of_day[period], *tail))
+                if row is None:
+                    row = derived[(period, of_day[period], *tail)] = [0] * len(VALUE_COLUMNS)
                 row[key[value_at]] += n
-        _upsert(conn, table, derived)
-    _upsert_rows(conn, rollups_day_parts, day_parts.parts(counted.items()))
+        work.append((table, sorted(derived.items())))
+    work.append((rollups_day_parts, day_parts.sums(counted.items())))
+    _upsert_all(conn, work)
 
 
 def _recomputed(kept_from: date | None = None) -> Select[Any]:
