@@ -207,6 +207,18 @@ def _check(
     return asked, touchpoint_id
 
 
+#: The order `_rows` writes a submission's and an answer's values in: the tables' own
+#: (`submissions.insert_many` takes them so, with no dict per row).
+_SUBMISSION_ROW = (
+    "id", "device_id", "location_id", "survey_id", "survey_version", "staff_id",
+    "touchpoint_id", "language", "tapped_at", "received_at", "skew_s", "effective_at",
+    "local_date", "weekday", "hour", "burst", "content_hash", "payload",
+)  # fmt: skip
+_ANSWER_ROW = ("submission_id", "question_id", "kind", "scale", "value", "reasons", "comment")
+assert _SUBMISSION_ROW == submissions.SUBMISSION_COLUMNS
+assert _ANSWER_ROW == submissions.ANSWER_COLUMNS
+
+
 def _rows(
     device: dict[str, Any],
     item: Submission,
@@ -214,47 +226,30 @@ def _rows(
     touchpoint_id: str | None,
     timing: dict[str, Any],
     content: tuple[str, str],
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[rollups.RollupKey]]:
-    parts = local_parts(timing["effective_at"], timing["timezone"])
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[rollups.RollupKey]]:
+    """The submission's row and its answers' rows (values in `_SUBMISSION_ROW` and
+    `_ANSWER_ROW` order), and the hourly rollup key of each answer."""
+    effective_at = timing["effective_at"]
+    parts = local_parts(effective_at, timing["timezone"])
     burst = "burst" in item.flags
     payload, digest = content
-    row = {
-        "id": item.id,
-        "device_id": device["id"],
-        "location_id": item.location_id,
-        "survey_id": item.survey_id,
-        "survey_version": item.survey_version,
-        "staff_id": item.staff_id,
-        "touchpoint_id": touchpoint_id,
-        "language": item.language,
-        "tapped_at": item.tapped_at,
-        "received_at": timing["received_at"],
-        "skew_s": timing["skew_s"],
-        "effective_at": timing["effective_at"],
-        "local_date": parts.date,
-        "weekday": parts.weekday,
-        "hour": parts.hour,
-        "burst": burst,
-        "content_hash": digest,
-        "payload": payload,
-    }
+    sid, location_id, survey_id, version = (
+        item.id, item.location_id, item.survey_id, item.survey_version
+    )  # fmt: skip
+    row = (
+        sid, device["id"], location_id, survey_id, version, item.staff_id, touchpoint_id,
+        item.language, item.tapped_at, timing["received_at"], timing["skew_s"], effective_at,
+        parts.date, parts.weekday, parts.hour, burst, digest, payload,
+    )  # fmt: skip
     answer_rows, keys = [], []
+    touchpoint_key, staff_key = touchpoint_id or "", item.staff_id or ""
     for answer, question in zip(item.answers, questions, strict=True):
-        answer_rows.append(
-            {
-                "submission_id": item.id,
-                "question_id": answer.question_id,
-                "kind": question.kind,
-                "scale": question.scale,
-                "value": answer.value,
-                "reasons": json.dumps(answer.reasons) if answer.reasons else "[]",
-                "comment": answer.comment,
-            }
-        )
+        reasons = json.dumps(answer.reasons) if answer.reasons else "[]"
+        kind, scale, value = question.kind, question.scale, answer.value
+        answer_rows.append((sid, answer.question_id, kind, scale, value, reasons, answer.comment))
         keys.append(
-            (item.location_id, touchpoint_id or "", item.staff_id or "", item.survey_id,
-             item.survey_version, answer.question_id, question.kind, question.scale, parts.date,
-             parts.weekday, parts.hour, burst, answer.value)
+            (location_id, touchpoint_key, staff_key, survey_id, version, answer.question_id,
+             kind, scale, parts.date, parts.weekday, parts.hour, burst, value)
         )  # fmt: skip
     return row, answer_rows, keys
 
@@ -307,7 +302,7 @@ class Decided:
     items: list[Submission]
     contents: list[tuple[str, str]]
     results: dict[int, SubmissionResult]
-    new: dict[str, tuple[int, dict[str, Any], list[dict[str, Any]], list[Any]]]
+    new: dict[str, tuple[int, tuple[Any, ...], list[tuple[Any, ...]], list[Any]]]
     conflicts: list[tuple[str, str, str]]
     #: SQLite's data_version before the stored ids were looked up (`submissions.insert_many`).
     looked_up_at: int | None = None

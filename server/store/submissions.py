@@ -87,14 +87,24 @@ def data_version(conn: Connection) -> int | None:
 _DATA_VERSION = Prepared(text("PRAGMA data_version").columns(column("data_version", Integer)))
 
 
+#: The columns of a submission row and of an answer row, in the tables' order: the order of
+#: the values `insert_many` takes.
+SUBMISSION_COLUMNS = tuple(column.name for column in submissions.c)
+ANSWER_COLUMNS = tuple(column.name for column in answers.c)
+_ID_AT = SUBMISSION_COLUMNS.index("id")
+_SUBMISSION_ID_AT = ANSWER_COLUMNS.index("submission_id")
+
+
 def insert_many(
     conn: Connection,
-    rows: list[dict[str, Any]],
-    answer_rows: list[dict[str, Any]],
+    rows: Sequence[Sequence[Any]],
+    answer_rows: Sequence[Sequence[Any]],
     looked_up_at: int | None = None,
 ) -> set[str]:
     """Store submissions and their answers in a few statements; the ids actually inserted
-    (an id another transaction stored first is skipped, with its answers).
+    (an id another transaction stored first is skipped, with its answers). Each row is its
+    values in column order (`SUBMISSION_COLUMNS`, `ANSWER_COLUMNS`): ingest makes them so,
+    with no dict per row.
 
     PostgreSQL: ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same
     id: it waits for the other transaction and then skips that row, instead of failing the
@@ -108,20 +118,28 @@ def insert_many(
     if not rows:
         return set()
     if conn.dialect.name == "postgresql":
-        result = _PG_NEW_SUBMISSIONS.all(conn, {"rows": bulk.json_rows(rows)})
+        named = [dict(zip(SUBMISSION_COLUMNS, row, strict=True)) for row in rows]
+        result = _PG_NEW_SUBMISSIONS.all(conn, {"rows": bulk.json_rows(named)})
         # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
         inserted = {row["id"] for row in result}
-        kept = [a for a in answer_rows if a["submission_id"] in inserted]
+        kept = [
+            dict(zip(ANSWER_COLUMNS, a, strict=True))
+            for a in answer_rows
+            if a[_SUBMISSION_ID_AT] in inserted
+        ]
         if kept:
             _PG_ANSWERS.all(conn, {"rows": bulk.json_rows(kept)})
         return inserted
     unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
-    stored = set() if unchanged else find_ids(conn, [row["id"] for row in rows])
-    fresh = [row for row in rows if row["id"] not in stored] if stored else rows
-    bulk.sqlite_executemany(conn, _SQLITE_SUBMISSIONS, submissions, fresh)
-    inserted = {row["id"] for row in fresh}
-    kept = [a for a in answer_rows if a["submission_id"] in inserted] if stored else answer_rows
-    bulk.sqlite_executemany(conn, _ANSWERS, answers, kept)
+    stored = set() if unchanged else find_ids(conn, [row[_ID_AT] for row in rows])
+    fresh = [row for row in rows if row[_ID_AT] not in stored] if stored else rows
+    inserted = {row[_ID_AT] for row in fresh}
+    their_answers = (
+        [a for a in answer_rows if a[_SUBMISSION_ID_AT] in inserted] if stored else answer_rows
+    )
+    bulk.sqlite_executemany_values(
+        conn, [(_SQLITE_SUBMISSIONS, submissions, fresh), (_ANSWERS, answers, their_answers)]
+    )
     return inserted
 
 

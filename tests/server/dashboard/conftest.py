@@ -171,5 +171,9 @@ def store_said(app: Flask, location_id: str, device_id: str, comment: str, at: A
     with app.app_context():
         conn = get_db()
         with conn.begin():
-            submissions.insert_many(conn, [row], [answer])
+            submissions.insert_many(
+                conn,
+                [[row[name] for name in submissions.SUBMISSION_COLUMNS]],
+                [[answer[name] for name in submissions.ANSWER_COLUMNS]],
+            )
     return submission_id
