@@ -33,7 +33,15 @@ from sqlalchemy import Connection
 
 from server.db import pipelined
 from server.masking import country_of_timezone, mask_contacts
-from server.store import locations, rollups, staff, submissions, surveys, touchpoints
+from server.store import (
+    batch_lookups,
+    locations,
+    rollups,
+    staff,
+    submissions,
+    surveys,
+    touchpoints,
+)
 from shared.clock import corrected_tap_time, local_parts, measured_skew, to_rfc3339
 from shared.protocol import RejectReason, Submission, SubmissionBatch, SubmissionResult
 from shared.survey import Question, Survey
@@ -109,9 +117,35 @@ class _Lookups:
         self.staff: dict[tuple[str, str], bool] = {}
         self.touchpoints: dict[str, str | None] = {}
         self.assigned: dict[str, set[str]] = {}
+        #: (location, survey) pairs known ever assigned or not (`first_look_up`).
+        self.assigned_pairs: dict[tuple[str, str], bool] = {}
+
+    def first_look_up(
+        self, items: list[Submission], location_id: str
+    ) -> tuple[int | None, dict[str, dict[str, Any]]]:
+        """SQLite's data_version and the stored ids of the batch (`submissions.insert_many`),
+        with the first item's survey version and its assignment to the device's location, in
+        one statement (`batch_lookups`); a batch of one tap needs no other look-up."""
+        if not items:
+            return submissions.data_version(self.conn), {}
+        first = items[0]
+        fits = 1 <= first.survey_version <= MAX_DB_INT  # else `_check` asks no version
+        version = first.survey_version if fits else 0
+        found = batch_lookups.look_up(
+            self.conn, [item.id for item in items], location_id, first.survey_id, version
+        )
+        if fits:
+            body = found.body
+            rules = None if body is None else _rules_of(body, first.survey_id, version)
+            self.surveys[(first.survey_id, version)] = rules
+        self.assigned_pairs[(location_id, first.survey_id)] = found.assigned
+        return found.data_version, found.stored
 
     def ever_assigned(self, location_id: str, survey_id: str) -> bool:
         """Whether the location was ever assigned this survey (one query per location)."""
+        known = self.assigned_pairs.get((location_id, survey_id))
+        if known is not None:
+            return known
         if location_id not in self.assigned:
             self.assigned[location_id] = locations.surveys_ever_assigned(self.conn, location_id)
         return survey_id in self.assigned[location_id]
@@ -335,11 +369,11 @@ def decide(
     """Judge every submission of the batch; this only reads, so on SQLite it can run before
     the write lock is taken (`store` copes with what changes in between).
 
-    The batch costs a handful of statements, not a few per item: one look-up of the ids
-    already stored, one of the survey version, assignments, staff and touchpoints met.
+    The batch costs a handful of statements, not a few per item: one for the ids already
+    stored with the first item's survey version and assignment (`batch_lookups`; a one-tap
+    upload needs no other), then one per other survey version, location, staff member and
+    touchpoint met.
     """
-    # Read before anything else, so any commit after it shows (`submissions.insert_many`).
-    looked_up_at = submissions.data_version(conn)
     skew = measured_skew(batch.sent_at, received_at)
     lookups = _Lookups(conn)
     timezone = device.get("location_timezone")
@@ -352,7 +386,9 @@ def decide(
     contents = [(payload, content_hash(payload)) for payload in payloads]
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
-    stored = submissions.find_many(conn, (item.id for item in items))
+    # data_version is read in the same snapshot as the stored ids, so any commit after the
+    # look-up shows (`submissions.insert_many`).
+    looked_up_at, stored = lookups.first_look_up(items, device["location_id"])
     decided = Decided(device, items, contents, {}, {}, [], looked_up_at)
     results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that

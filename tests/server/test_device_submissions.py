@@ -165,6 +165,29 @@ def test_a_survey_never_assigned_to_the_location_is_rejected(smiletap: Smiletap,
     )
 
 
+def test_the_first_items_survey_is_judged_like_the_others(smiletap: Smiletap, runner) -> None:
+    """The first item's survey version and assignment come with the stored ids in one
+    statement (`batch_lookups`), the others' as met: both give the same answers, whichever
+    item comes first."""
+    kiosk = smiletap.setup()
+    other = smiletap.survey()
+    runner.json("assign-survey", "--location", smiletap.location(name="Other"), "--survey", other)
+    unassigned, unknown = kiosk.item(survey_id=other), kiosk.item(survey_version=7)
+    too_big, good = kiosk.item(survey_version=2**40), kiosk.item()
+    expected = {
+        unassigned["id"]: ("rejected", "survey_not_assigned", "survey_id"),
+        unknown["id"]: ("rejected", "unknown_survey_version", "survey_version"),
+        too_big["id"]: ("rejected", "unknown_survey_version", "survey_version"),
+    }
+    batches = [[unassigned, unknown, good, too_big], [too_big, good, unassigned, unknown]]
+    for n, items in enumerate(batches):
+        items = [{**item, "id": f"{item['id']}-{n}"} for item in items]
+        for i, result in enumerate(_results(kiosk.submit(items))):
+            status, reason, field = expected.get(result["id"][:-2], ("accepted", None, None))
+            assert (result["status"], result["reason"]) == (status, reason)
+            assert result["field"] == (field and f"submissions[{i}].{field}")
+
+
 def test_a_kiosk_with_a_stale_config_still_delivers(smiletap: Smiletap, runner) -> None:
     """The location moved on to another survey; taps made under the old one still count."""
     kiosk = smiletap.setup()
