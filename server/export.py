@@ -113,16 +113,22 @@ class _Cells:
     def moment(self, x: str) -> str:
         """RFC 3339 in UTC, as `to_rfc3339` writes it (microseconds only when not zero)."""
         if self.postgresql:
+            # A whole second is the time's own text in DateStyle ISO (`copied_rows` sets it):
+            # ~1/3 of `to_char`'s CPU, which is left for fractions (the text drops their
+            # trailing zeros).
             utc = f"({x} AT TIME ZONE 'UTC')"
             return (
-                f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-                f"date_trunc('second', {x}) = {x} THEN 'Z' ELSE to_char({utc}, '.US\"Z\"') END"
+                f"CASE WHEN date_trunc('second', {x}) = {x} "
+                f"THEN replace(CAST({utc} AS TEXT), ' ', 'T') || 'Z' "
+                f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
             )
         # SQLite keeps SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, no offset).
         return f"replace(replace({x} || 'Z', ' ', 'T'), '.000000Z', 'Z')"
 
     def day(self, x: str) -> str:
-        return f"to_char({x}, 'YYYY-MM-DD')" if self.postgresql else x
+        """YYYY-MM-DD: the stored text on SQLite; on PostgreSQL the date as COPY writes it in
+        DateStyle ISO (`copied_rows` sets it; `to_char` cost ~6x as much)."""
+        return x
 
     def flag(self, x: str) -> str:
         return f"CASE WHEN {x} THEN 'true' ELSE 'false' END"
@@ -288,10 +294,16 @@ def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[bytes | memory
     copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
     # psycopg binds the arguments into COPY's text itself (COPY takes no parameters); leaving
     # the block early (a client gone) cancels the COPY and reads what was still on its way.
-    with (
-        driver_cursor(conn, copy_sql, arguments) as cursor,
-        cursor.copy(copy_sql, arguments) as copy,
-    ):
+    with driver_cursor(conn, copy_sql, arguments) as cursor:
+        # Dates and times as text in ISO form whatever the role's or server's DateStyle
+        # (`_Cells.day`, `_Cells.moment`), for this transaction only.
+        cursor.execute("SET LOCAL DateStyle TO ISO")
+        yield from _copied(cursor, copy_sql, arguments)
+
+
+def _copied(cursor: Any, copy_sql: str, arguments: Any) -> Iterator[bytes | memoryview]:
+    """COPY's lines from the driver's cursor, as UTF-8."""
+    with cursor.copy(copy_sql, arguments) as copy:
         encoding = cursor.connection.info.encoding
         if codecs.lookup(encoding).name == "utf-8":
             yield from copy

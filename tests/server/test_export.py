@@ -479,24 +479,33 @@ def test_postgresql_copy_in_another_client_encoding_still_sends_utf8(
     smiletap: Smiletap, app: Flask
 ) -> None:
     """COPY writes in the session's client encoding (a role's or URL's setting may make it
-    LATIN1); the file is UTF-8 all the same."""
+    LATIN1), and dates and times in its DateStyle; the file is UTF-8 with ISO dates and RFC
+    3339 times all the same."""
     kiosk = smiletap.setup()
     with app.app_context():
         engine = get_engine()
         if engine.dialect.name != "postgresql":
             pytest.skip("SQLite has no client encoding")
         _store_answers(
-            kiosk.location_id, kiosk.device_id, [{"id": "é1", "comment": 'café, "crème"'}]
+            kiosk.location_id,
+            kiosk.device_id,
+            [
+                {"id": "é1", "comment": 'café, "crème"'},
+                {"id": "frac", "at": datetime(2026, 11, 20, 11, 0, 1, 500000, tzinfo=UTC)},
+            ],
         )
     response = smiletap.client.get(
         "/api/v1/reports/responses.csv",
         query_string={"from": "2026-11-20", "to": "2026-11-20"},
         headers={"Authorization": f"Bearer {smiletap.api_key()}"},
     )
-    assert response.status_code == 200 and 'café, ""crème""' in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'café, ""crème""' in text
+    assert ",2026-11-20,5,10,2026-11-20T10:00:00Z," in text and "T11:00:01.500000Z" in text
     wanted = Filters(date(2026, 11, 20), date(2026, 11, 20))
     with engine.connect() as conn, conn.begin():
         conn.exec_driver_sql("SET LOCAL client_encoding TO 'LATIN1'")
+        conn.exec_driver_sql("SET LOCAL DateStyle TO 'SQL, DMY'")  # 20/11/2026 10:00:00
         query = submissions.export_select(conn, export.cell_columns("postgresql"), wanted)
         body = b"".join(export.csv_chunks(conn, query))
     assert body == response.get_data()
