@@ -44,9 +44,11 @@ from timing import p50_p95  # noqa: E402
 
 from server import migrations, passwords  # noqa: E402
 from server.db import make_engine  # noqa: E402
-from server.store import users  # noqa: E402
-from server.store.rollups import period_start  # noqa: E402
+from server.store import day_hours, schema, users  # noqa: E402
+from server.store.rollups import TABLE_PERIODS, period_start  # noqa: E402
 from server.store.schema import (  # noqa: E402
+    DAY_HOURS_CELLS,
+    DAY_HOURS_KEY,
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
     ROLLUP_PERIODS,
@@ -83,6 +85,8 @@ COLUMNS = {
         for twin, place in (("", "touchpoint_id "), ("_any", ""))
     },
     "rollups_day_parts": " ".join((*DAY_PARTS_KEY, *DAY_PARTS_SUMS)),
+    "rollups_day_hours": " ".join((*DAY_HOURS_KEY, "counts")),
+    "rollups_day_hours_any": " ".join((*DAY_HOURS_KEY, "counts")).replace("touchpoint_id ", ""),
     "locations": "id name timezone created_at",
     "staff": "id location_id display_name active created_at",
     "devices": "id location_id name created_at",
@@ -191,10 +195,27 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         ("rollups_weekday_hour", by_hour),
     ):
         periods = list(_periods(rows))  # (period, starts_on, location, touchpoint, …, value, n)
-        days = table != "rollups_location"  # its days are rollups_day_parts' rows
-        yield table, _wide([row for row in periods if days or row[0] != "day"])
-        yield f"{table}_any", _wide([(*row[:3], *row[4:]) for row in periods])
+        for twin in ("", "_any"):
+            # rollups_location's days are rollups_day_parts' rows, the weekday × hour tables'
+            # rollups_day_hours' (below).
+            kept = TABLE_PERIODS.get(getattr(schema, f"{table}{twin}"), ROLLUP_PERIODS)
+            of_twin = [row for row in periods if row[0] in kept]
+            if twin:  # summed over touchpoints: without that column
+                of_twin = [(*row[:3], *row[4:]) for row in of_twin]
+            yield f"{table}{twin}", _wide(of_twin)
     yield "rollups_day_parts", day_parts_rows(by_location.items())
+    # The packed days: (day, location, touchpoint, burst, kind, scale) → every hour's counts.
+    packed: dict[tuple[Any, ...], list[int]] = {}
+    for (day, loc, tp, _, hour, burst, kind, scale, value), n in by_hour.items():
+        cells = packed.setdefault((day, loc, tp, burst, kind, scale), [0] * DAY_HOURS_CELLS)
+        cells[day_hours.WIDTH * hour + value] += n
+    rows = sorted(packed.items())
+    yield "rollups_day_hours", [(*key, day_hours.stored_counts("sqlite", c)) for key, c in rows]
+    # Every tap here is at no touchpoint (''): the sums over touchpoints are the same rows.
+    yield (
+        "rollups_day_hours_any",
+        [(*key[:2], *key[3:], day_hours.stored_counts("sqlite", c)) for key, c in rows],
+    )
 
 
 def _wide(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -222,6 +243,8 @@ def write(url: str, chunks: Iterable[tuple[str, list[tuple[Any, ...]]]]) -> dict
             cursor.execute("BEGIN")  # make_engine's connections are in autocommit mode
         for table, rows in chunks:
             columns = COLUMNS[table].split()
+            if engine.dialect.name == "postgresql" and table.startswith("rollups_day_hours"):
+                rows = [(*row[:-1], day_hours.as_cells(row[-1])) for row in rows]  # integer[]
             if engine.dialect.name == "postgresql":
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
                     for row in rows:

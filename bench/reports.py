@@ -51,7 +51,7 @@ from timing import p50_p95  # noqa: E402
 from server import migrations  # noqa: E402
 from server.app import create_app, freeze_startup_objects  # noqa: E402
 from server.db import dispose_engine, make_engine  # noqa: E402
-from server.store import api_keys, day_parts, rollups, schema  # noqa: E402
+from server.store import api_keys, day_hours, day_parts, rollups, schema  # noqa: E402
 from server.store.schema import (  # noqa: E402
     DAY_PARTS_KEY,
     DAY_PARTS_SUMS,
@@ -136,6 +136,11 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
         # By touchpoint, and summed over them (the `_any` twin, without the touchpoint).
         for table, cube in ((name, per_day), (f"{name}_any", per_day.sum(axis=2)[:, :, None])):
             yield table, _period_rows(table, cube, weekdays, locs, tps, staff, tail)
+    for table, cube in (
+        ("rollups_day_hours", by_hour),
+        ("rollups_day_hours_any", by_hour.sum(axis=2)[:, :, None]),
+    ):
+        yield table, _day_hours_rows(table, cube, day_iso, locs, tps, tail)
     found = np.nonzero(by_location)
     counts = by_location[found].tolist()
     yield (
@@ -145,6 +150,28 @@ def generate(answers: int, seed: int = 1) -> Iterator[tuple[str, list[tuple[Any,
             for d, i, t, v, n in zip(*(a.tolist() for a in found), counts, strict=True)
         ),
     )
+
+
+def _day_hours_rows(
+    table: str,
+    per_day: np.ndarray,
+    day_iso: list[str],
+    locs: list[str],
+    tps: list[list[str]],
+    tail: tuple[Any, ...],
+) -> list[tuple[Any, ...]]:
+    """`rollups_day_hours(_any)` rows, in key order, from counts per day, location, touchpoint
+    (one stand-in for `_any`), hour and value: every hour's counts packed in one row per day,
+    location and touchpoint that has any."""
+    cells = np.zeros((*per_day.shape[:3], 24, day_hours.WIDTH), "<i4")
+    cells[:, :, :, 8 : 8 + HOURS, 1 : 1 + VALUES] = per_day
+    found = np.nonzero(per_day.sum(axis=(3, 4)))
+    packed = cells[found].reshape(len(found[0]), -1)
+    place = not table.endswith("_any")
+    return [
+        (day_iso[d], locs[i], *([tps[i][t]] if place else []), *tail, packed[j].tobytes())
+        for j, (d, i, t) in enumerate(zip(*(a.tolist() for a in found), strict=True))
+    ]
 
 
 def _period_rows(
@@ -226,7 +253,7 @@ def _check(engine: Any) -> None:
     """The written period rollups and day parts equal a derivation from the written hourly
     rows."""
     with engine.connect() as conn:
-        tables = (*rollups.PERIOD_TABLES, rollups_day_parts)
+        tables = (*rollups.PERIOD_TABLES, rollups_day_parts, *day_hours.TABLES)
         for table in tables:
             name = table.name
             conn.exec_driver_sql(f"CREATE TEMP TABLE written_{name} AS SELECT * FROM {name}")

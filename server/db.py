@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+import numpy as np
 from flask import Flask, current_app, g
 from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -81,6 +82,12 @@ def database_url(app: Flask) -> str:
     return "sqlite:///" + os.path.join(app.instance_path, "smiletap.db")
 
 
+def add_int32_cells(stored: bytes, added: bytes) -> bytes:
+    """Two blobs of little-endian 32-bit integers of one length, added cell by cell."""
+    summed: bytes = (np.frombuffer(stored, "<i4") + np.frombuffer(added, "<i4")).tobytes()
+    return summed
+
+
 def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -92,6 +99,9 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The upsert of packed hour counts adds them cell by cell (server.store.day_hours):
+        # SQLite has no function that reads numbers out of a blob.
+        dbapi_connection.create_function("add_int32_cells", 2, add_int32_cells, deterministic=True)
 
     # Writers of this process queue on a lock of their own before asking SQLite for its
     # write lock. SQLite makes a writer that finds the lock taken sleep and retry, for 1, 2,

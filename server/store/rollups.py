@@ -10,8 +10,10 @@ Two levels, both upserted by ingest in its own transaction and recomputed by `re
   touchpoints — the same counts without survey and question, summed per whole store-local
   day, month and year (`period`, `starts_on`), one row per group, kind and scale with a
   count per answer value (`VALUE_COLUMNS`, c0..c10). A report narrowed to touchpoints, or
-  grouped by them, reads the first; every other report the second. `rollups_location` holds
-  months and years only (`TABLE_PERIODS`): its days are `rollups_day_parts`' rows.
+  grouped by them, reads the first; every other report the second. `rollups_location` and
+  `rollups_weekday_hour` hold months and years only (`TABLE_PERIODS`): the first's days are
+  `rollups_day_parts`' rows, the second's `rollups_day_hours`' (one row per day with every
+  hour's counts packed, `server.store.day_hours`).
 - `rollups_day_parts`: per location, day, touchpoint, burst, kind and scale the counts per
   value and each score's headline parts (`server.store.day_parts`).
 
@@ -38,6 +40,8 @@ from sqlalchemy import (
     Connection,
     FromClause,
     Insert,
+    Integer,
+    LargeBinary,
     Select,
     String,
     Table,
@@ -49,6 +53,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     select,
     type_coerce,
     union_all,
@@ -58,7 +63,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import BigInteger, Date
 
 from server.db import Prepared
-from server.store import bulk, day_parts, fetch_columns, fetch_tuples, retention
+from server.store import bulk, day_hours, day_parts, fetch_columns, fetch_tuples, retention
 from server.store.filters import Filters
 from server.store.schema import (
     DAY_PARTS_KEY,
@@ -92,8 +97,13 @@ PERIOD_TABLES = (
 
 #: The periods a table holds: `rollups_location`'s days are `rollups_day_parts`' rows (the
 #: same counts per location, day, touchpoint, burst flag, kind and scale, with c0..c10), so it
-#: keeps months and years only and its day pieces are read from there (`_source`).
-TABLE_PERIODS: dict[Table, tuple[str, ...]] = {rollups_location: ("month", "year")}
+#: keeps months and years only and its day pieces are read from there (`_source`); the
+#: weekday × hour tables' days are `rollups_day_hours`' packed rows (`_day_hours_columns`).
+TABLE_PERIODS: dict[Table, tuple[str, ...]] = {
+    rollups_location: ("month", "year"),
+    rollups_weekday_hour: ("month", "year"),
+    rollups_weekday_hour_any: ("month", "year"),
+}
 
 
 def _periods(table: Table) -> tuple[str, ...]:
@@ -200,12 +210,16 @@ def _on_conflict_add(stmt: Any, table: Table) -> Insert:
 @functools.cache
 def _sqlite_upsert(table: Table) -> Insert:
     # Built once per table: building `excluded` costs more than running the statement.
+    if table in day_hours.SQLITE_UPSERTS:  # packed cells, added by a SQL function
+        return day_hours.SQLITE_UPSERTS[table]
     return _on_conflict_add(sqlite.insert(table), table)
 
 
 @functools.cache
 def _pg_upsert(table: Table) -> Prepared:
     # INSERT … SELECT keeps the JSON array's order, so rows are still locked in key order.
+    if table in day_hours.PG_UPSERTS:  # packed cells, added element by element
+        return day_hours.PG_UPSERTS[table]
     return Prepared(_on_conflict_add(bulk.recordset_insert(table), table))
 
 
@@ -236,6 +250,7 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
                     row = derived[(period, of_day[period], *tail)] = [0] * len(VALUE_COLUMNS)
                 row[key[value_at]] += n
         work.append((table, sorted(derived.items())))
+    work += day_hours.rows(conn.dialect.name, counted)
     work.append((rollups_day_parts, day_parts.sums(counted.items())))
     _upsert_all(conn, work)
 
@@ -322,6 +337,7 @@ def derive(conn: Connection) -> None:
     conn.execute(delete(rollups_day_parts))
     columns = [*DAY_PARTS_KEY, *DAY_PARTS_SUMS]
     conn.execute(rollups_day_parts.insert().from_select(columns, day_parts.derived(rollups)))
+    day_hours.derive(conn, rollups)
 
 
 def rebuild(conn: Connection) -> int:
@@ -359,7 +375,7 @@ def differences(conn: Connection) -> int:
         total += _mismatches(conn, stored, _derived(conn.dialect.name, table, hourly))
     stored = select(*(rollups_day_parts.c[name] for name in (*DAY_PARTS_KEY, *DAY_PARTS_SUMS)))
     total += _mismatches(conn, stored, day_parts.derived(hourly))
-    return total
+    return total + day_hours.differences(conn, hourly)
 
 
 def period_end(period: str, day: date) -> date:
@@ -505,8 +521,12 @@ def _narrowed(source: Table, narrowing: Narrowing) -> list[ColumnElement[bool]]:
 
 
 def _source(table: Table, period: str) -> Table:
-    """Where a piece of `table` is read: `rollups_location`'s days from `rollups_day_parts`."""
-    return rollups_day_parts if period not in _periods(table) else table
+    """Where a piece of `table` is read: `rollups_location`'s days from `rollups_day_parts`
+    (the weekday × hour tables' days are packed: `_day_hours_columns` reads them)."""
+    if period in _periods(table):
+        return table
+    assert table not in day_hours.DAY_TABLES, "packed days are read by _day_hours_columns"
+    return rollups_day_parts
 
 
 def _piece_columns(source: Table, names: Sequence[str]) -> list[ColumnElement[Any]]:
@@ -580,6 +600,8 @@ def count_rows(conn: Connection, group_by: str, wanted: Filters) -> Sequence[Seq
 
     `wanted.touchpoint_ids` narrows to answers taken at these touchpoints (None in it: at none).
     """
+    if _reads_day_hours(group_by, wanted):
+        return _as_rows(_day_hours_columns(conn, group_by, wanted))
     query, taken_away = _count_query(group_by, wanted)
     rows: Sequence[Sequence[Any]] = fetch_tuples(conn, query)  # no SQLAlchemy row each
     if taken_away:
@@ -608,6 +630,8 @@ def count_columns(conn: Connection, group_by: str, wanted: Filters) -> CountColu
     of 15 Jan – 16 Dec by weekday × hour at 10M answers cost more than the rest of the report.
     PostgreSQL sums them itself (a hash aggregate), as its rows come as Python objects.
     """
+    if _reads_day_hours(group_by, wanted):
+        return _day_hours_columns(conn, group_by, wanted)
     in_numpy = conn.dialect.name == "sqlite"
     query, taken_away = _count_query(group_by, wanted, summed=not in_numpy)
     width = len(GROUP_COLUMNS[group_by])
@@ -633,6 +657,126 @@ def count_columns(conn: Connection, group_by: str, wanted: Filters) -> CountColu
 
 def _taken(values: list[Any], at: np.ndarray) -> list[Any]:
     return [values[i] for i in at.tolist()]
+
+
+def _as_rows(counted: CountColumns) -> list[tuple[Any, ...]]:
+    """`count_columns`' columns as `count_rows`' rows."""
+    groups = [column if isinstance(column, list) else column.tolist() for column in counted.groups]
+    values = counted.counts.T.tolist()
+    return list(zip(*groups, counted.kinds, counted.scales.tolist(), *values, strict=True))
+
+
+def _reads_day_hours(group_by: str, wanted: Filters) -> bool:
+    """Whether the read has day pieces of a weekday × hour table (packed rows)."""
+    table = _table_for(group_by, wanted.touchpoint_ids)
+    found = _found(group_by, wanted)
+    return table in day_hours.DAY_TABLES and any(period == "day" for _, period, *_ in found)
+
+
+def _day_hours_columns(conn: Connection, group_by: str, wanted: Filters) -> CountColumns:
+    """`count_columns` of a range with days of a weekday × hour table: the month and year
+    pieces' signed rows and the day pieces' packed rows (`day_hours.day_reads`), summed by
+    `day_hours.weekday_hour_sums`.
+
+    The day rows are one per location, day and kind whatever the answers; as rows per hour
+    they were most of such a report's cost, and grew with the answers until every hour of
+    every day was filled.
+
+    Both parts must come from one snapshot (a piece taken away must be the one added): on
+    SQLite they are two reads in the caller's transaction (WAL keeps its snapshot; the
+    month and year rows come column by column, `fetch_columns`, cheaper than tuples); on
+    PostgreSQL, where each statement of a READ COMMITTED transaction sees its own, one
+    UNION ALL of both.
+    """
+    table = _table_for(group_by, wanted.touchpoint_ids)
+    narrowing = _narrowing(wanted)
+    found = _found(group_by, wanted)
+    names = (*GROUP_COLUMNS[group_by], "kind", "scale")
+    source = day_hours.DAY_TABLES[table]
+
+    def where(days: Table, first: date, last: date) -> list[ColumnElement[bool]]:
+        return [days.c.local_date.between(first, last), *_narrowed(days, narrowing)]
+
+    days = [(sign, first, last) for sign, period, first, last in found if period == "day"]
+    reads = [
+        _by_touchpoint(read, source, wanted.touchpoint_ids)
+        for read in day_hours.day_reads(conn, source, days, where)
+    ]
+    packed: Select[Any] | CompoundSelect[Any] = reads[0] if len(reads) == 1 else union_all(*reads)
+    whole = [piece for piece in found if piece[1] != "day"]
+    packed_rows: Sequence[Sequence[Any]]
+    if not whole:
+        coarse, packed_rows = None, fetch_tuples(conn, packed)
+    else:
+        # One row per group, kind and scale already where `_count_query` says so.
+        keyed = {"period", "starts_on", "burst", "kind", "scale", *GROUP_COLUMNS[group_by]}
+        one_row_each = (
+            not wanted.include_burst
+            and set(_key_columns(table)) <= keyed
+            and len(whole) == 1
+            and whole[0][2] == whole[0][3]
+        )
+        rows = _signed_sums(table, whole, names, narrowing, not one_row_each, summed=False)
+        if conn.dialect.name == "sqlite":
+            coarse = _coarse(fetch_columns(conn, rows), len(names))
+            packed_rows = fetch_tuples(conn, packed)
+        else:
+            coarse, packed_rows = _coarse_and_packed(conn, rows, packed, group_by)
+    groups, kinds, scales, counts = day_hours.weekday_hour_sums(
+        conn.dialect.name, coarse, packed_rows
+    )
+    return CountColumns(groups, kinds, scales, counts)
+
+
+def _coarse(columns: list[Any], width: int) -> day_hours.Coarse:
+    """Columns of month and year rows (group columns, kind, scale, c0..c10) as
+    `day_hours.weekday_hour_sums` takes them."""
+    locations, weekdays, hours, kinds, scales = columns[:width]
+    counts = np.stack(columns[width:], axis=1) if len(kinds) else np.zeros((0, len(VALUE_COLUMNS)))
+    return locations, weekdays, hours, kinds, scales, counts.astype(np.int64)
+
+
+def _coarse_and_packed(
+    conn: Connection,
+    rows: Select[Any] | CompoundSelect[Any],
+    packed: Select[Any] | CompoundSelect[Any],
+    group_by: str,
+) -> tuple[day_hours.Coarse, list[Sequence[Any]]]:
+    """PostgreSQL: month and year rows and packed day rows in one statement, NULLs padding
+    each to the other's columns."""
+    c, p = list(rows.subquery().c), packed.subquery().c  # c: groups, kind, scale, c0..c10
+    padding: list[ColumnElement[Any]] = [
+        cast(null(), String).label("local_date"),
+        cast(null(), Integer).label("sign"),
+        cast(null(), LargeBinary).label("counts"),
+    ]
+    query = union_all(
+        select(*c, *padding),
+        select(
+            p.location_id,
+            *(cast(null(), Integer) for _ in GROUP_COLUMNS[group_by][1:]),
+            p.kind,
+            p.scale,
+            *(cast(null(), BigInteger) for _ in VALUE_COLUMNS),
+            p.local_date,
+            p.sign,
+            p.counts,
+        ),
+    )
+    width = len(GROUP_COLUMNS[group_by]) + 2
+    coarse: list[Sequence[Any]] = []
+    packed_rows: list[Sequence[Any]] = []
+    for row in fetch_tuples(conn, query):
+        if row[-1] is None:
+            coarse.append(row[:-3])
+        else:
+            packed_rows.append((row[0], *row[width - 2 : width], *row[-3:]))
+    columns = list(zip(*coarse, strict=True)) or [()] * (width + len(VALUE_COLUMNS))
+    found = [
+        list(column) if i in (0, width - 2) else np.array(column, np.int64)
+        for i, column in enumerate(columns)
+    ]
+    return _coarse(found, width), packed_rows
 
 
 def key_ids(
@@ -693,17 +837,11 @@ def _count_query(
 ) -> tuple[Select[Any] | CompoundSelect[Any], bool]:
     """The read of `count_rows`, and whether it takes pieces away (a range not made of whole
     periods); not `summed`: several pieces' signed rows, unsummed (`_signed_sums`)."""
-    day_from, day_to, include_burst = wanted.day_from, wanted.day_to, wanted.include_burst
+    include_burst = wanted.include_burst
     table = _table_for(group_by, wanted.touchpoint_ids)
     names = (*GROUP_COLUMNS[group_by], "kind", "scale")
-    found: list[Piece] = (
-        [(1, "day", day_from, day_to)] if group_by == "day" else pieces(day_from, day_to)
-    )
-    narrowing: Narrowing = (
-        wanted.location_ids,
-        None if include_burst else False,
-        wanted.touchpoint_ids,
-    )
+    found = _found(group_by, wanted)
+    narrowing = _narrowing(wanted)
     # Without burst taps, a row is one group, kind and scale when the key's other columns
     # are grouped by and the piece is one period (or grouped by day): a year by weekday ×
     # hour is then 4,900 rows read as they are, with no sort to sum them.
@@ -716,6 +854,18 @@ def _count_query(
     )
     query = _signed_sums(table, found, names, narrowing, not one_row_each, summed)
     return query, any(sign < 0 for sign, *_ in found)
+
+
+def _found(group_by: str, wanted: Filters) -> list[Piece]:
+    """The signed pieces a report reads (by day: the days themselves)."""
+    if group_by == "day":
+        return [(1, "day", wanted.day_from, wanted.day_to)]
+    return pieces(wanted.day_from, wanted.day_to)
+
+
+def _narrowing(wanted: Filters) -> Narrowing:
+    burst = None if wanted.include_burst else False
+    return wanted.location_ids, burst, wanted.touchpoint_ids
 
 
 def counts(conn: Connection, group_by: str, wanted: Filters) -> list[dict[str, Any]]:

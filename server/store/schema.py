@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
@@ -359,6 +361,44 @@ rollups_day_parts = Table(
     Index("ix_rollups_day_parts_touchpoint", "touchpoint_id", "local_date"),
     sqlite_with_rowid=False,
 )
+
+# The count of each answer value 0..10 at each store-local hour of a day (migration 0022), one
+# row per day, location, touchpoint, burst flag, kind and scale: `rollups_weekday_hour`'s days
+# (server/store/day_hours.py), and `…_any` the same summed over the touchpoints. A row holds
+# every hour's counts, so a range's partial months read one row per location and day however
+# many of its hours were answered: as hour rows they grew with the answers until every hour
+# of every day was filled (~11,000 rows at 100k answers a year, 25,200 at 10M).
+DAY_HOURS_KEY = ("local_date", "location_id", "touchpoint_id", "burst", "kind", "scale")
+#: Hours × answer values, packed hour by hour: the count of value v at hour h is cell
+#: 11 h + v, a 32-bit integer (SQLite: little-endian in a blob; PostgreSQL: an integer[]).
+DAY_HOURS_CELLS = 24 * 11
+DayHourCounts = LargeBinary().with_variant(postgresql.ARRAY(Integer), "postgresql")
+
+
+def _day_hours(name: str, touchpoint: bool = True) -> Table:
+    place = [Column("touchpoint_id", String(64), nullable=False)] if touchpoint else []
+    key = [name for name in DAY_HOURS_KEY if touchpoint or name != "touchpoint_id"]
+    return Table(
+        name,
+        metadata,
+        Column("local_date", Date, nullable=False),
+        Column("location_id", String(64), nullable=False),
+        *place,  # '' when at no touchpoint
+        Column("burst", Boolean, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("scale", Integer, nullable=False),
+        Column("counts", DayHourCounts, nullable=False),
+        PrimaryKeyConstraint(*key, name=f"pk_{name}"),
+        # Narrowed to touchpoints, a report reads its days through this index, as the period
+        # tables' (`rollups._by_touchpoint`).
+        *([Index(f"ix_{name}_touchpoint", "touchpoint_id", "local_date")] if touchpoint else []),
+        # With a rowid (unlike the other rollups): a row is ~1.1 kB, more than a WITHOUT ROWID
+        # table keeps on its b-tree page (~1 kB), which would give each row an overflow page.
+    )
+
+
+rollups_day_hours = _day_hours("rollups_day_hours")
+rollups_day_hours_any = _day_hours("rollups_day_hours_any", touchpoint=False)
 
 # Dashboard users (migration 0003_dashboard_users).
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, text
 from server import migrations
 from server.db import make_engine
 from server.scores import build_groups, groups_json, score_groups
-from server.store import rollups
+from server.store import day_hours, rollups
 from server.store.filters import Filters
 from server.store.schema import rollups as hourly
 from server.store.schema import rollups_day_parts
@@ -100,7 +100,7 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
     engine = make_engine(database_url)
 
     @settings(
-        max_examples=60,
+        max_examples=90,
         deadline=None,
         derandomize=True,
         database=None,
@@ -109,7 +109,8 @@ def test_period_reports_equal_hourly_reports(smiletap: Smiletap, runner, databas
     @given(
         st.dates(FIRST_DAY, LAST_DAY),
         st.integers(0, 400),
-        st.sampled_from(sorted(rollups.GROUP_COLUMNS)),
+        # weekday_hour thrice: its ranges with partial months read packed days (migration 0022).
+        st.sampled_from([*sorted(rollups.GROUP_COLUMNS), "weekday_hour", "weekday_hour"]),
         st.booleans(),
         st.sampled_from([None, locations[:1], locations[1:], locations]),
         st.sampled_from([None, [None], doors[:1], [doors[1], None], doors]),
@@ -217,9 +218,11 @@ def test_migration_fills_period_rollups_from_hourly(tmp_path) -> None:
                     )
                 )
             )  # fmt: skip
+            command.upgrade(config, "0021")  # weekday × hour day rows, not packed (0022)
+            unpacked = _weekday_hour_rows(conn)
         migrations.upgrade(engine)
         with engine.begin() as conn:
-            tables = (*rollups.PERIOD_TABLES, rollups_day_parts)
+            tables = (*rollups.PERIOD_TABLES, rollups_day_parts, *day_hours.TABLES)
             migrated = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
             rollups.derive(conn)
             derived = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
@@ -229,5 +232,20 @@ def test_migration_fills_period_rollups_from_hourly(tmp_path) -> None:
         of_l = [row for row in migrated["rollups_location_any"] if row[2] == "L"]
         assert len(of_l) == 3 + 3 + 2  # days, months, year; × burst flag
         assert len(migrated["rollups_day_parts"]) == 3 + 7  # L: 2 days, 1 burst; M: 7 scales
+        assert len(migrated["rollups_day_hours_any"]) == 3 + 7  # the same keys, packed
+        assert not any(row[0] == "day" for row in migrated["rollups_weekday_hour_any"])
+        # And back: the packed days unpacked into the rows they were.
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0021")
+            assert _weekday_hour_rows(conn) == unpacked
     finally:
         engine.dispose()
+
+
+def _weekday_hour_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    found = {}
+    for name in ("rollups_weekday_hour", "rollups_weekday_hour_any"):
+        found[name] = sorted(tuple(row) for row in conn.execute(text(f"SELECT * FROM {name}")))
+    assert any(row[0] == "day" for row in found["rollups_weekday_hour_any"])
+    return found

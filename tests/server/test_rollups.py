@@ -10,12 +10,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.db import make_engine
-from server.store import rollups
+from server.store import day_hours, rollups
 from server.store.schema import rollups as rollups_table
-from server.store.schema import rollups_day_parts
+from server.store.schema import rollups_day_hours_any, rollups_day_parts
 from tests.server.conftest import Kiosk, Smiletap
 
 # Around the 2026 DST changes of Europe (29 Mar, 25 Oct) and the USA (8 Mar, 1 Nov).
@@ -61,7 +61,7 @@ def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
     """Every rollup table's rows (hourly, per period, day parts), in key order."""
     found = {}
     with engine.connect() as conn:
-        for table in (rollups_table, *rollups.PERIOD_TABLES, rollups_day_parts):
+        for table in (rollups_table, *rollups.PERIOD_TABLES, rollups_day_parts, *day_hours.TABLES):
             query = select(table).order_by(*table.primary_key.columns)
             found[table.name] = [tuple(row) for row in conn.execute(query)]
     return found
@@ -149,3 +149,29 @@ def test_rollups_equal_rebuild(smiletap: Smiletap, runner, database_url) -> None
     # The plans reached every path that touches (or must not touch) the rollups.
     for outcome in ("accepted", "duplicate", "id_conflict", "value_out_of_range", "unknown_staff"):
         assert outcomes[outcome] > 0, outcomes
+
+
+def test_check_finds_one_changed_hour_count(smiletap: Smiletap, database_url) -> None:
+    """A packed day row (`day_hours`) differing in one hour's count of one value is found by
+    the check, and the rebuild puts it back as ingest counted it."""
+    kiosk = smiletap.setup()
+    tap = datetime(2026, 3, 4, 10, 30, tzinfo=UTC).isoformat()
+    assert kiosk.submit([kiosk.item(v, tapped_at=tap) for v in (2, 4, 4)]).status_code == 200
+    engine = make_engine(database_url)
+    try:
+        counted = _snapshot(engine)
+        table = rollups_day_hours_any
+        with engine.begin() as conn:
+            assert rollups.differences(conn) == 0
+            [stored] = conn.execute(select(table.c.counts)).scalars()
+            cells = day_hours.as_cells(stored)
+            assert sum(cells) == 3 and cells.count(0) == len(cells) - 2  # values 2 and 4
+            cells[cells.index(1)] = 0  # one answer fewer, in the hour and value it was at
+            changed = day_hours.stored_counts(conn.dialect.name, cells)
+            conn.execute(update(table).values(counts=changed))
+            assert rollups.differences(conn) == 1
+            rollups.rebuild(conn)
+            assert rollups.differences(conn) == 0
+        assert _snapshot(engine) == counted
+    finally:
+        engine.dispose()
