@@ -66,12 +66,17 @@ def sums(counted: Iterable[tuple[tuple[Any, ...], int]]) -> list[tuple[tuple[Any
     """`parts` as (key, sums) pairs: each row's DAY_PARTS_KEY values, then its DAY_PARTS_SUMS."""
     found: dict[tuple[Any, ...], list[int]] = {}
     for key, n in counted:
-        day_key = tuple(key[i] for i in _KEY_AT)
-        row = found.get(day_key)
+        row = found.get(day_key(key))
         if row is None:
-            found[day_key] = row = [0] * len(DAY_PARTS_SUMS)
+            found[day_key(key)] = row = [0] * len(DAY_PARTS_SUMS)
         row[key[_VALUE_AT]] += n
     return sorted(found.items())
+
+
+def day_key(hourly: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The DAY_PARTS_KEY values of the row an hourly rollup key (with or without its value)
+    counts in."""
+    return tuple(hourly[i] for i in _KEY_AT)
 
 
 def derived(rows: FromClause) -> Select[Any]:

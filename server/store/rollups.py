@@ -229,30 +229,47 @@ def add(conn: Connection, keys: Iterable[RollupKey]) -> None:
     counted = Counter(keys)
     if not counted:
         return
-    work: list[tuple[Table, Sequence[tuple[RollupKey, Sequence[int]]]]] = [
-        (rollups, sorted((key, (n,)) for key, n in counted.items()))
-    ]
-    day_at, value_at = ROLLUP_KEY.index("local_date"), ROLLUP_KEY.index("value")
-    starts = {
-        day: {period: period_start(period, day) for period in ROLLUP_PERIODS}
-        for day in {key[day_at] for key in counted}
-    }
-    for table in PERIOD_TABLES:
-        positions = _positions(table)
-        periods = _periods(table)
-        derived: dict[RollupKey, list[int]] = {}
-        for key, n in counted.items():
-            tail = tuple(key[i] for i in positions)
-            of_day = starts[key[day_at]]
-            for period in periods:
-                row = derived.get((period, of_day[period], *tail))
+    value_at = ROLLUP_KEY.index("value")
+    width = len(VALUE_COLUMNS)
+    derived: list[dict[RollupKey, list[int]]] = [{} for _ in _DERIVED_TABLES]
+    for key, n in counted.items():
+        value = key[value_at]
+        for rows, of_table in zip(derived, _derived_keys(key[:value_at]), strict=True):
+            for row_key in of_table:
+                row = rows.get(row_key)
                 if row is None:
-                    row = derived[(period, of_day[period], *tail)] = [0] * len(VALUE_COLUMNS)
-                row[key[value_at]] += n
-        work.append((table, sorted(derived.items())))
-    work += day_hours.rows(conn.dialect.name, counted)
-    work.append((rollups_day_parts, day_parts.sums(counted.items())))
-    _upsert_all(conn, work)
+                    row = rows[row_key] = [0] * width
+                row[value] += n
+    hourly = sorted((key, (n,)) for key, n in counted.items())
+    work = [
+        (table, sorted(rows.items())) for table, rows in zip(_DERIVED_TABLES, derived, strict=True)
+    ]
+    # The tables in a fixed order (the day-hour tables before the day parts, as before).
+    packed = day_hours.rows(conn.dialect.name, counted)
+    _upsert_all(conn, [(rollups, hourly), *work[:-1], *packed, work[-1]])
+
+
+#: The tables an hourly count is added to besides `rollups` and the packed day-hour tables.
+_DERIVED_TABLES = (*PERIOD_TABLES, rollups_day_parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _derived_keys(hourly: RollupKey) -> tuple[tuple[RollupKey, ...], ...]:
+    """For an hourly key without its value, the key of each row it counts in, per table of
+    `_DERIVED_TABLES`: a period table's day, month and year rows (`_periods`), the day-parts
+    row. The answer's value picks the column (c0..c10) it counts in.
+
+    Kept for the last few thousand keys: an upload's taps share their hours with the
+    uploads before it, and working the keys out cost more than adding to them."""
+    day = hourly[ROLLUP_KEY.index("local_date")]
+    found = []
+    for table in PERIOD_TABLES:
+        tail = tuple(hourly[i] for i in _positions(table))
+        found.append(
+            tuple((period, period_start(period, day), *tail) for period in _periods(table))
+        )
+    found.append((day_parts.day_key(hourly),))
+    return tuple(found)
 
 
 def _recomputed(kept_from: date | None = None) -> Select[Any]:
