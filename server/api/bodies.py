@@ -86,14 +86,28 @@ def _check_times(value: Any, path: tuple[Any, ...]) -> None:
     """`_check_values` restricted to timestamps, visiting only what can hold one."""
     _check_time(value, path)
     if isinstance(value, BaseModel):
-        for name in _fields_with_times(type(value)):
-            _check_times(getattr(value, name), (*path, name))
+        _check_model_times(value, path)
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_times(item, (*path, key))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _check_times(item, (*path, i))
+            if isinstance(item, BaseModel):  # a batch's items: no call to find that out
+                _check_model_times(item, (*path, i))
+            else:
+                _check_times(item, (*path, i))
+
+
+def _check_model_times(model: BaseModel, path: tuple[Any, ...]) -> None:
+    """`_check_times` of a model's fields; a timestamp field checked here, without a call
+    (a batch's tap times: 500 a request)."""
+    for name in _fields_with_times(type(model)):
+        value = getattr(model, name)
+        if isinstance(value, datetime):
+            if not MIN_YEAR <= value.year <= MAX_YEAR:
+                _check_time(value, (*path, name))  # raises
+        elif value is not None:
+            _check_times(value, (*path, name))
 
 
 @cache
