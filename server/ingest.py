@@ -58,7 +58,7 @@ _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure
 
 
 class ItemRejectedError(Exception):
-    """Why one submission cannot be stored, and the field at fault."""
+    """Why one submission cannot be stored, and the field at fault within it."""
 
     def __init__(self, reason: RejectReason, field: str) -> None:
         super().__init__(reason)
@@ -189,54 +189,54 @@ def _rules(survey: Survey) -> dict[str, _Rules]:
     return found
 
 
-def _touchpoint(device: dict[str, Any], item: Submission, at: str, lookups: _Lookups) -> str | None:
+def _touchpoint(device: dict[str, Any], item: Submission, lookups: _Lookups) -> str | None:
     """The touchpoint the tap was taken at: the one sent (null: none), else the device's."""
     if "touchpoint_id" not in item.model_fields_set:
         return device.get("touchpoint_id")
     if item.touchpoint_id is None:
         return None
     if lookups.touchpoint_location(item.touchpoint_id) != item.location_id:
-        raise ItemRejectedError("unknown_touchpoint", f"{at}.touchpoint_id")
+        raise ItemRejectedError("unknown_touchpoint", "touchpoint_id")
     return item.touchpoint_id
 
 
 def _check(
-    device: dict[str, Any], item: Submission, at: str, lookups: _Lookups
+    device: dict[str, Any], item: Submission, lookups: _Lookups
 ) -> tuple[list[Question], str | None]:
     """The question of each answer, in order, and the touchpoint; a ItemRejectedError when the item
-    cannot be stored."""
+    cannot be stored, its field named within the item (`decide` puts the item's place before
+    it: the text is made only for a rejection)."""
     if item.location_id != device["location_id"]:
-        raise ItemRejectedError("location_mismatch", f"{at}.location_id")
-    touchpoint_id = _touchpoint(device, item, at, lookups)
+        raise ItemRejectedError("location_mismatch", "location_id")
+    touchpoint_id = _touchpoint(device, item, lookups)
     rules = None
     if 1 <= item.survey_version <= MAX_DB_INT:
         rules = lookups.questions(item.survey_id, item.survey_version)
     if rules is None:
-        raise ItemRejectedError("unknown_survey_version", f"{at}.survey_version")
+        raise ItemRejectedError("unknown_survey_version", "survey_version")
     if not lookups.ever_assigned(item.location_id, item.survey_id):
-        raise ItemRejectedError("survey_not_assigned", f"{at}.survey_id")
+        raise ItemRejectedError("survey_not_assigned", "survey_id")
     if item.staff_id is not None and not lookups.staff_at(item.location_id, item.staff_id):
-        raise ItemRejectedError("unknown_staff", f"{at}.staff_id")
+        raise ItemRejectedError("unknown_staff", "staff_id")
     asked: list[Question] = []
     seen: set[str] = set()
     for j, answer in enumerate(item.answers):
-        where = f"{at}.answers[{j}]"
         rule = rules.get(answer.question_id)
         if rule is None:
-            raise ItemRejectedError("unknown_question", f"{where}.question_id")
+            raise ItemRejectedError("unknown_question", f"answers[{j}].question_id")
         if answer.question_id in seen:
-            raise ItemRejectedError("duplicate_question", f"{where}.question_id")
+            raise ItemRejectedError("duplicate_question", f"answers[{j}].question_id")
         seen.add(answer.question_id)
         if answer.value not in rule.values:
-            raise ItemRejectedError("value_out_of_range", f"{where}.value")
+            raise ItemRejectedError("value_out_of_range", f"answers[{j}].value")
         for k, reason in enumerate(answer.reasons):
             if reason not in rule.reasons:
-                raise ItemRejectedError("unknown_reason", f"{where}.reasons[{k}]")
+                raise ItemRejectedError("unknown_reason", f"answers[{j}].reasons[{k}]")
         follow_up = rule.question.follow_up
         if answer.reasons and follow_up is not None and answer.value > follow_up.when_at_most:
-            raise ItemRejectedError("reasons_not_allowed", f"{where}.reasons")
+            raise ItemRejectedError("reasons_not_allowed", f"answers[{j}].reasons")
         if answer.comment is not None and not rule.question.comment:
-            raise ItemRejectedError("comment_not_allowed", f"{where}.comment")
+            raise ItemRejectedError("comment_not_allowed", f"answers[{j}].comment")
         asked.append(rule.question)
     return asked, touchpoint_id
 
@@ -258,13 +258,14 @@ def _rows(
     item: Submission,
     questions: list[Question],
     touchpoint_id: str | None,
-    timing: dict[str, Any],
+    timing: tuple[datetime, float, datetime, str],
     content: tuple[str, str],
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[rollups.RollupKey]]:
     """The submission's row and its answers' rows (values in `_SUBMISSION_ROW` and
-    `_ANSWER_ROW` order), and the hourly rollup key of each answer."""
-    effective_at = timing["effective_at"]
-    parts = local_parts(effective_at, timing["timezone"])
+    `_ANSWER_ROW` order), and the hourly rollup key of each answer. `timing`: the time
+    received, the tap's skew, its effective time and the location's time zone."""
+    received_at, skew_s, effective_at, timezone = timing
+    parts = local_parts(effective_at, timezone)
     burst = "burst" in item.flags
     payload, digest = content
     sid, location_id, survey_id, version = (
@@ -272,7 +273,7 @@ def _rows(
     )  # fmt: skip
     row = (
         sid, device["id"], location_id, survey_id, version, item.staff_id, touchpoint_id,
-        item.language, item.tapped_at, timing["received_at"], timing["skew_s"], effective_at,
+        item.language, item.tapped_at, received_at, skew_s, effective_at,
         parts.date, parts.weekday, parts.hour, burst, digest, payload,
     )  # fmt: skip
     answer_rows, keys = [], []
@@ -395,37 +396,35 @@ def decide(
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
     for i in sorted(range(len(items)), key=lambda i: items[i].id):
         item = items[i]
-        at = f"submissions[{i}]"
         earlier = new.get(item.id)
         if earlier is not None:  # the same id twice in this batch: judged as a resend
             first_payload, first_digest = contents[earlier[0]]
             first = {"content_hash": first_digest, "payload": first_payload}
-            known = _known(decided.conflicts, item, contents[i], at, first)
+            known = _known(decided.conflicts, item, contents[i], f"submissions[{i}]", first)
             assert known is not None  # given a stored row, `_known` always decides
             results[i] = known
             continue
-        known = _known(
-            decided.conflicts, item, contents[i], at, stored.get(item.id), unmasked.get(i)
-        )
-        if known is not None:
+        found = stored.get(item.id)
+        if found is not None:
+            at = f"submissions[{i}]"
+            known = _known(decided.conflicts, item, contents[i], at, found, unmasked.get(i))
+            assert known is not None  # given a stored row, `_known` always decides
             results[i] = known
             continue
         try:
-            questions, touchpoint_id = _check(device, item, at, lookups)
+            questions, touchpoint_id = _check(device, item, lookups)
         except ItemRejectedError as rejection:
             results[i] = SubmissionResult(
-                id=item.id, status="rejected", reason=rejection.reason, field=rejection.field
+                id=item.id,
+                status="rejected",
+                reason=rejection.reason,
+                field=f"submissions[{i}].{rejection.field}",
             )
             continue
         tap_skew, effective_at = corrected_tap_time(
             item.tapped_at, received_at, skew, item.age_s, skew_threshold_s
         )
-        timing = {
-            "received_at": received_at,
-            "skew_s": tap_skew,
-            "effective_at": effective_at,
-            "timezone": timezone,
-        }
+        timing = (received_at, tap_skew, effective_at, timezone)
         row, answer_rows, keys = _rows(device, item, questions, touchpoint_id, timing, contents[i])
         new[item.id] = (i, row, answer_rows, keys)
     return decided
