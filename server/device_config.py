@@ -31,12 +31,33 @@ def kiosk_settings(settings: Settings) -> dict[str, int]:
 
 
 def etag(device: Mapping[str, Any], config_stamp: str, settings: Settings) -> str:
-    """The config's ETag: changes whenever anything /config sends for this device does."""
+    """The config's ETag: changes whenever anything /config sends for this device does.
+
+    A function of its inputs only, which every call reads anew from the database, so its
+    answers are kept (`_ETAGS`): a steady kiosk's config checks and heartbeats ask for the
+    same one again and again, and the JSON and hash cost about as much as the token look-up.
+    """
+    kiosk = kiosk_settings(settings)
+    key = (device["id"], device["name"], device["location_id"], config_stamp, *kiosk.values())
+    found = _ETAGS.get(key)
+    if found is None:
+        if len(_ETAGS) >= _ETAGS_MAX:
+            _ETAGS.clear()
+        found = _ETAGS[key] = _etag(device, config_stamp, kiosk)
+    return found
+
+
+#: ETags by everything they are made of (`etag`), at most `_ETAGS_MAX` (a fleet's devices).
+_ETAGS: dict[tuple[Any, ...], str] = {}
+_ETAGS_MAX = 10_000
+
+
+def _etag(device: Mapping[str, Any], config_stamp: str, kiosk: dict[str, int]) -> str:
     parts = {
         "device": [device["id"], device["name"], device["location_id"]],
         "config_stamp": config_stamp,
         # Kiosk settings come from the process's settings: a restart with new ones changes them.
-        "kiosk": kiosk_settings(settings),
+        "kiosk": kiosk,
     }
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -108,7 +108,9 @@ def init_app(app: Flask) -> None:
         # gunicorn discards at most 64 KiB of an unread body and then closes the connection
         # while the client, or nginx, is still sending; nginx then answers 502, and the kiosk
         # takes a refusal for an outage. Reading the rest (at most the body limit) keeps the
-        # answer the client's to read.
+        # answer the client's to read. No Content-Length (a GET, most device calls): no body.
+        if not request.environ.get("CONTENT_LENGTH"):
+            return response
         length = request.content_length
         limit = request.max_content_length
         if length and (limit is None or length <= limit):

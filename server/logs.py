@@ -126,8 +126,13 @@ def new_request_id() -> str:
     return _REQUEST_IDS.next()
 
 
+#: `X-Request-Id` as the WSGI environ names it: read there, not through `request.headers`
+#: (whose look-up of a missing header raises and catches a KeyError on every device call).
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
+
+
 def _take_request_id() -> None:
-    given = request.headers.get(HEADER, "")
+    given = request.environ.get(_ENVIRON_KEY, "")
     g.request_id = given if given and SANE_ID.match(given) else new_request_id()
 
 

@@ -6,7 +6,7 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, make_response, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
@@ -72,7 +72,8 @@ def config() -> Response:
     _note_contact(conn, device)
     etag = device_config.current_etag(device, settings)
     if request.if_none_match.contains(etag):
-        response = make_response("", 304)
+        # What `make_response("", 304)` makes, without its dispatch on the value's type.
+        response = current_app.response_class("", status=304)
     else:
         with reading(conn):
             body = device_config.build(conn, device, settings)

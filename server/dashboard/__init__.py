@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, Request, Response, redirect, url_for
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from server import settings
 from server.dashboard import access
@@ -26,14 +26,24 @@ CSP = (
 
 def _csp() -> str:
     # Signing out sends the browser from the sign-out form on to the single sign-on
-    # provider's sign-out page: browsers hold that redirect to form-action too.
+    # provider's sign-out page: browsers hold that redirect to form-action too. Kept with the
+    # app's settings it was made from (a 304 is text/html too, so every config check asked).
     from flask import current_app
 
     from server.dashboard.sso import provider_origin
 
-    origin = provider_origin(current_app)
-    return CSP.replace("form-action 'self'", f"form-action 'self' {origin}") if origin else CSP
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    made_from = settings.of(app)
+    kept = app.extensions.get(_CSP_KEY)
+    if kept is not None and kept[0] is made_from:
+        return kept[1]  # type: ignore[no-any-return]
+    origin = provider_origin(app)
+    csp = CSP.replace("form-action 'self'", f"form-action 'self' {origin}") if origin else CSP
+    app.extensions[_CSP_KEY] = (made_from, csp)
+    return csp
 
+
+_CSP_KEY = "smiletap_csp"
 
 #: Set on every response that has none of its own.
 _ALWAYS = (
@@ -41,6 +51,7 @@ _ALWAYS = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
 )
+_ALWAYS_LOWER = tuple((name.lower(), name, value) for name, value in _ALWAYS)
 
 
 def _security_headers(response: Response) -> Response:
@@ -48,11 +59,11 @@ def _security_headers(response: Response) -> Response:
     # One pass over the headers instead of a search per `setdefault` (each set searched
     # the list twice): these ran on every device call, whose answers set none of them.
     present = {name.lower() for name, _value in headers.items()}
-    for name, value in _ALWAYS:
-        if name.lower() not in present:
+    for lower, name, value in _ALWAYS_LOWER:
+        if lower not in present:
             headers.add(name, value)
-    if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", _csp())
+    if response.mimetype == "text/html" and "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _csp())
     from flask import g
 
     if g.get("user") is not None:
@@ -77,6 +88,13 @@ class _SessionInterface(SecureCookieSessionInterface):
         if app.secret_key and not request.environ.get("HTTP_COOKIE"):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # Untouched and empty (every device call): Flask would set no cookie and no Vary,
+        # after reading seven cookie settings from the config first.
+        if not session and not session.accessed and not session.modified:
+            return
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:

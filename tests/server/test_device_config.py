@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select, update
 
+from server import device_config
 from server.app import create_app
+from server.dashboard import CSP
 from server.db import dispose_engine, get_engine
+from server.settings import current
 from server.store import as_utc, locations
 from server.store.schema import devices
 from shared.clock import utcnow
@@ -83,6 +87,49 @@ def test_etag_304_and_change_on_update(smiletap: Smiletap, runner) -> None:
     assert fresh.json["etag"] != etag
     assert fresh.json["survey"]["version"] == 2
     assert fresh.json["survey"]["thank_you"]["en"] == "Thank you!"
+
+
+def test_a_304_carries_exactly_these_headers(smiletap: Smiletap) -> None:
+    # The device calls' hooks were trimmed for speed; what the kiosk receives must not change.
+    kiosk = smiletap.setup()
+    etag = kiosk.get("/api/v1/config").json["etag"]
+    again = kiosk.get(
+        "/api/v1/config", headers={"If-None-Match": f'"{etag}"', "X-Request-Id": "r1"}
+    )
+    assert again.status_code == 304
+    assert list(again.headers.items()) == [
+        ("ETag", f'"{etag}"'),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Content-Security-Policy", CSP),
+        ("X-Request-Id", "r1"),
+    ]
+    beat = _heartbeat(kiosk)
+    assert [name for name, _value in beat.headers.items()] == [
+        "Content-Type",
+        "Content-Length",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        "X-Request-Id",
+    ]
+
+
+def test_a_kept_etag_is_the_one_computed_anew(smiletap: Smiletap, app: Flask) -> None:
+    kiosk = smiletap.setup()
+    device = {"id": kiosk.device_id, "name": "Front door", "location_id": kiosk.location_id}
+    with app.app_context():
+        settings = current()
+        first = device_config.etag(device, "stamp-1", settings)
+        assert device_config.etag(device, "stamp-1", settings) == first  # kept
+        assert first == device_config._etag(
+            device, "stamp-1", device_config.kiosk_settings(settings)
+        )
+        assert device_config.etag({**device, "name": "Back door"}, "stamp-1", settings) != first
+        assert device_config.etag(device, "stamp-2", settings) != first
+        longer = replace(settings, idle_reset_s=settings.idle_reset_s + 1)
+        assert device_config.etag(device, "stamp-1", longer) != first
 
 
 def test_etag_changes_with_staff(smiletap: Smiletap, runner) -> None:
