@@ -74,7 +74,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def count_submissions(results: list[Any]) -> None:
-    """Count one batch's results (`SubmissionResult`s)."""
+    """Count one batch's results (`ingest.ItemResult`s)."""
     counted = collections.Counter((result.status, result.reason or "") for result in results)
     for (status, reason), n in counted.items():  # one label look-up per kind, not per item
         SUBMISSIONS.labels(result=status, reason=reason).inc(n)

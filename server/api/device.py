@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
 from server import device_config, metrics
@@ -15,17 +14,14 @@ from server.api.bodies import parse_body
 from server.auth import require_device
 from server.db import get_db, read_once, reading
 from server.errors import ApiError
-from server.ingest import Decided, decide, store
+from server.ingest import Decided, ItemResult, decide, store
 from server.json_response import json_response
 from server.settings import current
 from server.store import contacts, devices, enroll_limits, no_collection
 from shared.clock import measured_skew, to_rfc3339, utcnow
-from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch, SubmissionResult
+from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch
 
 bp = Blueprint("device", __name__, url_prefix="/api/v1")
-
-#: Dumps a batch's results in one call instead of one per result.
-_RESULTS = TypeAdapter(list[SubmissionResult])
 
 
 @bp.post("/enroll")
@@ -129,7 +125,7 @@ def submit() -> Response:
     return json_response(
         {
             "server_time": to_rfc3339(utcnow()),
-            "results": _RESULTS.dump_python(results, mode="json"),
+            "results": [result._asdict() for result in results],  # SubmissionResult's form
         }
     )
 
@@ -140,7 +136,7 @@ def _store(
     decided: Decided,
     contact_skew: float | None,
     received_at: datetime,
-) -> list[SubmissionResult]:
+) -> list[ItemResult]:
     """Store the batch, and the contact with its skew when one is given (due or news)."""
     results = store(conn, decided)
     if contact_skew is not None:

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta, timezone
 
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from server.db import get_engine, reading
@@ -14,7 +15,7 @@ from server.ingest import decide, store
 from server.store import as_utc, devices, rollups
 from server.store.schema import answers, id_conflicts, submissions
 from shared.clock import utcnow
-from shared.protocol import SubmissionBatch
+from shared.protocol import SubmissionBatch, SubmissionResult
 from tests.server.conftest import Smiletap
 
 
@@ -210,6 +211,33 @@ def test_results_in_request_order(smiletap: Smiletap) -> None:
     assert [r["status"] for r in results] == [
         "rejected" if v % 3 == 0 else "accepted" for v in range(30)
     ]
+
+
+def test_results_are_the_protocol_models_bytes(smiletap: Smiletap) -> None:
+    """Results are made without a `SubmissionResult` each: the body is byte for byte what the
+    models dumped give, for every status."""
+    kiosk = smiletap.setup()
+    stored = kiosk.item()
+    kiosk.submit([stored])
+    changed = {**stored, "answers": [{"question_id": "q1", "value": 1}]}
+    items = [stored, kiosk.item(9), kiosk.item(), changed]
+    response = kiosk.submit(items)
+    body = json.loads(response.data)
+    models = TypeAdapter(list[SubmissionResult]).validate_python(body["results"])
+    assert [(m.status, m.reason) for m in models] == [
+        ("duplicate", None),
+        ("rejected", "value_out_of_range"),
+        ("accepted", None),
+        ("rejected", "id_conflict"),
+    ]
+    expected = {
+        "server_time": body["server_time"],
+        "results": TypeAdapter(list[SubmissionResult]).dump_python(models, mode="json"),
+    }
+    assert (
+        response.data
+        == json.dumps(expected, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    )
 
 
 def test_batch_of_500_ok_and_501_refused(smiletap: Smiletap, app) -> None:
