@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -126,3 +127,14 @@ def test_bulk_converts_moments_to_utc_text() -> None:
         "1999-12-31 23:59:59.000005",
         "2026-01-02 03:04:05.600000",
     ]
+
+
+def test_json_rows_write_the_json_modules_text() -> None:
+    """`json_rows` (orjson) writes what `json` with `isoformat()` for dates and times writes:
+    aware, naive and offset times, microseconds or none, dates, floats, text beyond ASCII;
+    an integer beyond 64 bits still goes (through `json`)."""
+    for rows in [*ROWS.values(), [{"n": 2**70, "at": date(2026, 1, 2)}]]:
+        expected = json.dumps(
+            rows, ensure_ascii=False, separators=(",", ":"), default=lambda v: v.isoformat()
+        )
+        assert bulk.json_rows(rows) == expected
