@@ -249,8 +249,9 @@ def day_reads(
     ]
 
 
-def _unpacked(dialect: str, packed: list[bytes]) -> np.ndarray:
-    """Rows' cells as a rows × hours × values int64 array."""
+def _unpacked(dialect: str, packed: list[bytes], signs: Sequence[int]) -> np.ndarray:
+    """Rows' cells times their signs, as a rows × hours × values int32 array (the sums are
+    taken in int64)."""
     joined = b"".join(packed)
     if dialect == "sqlite":
         cells = np.frombuffer(joined, "<i4").reshape(len(packed), DAY_HOURS_CELLS)
@@ -260,12 +261,19 @@ def _unpacked(dialect: str, packed: list[bytes]) -> np.ndarray:
         # length (4) and value, big-endian.
         words = np.frombuffer(joined, ">i4").reshape(len(packed), 5 + 2 * DAY_HOURS_CELLS)
         cells = words[:, 6::2]
-    return cells.astype(np.int64).reshape(len(packed), HOURS, WIDTH)
+    signed = cells * np.array(signs, np.int32)[:, None]  # native int32 (a negated count fits)
+    return signed.reshape(len(packed), HOURS, WIDTH)
 
 
 #: A read's rows of month and year pieces, column by column: location ids, ISO weekdays,
 #: hours, kinds, scales, and counts (rows × values, signed).
 Coarse = tuple[list[str], np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]
+
+
+def _codes(values: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """A column's distinct values (in the order met) and each row's index among them."""
+    index = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    return list(index), np.fromiter(map(index.__getitem__, values), np.intp, len(values))
 
 
 def weekday_hour_sums(
@@ -276,41 +284,47 @@ def weekday_hour_sums(
     group columns (location ids, ISO weekdays, hours), kinds, scales and counts (rows ×
     values), for the cells with any count left (days taken away can leave none).
 
-    Summed in one dense grid of (location, kind, scale) × weekday × hour × value — a few
-    hundred thousand cells — so neither part needs sorting by key: each packed row adds its
-    day's hours to its weekday in one step.
+    Summed in a grid of every (location, kind, scale, weekday) met × hour × value, so
+    neither part needs sorting by its whole key: each packed row adds its day's hours to its
+    weekday's in one step.
     """
-    places: dict[tuple[Any, ...], int] = {}
-
-    def numbered(locations: Sequence[str], kinds: Sequence[str], scales: Sequence[int]) -> Any:
-        keys = zip(locations, kinds, scales, strict=True)
-        found = (places.setdefault(key, len(places)) for key in keys)
-        return np.fromiter(found, np.intp, len(locations))
-
+    locations: list[str] = []
+    kinds: list[str] = []
+    scales, weekdays = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    hours, counts = np.zeros(0, np.int64), np.zeros((0, WIDTH), np.int64)
     if coarse is not None:
-        locations, weekdays, hours, kinds, scales, counts = coarse
-        coarse_at = (numbered(locations, kinds, scales.tolist()), weekdays - 1, hours)
+        locations, weekday, hours, kinds, scale, counts = coarse
+        locations, kinds, scales[0], weekdays[0] = list(locations), list(kinds), scale, weekday
     if packed:
         of_row, of_kind, of_scale, days, signs, blobs = zip(*packed, strict=True)
         weekday_of = {day: _as_date(day).isoweekday() for day in set(days)}
-        # Each row's (place, weekday) as one index into the grid's place × weekday rows.
-        at = numbered(of_row, of_kind, of_scale) * 7 + [weekday_of[day] - 1 for day in days]
-        cells = _unpacked(dialect, list(blobs)) * np.array(signs, np.int64)[:, None, None]
-    grid = np.zeros((len(places), 7, HOURS, WIDTH), np.int64)
-    if coarse is not None:
-        np.add.at(grid, coarse_at, counts)
+        locations += of_row
+        kinds += of_kind
+        scales.append(np.array(of_scale, np.int64))
+        weekdays.append(np.fromiter(map(weekday_of.__getitem__, days), np.int64, len(days)))
+        cells = _unpacked(dialect, list(blobs), signs)
+    # Each row's (location, kind, scale, weekday) as one number, the weekday last.
+    location_values, location_code = _codes(locations)
+    kind_values, kind_code = _codes(kinds)
+    scale_values, scale_code = np.unique(np.concatenate(scales), return_inverse=True)
+    place = (location_code * len(kind_values) + kind_code) * len(scale_values) + scale_code
+    met, row_of = np.unique(place * 7 + np.concatenate(weekdays) - 1, return_inverse=True)
+    grid = np.zeros((len(met), HOURS, WIDTH), np.int64)
+    coarse_rows = len(hours)
+    np.add.at(grid, (row_of[:coarse_rows], hours), counts)
     if packed:
-        order = np.argsort(at, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(at[order]) != 0])
-        grid.reshape(-1, HOURS, WIDTH)[at[order][starts]] += np.add.reduceat(
-            cells[order], starts, axis=0
-        )
-    place, weekday, hour = np.nonzero(grid.any(axis=3))
-    keys = list(places)  # in number order
-    picked = [keys[p] for p in place.tolist()]
+        of_day = row_of[coarse_rows:]
+        order = np.argsort(of_day, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(of_day[order]) != 0])
+        summed = np.add.reduceat(cells[order], starts, axis=0, dtype=np.int64)
+        grid[of_day[order][starts]] += summed
+    row, hour = np.nonzero(grid.any(axis=2))
+    place, weekday = np.divmod(met[row], 7)
+    place, scale_at = np.divmod(place, len(scale_values))
+    location_at, kind_at = np.divmod(place, len(kind_values))
     return (
-        [[key[0] for key in picked], weekday + 1, hour],
-        [key[1] for key in picked],
-        np.array([key[2] for key in picked], np.int64),
-        grid[place, weekday, hour],
+        [np.array(location_values, object)[location_at].tolist(), weekday + 1, hour],
+        np.array(kind_values, object)[kind_at].tolist(),
+        scale_values[scale_at].astype(np.int64),
+        grid[row, hour],
     )
