@@ -203,13 +203,16 @@ def json_rows(rows: list[dict[str, Any]]) -> str:
 
     Written by orjson, which writes dates and times itself as `isoformat()` does (the same
     text, tests/server/test_bulk.py): `json` called back into Python for each of them, ~13 µs
-    a submission row against ~0.7. What orjson refuses (an integer beyond 64 bits) goes
-    through `json`, as before.
+    a submission row against ~0.7. Keys that are not exactly `str` (a Column's name is
+    SQLAlchemy's `quoted_name`, a subclass) cost orjson a second, slower pass; what it
+    refuses even then (an integer beyond 64 bits) goes through `json`, as before.
     """
-    try:
-        return orjson.dumps(rows, default=_iso_8601).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso_8601)
+    for option in (0, orjson.OPT_NON_STR_KEYS):
+        try:
+            return orjson.dumps(rows, default=_iso_8601, option=option).decode()
+        except orjson.JSONEncodeError:
+            continue
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_iso_8601)
 
 
 def _iso_8601(value: Any) -> str:

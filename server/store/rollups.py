@@ -138,13 +138,13 @@ GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
 # upload's rollups ask for them 13 times.
 @functools.cache
 def _key_columns(table: Table) -> tuple[str, ...]:
-    return tuple(column.name for column in table.primary_key.columns)
+    return tuple(str(column.name) for column in table.primary_key.columns)  # plain str: orjson
 
 
 @functools.cache
 def _summed_columns(table: Table) -> tuple[str, ...]:
     """The columns an upsert adds to: `count` (hourly) or c0..c10 (period tables)."""
-    return tuple(column.name for column in table.columns if not column.primary_key)
+    return tuple(str(column.name) for column in table.columns if not column.primary_key)
 
 
 @functools.cache

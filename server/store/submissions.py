@@ -89,8 +89,8 @@ _DATA_VERSION = Prepared(text("PRAGMA data_version").columns(column("data_versio
 
 #: The columns of a submission row and of an answer row, in the tables' order: the order of
 #: the values `insert_many` takes.
-SUBMISSION_COLUMNS = tuple(column.name for column in submissions.c)
-ANSWER_COLUMNS = tuple(column.name for column in answers.c)
+SUBMISSION_COLUMNS = tuple(str(column.name) for column in submissions.c)  # plain str: orjson
+ANSWER_COLUMNS = tuple(str(column.name) for column in answers.c)
 _ID_AT = SUBMISSION_COLUMNS.index("id")
 _SUBMISSION_ID_AT = ANSWER_COLUMNS.index("submission_id")
 

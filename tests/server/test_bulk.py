@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Table, create_engine, text
+from sqlalchemy.sql.elements import quoted_name
 
 from server.store import bulk
 from server.store.schema import answers, metadata, rollups, rollups_location, submissions
@@ -132,8 +133,11 @@ def test_bulk_converts_moments_to_utc_text() -> None:
 def test_json_rows_write_the_json_modules_text() -> None:
     """`json_rows` (orjson) writes what `json` with `isoformat()` for dates and times writes:
     aware, naive and offset times, microseconds or none, dates, floats, text beyond ASCII;
-    an integer beyond 64 bits still goes (through `json`)."""
-    for rows in [*ROWS.values(), [{"n": 2**70, "at": date(2026, 1, 2)}]]:
+    an integer beyond 64 bits still goes (through `json`), and keys of a Column's name type."""
+    named = [
+        {quoted_name(key, None): value for key, value in row.items()} for row in ROWS["answers"]
+    ]
+    for rows in [*ROWS.values(), [{"n": 2**70, "at": date(2026, 1, 2)}], named]:
         expected = json.dumps(
             rows, ensure_ascii=False, separators=(",", ":"), default=lambda v: v.isoformat()
         )
