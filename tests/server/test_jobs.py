@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -45,10 +46,16 @@ def test_exactly_one_runs_per_period(database_url) -> None:
     assert _race(database_url, "demo", ttl_s=60) == [False] * 4
 
 
-def test_next_period_runs_again(database_url) -> None:
-    assert _race(database_url, "short", ttl_s=0.5).count(True) == 1
-    time.sleep(0.6)
-    assert _race(database_url, "short", ttl_s=0.5).count(True) == 1
+def test_next_period_runs_again(database_url, monkeypatch) -> None:
+    # The leases' clock is held still during each race and moved past the lease between them,
+    # so a runner slowed down by a loaded machine cannot outlive the lease mid-race.
+    now = [datetime(2026, 12, 7, 12, 0, tzinfo=UTC)]
+    monkeypatch.setattr(job_leases, "utcnow", lambda: now[0])
+    assert _race(database_url, "short", ttl_s=60).count(True) == 1
+    now[0] += timedelta(seconds=59)
+    assert _race(database_url, "short", ttl_s=60) == [False] * 4  # the same period
+    now[0] += timedelta(seconds=2)
+    assert _race(database_url, "short", ttl_s=60).count(True) == 1
 
 
 def test_failed_job_gives_the_lease_back(database_url) -> None:
