@@ -174,17 +174,30 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+#: Each (endpoint, method, status)'s counter and histogram children, as `labels()` gives
+#: them: prometheus_client keeps them for good too, but finding one through `labels()` (its
+#: keyword checks, a lock) cost most of a request's metrics. Bounded like the label values.
+_CHILDREN: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_CHILDREN_MAX = 1024
+
+
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     rule = request.url_rule
-    labels = {
-        "endpoint": rule.rule if rule is not None else "unmatched",
-        "method": request.method,
-        "status": str(response.status_code),
-    }
-    REQUESTS.labels(**labels).inc()
+    key = (
+        rule.rule if rule is not None else "unmatched",
+        request.method,
+        str(response.status_code),
+    )
+    children = _CHILDREN.get(key)
+    if children is None:
+        if len(_CHILDREN) >= _CHILDREN_MAX:
+            _CHILDREN.clear()
+        labels = {"endpoint": key[0], "method": key[1], "status": key[2]}
+        children = _CHILDREN[key] = (REQUESTS.labels(**labels), LATENCY.labels(**labels))
+    children[0].inc()
     if started is not None:
-        LATENCY.labels(**labels).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
     return response
 
 
