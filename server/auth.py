@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from server.db import get_db, reading
+from server.db import get_db, lookup_db, reading
 from server.errors import ApiError
 from server.store import api_keys, devices
 
@@ -28,7 +28,9 @@ def bearer_token() -> str:
 def require_device() -> dict[str, Any]:
     """The calling device, or a 401."""
     token = bearer_token()
-    device = devices.by_token(get_db(), token)  # alone, outside a transaction
+    # Alone, outside a transaction, on the request's pooled connection without making a
+    # SQLAlchemy Connection for it (`db.lookup_db`): most device calls need no other statement.
+    device = devices.by_token(lookup_db(), token)
     if device is None:
         raise ApiError("unauthorized", "unknown or revoked device token")
     return device

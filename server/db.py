@@ -38,6 +38,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 IDLE_PING_S = 5.0
 _IDLE_SINCE = "smiletap_idle_since"
 _PIPELINE = "smiletap_pipeline"
+#: `g`'s name for a request's `Checkout` (its `Connection` is `g.db`).
+_CHECKOUT = "smiletap_checkout"
 #: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
 PRIVATE_UMASK = 0o027
 SQLITE_FILE_MODE = 0o640
@@ -93,7 +95,7 @@ def _setup_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so `begin` below decides.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
+        cursor: Any = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -239,18 +241,24 @@ class Prepared:
             plan = self._plans[dialect.name] = _Plan(self.statement, dialect)
         return plan
 
-    def all(self, conn: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def all(self, conn: Connection | Checkout, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every row, as dicts by column name (none for a statement that returns none)."""
         if self.writes and not conn.in_transaction():
             # SQLAlchemy begins a transaction for it, which the caller commits.
+            conn = conn if isinstance(conn, Connection) else get_db()
             result = conn.execute(self.statement, params)
             return [dict(row) for row in result.mappings()] if result.returns_rows else []
         plan = self._plan(conn.dialect)
         arguments = plan.arguments(params)
         alone = conn.dialect.name == "postgresql" and not conn.in_transaction()
-        with driver_cursor(conn, plan.sql, arguments) as cursor:
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        # `driver_cursor`'s work written out: a generator-based context manager costs a few
+        # microseconds, on every device call.
+        cursor: Any = dbapi_connection.cursor()
+        try:
             if alone:
-                cursor.connection.autocommit = True
+                dbapi_connection.autocommit = True
             try:
                 cursor.execute(plan.sql, arguments)
                 if not plan.columns and conn.info.get(_PIPELINE):
@@ -262,10 +270,15 @@ class Prepared:
                 rows = cursor.fetchall() if returns else []
             finally:
                 if alone:
-                    cursor.connection.autocommit = False
+                    dbapi_connection.autocommit = False
             return plan.rows(rows, cursor) if rows else []
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, plan.sql, arguments, cursor, None)
+            raise  # not reached: the handler raises
+        finally:
+            cursor.close()
 
-    def first(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
+    def first(self, conn: Connection | Checkout, params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row, or None."""
         rows = self.all(conn, params)
         return rows[0] if rows else None
@@ -371,8 +384,11 @@ class _Plan:
             if (processor := bind.type._cached_bind_processor(dialect)) is not None
         }
         self.columns = [(entry[0], entry[3]) for entry in compiled._result_columns or []]
+        self.names = [name for name, _type in self.columns]
         self.dialect = dialect
-        self.processors: list[Callable[[Any], Any] | None] | None = None
+        #: (position, result processor) of the columns that have one, found at the first
+        #: result (the driver's description gives each column's type).
+        self.converting: list[tuple[int, Callable[[Any], Any]]] | None = None
 
     def arguments(self, params: dict[str, Any]) -> Any:
         values = {**self.defaults, **params}
@@ -383,15 +399,16 @@ class _Plan:
         return tuple(values[name] for name in self.positions)
 
     def rows(self, rows: list[Any], cursor: Any) -> list[dict[str, Any]]:
-        if self.processors is None:
-            self.processors = [
+        if self.converting is None:
+            processors = [
                 column_type._cached_result_processor(self.dialect, described[1])
                 for (_name, column_type), described in zip(
                     self.columns, cursor.description, strict=True
                 )
             ]
-        names = [name for name, _type in self.columns]
-        converting = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+            self.converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+        names = self.names
+        converting = self.converting
         found = []
         for row in rows:
             values = list(row)
@@ -464,11 +481,64 @@ def dispose_engine(app: Flask) -> None:
         engine.dispose()
 
 
+class Checkout:
+    """This request's pooled DBAPI connection, checked out without a SQLAlchemy `Connection`.
+
+    A device call whose only statement is the token look-up (a config check answered 304, a
+    steady heartbeat) runs it through `Prepared` on this: making and closing a `Connection`
+    around the pool's checkout cost about a sixth of such a call. `get_db` wraps the same
+    pooled connection in a `Connection` the moment a request needs one, and a driver error
+    goes through that `Connection`'s handling (wrapped, a disconnect invalidating the pool's
+    older connections), as for any statement. Outside a transaction, as `Prepared` runs.
+    """
+
+    __slots__ = ("connection", "dialect", "engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        try:
+            self.connection = engine.raw_connection()
+        except engine.dialect.loaded_dbapi.Error as err:
+            # What `Engine.connect` does with it: SQLAlchemy's error (a 503), the pool
+            # invalidated on a disconnect.
+            Connection._handle_dbapi_exception_noconnection(err, engine.dialect, engine)
+            raise  # not reached: the handler raises
+
+    def in_transaction(self) -> bool:
+        return False
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.connection.info
+
+    def _handle_dbapi_exception(
+        self, exc: BaseException, statement: str, parameters: Any, cursor: Any, context: Any
+    ) -> None:
+        get_db()._handle_dbapi_exception(exc, statement, parameters, cursor, context)
+
+
+def lookup_db() -> Connection | Checkout:
+    """This request's `Connection` if it has one, else its pooled connection without one
+    (`Checkout`), for statements that `Prepared` runs alone."""
+    found: Connection | Checkout | None = g.get("db") or g.get(_CHECKOUT)
+    if found is None:
+        found = Checkout(get_engine())
+        setattr(g, _CHECKOUT, found)
+    return found
+
+
 def get_db() -> Connection:
     """This request's connection, opened on first use and closed at teardown."""
-    if "db" not in g:
-        g.db = get_engine().connect()
-    return g.db  # type: ignore[no-any-return]
+    conn: Connection | None = g.get("db")
+    if conn is None:
+        checkout: Checkout | None = g.pop(_CHECKOUT, None)
+        if checkout is None:
+            conn = get_engine().connect()
+        else:
+            conn = Connection(checkout.engine, connection=checkout.connection)
+        g.db = conn
+    return conn
 
 
 def close_db(_exc: BaseException | None = None) -> None:
@@ -476,6 +546,9 @@ def close_db(_exc: BaseException | None = None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
         conn.close()
+    checkout = g.pop(_CHECKOUT, None)
+    if checkout is not None:
+        checkout.connection.close()
 
 
 def init_app(app: Flask) -> None:

@@ -64,13 +64,13 @@ def config() -> Response:
     """
     device = require_device()
     settings = current()
-    conn = get_db()
-    _note_contact(conn, device)
+    _note_contact(device)
     etag = device_config.current_etag(device, settings)
     if request.if_none_match.contains(etag):
         # What `make_response("", 304)` makes, without its dispatch on the value's type.
         response = current_app.response_class("", status=304)
     else:
+        conn = get_db()
         with reading(conn):
             body = device_config.build(conn, device, settings)
         # Built from what is stored now, which may be newer than the stamp read above.
@@ -80,10 +80,11 @@ def config() -> Response:
     return response
 
 
-def _note_contact(conn: Connection, device: dict[str, Any]) -> None:
+def _note_contact(device: dict[str, Any]) -> None:
     now = utcnow()
     interval_s = current().contact_write_interval_s
     if devices.contact_due(device, now, interval_s):
+        conn = get_db()
         with conn.begin():
             devices.record_contact(conn, device["id"], None, now)
             contacts.mark(conn, device, now, interval_s)
@@ -166,9 +167,9 @@ def heartbeat() -> Response:
         "clock_skew_s": measured_skew(body.sent_at, now),
         "it_pin_failures": body.it_pin_failures,
     }
-    conn = get_db()
     interval_s = settings.contact_write_interval_s
     if devices.heartbeat_is_news(device, status) or devices.contact_due(device, now, interval_s):
+        conn = get_db()
         with conn.begin():
             devices.record_heartbeat(conn, device["id"], status, now)
             contacts.mark(conn, device, now, interval_s)

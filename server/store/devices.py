@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from server.db import Prepared
+from server.db import Checkout, Prepared
 from server.store import as_utc
 from server.store.schema import devices, enroll_codes, id_conflicts, locations
 from shared.clock import utcnow
@@ -121,7 +121,7 @@ _BY_TOKEN = Prepared(
 )
 
 
-def by_token(conn: Connection, token: str) -> dict[str, Any] | None:
+def by_token(conn: Connection | Checkout, token: str) -> dict[str, Any] | None:
     """The enrolled, unrevoked device this token belongs to, or None.
 
     The row carries its location's `config_stamp` and `location_timezone` too. Outside a

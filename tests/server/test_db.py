@@ -10,7 +10,17 @@ import pytest
 from sqlalchemy import Integer, column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.db import Prepared, get_db, get_engine, make_engine, normalize_url, pipelined
+from server.app import create_app
+from server.db import (
+    Checkout,
+    Prepared,
+    get_db,
+    get_engine,
+    lookup_db,
+    make_engine,
+    normalize_url,
+    pipelined,
+)
 from server.store import devices
 from tests.server.conftest import now_rfc3339
 
@@ -30,6 +40,54 @@ def test_request_connection_closed_at_teardown(app) -> None:
         conn = get_db()
         assert get_db() is conn
     assert conn.closed
+
+
+def test_a_lookup_runs_on_the_pooled_connection_then_a_connection_wraps_it(smiletap, app) -> None:
+    """`lookup_db` checks a pooled connection out without a SQLAlchemy Connection; the token
+    look-up on it gives what it gives on a Connection; `get_db` then wraps that same pooled
+    connection, and teardown gives it back to the pool."""
+    kiosk = smiletap.setup()
+    pool = get_engine(app).pool
+    with get_engine(app).connect() as conn:
+        expected = devices.by_token(conn, kiosk.token)
+    with app.test_request_context():
+        checkout = lookup_db()
+        assert isinstance(checkout, Checkout) and lookup_db() is checkout
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert devices.by_token(checkout, kiosk.token) == expected
+        conn = get_db()
+        assert conn.connection is checkout.connection and lookup_db() is conn
+        assert devices.by_token(conn, kiosk.token) == expected
+    assert conn.closed and pool.checkedout() == 0  # type: ignore[attr-defined]
+    with app.test_request_context():
+        assert devices.by_token(lookup_db(), "no such token") is None
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_driver_error_on_the_pooled_connection_is_sqlalchemy_s(app) -> None:
+    broken = Prepared(select(text("1")).select_from(text("no_such_table")))
+    with app.test_request_context():
+        with pytest.raises(DBAPIError):
+            broken.all(lookup_db(), {})
+        conn = get_db()  # the handling wrapped the pooled connection in the request's
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert conn.closed and get_engine(app).pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_database_that_cannot_be_opened_is_503_for_a_device(tmp_path) -> None:
+    # The pooled connection's checkout fails as `Engine.connect` does: SQLAlchemy's error,
+    # which errors.py answers with 503 and Retry-After (not the driver's own, a 500).
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/no/such/folder/smiletap.db",
+        }
+    )
+    response = app.test_client().get("/api/v1/config", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.json["error"]["code"] == "unavailable"
 
 
 def test_sqlite_pragmas(tmp_path) -> None:
