@@ -21,9 +21,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import Response
@@ -33,9 +35,12 @@ from sqlalchemy import (
     Engine,
     Integer,
     Select,
+    bindparam,
+    func,
     literal_column,
     select,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from server.db import driver_cursor, driver_statement, reading
 from server.store import as_utc
@@ -268,14 +273,9 @@ def _quoted_lines(conn: Connection, batch: Sequence[Sequence[Any]]) -> list[byte
         for n, (line, rowid) in enumerate(batch)
         if len(line) - len(line.translate(None, QUOTED_WHEN)) != PLAIN_LINE_SPECIALS
     }
-    query = (
-        select(*cell_columns("sqlite"), ANSWER_ROWID)
-        .select_from(answers.join(submissions, answers.c.submission_id == submissions.c.id))
-        .where(ANSWER_ROWID.in_(list(again)))
-    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    sql, arguments = driver_statement(conn, query)
+    sql, arguments = _cells_by_rowid(), (json.dumps(list(again)),)
     with driver_cursor(conn, sql, arguments) as cursor:
         for *cells, found in cursor.execute(sql, arguments):
             writer.writerow(cells)
@@ -283,6 +283,23 @@ def _quoted_lines(conn: Connection, batch: Sequence[Sequence[Any]]) -> list[byte
             out.seek(0)
             out.truncate()
     return lines
+
+
+@cache
+def _cells_by_rowid() -> str:
+    """SQLite: the cells and rowid of the answers whose rowids a JSON array (the one
+    parameter) lists. One text for every batch, so the driver prepares it once per connection
+    (compiling an `IN` list of each batch's length took ~1 ms a batch: with a comment holding a
+    comma in one answer of 40, more than the whole batch's lines)."""
+    rowids: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam("rowids"))
+    )
+    query = (
+        select(*cell_columns("sqlite"), ANSWER_ROWID)
+        .select_from(answers.join(submissions, answers.c.submission_id == submissions.c.id))
+        .where(ANSWER_ROWID.in_(rowids))
+    )
+    return str(query.compile(dialect=sqlite_dialect()))
 
 
 def copied_rows(conn: Connection, query: Select[Any]) -> Iterator[bytes | memoryview]:
