@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     FromClause,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    case,
     cast,
     delete,
     func,
@@ -157,20 +159,31 @@ def rows(dialect: str, counted: dict[tuple[Any, ...], int]) -> list[tuple[Table,
 
 def _derived(conn: Connection, table: Table, hourly: FromClause) -> Iterator[tuple[date, Rows]]:
     """The table's rows summed from hourly rows (the table or a recomputation), day by day:
-    (day, key → cells), streamed so a rebuild holds one day's rows at a time."""
+    (day, key → cells), streamed so a rebuild holds one day's rows at a time. The database
+    sums each hour's values into 11 columns (one row per key and hour, not per value: a fifth
+    of the rows for Python to place)."""
     h = hourly.c
     key = [h[name] for name in _key(table)]
+    by_value = [
+        cast(func.sum(case((h.value == value, h["count"]), else_=0)), BigInteger)
+        for value in range(WIDTH)
+    ]
     query = (
-        select(*key, h.hour, h.value, func.sum(h["count"]))
-        .group_by(*key, h.hour, h.value)
+        select(*key, h.hour, *by_value)
+        .group_by(*key, h.hour)
         .order_by(h.local_date)
         .execution_options(yield_per=10_000)
     )
-    rows = ((row[: len(key)], int(row[-1]), row[-3], row[-2]) for row in conn.execute(query))
-    for day, of_day in itertools.groupby(rows, key=lambda row: row[0][0]):
+    width = len(key)
+    for day, of_day in itertools.groupby(conn.execute(query), key=lambda row: row[0]):
         found: Rows = {}
-        for row_key, n, hour, value in of_day:
-            found.setdefault(tuple(row_key), [0] * DAY_HOURS_CELLS)[WIDTH * hour + value] += n
+        for row in of_day:
+            row_key = tuple(row[:width])
+            cells = found.get(row_key)
+            if cells is None:
+                cells = found[row_key] = [0] * DAY_HOURS_CELLS
+            at = WIDTH * row[width]
+            cells[at : at + WIDTH] = row[width + 1 :]  # one row per key and hour
         yield _as_date(day), found
 
 
