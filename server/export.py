@@ -215,7 +215,9 @@ def line_column() -> ColumnElement[Any]:
     as they are, separated by commas. The line is what `csv.writer` writes when no cell
     holds a comma, a quote, a CR or a LF (see `sqlite_chunks` for the others); a NULL cell
     is nothing, as `csv.writer` writes None. `printf` joins the cells in one call (a `||`
-    chain copies the growing line at every step: ~1.4x the CPU of the whole query)."""
+    chain copies the growing line at every step: ~1.4x the CPU of the whole query). `printf`
+    ends a text at a NUL, which `csv.writer` would write: ingest refuses NUL in any text
+    (`server.api.bodies`), as PostgreSQL does in its own text."""
     cells = [sql for _, sql in _cell_sql("sqlite")]
     pattern = ",".join(["%s"] * len(cells)) + "\r\n"
     return literal_column(f"CAST(printf('{pattern}', {', '.join(cells)}) AS BLOB)").label("line")
