@@ -185,6 +185,30 @@ def reading(conn: Connection) -> Iterator[Connection]:
 
 
 @contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """A transaction that only reads and whose statements all see one snapshot, without
+    holding back writers.
+
+    SQLite: `reading` (a deferred BEGIN; in WAL mode the first read fixes the snapshot and
+    writers commit alongside, though the WAL cannot be checkpointed past it until it ends).
+    PostgreSQL: REPEATABLE READ, READ ONLY (at READ COMMITTED each statement would see the
+    commits made since the one before). A read-only transaction never fails to serialize.
+    """
+    if conn.dialect.name == "sqlite":
+        with reading(conn):
+            yield conn
+        return
+    conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.execution_options(
+            isolation_level=conn.default_isolation_level, postgresql_readonly=False
+        )
+
+
+@contextmanager
 def read_once(conn: Connection) -> Iterator[Connection]:
     """Statements that only read, each run alone, without a transaction around them.
 

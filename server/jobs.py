@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from server import alerts, metrics, retention
 from server import settings as app_settings
-from server.db import get_engine
+from server.db import get_engine, snapshot
 from server.digests import schedule as digest_schedule
 from server.settings import Settings
 from server.store import job_leases, rollups
@@ -68,12 +68,23 @@ def run_exclusively(engine: Engine, name: str, ttl_s: float) -> Iterator[bool]:
 
 
 def check_rollups(engine: Engine, settings: Settings | None = None) -> int:
-    """Compare the rollups with a recomputation from raw answers; rebuild them if they differ."""
-    with engine.begin() as conn:
-        differing = rollups.differences(conn)
+    """Compare the rollups with a recomputation from raw answers; rebuild them if they differ.
+
+    The comparison (minutes at millions of answers) reads one snapshot and takes no write
+    lock, so uploads go on meanwhile and what they commit cannot show up as a difference
+    (`db.snapshot`). Only a difference found there takes a write transaction, for the
+    rebuild.
+    """
+    with engine.connect() as conn:
+        with snapshot(conn):
+            differing = rollups.differences(conn)
         if differing:
             log.warning("rollups differed from the answers in %d rows; rebuilding", differing)
-            rollups.rebuild(conn)
+            # The rebuild recomputes every rollup from the raw answers as they stand inside
+            # its own transaction, so taps stored between the two transactions are counted
+            # right, not lost or counted twice.
+            with conn.begin():
+                rollups.rebuild(conn)
     return differing
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import Integer, column, select, text
+from sqlalchemy import Integer, column, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.app import create_app
@@ -20,8 +20,10 @@ from server.db import (
     make_engine,
     normalize_url,
     pipelined,
+    snapshot,
 )
-from server.store import devices
+from server.store import devices, job_leases
+from server.store.schema import job_leases as job_leases_table
 from tests.server.conftest import now_rfc3339
 
 
@@ -113,6 +115,28 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path) -> None:
             other.execute("BEGIN IMMEDIATE")
         other.close()
     engine.dispose()
+
+
+def test_a_snapshot_sees_one_state_while_another_engine_commits(database_url) -> None:
+    reader, writer = make_engine(database_url), make_engine(database_url)
+    leases = select(func.count()).select_from(job_leases_table)
+    try:
+        with reader.connect() as conn:
+            with snapshot(conn):
+                before = conn.execute(leases).scalar_one()
+                with writer.begin() as other:  # SQLite: the snapshot holds no write lock
+                    assert job_leases.try_take(other, "snap", "writer", 60)
+                assert conn.execute(leases).scalar_one() == before
+            assert conn.execute(leases).scalar_one() == before + 1
+            conn.rollback()
+            with conn.begin():  # the connection writes again, at its usual level
+                if conn.dialect.name == "postgresql":
+                    level = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+                    assert level == "read committed"
+                job_leases.release(conn, "snap", "writer")
+    finally:
+        reader.dispose()
+        writer.dispose()
 
 
 def test_sqlite_files_are_created_without_access_for_others(tmp_path) -> None:

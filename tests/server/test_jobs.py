@@ -6,12 +6,13 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from server import jobs
 from server.app import create_app
 from server.db import dispose_engine, make_engine
-from server.store import job_leases
+from server.store import day_hours, job_leases
+from server.store import rollups as rollup_store
 from server.store.schema import rollups
 
 
@@ -91,6 +92,49 @@ def test_check_rollups_repairs_drift(smiletap, database_url) -> None:
         job = next(j for j in jobs.JOBS if j.name == "check-rollups")
         assert jobs.run_job(engine, job, 3600) is True
         assert jobs.run_job(engine, job, 3600) is False  # same period
+    finally:
+        engine.dispose()
+
+
+def test_check_rollups_lets_uploads_commit_and_ignores_them(
+    smiletap, database_url, monkeypatch
+) -> None:
+    """An upload commits while the comparison runs (SQLite: no write lock held; PostgreSQL:
+    between the packed tables' stored and recomputed reads, which at READ COMMITTED would
+    see it in one and not the other) and is no difference: nothing is rebuilt."""
+    kiosk = smiletap.setup()
+    assert kiosk.submit([kiosk.item(v) for v in (1, 3, 5)]).status_code == 200
+    reached, released = threading.Event(), threading.Event()
+    derived = day_hours._derived
+
+    def blocked(conn, table, hourly):  # type: ignore[no-untyped-def]
+        if not reached.is_set():  # the stored rows of the first table are read by now
+            reached.set()
+            assert released.wait(60)
+        yield from derived(conn, table, hourly)
+
+    rebuilt: list[object] = []
+    rebuild = rollup_store.rebuild
+    monkeypatch.setattr(day_hours, "_derived", blocked)
+    monkeypatch.setattr(rollup_store, "rebuild", lambda conn: rebuilt.append(conn) or rebuild(conn))
+    engine = make_engine(database_url)
+    found: list[int] = []
+    checker = threading.Thread(target=lambda: found.append(jobs.check_rollups(engine)))
+    try:
+        checker.start()
+        assert reached.wait(60)
+        assert kiosk.submit([kiosk.item(v) for v in (2, 4)]).status_code == 200
+    finally:
+        released.set()
+        checker.join()
+        engine.dispose()
+    assert found == [0] and rebuilt == []
+    monkeypatch.setattr(day_hours, "_derived", derived)
+    engine = make_engine(database_url)
+    try:
+        assert jobs.check_rollups(engine) == 0  # the upload's rollups were right all along
+        with engine.connect() as conn:
+            assert conn.execute(select(func.sum(rollups.c["count"]))).scalar_one() == 5
     finally:
         engine.dispose()
 
