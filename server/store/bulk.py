@@ -98,12 +98,19 @@ def sqlite_rows(
     converters = _converters(table, tuple(names))
     changed = [(i, convert) for i, convert in enumerate(converters) if convert is not _as_is]
     get = operator.itemgetter(*names)
-    # The last value converted in each column and its text: a batch's rows share many (the
-    # time received, a tap time that needed no correction as its effective time).
+    values = (list(get(row)) if len(names) > 1 else [get(row)] for row in rows)
+    return [tuple(row) for row in _converted(changed, values)]
+
+
+def _converted(
+    changed: Sequence[tuple[int, Convert]], rows: Iterable[list[Any]]
+) -> list[list[Any]]:
+    """The rows (lists, changed in place) with the `changed` columns converted. The last value
+    converted in each column and its text are kept: a batch's rows share many (the time
+    received, a tap time that needed no correction as its effective time)."""
     last: dict[int, tuple[Any, Any]] = {i: (_UNSEEN, None) for i, _ in changed}
     found = []
-    for row in rows:
-        values = list(get(row)) if len(names) > 1 else [get(row)]
+    for values in rows:
         for i, convert in changed:
             value = values[i]
             seen, text = last[i]
@@ -111,7 +118,7 @@ def sqlite_rows(
                 text = convert(value)
                 last[i] = (value, text)
             values[i] = text
-        found.append(tuple(values))
+        found.append(values)
     return found
 
 
@@ -148,20 +155,7 @@ def sqlite_values(table: Table, rows: Iterable[Sequence[Any]]) -> list[Sequence[
     changed = _table_converters(table)
     if not changed:
         return list(rows)
-    # As in `sqlite_rows`: the last value converted in each column and its text.
-    last: dict[int, tuple[Any, Any]] = {i: (_UNSEEN, None) for i, _ in changed}
-    found: list[Sequence[Any]] = []
-    for row in rows:
-        values = list(row)
-        for i, convert in changed:
-            value = values[i]
-            seen, text = last[i]
-            if value is not seen:
-                text = convert(value)
-                last[i] = (value, text)
-            values[i] = text
-        found.append(values)
-    return found
+    return list(_converted(changed, (list(row) for row in rows)))
 
 
 def sqlite_executemany_values(
