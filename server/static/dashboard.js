@@ -137,7 +137,7 @@
     var unit = data.grain === "week" ? "per week" : "per day";
     lineChart(box, data.labels, [
       { label: "Response rate", data: data.response_rate, color: "#2358c4",
-        axis: "answers per 100 visitors" },
+        axis: "responses per 100 visitors" },
       { label: "Coverage %", data: data.coverage, color: "#1d7a46", axis: "% of opening hours" }
     ], "Response rate and coverage " + unit);
     lineChart(box, data.labels, [
