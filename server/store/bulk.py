@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -105,21 +106,59 @@ def sqlite_rows(
 def _converted(
     changed: Sequence[tuple[int, Convert]], rows: Iterable[list[Any]]
 ) -> list[list[Any]]:
-    """The rows (lists, changed in place) with the `changed` columns converted. The last value
-    converted in each column and its text are kept: a batch's rows share many (the time
-    received, a tap time that needed no correction as its effective time)."""
-    last: dict[int, tuple[Any, Any]] = {i: (_UNSEEN, None) for i, _ in changed}
-    found = []
-    for values in rows:
-        for i, convert in changed:
-            value = values[i]
-            seen, text = last[i]
-            if value is not seen:
-                text = convert(value)
-                last[i] = (value, text)
-            values[i] = text
-        found.append(values)
+    """The rows (lists, changed in place) with the `changed` columns converted.
+
+    Moments, the costly ones (`datetime.isoformat` ~1.5 µs each), are converted a batch at a
+    time (`_utc_texts`), each object once however often it recurs (a batch's rows share the
+    time received, and a tap time that needed no correction is its effective time too); any
+    other value is converted once per distinct value of its column."""
+    found = list(rows)
+    moments = [i for i, convert in changed if convert is _utc_text]
+    if moments and found:
+        texts = _utc_texts([row[i] for row in found for i in moments])
+        for row in found:
+            for i in moments:
+                row[i] = texts[id(row[i])]
+    for i, convert in changed:
+        if convert is _utc_text:
+            continue
+        known: dict[Any, Any] = {}
+        for row in found:
+            value = row[i]
+            text = known.get(value, _UNSEEN)
+            if text is _UNSEEN:
+                text = known[value] = convert(value)
+            row[i] = text
     return found
+
+
+#: A list of moments written by pydantic's serializer (in Rust): `isoformat()`'s text for an
+#: aware UTC or naive moment (microseconds as six digits, or none when zero), ~0.4 µs each.
+_MOMENTS = TypeAdapter(list[datetime | None])
+
+
+def _utc_texts(values: list[datetime | None]) -> dict[int, str | None]:
+    """`_utc_text` of each of these moments, by the object's `id` (the values keep the objects
+    alive): each distinct object once, all in one serializer call."""
+    distinct = {id(value): value for value in values}
+    utc = [
+        value if value is None or value.tzinfo is None or value.tzinfo is UTC
+        else value.astimezone(UTC)
+        for value in distinct.values()
+    ]  # fmt: skip
+    texts = _MOMENTS.dump_python(utc, mode="json")
+    return dict(zip(distinct, map(_sqlite_moment, texts), strict=True))
+
+
+def _sqlite_moment(iso: str | None) -> str | None:
+    """SQLAlchemy's text of a moment from its ISO 8601 text in UTC (`YYYY-MM-DDTHH:MM:SS`,
+    then `.ffffff` unless the microseconds are zero, then `Z` if aware): `YYYY-MM-DD
+    HH:MM:SS.ffffff`, as `_utc_text` writes it."""
+    if iso is None:
+        return None
+    if len(iso) > 20:  # with microseconds
+        return f"{iso[:10]} {iso[11:26]}"
+    return f"{iso[:10]} {iso[11:19]}.000000"
 
 
 def sqlite_executemany(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Table, create_engine, text
 from sqlalchemy.sql.elements import quoted_name
 
@@ -142,3 +145,53 @@ def test_json_rows_write_the_json_modules_text() -> None:
             rows, ensure_ascii=False, separators=(",", ":"), default=lambda v: v.isoformat()
         )
         assert bulk.json_rows(rows) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30)),
+    zone=st.sampled_from(
+        [
+            None,
+            UTC,
+            timezone(timedelta(0)),
+            WARSAW_SUMMER,
+            timezone(timedelta(hours=-5, minutes=-30)),
+            ZoneInfo("Europe/Warsaw"),
+            ZoneInfo("UTC"),
+        ]
+    ),
+    whole_second=st.booleans(),
+)
+def test_moments_converted_by_the_batch_are_utc_texts(
+    moment: datetime, zone: Any, whole_second: bool
+) -> None:
+    """A batch's moments are written by pydantic's serializer and cut to SQLAlchemy's form:
+    the text `_utc_text` writes for each, naive, UTC, other offsets and zones, microseconds
+    and none."""
+    if whole_second:
+        moment = moment.replace(microsecond=0)
+    moment = moment.replace(tzinfo=zone)
+    texts = bulk._utc_texts([moment, None])
+    assert texts == {id(moment): bulk._utc_text(moment), id(None): None}
+
+
+def test_rows_sharing_moments_and_dates_convert_each_value_right() -> None:
+    """Rows converted as values: a moment shared by rows and columns (the time received, a tap
+    time that is its effective time), equal but distinct objects, dates repeated and not."""
+    received = datetime(2026, 3, 29, 1, 59, 59, 999999, UTC)
+    rows = []
+    for i in range(6):
+        tapped = datetime(2026, 3, 29, 3, i, 0, i * 100_000, WARSAW_SUMMER)
+        effective = tapped if i % 2 else tapped + timedelta(seconds=i)
+        row = _submission(i, tapped, burst=bool(i % 3))
+        row.update(received_at=received, effective_at=effective, local_date=date(2026, 3, i + 1))
+        rows.append(row)
+    names = [c.name for c in submissions.c]
+    converted = bulk.sqlite_values(submissions, [[row[name] for name in names] for row in rows])
+    expected = [
+        [bulk._converter(submissions.c[name].type)(row[name]) for name in names] for row in rows
+    ]
+    assert [list(row) for row in converted] == expected
+    assert converted[1][names.index("tapped_at")] == "2026-03-29 01:01:00.100000"
+    assert converted[4][names.index("effective_at")] == "2026-03-29 01:04:04.400000"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.ingest import canonical_payload, canonical_payloads, content_hash
-from shared.protocol import SubmissionBatch
+from shared.clock import to_rfc3339
+from shared.protocol import Submission, SubmissionBatch
 
 ITEM = {
     "id": "6f1c1c9e-0b7d-4c57-9d55-2f3f0f6f8a11",
@@ -59,3 +64,54 @@ def test_canonical_payload_writes_text_as_the_standard_library_does() -> None:
     assert canonical_payload(item) == json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
+
+
+def _old_canonical_payload(item: Submission) -> str:
+    """The canonical payload as ingest wrote it before pydantic wrote the tap time: the json
+    module's text, the tap time by `to_rfc3339`."""
+    data = item.model_dump(mode="json", exclude={"age_s"})
+    data["tapped_at"] = to_rfc3339(item.tapped_at)
+    if data.get("touchpoint_id") is None:
+        data.pop("touchpoint_id", None)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30), timezones=st.just(UTC)
+    ),
+    offset_minutes=st.sampled_from([0, 0, 1, -1, 60, -330, 345, 14 * 60, -12 * 60]),
+    whole_second=st.booleans(),
+)
+def test_the_tap_time_in_a_payload_is_to_rfc3339s_text(
+    moment: datetime, offset_minutes: int, whole_second: bool
+) -> None:
+    """pydantic's serializer writes a UTC tap time (in Rust); it must be `to_rfc3339`'s text
+    to the character (microseconds as six digits, none when zero, `Z`) or every resent tap
+    would be an id conflict. A tap time sent with another offset is written in UTC too."""
+    if whole_second:
+        moment = moment.replace(microsecond=0)
+    sent = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    (item,) = _items({**ITEM, "tapped_at": sent.isoformat()}).submissions
+    assert canonical_payloads([item]) == [_old_canonical_payload(item)]
+    assert json.loads(canonical_payload(item))["tapped_at"] == to_rfc3339(moment)
+
+
+def test_payloads_of_a_batch_are_written_as_before() -> None:
+    """Tap times with `Z`, `+00:00`, other offsets, microseconds and none; a touchpoint sent,
+    null and absent; age sent and not."""
+    sent = [
+        {**ITEM, "id": "a", "tapped_at": "2026-03-29T01:00:00Z"},
+        {**ITEM, "id": "b", "tapped_at": "2026-03-29T01:00:00.000001+00:00", "age_s": None},
+        {**ITEM, "id": "c", "tapped_at": "2026-03-29T03:00:00.5+02:00", "touchpoint_id": "t"},
+        {**ITEM, "id": "d", "tapped_at": "1900-01-01T00:00:00-00:30", "touchpoint_id": None},
+    ]
+    items = _items(*sent).submissions
+    assert canonical_payloads(items) == [_old_canonical_payload(item) for item in items]
+    assert [json.loads(p)["tapped_at"] for p in canonical_payloads(items)] == [
+        "2026-03-29T01:00:00Z",
+        "2026-03-29T01:00:00.000001Z",
+        "2026-03-29T01:00:00.500000Z",
+        "1900-01-01T00:30:00Z",
+    ]
