@@ -408,7 +408,7 @@ def decide(
         location = locations.get(conn, device["location_id"])
         assert location is not None  # a device's location is a foreign key
         timezone = location["timezone"]
-    zone = ZoneInfo(timezone)
+    zone: ZoneInfo | None = None  # made for the first tap stored, as `local_parts` did
     items, changed = _masked(batch.submissions, country_of_timezone(timezone))
     payloads = canonical_payloads(items)
     contents = [(payload, content_hash(payload)) for payload in payloads]
@@ -451,6 +451,7 @@ def decide(
         tap_skew, effective_at = corrected_tap_time(
             item.tapped_at, received_at, skew, item.age_s, skew_threshold_s
         )
+        zone = zone or ZoneInfo(timezone)
         timing = (received_at, tap_skew, effective_at, zone)
         row, answer_rows, keys = _rows(device, item, questions, touchpoint_id, timing, contents[i])
         new[item.id] = (i, row, answer_rows, keys)
