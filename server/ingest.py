@@ -54,13 +54,13 @@ from shared.protocol import (
 from shared.survey import Question, Survey
 
 MAX_DB_INT = 2**31 - 1
+_UNKNOWN: Any = object()
 
 _SUBMISSIONS = TypeAdapter(list[Submission])
-#: `age_s` is a transport detail, not content. `tapped_at` is content in UTC: pydantic's
-#: serializer writes a UTC moment as `to_rfc3339` does (`...T12:00:00.5Z`, microseconds as six
-#: digits or none; tests/server/test_ingest.py), in Rust, ~0.4 µs a tap against ~2.5 µs for
-#: `isoformat()`; a tap time sent with another offset is written by `to_rfc3339` instead.
-_NOT_CONTENT = {"__all__": {"age_s"}}
+#: `tapped_at` is content in UTC: pydantic's serializer writes a UTC moment as `to_rfc3339`
+#: does (`...T12:00:00.5Z`, microseconds as six digits or none; tests/server/test_ingest.py),
+#: in Rust, ~0.4 µs a tap against ~2.5 µs for `isoformat()`; a tap time sent with another
+#: offset is written by `to_rfc3339` instead (`canonical_contents`).
 #: The canonical form: sorted keys, no spaces, text as it is (not \u-escaped). orjson writes
 #: the same text as this encoder for what a payload holds (strings, integers, booleans, null;
 #: tests/server/test_ingest.py) ten times faster; this one is kept for what orjson refuses.
@@ -91,26 +91,37 @@ class ItemRejectedError(Exception):
 
 
 def canonical_payloads(items: list[Submission]) -> list[str]:
-    """Each submission as canonical JSON: sorted keys, UTC tap time, no transport details.
+    """Each submission as canonical JSON: sorted keys, UTC tap time, no transport details."""
+    return [payload for payload, _digest in canonical_contents(items)]
+
+
+def canonical_contents(items: list[Submission]) -> list[tuple[str, str]]:
+    """Each submission's canonical payload (`canonical_payloads`) and its `content_hash`, the
+    hash taken of the bytes orjson wrote rather than of the text encoded again.
 
     One serializer call for the whole list: per-item calls cost more than the work itself.
     """
-    dumped = _SUBMISSIONS.dump_python(items, mode="json", exclude=_NOT_CONTENT)
+    dumped = _SUBMISSIONS.dump_python(items, mode="json")
+    found = []
     for item, data in zip(items, dumped, strict=True):
+        # `age_s` is a transport detail (popped here: cheaper than the serializer's exclude).
+        del data["age_s"]
         if item.tapped_at.tzinfo is not UTC:  # pydantic wrote it with its own offset
             data["tapped_at"] = to_rfc3339(item.tapped_at)
         if data.get("touchpoint_id") is None:
             # Absent and null hash alike, and like payloads stored before touchpoints: a
             # kiosk resending after an upgrade is a duplicate, not an id conflict.
             data.pop("touchpoint_id", None)
-    return [_canonical_json(data) for data in dumped]
+        raw = _canonical_json(data)
+        found.append((raw.decode(), hashlib.sha256(raw).hexdigest()))
+    return found
 
 
-def _canonical_json(data: dict[str, Any]) -> str:
+def _canonical_json(data: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the same text, slower
-        return _CANONICAL_JSON.encode(data)
+        return _CANONICAL_JSON.encode(data).encode()
 
 
 def canonical_payload(item: Submission) -> str:
@@ -216,7 +227,7 @@ def _rules(survey: Survey) -> dict[str, _Rules]:
 
 def _touchpoint(device: dict[str, Any], item: Submission, lookups: _Lookups) -> str | None:
     """The touchpoint the tap was taken at: the one sent (null: none), else the device's."""
-    if "touchpoint_id" not in item.model_fields_set:
+    if "touchpoint_id" not in item.__pydantic_fields_set__:  # `model_fields_set`, no property
         return device.get("touchpoint_id")
     if item.touchpoint_id is None:
         return None
@@ -230,39 +241,53 @@ def _check(
 ) -> tuple[list[Question], str | None]:
     """The question of each answer, in order, and the touchpoint; a ItemRejectedError when the item
     cannot be stored, its field named within the item (`decide` puts the item's place before
-    it: the text is made only for a rejection)."""
-    if item.location_id != device["location_id"]:
+    it: the text is made only for a rejection).
+
+    Run for every tap of a batch, so what was looked up for an earlier tap (the survey
+    version's rules, its assignment) is read from the batch's look-ups without a call."""
+    location_id, survey_id, version = item.location_id, item.survey_id, item.survey_version
+    if location_id != device["location_id"]:
         raise ItemRejectedError("location_mismatch", "location_id")
     touchpoint_id = _touchpoint(device, item, lookups)
     rules = None
-    if 1 <= item.survey_version <= MAX_DB_INT:
-        rules = lookups.questions(item.survey_id, item.survey_version)
+    if 1 <= version <= MAX_DB_INT:
+        rules = lookups.surveys.get((survey_id, version), _UNKNOWN)
+        if rules is _UNKNOWN:
+            rules = lookups.questions(survey_id, version)
     if rules is None:
         raise ItemRejectedError("unknown_survey_version", "survey_version")
-    if not lookups.ever_assigned(item.location_id, item.survey_id):
+    assigned = lookups.assigned_pairs.get((location_id, survey_id))
+    if assigned is None:
+        assigned = lookups.ever_assigned(location_id, survey_id)
+    if not assigned:
         raise ItemRejectedError("survey_not_assigned", "survey_id")
-    if item.staff_id is not None and not lookups.staff_at(item.location_id, item.staff_id):
+    if item.staff_id is not None and not lookups.staff_at(location_id, item.staff_id):
         raise ItemRejectedError("unknown_staff", "staff_id")
     asked: list[Question] = []
-    seen: set[str] = set()
-    for j, answer in enumerate(item.answers):
-        rule = rules.get(answer.question_id)
+    answers = item.answers
+    seen: set[str] | None = set() if len(answers) > 1 else None  # one answer: no duplicate
+    for j, answer in enumerate(answers):
+        question_id = answer.question_id
+        rule = rules.get(question_id)
         if rule is None:
             raise ItemRejectedError("unknown_question", f"answers[{j}].question_id")
-        if answer.question_id in seen:
-            raise ItemRejectedError("duplicate_question", f"answers[{j}].question_id")
-        seen.add(answer.question_id)
+        if seen is not None:
+            if question_id in seen:
+                raise ItemRejectedError("duplicate_question", f"answers[{j}].question_id")
+            seen.add(question_id)
         if answer.value not in rule.values:
             raise ItemRejectedError("value_out_of_range", f"answers[{j}].value")
-        for k, reason in enumerate(answer.reasons):
-            if reason not in rule.reasons:
-                raise ItemRejectedError("unknown_reason", f"answers[{j}].reasons[{k}]")
-        follow_up = rule.question.follow_up
-        if answer.reasons and follow_up is not None and answer.value > follow_up.when_at_most:
-            raise ItemRejectedError("reasons_not_allowed", f"answers[{j}].reasons")
-        if answer.comment is not None and not rule.question.comment:
+        question = rule.question
+        if answer.reasons:
+            for k, reason in enumerate(answer.reasons):
+                if reason not in rule.reasons:
+                    raise ItemRejectedError("unknown_reason", f"answers[{j}].reasons[{k}]")
+            follow_up = question.follow_up
+            if follow_up is not None and answer.value > follow_up.when_at_most:
+                raise ItemRejectedError("reasons_not_allowed", f"answers[{j}].reasons")
+        if answer.comment is not None and not question.comment:
             raise ItemRejectedError("comment_not_allowed", f"answers[{j}].comment")
-        asked.append(rule.question)
+        asked.append(question)
     return asked, touchpoint_id
 
 
@@ -317,6 +342,8 @@ def _rows(
 
 def _masked(items: list[Submission], region: str | None) -> tuple[list[Submission], set[int]]:
     """The submissions with contact details in comments masked, and which of them changed."""
+    if not any([answer.comment for item in items for answer in item.answers]):
+        return list(items), set()  # most batches: no comment at all, one pass to know it
     masked, changed = [], set()
     for i, item in enumerate(items):
         if not any(answer.comment for answer in item.answers):  # most taps: nothing to mask
@@ -410,8 +437,7 @@ def decide(
         timezone = location["timezone"]
     zone: ZoneInfo | None = None  # made for the first tap stored, as `local_parts` did
     items, changed = _masked(batch.submissions, country_of_timezone(timezone))
-    payloads = canonical_payloads(items)
-    contents = [(payload, content_hash(payload)) for payload in payloads]
+    contents = canonical_contents(items)
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
     # data_version is read in the same snapshot as the stored ids, so any commit after the
@@ -421,7 +447,8 @@ def decide(
     results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
-    for i in sorted(range(len(items)), key=lambda i: items[i].id):
+    ids = [item.id for item in items]
+    for i in sorted(range(len(ids)), key=ids.__getitem__):
         item = items[i]
         earlier = new.get(item.id)
         if earlier is not None:  # the same id twice in this batch: judged as a resend

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.ingest import canonical_payload, canonical_payloads, content_hash
+from server.ingest import canonical_contents, canonical_payload, canonical_payloads, content_hash
 from shared.clock import to_rfc3339
 from shared.protocol import Submission, SubmissionBatch
 
@@ -114,4 +114,21 @@ def test_payloads_of_a_batch_are_written_as_before() -> None:
         "2026-03-29T01:00:00.000001Z",
         "2026-03-29T01:00:00.500000Z",
         "1900-01-01T00:30:00Z",
+    ]
+
+
+def test_contents_are_the_payloads_and_their_hashes() -> None:
+    """`canonical_contents` hashes the bytes orjson wrote: the same hash as `content_hash` of
+    the payload, for text beyond ASCII and for an integer orjson refuses (the json module's
+    text then)."""
+    huge = {**ITEM, "id": "h", "survey_version": 10**20}
+    items = _items(ITEM, huge).submissions
+    contents = canonical_contents(items)
+    assert [payload for payload, _digest in contents] == [
+        CANONICAL,
+        _old_canonical_payload(items[1]),
+    ]
+    assert '"survey_version":100000000000000000000' in contents[1][0]
+    assert [digest for _payload, digest in contents] == [
+        content_hash(payload) for payload, _digest in contents
     ]
