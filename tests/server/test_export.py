@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import http.client
 import io
+import itertools
 import json
 import sqlite3
 import threading
@@ -184,6 +185,15 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     rows.append({"id": "cr", "comment": "a\rb", "reasons": '["a,b", "\\n"]', "language": "x y"})
     for number, listed in enumerate(['["a" , "b"]', '[ "x"]', '["=a","b"]', '["", "-b"]']):
         rows.append({"id": f"spaced{number}", "reasons": listed})  # other spacing: parsed
+    # One reason: the id itself (a formula start, a comma, non-ASCII), escaped ones parsed.
+    singles = ['["=a"]', '["a,b"]', '["é 😀"]', '["-"]', '["x\\"y"]', '["\\u00e9"]', '["w"]']
+    for number, listed in enumerate(singles):
+        rows.append({"id": f"single{number}", "reasons": listed})
+    # Fractions of every length as stored (SQLite keeps six digits), a whole second at midnight.
+    for number, micro in enumerate((10, 120_000, 999_999, 100)):
+        moment = datetime(2026, 11, 20, 12, 0, number, micro, tzinfo=UTC)
+        rows.append({"id": f"micro{number}", "at": moment, "local_date": date(2026, 11, 20)})
+    rows.append({"id": "midnight", "at": datetime(2026, 11, 20, 0, 0, 0, tzinfo=UTC)})
     with app.app_context():
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
     key = smiletap.api_key()
@@ -211,6 +221,9 @@ def test_cells_written_by_the_database_equal_safe_cell_for_any_stored_value(
     assert body == reference
     assert "'=1+1#0" in body and ",'-1,2026-11-20," in body and "T11:00:00.000005Z" in body
     assert "T11:00:01.500000Z" in body and "'=burst" in body and ",wait;rude," in body
+    assert ",'=a," in body and ',"a,b",' in body and ',"x""y",' in body and ",é," in body
+    assert ",é 😀," in body and ",'-," in body
+    assert "2026-11-20T12:00:02.999999Z" in body and "2026-11-20T00:00:00Z" in body
 
 
 def test_sqlite_reads_again_only_the_lines_with_a_cell_to_quote(
@@ -451,6 +464,14 @@ def test_a_scan_and_an_index_read_export_the_same_rows(
                 assert submissions.export_scan_pays(conn, day, other, [kiosk.location_id])
                 assert not submissions.export_scan_pays(conn, other, other, None)
                 assert not submissions.export_scan_pays(conn, day, day, ["elsewhere"])
+                # Exactly "more than the share of the highest rowid" (45 here), at every share
+                # around each count (40 answers on the day, 45 in the range, 5 the day after).
+                ranges = ((day, day), (day, other), (date(2026, 11, 21), other), (other, other))
+                for (first, last), share in itertools.product(ranges, range(0, 50)):
+                    monkeypatch.setattr(submissions, "SQLITE_SCAN_SHARE", share / 45)
+                    counted = len(_days_rows(conn, first, last))
+                    pays = submissions.export_scan_pays(conn, first, last, [kiosk.location_id])
+                    assert pays == (counted > 45 * (share / 45)), (first, last, share)
             wanted = Filters(day, other, [kiosk.location_id], False)
             sql = {
                 share: str(
@@ -473,6 +494,13 @@ def test_a_scan_and_an_index_read_export_the_same_rows(
         bodies.append(response.get_data(as_text=True))
     assert bodies[0] == bodies[1] and len(bodies[0].splitlines()) == 46
     assert "'=p1" in bodies[0]
+
+
+def _days_rows(conn: Any, first: date, last: date) -> list[Any]:
+    """The stored submissions of these days."""
+    s = schema.submissions.c
+    query = schema.submissions.select().where(s.local_date >= first, s.local_date <= last)
+    return list(conn.execute(query))
 
 
 def test_postgresql_copy_in_another_client_encoding_still_sends_utf8(
