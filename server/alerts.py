@@ -47,7 +47,7 @@ from sqlalchemy import Connection, Engine
 from server import destinations, device_health, mail, metrics, webhooks
 from server.settings import Settings
 from server.store import alerts as store
-from server.store import as_utc, devices, locations, rollups, submissions, users
+from server.store import as_utc, devices, locations, pending_rollups, rollups, submissions, users
 from server.store import destinations as destination_store
 from shared import scoring
 from shared.clock import to_rfc3339, utcnow
@@ -383,7 +383,7 @@ def check(engine: Engine, settings: Settings, now: datetime | None = None) -> li
     retry the failed deliveries that are due; return the ids of the new or escalated ones
     (muted or not)."""
     now = now or utcnow()
-    with engine.begin() as conn:
+    with pending_rollups.begin_caught_up(engine) as conn:
         notify = evaluate(conn, settings, now)
         places = {p["id"]: p for p in locations.all_locations(conn)}
         due: list[tuple[dict[str, Any], set[str] | None]] = [

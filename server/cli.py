@@ -30,6 +30,7 @@ from server.store import (
     api_keys,
     devices,
     locations,
+    pending_rollups,
     rollups,
     staff,
     surveys,
@@ -378,6 +379,16 @@ def rebuild_rollups(as_json: bool) -> None:
     with _transaction() as conn:
         count = rollups.rebuild(conn)
     _emit(as_json, {"rows": count}, f"{count} rollup rows")
+
+
+@main.command("fold-rollups")
+@json_option
+def fold_rollups(as_json: bool) -> None:
+    """Count the uploads still pending in the rollups (readers and uploads fold on their own;
+    before a downgrade past migration 0023 nothing may be pending)."""
+    with _transaction() as conn:
+        count = pending_rollups.fold(conn)
+    _emit(as_json, {"answers": count}, f"{count} answers counted")
 
 
 @main.command()

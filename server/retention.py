@@ -4,6 +4,9 @@ Scores never depend on raw answers: reports read the rollups, which a purge leav
 deleting answers the purge records how far it reaches (`retention_marks`), so the rollup check
 keeps the rows of purged days instead of "correcting" them to zero.
 
+Uploads not yet counted in the rollups (`server.store.pending_rollups`) are folded in each
+purge batch's transaction before its answers are deleted, so the purge never loses a count.
+
 Days are store-local `local_date`s, like the rollups': a retention of N days keeps every answer
 of the last N days and deletes those of days that ended more than N days ago in any time zone
 (so at most two days more are kept). Work goes a batch at a time, each in its own short
@@ -21,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from server.settings import Settings
-from server.store import retention
+from server.store import pending_rollups, retention, rollups
 from shared.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -125,12 +128,15 @@ def purge(
             retention.advance(conn, "answers", answers_from, now)
 
         def remove(conn: Any, ids: list[str]) -> None:
+            # Pending uploads are counted before their answers go: the rollups are then all
+            # that is left of them (and deleting the submissions deletes their pending rows).
+            pending_rollups.fold(conn)
             for table, n in retention.delete_submissions(conn, ids, keep_counts=True).items():
                 if table == "submissions":
                     report.submissions += n
                 elif table == "answers":
                     report.answers += n
-                else:
+                elif n:  # a child table with none of these (pending rows, say) is not listed
                     report.other_rows[table] = report.other_rows.get(table, 0) + n
 
         report.batches += _walk(
@@ -192,6 +198,9 @@ def erase_location(
                 if n:  # a child table with none of these (follow-ups, say) is not listed
                     deleted[table] = deleted.get(table, 0) + n
     with engine.begin() as conn:
+        # Its rollup rows go with the rest: no fold may add to them meanwhile (PostgreSQL; a
+        # fold of its uploads committed before this is deleted with them).
+        rollups.lock_out_folds(conn)
         for table, n in retention.delete_location_rows(conn, location_id).items():
             deleted[table] = deleted.get(table, 0) + n
     log.warning("erased location %s: %s", location_id, deleted)

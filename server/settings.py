@@ -68,6 +68,14 @@ class Settings:
         "Run scheduled jobs (rollup check) in this process; each runs once across processes",
     )
     rollup_check_interval_s: int = setting(86400, "Seconds between rollup consistency checks")
+    rollup_fold_every: int = setting(
+        200,
+        "Uploads count their taps in the rollups in batches: each process folds after this many"
+        " accepted submissions (0: after every upload); readers fold first anyway",
+    )
+    rollup_fold_interval_s: int = setting(
+        5, "Seconds between the scheduler's folds of taps not yet counted in the rollups"
+    )
     proxy_fix_x_for: int = setting(
         0,
         "Number of trusted proxies (e.g. 1 behind nginx) whose X-Forwarded-For gives the client",

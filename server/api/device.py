@@ -17,7 +17,7 @@ from server.errors import ApiError
 from server.ingest import Decided, ItemResult, decide, store
 from server.json_response import json_response
 from server.settings import current
-from server.store import contacts, devices, enroll_limits, no_collection
+from server.store import contacts, devices, enroll_limits, no_collection, pending_rollups
 from shared.clock import measured_skew, to_rfc3339, utcnow
 from shared.protocol import EnrollRequest, HeartbeatRequest, SubmissionBatch
 
@@ -123,6 +123,10 @@ def submit() -> Response:
             decided = decide(conn, device, batch, received_at, settings.skew_threshold_s)
             results = _store(conn, device, decided, skew if contact else None, received_at)
     metrics.count_submissions(results)
+    # Committed: fold now if this process has accepted `ROLLUP_FOLD_EVERY` taps since it last
+    # did (`pending_rollups.accepted`), so pending rows stay few even when nobody reads.
+    fresh = sum(1 for result in results if result.status == "accepted")
+    pending_rollups.accepted(conn, fresh, settings.rollup_fold_every)
     return json_response(
         {
             "server_time": to_rfc3339(utcnow()),

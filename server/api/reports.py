@@ -16,7 +16,7 @@ from server.errors import ApiError
 from server.export import responses_csv_response
 from server.json_response import json_response
 from server.scores import groups_json
-from server.store import no_collection, rollups
+from server.store import no_collection, pending_rollups, rollups
 from server.store.api_keys import ApiKey
 from server.store.filters import Filters
 
@@ -111,7 +111,7 @@ def scores() -> Response:
             "group_by",
         )
     min_n = _min_n_arg()
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     # No collections while the counts are read and written (`no_collection`): a year by day
     # is ~300,000 texts without cycles, which full collections would walk again and again.
     with reading(conn), no_collection():  # reading: a report waits for no writer's lock

@@ -14,6 +14,7 @@ from server.dashboard.access import make_blueprint, require_user
 from server.db import get_db, get_engine
 from server.digests import content, periods, render
 from server.store import digests as store
+from server.store import pending_rollups
 from shared.clock import utcnow
 
 bp = make_blueprint("digest", __name__, "/account/digest")
@@ -100,7 +101,7 @@ def preview() -> Response:
     user = require_user()
     kind = _kind()
     image = url_for("digest.chart", period=kind)
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     with conn.begin():
         made = digests.make(conn, settings.current(), user, kind, utcnow(), image_src=image)
     response = Response(made.written.html, mimetype="text/html")
@@ -113,7 +114,7 @@ def chart() -> Response:
     """The preview's chart, the same PNG the mail carries inline."""
     user = require_user()
     kind = _kind()
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     with conn.begin():
         made = digests.make(conn, settings.current(), user, kind, utcnow())
     return Response(made.chart_png, mimetype="image/png")

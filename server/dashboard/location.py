@@ -26,7 +26,15 @@ from server.dashboard.present import (
 from server.db import get_db, get_engine
 from server.export import responses_csv_response
 from server.scores import build_groups
-from server.store import followups, locations, rollups, staff, submissions, touchpoints
+from server.store import (
+    followups,
+    locations,
+    pending_rollups,
+    rollups,
+    staff,
+    submissions,
+    touchpoints,
+)
 
 bp = make_blueprint("location", __name__, "/dashboard/locations")
 
@@ -145,7 +153,7 @@ def page(location_id: str) -> str:
     chosen, narrow = narrowed_touchpoint(places)
     min_n = settings.current().min_n
     everywhere, wanted = period.filters([location_id]), period.filters([location_id], narrow)
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     with conn.begin():
         by_touchpoint = build_groups(
             rollups.counts(conn, "touchpoint", everywhere), "touchpoint", min_n
@@ -253,7 +261,7 @@ def chart_data(location_id: str) -> Response:
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     min_n = settings.current().min_n
     wanted = period.filters([location_id], narrow)
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     with conn.begin():
         days = build_groups(rollups.counts(conn, "day", wanted), "day", min_n)
         values = rollups.counts(conn, "location", wanted)
@@ -269,7 +277,7 @@ def business_data(location_id: str) -> Response:
     _, narrow = narrowed_touchpoint(touchpoint_places(location_id))
     score = business.choice("score", METRICS, "nps")
     kpi = business.choice("kpi", links.KPIS, "conversion")
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     with conn.begin():
         panel = business.location_panel(conn, location_id, period, narrow, score, kpi)
     panel.pop("total")

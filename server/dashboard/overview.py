@@ -14,7 +14,7 @@ from server.dashboard.access import make_blueprint, require_user, scope
 from server.dashboard.present import LABELS, kinds_present, metrics, sort_rows
 from server.db import get_db
 from server.scores import build_groups
-from server.store import alerts, as_utc, locations, rollups, touchpoints
+from server.store import alerts, as_utc, locations, pending_rollups, rollups, touchpoints
 from shared.scoring import clear_move
 
 bp = make_blueprint("overview", __name__, "/dashboard")
@@ -66,7 +66,7 @@ def chain() -> str:
     user = require_user()
     min_n = settings.current().min_n
     allowed = scope(user)
-    conn = get_db()
+    conn = pending_rollups.caught_up(get_db())
     kind = request.args.get("kind")
     if kind not in touchpoints.KINDS:
         kind = None

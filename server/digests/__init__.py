@@ -16,6 +16,7 @@ from server import mail as smtp
 from server.digests import chart, content, mail, render
 from server.settings import Settings
 from server.store import digests as store
+from server.store import pending_rollups
 from server.store.users import User
 from shared.clock import utcnow
 
@@ -63,7 +64,7 @@ def send_now(
     engine: Engine, settings: Settings, user: User, kind: str | None, now: datetime | None = None
 ) -> Digest:
     """Make and send the user's digest now, whatever its schedule."""
-    with engine.begin() as conn:
+    with pending_rollups.begin_caught_up(engine) as conn:
         digest = make(conn, settings, user, kind or default_kind(conn, user), now or utcnow())
     deliver(settings, user, digest)
     return digest

@@ -22,7 +22,7 @@ from server import digests, metrics
 from server.digests import content, periods
 from server.settings import Settings
 from server.store import digests as store
-from server.store import users
+from server.store import pending_rollups, users
 from server.store.users import User
 from shared.clock import utcnow
 
@@ -53,7 +53,7 @@ def run(engine: Engine, settings: Settings, now: datetime | None = None) -> list
     sent = []
     for user, period, fell_due in due(engine, now):
         try:
-            with engine.begin() as conn:
+            with pending_rollups.begin_caught_up(engine) as conn:
                 # Written as at the moment it fell due, so it covers that period even when
                 # sent late (after an outage, or on a retry).
                 digest = digests.make(conn, settings, user, period.kind, fell_due)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -50,6 +51,7 @@ from sqlalchemy import (
     cast,
     delete,
     except_,
+    exists,
     func,
     literal,
     literal_column,
@@ -72,6 +74,7 @@ from server.store.schema import (
     ROLLUP_PERIODS,
     VALUE_COLUMNS,
     answers,
+    pending_rollups,
     rollups,
     rollups_day_parts,
     rollups_location,
@@ -274,7 +277,19 @@ def _derived_keys(hourly: RollupKey) -> tuple[tuple[RollupKey, ...], ...]:
 
 def _recomputed(kept_from: date | None = None) -> Select[Any]:
     """The hourly rollup rows as recomputed from the stored answers (of store-local days from
-    `kept_from` on, when given)."""
+    `kept_from` on, when given), leaving out the submissions still pending: the rollups count
+    them only once they are folded (`server.store.pending_rollups`)."""
+    s = submissions.c
+    pending = exists().where(pending_rollups.c.submission_id == s.id)
+    query = hourly_counts(answers.join(submissions, answers.c.submission_id == s.id))
+    if kept_from is not None:
+        query = query.where(s.local_date >= kept_from)
+    return query.where(~pending)
+
+
+def hourly_counts(joined: FromClause) -> Select[Any]:
+    """The hourly rollup rows (ROLLUP_KEY, `count`) of the answers in `joined`, a join of
+    `answers` and `submissions` (and what narrows them), grouped in SQL."""
     s, a = submissions.c, answers.c
     sources = {
         "location_id": s.location_id,
@@ -292,12 +307,7 @@ def _recomputed(kept_from: date | None = None) -> Select[Any]:
         "value": a.value,
     }
     columns = [sources[name].label(name) for name in ROLLUP_KEY]
-    query = select(*columns, func.count().label("count")).select_from(
-        answers.join(submissions, a.submission_id == s.id)
-    )
-    if kept_from is not None:
-        query = query.where(s.local_date >= kept_from)
-    return query.group_by(*columns)
+    return select(*columns, func.count().label("count")).select_from(joined).group_by(*columns)
 
 
 def _expected(kept_from: date | None) -> Select[Any]:
@@ -363,6 +373,11 @@ def rebuild(conn: Connection) -> int:
     Days whose raw answers the retention purge deleted keep their hourly rows: they are
     the only record of those days left (`retention.kept_from`).
     """
+    lock_out_folds(conn)
+    # Whatever was pending is counted by the recomputation: the pending rows go in the same
+    # transaction. On PostgreSQL an upload committed after this DELETE keeps its pending row,
+    # and `_recomputed` (a later statement, a later snapshot) leaves it out for a fold.
+    conn.execute(delete(pending_rollups))
     kept_from = retention.kept_from(conn, "answers")
     if kept_from is None:
         conn.execute(delete(rollups))
@@ -373,6 +388,23 @@ def rebuild(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(rollups)).scalar_one()
 
 
+#: PostgreSQL's advisory lock between folds (shared) and what rewrites the rollups under them
+#: (exclusive: `rebuild`, erasing a location), so neither sees the other half done.
+FOLD_LOCK = int.from_bytes(hashlib.sha256(b"smiletap:fold").digest()[:8], "big", signed=True)
+
+
+def lock_folds(conn: Connection, exclusive: bool) -> None:
+    """Take `FOLD_LOCK` for the transaction (PostgreSQL; SQLite's write lock serializes)."""
+    if conn.dialect.name == "postgresql":
+        name = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(select(getattr(func, name)(literal(FOLD_LOCK, BigInteger))))
+
+
+def lock_out_folds(conn: Connection) -> None:
+    """Wait for running folds and keep new ones waiting until the transaction ends."""
+    lock_folds(conn, exclusive=True)
+
+
 def _mismatches(conn: Connection, stored: Select[Any], recomputed: Select[Any]) -> int:
     missing = select(func.count()).select_from(except_(recomputed, stored).subquery())
     extra = select(func.count()).select_from(except_(stored, recomputed).subquery())
@@ -381,7 +413,9 @@ def _mismatches(conn: Connection, stored: Select[Any], recomputed: Select[Any]) 
 
 def differences(conn: Connection) -> int:
     """How many rows of any rollup table differ from a recomputation from the answers (and,
-    for days whose answers were purged, from the hourly rows kept for them)."""
+    for days whose answers were purged, from the hourly rows kept for them). Submissions still
+    pending are in neither: within one snapshot the check needs no fold (and takes no write
+    lock)."""
     recomputed = _expected(retention.kept_from(conn, "answers"))
     total = _mismatches(
         conn, select(*(rollups.c[name] for name in (*ROLLUP_KEY, "count"))), recomputed

@@ -269,6 +269,18 @@ rollups = Table(
     Index("ix_rollups_date_location", "local_date", "location_id"),
 )
 
+# Migration 0023: submissions stored but not yet counted in the rollup tables, one row each,
+# written by the upload in its own transaction and taken away by the fold that counts them
+# (server/store/pending_rollups.py). Usually empty or nearly: every reader of the rollups folds
+# first, and uploads fold every `ROLLUP_FOLD_EVERY` submissions.
+pending_rollups = Table(
+    "pending_rollups",
+    metadata,
+    Column("submission_id", String(64), ForeignKey("submissions.id"), nullable=False),
+    PrimaryKeyConstraint("submission_id", name="pk_pending_rollups"),
+    sqlite_with_rowid=False,
+)
+
 # Coarser rollups (migration 0005): the same counts summed over whole store-local days, months
 # and years, without the survey and question, so a report over a period reads one row per
 # group and period piece instead of one per hour (server/store/rollups.py).

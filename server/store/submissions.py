@@ -30,7 +30,13 @@ from sqlalchemy import (
 from server.db import Prepared
 from server.store import bulk
 from server.store.filters import Filters
-from server.store.schema import answers, id_conflicts, purged_submission_counts, submissions
+from server.store.schema import (
+    answers,
+    id_conflicts,
+    pending_rollups,
+    purged_submission_counts,
+    submissions,
+)
 from shared.clock import utcnow
 
 #: Ids per `IN (...)` look-up: well under SQLite's and PostgreSQL's parameter limits.
@@ -101,7 +107,8 @@ def insert_many(
     answer_rows: Sequence[Sequence[Any]],
     looked_up_at: int | None = None,
 ) -> set[str]:
-    """Store submissions and their answers in a few statements; the ids actually inserted
+    """Store submissions and their answers in a few statements, each inserted submission
+    marked pending for the rollups (`server.store.pending_rollups`); the ids actually inserted
     (an id another transaction stored first is skipped, with its answers). Each row is its
     values in column order (`SUBMISSION_COLUMNS`, `ANSWER_COLUMNS`): ingest makes them so,
     with no dict per row.
@@ -129,6 +136,9 @@ def insert_many(
         ]
         if kept:
             _PG_ANSWERS.all(conn, {"rows": bulk.json_rows(kept)})
+        if inserted:
+            pending = [{"submission_id": sid} for sid in sorted(inserted)]
+            _PG_PENDING.all(conn, {"rows": bulk.json_rows(pending)})
         return inserted
     unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
     stored = set() if unchanged else find_ids(conn, [row[_ID_AT] for row in rows])
@@ -137,8 +147,14 @@ def insert_many(
     their_answers = (
         [a for a in answer_rows if a[_SUBMISSION_ID_AT] in inserted] if stored else answer_rows
     )
+    marks = [(row[_ID_AT],) for row in fresh]
     bulk.sqlite_executemany_values(
-        conn, [(_SQLITE_SUBMISSIONS, submissions, fresh), (_ANSWERS, answers, their_answers)]
+        conn,
+        [
+            (_SQLITE_SUBMISSIONS, submissions, fresh),
+            (_ANSWERS, answers, their_answers),
+            (_PENDING, pending_rollups, marks),
+        ],
     )
     return inserted
 
@@ -150,6 +166,8 @@ _PG_NEW_SUBMISSIONS = Prepared(
     .returning(submissions.c.id)
 )
 _PG_ANSWERS = Prepared(bulk.recordset_insert(answers))
+_PG_PENDING = Prepared(bulk.recordset_insert(pending_rollups))
+_PENDING = pending_rollups.insert()
 _SQLITE_SUBMISSIONS = submissions.insert()
 _ANSWERS = answers.insert()
 

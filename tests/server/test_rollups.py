@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from server.db import make_engine
-from server.store import day_hours, rollups
+from server.store import day_hours, pending_rollups, rollups
 from server.store.schema import rollups as rollups_table
 from server.store.schema import rollups_day_hours_any, rollups_day_parts
 from tests.server.conftest import Kiosk, Smiletap
@@ -58,9 +58,11 @@ batches = st.lists(
 
 
 def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every rollup table's rows (hourly, per period, day parts), in key order."""
+    """Every rollup table's rows (hourly, per period, day parts), in key order, read as any
+    reader reads them: once the pending uploads are folded."""
     found = {}
     with engine.connect() as conn:
+        pending_rollups.caught_up(conn)
         for table in (rollups_table, *rollups.PERIOD_TABLES, rollups_day_parts, *day_hours.TABLES):
             query = select(table).order_by(*table.primary_key.columns)
             found[table.name] = [tuple(row) for row in conn.execute(query)]

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from server import migrations
 from server.db import make_engine
-from server.store import rollups, touchpoints
+from server.store import pending_rollups, rollups, touchpoints
 from server.store.filters import Filters
 from server.store.schema import locations
 from server.store.schema import rollups as rollups_table
@@ -241,6 +241,7 @@ def test_a_kiosk_created_at_a_touchpoint_shows_it(
     engine = make_engine(runner.env["SMILETAP_DATABASE_URL"])
     try:
         with engine.connect() as conn:
+            pending_rollups.caught_up(conn)  # read as a reader reads them
             assert rollups.differences(conn) == 0
             counted = rollups.counts(conn, "touchpoint", Filters(*ALL_DAYS, None, True))
         assert {row["touchpoint_id"] for row in counted} == {fitting}
