@@ -7,12 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness import ServerProcess
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from kiosk.enrollment import enroll
 from kiosk.settings import Settings
 from kiosk.store import LocalStore
 from kiosk.sync import SyncService
+from server.db import make_engine
+from server.store import pending_rollups
 from shared.ids import new_submission_id
 from shared.protocol import Answer, Submission
 
@@ -75,11 +77,13 @@ class HeadlessKiosk:
 
 
 def server_counts(server: ServerProcess) -> tuple[list[str], int]:
-    """The submission ids the server stored, and the answers its rollups count."""
+    """The submission ids the server stored, and the answers its rollups count (the pending
+    uploads folded first, as any reader of the rollups does)."""
     url = server.env.get("SMILETAP_DATABASE_URL") or f"sqlite:///{server.instance_dir}/smiletap.db"
-    engine = create_engine(url)
+    engine = make_engine(url)
     try:
         with engine.connect() as db:
+            pending_rollups.caught_up(db)
             ids = [row[0] for row in db.execute(text("SELECT id FROM submissions"))]
             counted = db.execute(text("SELECT coalesce(sum(count), 0) FROM rollups")).scalar()
     finally:
