@@ -14,7 +14,7 @@ from alembic import command
 from flask import Flask
 from sqlalchemy import Engine, func, insert, inspect, select, text
 
-from server import alerts, migrations, retention, settings
+from server import alerts, jobs, migrations, retention, settings
 from server.db import get_engine, make_engine
 from server.store import pending_rollups, rollups
 from server.store import submissions as submissions_store
@@ -233,15 +233,22 @@ def test_every_reader_sees_an_upload_as_soon_as_it_committed(
     found = smiletap.scores(key, **days).json
     assert [group["n"] for group in found["groups"]] == [3]
     assert _pending(engine) == 0
+    _upload(kiosk, 5)
+    answer = smiletap.client.get(
+        "/api/v1/reports/links",
+        query_string={**days, "score": "nps", "kpi": "conversion"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert answer.status_code == 200 and _pending(engine) == 0
 
     # The dashboard's overview and location pages.
     _upload(kiosk, 5)
     page = chain.client("manager").get(f"/dashboard/locations/{chain.a}?period=7")
-    assert 'id="total-n">4<' in page.get_data(as_text=True)
+    assert 'id="total-n">5<' in page.get_data(as_text=True)
     _upload(kiosk, 5)
     assert _pending(engine) == 1
     assert admin.get("/dashboard/?period=7").status_code == 200
-    assert _pending(engine) == 0 and _counted(engine)[0] == 5
+    assert _pending(engine) == 0 and _counted(engine)[0] == 6
     _upload(kiosk, 2)
     assert admin.get(f"/dashboard/locations/{chain.a}/chart.json").status_code == 200
     assert _pending(engine) == 0
@@ -253,7 +260,14 @@ def test_every_reader_sees_an_upload_as_soon_as_it_committed(
     _upload(kiosk, 1)
     alerts.check(engine, settings.of(app))
     assert _pending(engine) == 0
-    assert _counted(engine) == (8, 8, 8) and _differences(engine) == 0
+    assert _counted(engine) == (9, 9, 9) and _differences(engine) == 0
+
+    # The scheduler's job and the command, when nobody reads.
+    _upload(kiosk, 3)
+    assert jobs.fold_rollups(engine) == 1 and _pending(engine) == 0
+    _upload(kiosk, 4, 4)
+    assert smiletap.cli.json("fold-rollups") == {"answers": 2}
+    assert _pending(engine) == 0 and _counted(engine) == (12, 12, 12)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
