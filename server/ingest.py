@@ -80,6 +80,18 @@ class ItemResult(NamedTuple):
 assert ItemResult._fields == tuple(SubmissionResult.model_fields)
 
 
+def wire_results(results: list[ItemResult]) -> list[dict[str, Any]]:
+    """The results in their wire form (each `_asdict()`), made by one comprehension rather
+    than a `_asdict` call per item."""
+    return [
+        {"id": sid, "status": status, "reason": reason, "field": field}
+        for sid, status, reason, field in results
+    ]
+
+
+assert list(wire_results([ItemResult("i", "accepted")])[0]) == list(ItemResult._fields)
+
+
 class ItemRejectedError(Exception):
     """Why one submission cannot be stored, and the field at fault within it."""
 

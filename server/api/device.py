@@ -14,7 +14,7 @@ from server.api.bodies import parse_body
 from server.auth import require_device
 from server.db import get_db, read_once, reading
 from server.errors import ApiError
-from server.ingest import Decided, ItemResult, decide, store
+from server.ingest import Decided, ItemResult, decide, store, wire_results
 from server.json_response import json_response
 from server.settings import current
 from server.store import contacts, devices, enroll_limits, no_collection, pending_rollups
@@ -130,7 +130,7 @@ def submit() -> Response:
     return json_response(
         {
             "server_time": to_rfc3339(utcnow()),
-            "results": [result._asdict() for result in results],  # SubmissionResult's form
+            "results": wire_results(results),  # SubmissionResult's form
         }
     )
 

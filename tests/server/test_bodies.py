@@ -114,3 +114,33 @@ def test_a_batch_without_problems_passes() -> None:
     }
     raw = json.dumps({"sent_at": "2026-11-23T10:00:00Z", "submissions": [item]}).encode()
     assert _outcome(SubmissionBatch, raw, full_walk=False) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(years=st.lists(st.sampled_from([1899, 1900, 2026, 2200, 2201]), min_size=1, max_size=6))
+def test_tap_years_of_a_clean_batch_are_judged_as_by_the_walk(years: list[int]) -> None:
+    """A batch with no NUL and no long number has its tap times checked a field at a time over
+    the list (`_all_times_fit`): out-of-range years anywhere, first or not, name the same item
+    as the walk over every value."""
+    items = [
+        {
+            "id": f"x{i}",
+            "survey_id": "s",
+            "survey_version": 1,
+            "location_id": "l",
+            "language": "en",
+            "tapped_at": f"{year}-06-01T10:00:00Z",
+            "answers": [{"question_id": "q1", "value": 3}],
+        }
+        for i, year in enumerate(years)
+    ]
+    raw = json.dumps({"sent_at": "2026-11-23T10:00:00Z", "submissions": items}).encode()
+    found = _outcome(SubmissionBatch, raw, full_walk=False)
+    assert found == _outcome(SubmissionBatch, raw, full_walk=True)
+    bad = [i for i, year in enumerate(years) if not 1900 <= year <= 2200]
+    expected = bad and (
+        "invalid_request",
+        "timestamp out of range",
+        f"submissions[{bad[0]}].tapped_at",
+    )
+    assert found == (expected or None)
