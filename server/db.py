@@ -25,7 +25,7 @@ import numpy as np
 from flask import Flask, current_app, g
 from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InvalidRequestError
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from server import settings
@@ -38,6 +38,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 IDLE_PING_S = 5.0
 _IDLE_SINCE = "smiletap_idle_since"
 _PIPELINE = "smiletap_pipeline"
+#: The pool's info name for a PostgreSQL connection's `Prepared` cursor (`_kept_cursor`).
+_CURSOR = "smiletap_cursor"
 #: `g`'s name for a request's `Checkout` (its `Connection` is `g.db`).
 _CHECKOUT = "smiletap_checkout"
 #: No write for the group, nothing for others: set by `smiletap-server` and `server.wsgi`.
@@ -219,11 +221,23 @@ def read_once(conn: Connection) -> Iterator[Connection]:
     """
     if conn.dialect.name == "sqlite":
         # The sqlite3 module is in autocommit mode already (`isolation_level = None` at
-        # connect); only our own BEGIN is left out.
+        # connect); only our own BEGIN is left out. No transaction is begun for the block:
+        # `Prepared` runs outside one anyway, and a statement SQLAlchemy begins one for
+        # (`conn.execute`) gets no BEGIN from SQLite (`_on_begin`), so that empty
+        # transaction is only SQLAlchemy's, ended with the block. Beginning and ending one
+        # around every block cost about a twentieth of a one-tap upload.
+        if conn.in_transaction():
+            raise InvalidRequestError("read_once: a transaction is already begun")
         conn.execution_options(**{_NO_BEGIN: True})
         try:
-            with conn.begin():
-                yield conn
+            yield conn
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            raise
+        else:
+            if conn.in_transaction():
+                conn.commit()
         finally:
             conn.execution_options(**{_NO_BEGIN: False})
         return
@@ -274,12 +288,16 @@ class Prepared:
             return [dict(row) for row in result.mappings()] if result.returns_rows else []
         plan = self._plan(conn.dialect)
         arguments = plan.arguments(params)
-        alone = conn.dialect.name == "postgresql" and not conn.in_transaction()
+        postgresql = conn.dialect.name == "postgresql"
+        alone = postgresql and not conn.in_transaction()
         dbapi_connection = conn.connection.dbapi_connection
         assert dbapi_connection is not None
         # `driver_cursor`'s work written out: a generator-based context manager costs a few
         # microseconds, on every device call.
-        cursor: Any = dbapi_connection.cursor()
+        kept = postgresql and not conn.info.get(_PIPELINE)
+        cursor: Any = (
+            _kept_cursor(conn.info, dbapi_connection) if kept else dbapi_connection.cursor()
+        )
         try:
             if alone:
                 dbapi_connection.autocommit = True
@@ -297,15 +315,45 @@ class Prepared:
                     dbapi_connection.autocommit = False
             return plan.rows(rows, cursor) if rows else []
         except conn.dialect.loaded_dbapi.Error as exc:
+            if kept:
+                _drop_kept_cursor(conn.info, cursor)
             conn._handle_dbapi_exception(exc, plan.sql, arguments, cursor, None)
             raise  # not reached: the handler raises
         finally:
-            cursor.close()
+            if not kept:
+                cursor.close()
 
     def first(self, conn: Connection | Checkout, params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row, or None."""
         rows = self.all(conn, params)
         return rows[0] if rows else None
+
+
+def _kept_cursor(info: dict[Any, Any], dbapi_connection: Any) -> Any:
+    """The pooled PostgreSQL connection's own cursor for `Prepared`, made at its first use.
+
+    A psycopg cursor costs about as much to make as the Python side of a look-up by key
+    (its adapters, its state): made once per connection and run again, not made per
+    statement. It belongs to that driver connection (kept in the pool's info for it, with
+    the connection it was made on, so a replaced connection gets a new one) and, like the
+    connection, to one request at a time. Each `execute` starts it afresh; every result is
+    fetched whole before the statement returns. Not in a pipeline, whose statements' results
+    arrive later, each on its own cursor.
+    """
+    kept = info.get(_CURSOR)
+    if kept is not None and kept[0] is dbapi_connection and not kept[1].closed:
+        return kept[1]
+    cursor = dbapi_connection.cursor()
+    info[_CURSOR] = (dbapi_connection, cursor)
+    return cursor
+
+
+def _drop_kept_cursor(info: dict[Any, Any], cursor: Any) -> None:
+    """After a driver error: the next statement makes a new cursor (this one is closed)."""
+    kept = info.get(_CURSOR)
+    if kept is not None and kept[1] is cursor:
+        del info[_CURSOR]
+    cursor.close()
 
 
 @contextmanager

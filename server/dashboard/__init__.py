@@ -7,9 +7,10 @@ headers, and registers one blueprint per area.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
-from flask import Flask, Request, Response, redirect, url_for
+from flask import Flask, Request, Response, g, redirect, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from server import settings
@@ -24,19 +25,15 @@ CSP = (
 )
 
 
-def _csp() -> str:
+def _csp(app: Flask, made_from: settings.Settings) -> str:
     # Signing out sends the browser from the sign-out form on to the single sign-on
     # provider's sign-out page: browsers hold that redirect to form-action too. Kept with the
     # app's settings it was made from (a 304 is text/html too, so every config check asked).
-    from flask import current_app
-
-    from server.dashboard.sso import provider_origin
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    made_from = settings.of(app)
     kept = app.extensions.get(_CSP_KEY)
     if kept is not None and kept[0] is made_from:
         return kept[1]  # type: ignore[no-any-return]
+    from server.dashboard.sso import provider_origin
+
     origin = provider_origin(app)
     csp = CSP.replace("form-action 'self'", f"form-action 'self' {origin}") if origin else CSP
     app.extensions[_CSP_KEY] = (made_from, csp)
@@ -54,24 +51,33 @@ _ALWAYS = (
 _ALWAYS_LOWER = tuple((name.lower(), name, value) for name, value in _ALWAYS)
 
 
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    # One pass over the headers instead of a search per `setdefault` (each set searched
-    # the list twice): these ran on every device call, whose answers set none of them.
-    present = {name.lower() for name, _value in headers.items()}
-    for lower, name, value in _ALWAYS_LOWER:
-        if lower not in present:
-            headers.add(name, value)
-    if response.mimetype == "text/html" and "content-security-policy" not in present:
-        headers.add("Content-Security-Policy", _csp())
-    from flask import g
+def _security_headers_for(app: Flask) -> Callable[[Response], Response]:
+    """The app's hook setting the security headers on every response.
 
-    if g.get("user") is not None:
-        # A signed-in page or export must not be kept by a shared proxy or on disk.
-        headers["Cache-Control"] = "no-store"
-    if settings.current().tls:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    return response
+    Made per app, so it holds the app (its settings are still looked up at each response, so
+    `settings.override` shows at once) instead of finding it through `current_app` three
+    times a request: it runs on every device call.
+    """
+
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        # One pass over the headers instead of a search per `setdefault` (each set searched
+        # the list twice): these ran on every device call, whose answers set none of them.
+        present = {name.lower() for name, _value in headers.items()}
+        for lower, name, value in _ALWAYS_LOWER:
+            if lower not in present:
+                headers.add(name, value)
+        made_from = settings.of(app)
+        if response.mimetype == "text/html" and "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", _csp(app, made_from))
+        if g.get("user") is not None:
+            # A signed-in page or export must not be kept by a shared proxy or on disk.
+            headers["Cache-Control"] = "no-store"
+        if made_from.tls:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    return _security_headers
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -108,7 +114,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_NAME"] = "smiletap_session"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.of(app).session_lifetime_h)
     csrf.init_app(app)
-    app.after_request(_security_headers)
+    app.after_request(_security_headers_for(app))
 
     from server.dashboard import (
         account,

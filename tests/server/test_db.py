@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import Integer, column, func, select, text
+from sqlalchemy import Integer, String, column, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.app import create_app
 from server.db import (
+    _CURSOR,
     Checkout,
     Prepared,
     get_db,
@@ -115,6 +116,49 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path) -> None:
             other.execute("BEGIN IMMEDIATE")
         other.close()
     engine.dispose()
+
+
+def test_sqlite_read_once_takes_no_lock_and_leaves_no_transaction(tmp_path) -> None:
+    """`read_once` on SQLite: no BEGIN, so a statement in it (one SQLAlchemy begins a
+    transaction for included) takes no write lock and each sees the latest commit; the block
+    ends with no transaction open, whether it succeeded or raised, and it is refused inside a
+    transaction (as `conn.begin` refuses)."""
+    import sqlite3
+
+    from sqlalchemy.exc import InvalidRequestError
+
+    from server.db import read_once
+
+    path = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    count = Prepared(select(func.count()).select_from(text("t")))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with engine.connect() as conn:
+            with read_once(conn):
+                assert count.first(conn, {}) == {"count_1": 0}
+                assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+                other.execute("BEGIN IMMEDIATE")  # no lock held here
+                other.execute("INSERT INTO t VALUES (1)")
+                other.execute("COMMIT")
+                assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+            assert not conn.in_transaction()
+            with pytest.raises(ZeroDivisionError), read_once(conn):
+                conn.execute(text("SELECT 1"))
+                raise ZeroDivisionError
+            assert not conn.in_transaction()
+            with conn.begin():  # a write transaction again: BEGIN IMMEDIATE
+                conn.execute(text("SELECT 1"))
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+                with pytest.raises(InvalidRequestError), read_once(conn):
+                    pass
+            assert not conn.in_transaction()
+    finally:
+        other.close()
+        engine.dispose()
 
 
 def test_a_snapshot_sees_one_state_while_another_engine_commits(database_url) -> None:
@@ -256,3 +300,37 @@ def test_a_connection_lost_in_a_pipeline_is_a_disconnect(app) -> None:
                 killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             probe.all(victim, {})
         assert raised.value.connection_invalidated
+
+
+def test_postgresql_prepared_statements_share_their_connection_s_cursor(app) -> None:
+    """On PostgreSQL `db.Prepared` runs on one cursor per driver connection, made at its
+    first use (making one cost about as much as a look-up's own Python): each statement
+    still gives only its own rows, a statement after a driver error gets a fresh cursor, and
+    a connection replaced after an invalidation never gets the old one's."""
+    if get_engine(app).dialect.name != "postgresql":
+        pytest.skip("SQLite's cursors cost next to nothing: one per statement")
+    numbers = Prepared(text("SELECT n FROM generate_series(1, :top) AS n").columns(n=Integer))
+    words = Prepared(text("SELECT 'a' || :word AS w").columns(w=String))
+    broken = Prepared(select(text("1")).select_from(text("no_such_table")))
+    with get_engine(app).connect() as conn:
+        assert numbers.all(conn, {"top": 3}) == [{"n": 1}, {"n": 2}, {"n": 3}]
+        kept = conn.info[_CURSOR]
+        assert kept[0] is conn.connection.dbapi_connection
+        assert numbers.all(conn, {"top": 0}) == []
+        assert words.all(conn, {"word": "b"}) == [{"w": "ab"}]
+        with conn.begin():
+            assert numbers.first(conn, {"top": 2}) == {"n": 1}
+        assert conn.info[_CURSOR] is kept  # one cursor for all of them
+        with pytest.raises(DBAPIError):
+            broken.all(conn, {})
+        assert kept[1].closed and _CURSOR not in conn.info
+        assert words.all(conn, {"word": "c"}) == [{"w": "ac"}]
+        after_error = conn.info[_CURSOR]
+        assert after_error[1] is not kept[1]
+        old_driver_connection = conn.connection.dbapi_connection
+        conn.invalidate()
+        assert numbers.all(conn, {"top": 1}) == [{"n": 1}]
+        assert conn.connection.dbapi_connection is not old_driver_connection
+        assert conn.info[_CURSOR][0] is conn.connection.dbapi_connection
+        assert conn.info[_CURSOR][1] is not after_error[1]
+        assert not conn.in_transaction()

@@ -18,8 +18,9 @@ from flask import Flask
 from sqlalchemy import event, select, update
 
 from server import device_config
+from server import settings as app_settings
 from server.app import create_app
-from server.dashboard import CSP
+from server.dashboard import CSP, sso
 from server.db import dispose_engine, get_engine
 from server.settings import current
 from server.store import as_utc, locations
@@ -114,6 +115,28 @@ def test_a_304_carries_exactly_these_headers(smiletap: Smiletap) -> None:
         "Referrer-Policy",
         "X-Request-Id",
     ]
+
+
+def test_a_304_s_security_headers_follow_the_app_s_settings_at_once(
+    smiletap: Smiletap, app: Flask
+) -> None:
+    # The hook holds its app, not the settings it started with: a changed TLS or single
+    # sign-on setting shows on the very next answer.
+    kiosk = smiletap.setup()
+    etag = kiosk.get("/api/v1/config").json["etag"]
+    unchanged = {"If-None-Match": f'"{etag}"'}
+    assert "Strict-Transport-Security" not in kiosk.get("/api/v1/config", headers=unchanged).headers
+    app_settings.override(app, tls=True, oidc_issuer="https://id.example.com/realms/shop")
+    app.extensions.setdefault(sso.EXTENSION, object())  # what sso.init_app registers
+    again = kiosk.get("/api/v1/config", headers=unchanged)
+    assert again.status_code == 304
+    assert again.headers["Strict-Transport-Security"].startswith("max-age=")
+    csp = again.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://id.example.com;" in csp
+    app_settings.override(app, tls=False, oidc_issuer="")
+    back = kiosk.get("/api/v1/config", headers=unchanged)
+    assert "Strict-Transport-Security" not in back.headers
+    assert back.headers["Content-Security-Policy"] == CSP
 
 
 def test_a_kept_etag_is_the_one_computed_anew(smiletap: Smiletap, app: Flask) -> None:
