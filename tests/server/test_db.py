@@ -118,6 +118,42 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path) -> None:
     engine.dispose()
 
 
+def test_sqlite_begin_on_the_driver_is_seen_and_fails_as_sqlalchemy_s(tmp_path) -> None:
+    """SQLite's BEGIN runs on the driver's connection: cursor listeners still see it, and a
+    write lock held elsewhere past the busy timeout is SQLAlchemy's OperationalError (a
+    503), after which this process's writers' lock is free for the next transaction."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from server.db import reading
+
+    path = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{path}")
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            with reading(conn):
+                conn.execute(text("SELECT count(*) FROM t"))
+            assert [s for s in seen if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(OperationalError, match="locked"), conn.begin():
+                pass
+            other.execute("ROLLBACK")
+            with conn.begin():  # would wait 15 s for this process's writers' lock if held
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        other.close()
+        engine.dispose()
+
+
 def test_sqlite_read_once_takes_no_lock_and_leaves_no_transaction(tmp_path) -> None:
     """`read_once` on SQLite: no BEGIN, so a statement in it (one SQLAlchemy begins a
     transaction for included) takes no write lock and each sees the latest commit; the block
