@@ -73,6 +73,11 @@ class Settings:
         "Uploads count their taps in the rollups in batches: each process folds after this many"
         " accepted submissions (0: after every upload); readers fold first anyway",
     )
+    rollup_inline_from: int = setting(
+        32,
+        "Uploads of at least this many new submissions count them in the rollups in their own"
+        " transaction (for a batch cheaper than a fold's re-read); smaller ones leave it to a fold",
+    )
     rollup_fold_interval_s: int = setting(
         5, "Seconds between the scheduler's folds of taps not yet counted in the rollups"
     )

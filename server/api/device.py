@@ -123,10 +123,11 @@ def submit() -> Response:
             decided = decide(conn, device, batch, received_at, settings.skew_threshold_s)
             results = _store(conn, device, decided, skew if contact else None, received_at)
     metrics.count_submissions(results)
-    # Committed: fold now if this process has accepted `ROLLUP_FOLD_EVERY` taps since it last
-    # did (`pending_rollups.accepted`), so pending rows stay few even when nobody reads.
+    # Committed: fold now if this process has left `ROLLUP_FOLD_EVERY` taps pending since it
+    # last did (`pending_rollups.accepted`), so pending rows stay few even when nobody reads.
     fresh = sum(1 for result in results if result.status == "accepted")
-    pending_rollups.accepted(conn, fresh, settings.rollup_fold_every)
+    if fresh < settings.rollup_inline_from:  # a bigger batch counted its own (`ingest.store`)
+        pending_rollups.accepted(conn, fresh, settings.rollup_fold_every)
     return json_response(
         {
             "server_time": to_rfc3339(utcnow()),
@@ -143,7 +144,7 @@ def _store(
     received_at: datetime,
 ) -> list[ItemResult]:
     """Store the batch, and the contact with its skew when one is given (due or news)."""
-    results = store(conn, decided)
+    results = store(conn, decided, current().rollup_inline_from)
     if contact_skew is not None:
         devices.record_contact(conn, device["id"], contact_skew, received_at)
         contacts.mark(conn, device, received_at, current().contact_write_interval_s)

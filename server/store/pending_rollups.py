@@ -40,7 +40,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, exists, select
+from sqlalchemy import Connection, Engine, String, any_, bindparam, delete, exists, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from server.db import read_once
@@ -58,24 +59,29 @@ def any_pending(conn: Connection) -> bool:
 
 
 def _claimed_counts(conn: Connection) -> list[Any]:
-    """Take every pending row; the hourly counts of their answers, (ROLLUP_KEY…, count)."""
+    """Take every pending row; the hourly counts of their answers, (ROLLUP_KEY…, count).
+
+    The counting query starts from the taken ids and looks their submissions and answers up
+    by key: joined the other way round, SQLite (no statistics) scanned every stored answer.
+    """
     s, a = submissions.c, answers.c
+    counted = rollups.hourly_counts(answers.join(submissions, a.submission_id == s.id))
     if conn.dialect.name == "postgresql":
-        claimed: Any = delete(pending_rollups).returning(pending_rollups.c.submission_id)
-        taken = claimed.cte("claimed")
-        joined = taken.join(submissions, s.id == taken.c.submission_id).join(
-            answers, a.submission_id == s.id
-        )
-        return list(conn.execute(rollups.hourly_counts(joined)))
+        # The ids as one array parameter: the planner knows how few they are and looks each up
+        # (a CTE of the DELETE gave it no estimate to trust).
+        taken = list(conn.execute(_PG_CLAIM).scalars())
+        if not taken:
+            return []
+        ids = bindparam("ids", taken, type_=postgresql.ARRAY(String))
+        return list(conn.execute(counted.where(s.id == any_(ids))))
     # SQLite: the caller's transaction holds the write lock, so the rows read are the rows
     # deleted.
-    p = pending_rollups.c
-    joined = pending_rollups.join(submissions, s.id == p.submission_id).join(
-        answers, a.submission_id == s.id
-    )
-    found = list(conn.execute(rollups.hourly_counts(joined)))
+    found = list(conn.execute(counted.where(s.id.in_(select(pending_rollups.c.submission_id)))))
     conn.execute(delete(pending_rollups))
     return found
+
+
+_PG_CLAIM = delete(pending_rollups).returning(pending_rollups.c.submission_id)
 
 
 def fold(conn: Connection) -> int:

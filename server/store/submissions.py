@@ -106,9 +106,11 @@ def insert_many(
     rows: Sequence[Sequence[Any]],
     answer_rows: Sequence[Sequence[Any]],
     looked_up_at: int | None = None,
+    pending: bool = True,
 ) -> set[str]:
     """Store submissions and their answers in a few statements, each inserted submission
-    marked pending for the rollups (`server.store.pending_rollups`); the ids actually inserted
+    marked pending for the rollups (`server.store.pending_rollups`) unless not `pending` (the
+    caller counts them itself); the ids actually inserted
     (an id another transaction stored first is skipped, with its answers). Each row is its
     values in column order (`SUBMISSION_COLUMNS`, `ANSWER_COLUMNS`): ingest makes them so,
     with no dict per row.
@@ -136,9 +138,9 @@ def insert_many(
         ]
         if kept:
             _PG_ANSWERS.all(conn, {"rows": bulk.json_rows(kept)})
-        if inserted:
-            pending = [{"submission_id": sid} for sid in sorted(inserted)]
-            _PG_PENDING.all(conn, {"rows": bulk.json_rows(pending)})
+        if inserted and pending:
+            named_marks = [{"submission_id": sid} for sid in sorted(inserted)]
+            _PG_PENDING.all(conn, {"rows": bulk.json_rows(named_marks)})
         return inserted
     unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
     stored = set() if unchanged else find_ids(conn, [row[_ID_AT] for row in rows])
@@ -147,7 +149,7 @@ def insert_many(
     their_answers = (
         [a for a in answer_rows if a[_SUBMISSION_ID_AT] in inserted] if stored else answer_rows
     )
-    marks = [(row[_ID_AT],) for row in fresh]
+    marks = [(row[_ID_AT],) for row in fresh] if pending else []
     bulk.sqlite_executemany_values(
         conn,
         [

@@ -100,6 +100,17 @@ def test_uploads_fold_after_every_n_accepted(app: Flask, smiletap: Smiletap) -> 
     assert _pending(engine) == 0 and _counted(engine) == (2, 2, 2)
 
 
+def test_a_batch_of_inline_from_or_more_counts_itself(app: Flask, smiletap: Smiletap, engine):
+    settings.override(app, rollup_inline_from=3, rollup_fold_every=10**9)
+    kiosk = smiletap.setup()
+    _upload(kiosk, 1, 2)  # fewer: pending
+    assert _pending(engine) == 2 and _counted(engine) == (0, 0, 0)
+    _upload(kiosk, 3, 4, 5)  # as many: counted in its own transaction
+    assert _pending(engine) == 2 and _counted(engine) == (3, 3, 3)
+    assert _differences(engine) == 0
+    assert _fold(engine) == 2 and _counted(engine) == (5, 5, 5) and _differences(engine) == 0
+
+
 def test_concurrent_folds_count_every_upload_once(smiletap: Smiletap, engine) -> None:
     kiosk = smiletap.setup()
     for value in range(1, 6):
