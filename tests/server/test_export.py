@@ -260,6 +260,36 @@ def test_sqlite_reads_again_only_the_lines_with_a_cell_to_quote(
     assert len(list(csv.reader(io.StringIO(body)))) == 13
 
 
+def test_sqlite_sorts_with_helper_threads_during_the_export_only(
+    smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's export runs with SORTER_THREADS helper threads for its sort; the connection
+    goes back to the pool with none."""
+    kiosk = smiletap.setup()
+    with app.app_context():
+        if get_engine().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL plans its own parallel workers")
+        _store_answers(kiosk.location_id, kiosk.device_id, [{"id": f"s{n}"} for n in range(3)])
+    seen: list[tuple[Any, int]] = []
+    real = export.cell_batches
+
+    def batches(conn: Any, query: Any) -> Iterator[Any]:
+        raw = conn.connection.dbapi_connection
+        seen.append((raw, raw.execute("PRAGMA threads").fetchone()[0]))
+        yield from real(conn, query)
+
+    monkeypatch.setattr(export, "cell_batches", batches)
+    response = smiletap.client.get(
+        "/api/v1/reports/responses.csv",
+        query_string={"from": "2026-11-20", "to": "2026-11-20"},
+        headers={"Authorization": f"Bearer {smiletap.api_key()}"},
+    )
+    assert len(response.get_data(as_text=True).splitlines()) == 4
+    [(raw, during)] = seen
+    assert during == export.SORTER_THREADS > 0
+    assert raw.execute("PRAGMA threads").fetchone()[0] == 0
+
+
 def test_copy_lines_get_csv_writer_line_ends_wherever_the_chunks_split() -> None:
     """PostgreSQL's COPY ends lines with LF; the export turns them into csv.writer's CRLF but
     keeps a line break inside a quoted cell, also when a chunk ends inside the cell."""
