@@ -13,6 +13,7 @@ import pytest
 from alembic import command
 from flask import Flask
 from sqlalchemy import Engine, func, insert, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from server import alerts, jobs, migrations, retention, settings
 from server.db import get_engine, make_engine
@@ -201,6 +202,30 @@ def test_nothing_is_lost_by_a_crash_or_a_failed_fold(
     monkeypatch.undo()
     assert _fold(engine) == 2 and _counted(engine) == (2, 2, 2)
     assert _differences(engine) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_reader_whose_fold_finds_the_write_lock_busy_still_answers(
+    smiletap: Smiletap, engine, monkeypatch
+) -> None:
+    """SQLite: a fold that gives up on the write lock (busy past the timeout) leaves the rows
+    pending, and the report is answered from the rollups as they are, not with an error."""
+    kiosk = smiletap.setup()
+    _upload(kiosk, 5)
+
+    def busy(conn: Any) -> int:
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(pending_rollups, "fold", busy)
+    today = datetime.now(UTC).date()
+    days = {"from": str(today - timedelta(days=2)), "to": str(today + timedelta(days=2))}
+    answer = smiletap.scores(smiletap.api_key("admin"), **days)
+    assert answer.status_code == 200 and answer.json["groups"] == []
+    assert _pending(engine) == 1
+    monkeypatch.undo()
+    assert [g["n"] for g in smiletap.scores(smiletap.api_key("admin"), **days).json["groups"]] == [
+        1
+    ]
 
 
 def test_rebuild_with_pending_rows_is_the_recomputation(smiletap: Smiletap, engine) -> None:
