@@ -25,7 +25,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,7 @@ from server.db import pipelined
 from server.masking import country_of_timezone, mask_contacts
 from server.store import (
     batch_lookups,
+    bulk,
     locations,
     rollups,
     staff,
@@ -110,24 +111,31 @@ def canonical_payloads(items: list[Submission]) -> list[str]:
 
 def canonical_contents(items: list[Submission]) -> list[tuple[str, str]]:
     """Each submission's canonical payload (`canonical_payloads`) and its `content_hash`, the
-    hash taken of the bytes orjson wrote rather than of the text encoded again.
+    hash taken of the bytes orjson wrote rather than of the text encoded again."""
+    return _contents_and_tap_texts(items)[0]
+
+
+def _contents_and_tap_texts(items: list[Submission]) -> tuple[list[tuple[str, str]], list[str]]:
+    """`canonical_contents`, and each tap time as its payload holds it (RFC 3339 in UTC, the
+    text `_SqliteTexts` cuts SQLite's from).
 
     One serializer call for the whole list: per-item calls cost more than the work itself.
     """
     dumped = _SUBMISSIONS.dump_python(items, mode="json")
-    found = []
+    found, taps = [], []
     for item, data in zip(items, dumped, strict=True):
         # `age_s` is a transport detail (popped here: cheaper than the serializer's exclude).
         del data["age_s"]
         if item.tapped_at.tzinfo is not UTC:  # pydantic wrote it with its own offset
             data["tapped_at"] = to_rfc3339(item.tapped_at)
+        taps.append(data["tapped_at"])
         if data.get("touchpoint_id") is None:
             # Absent and null hash alike, and like payloads stored before touchpoints: a
             # kiosk resending after an upgrade is a duplicate, not an id conflict.
             data.pop("touchpoint_id", None)
         raw = _canonical_json(data)
         found.append((raw.decode(), hashlib.sha256(raw).hexdigest()))
-    return found
+    return found, taps
 
 
 def _canonical_json(data: dict[str, Any]) -> bytes:
@@ -316,6 +324,27 @@ assert _SUBMISSION_ROW == submissions.SUBMISSION_COLUMNS
 assert _ANSWER_ROW == submissions.ANSWER_COLUMNS
 
 
+class _SqliteTexts:
+    """A batch's moments and days as SQLite stores them (`bulk.sqlite_values`' text), made
+    while its rows are built: the tap times cut from their payloads' text, which the
+    serializer wrote already (no second call for the batch's moments), the time received
+    once, each day once. The rows then go to sqlite3 as they are (`submissions.insert_many`,
+    `converted`)."""
+
+    __slots__ = ("days", "received", "taps")
+
+    def __init__(self, received_at: datetime, tap_texts: list[str]) -> None:
+        self.received = bulk.utc_text(received_at)
+        self.taps = bulk.sqlite_moments(tap_texts)
+        self.days: dict[date, str] = {}
+
+    def day(self, day: date) -> str:
+        text = self.days.get(day)
+        if text is None:
+            text = self.days[day] = day.isoformat()
+        return text
+
+
 def _rows(
     device: dict[str, Any],
     item: Submission,
@@ -323,23 +352,37 @@ def _rows(
     touchpoint_id: str | None,
     timing: tuple[datetime, float, datetime, ZoneInfo],
     content: tuple[str, str],
+    sqlite: tuple[_SqliteTexts, str] | None = None,
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[rollups.RollupKey]]:
     """The submission's row and its answers' rows (values in `_SUBMISSION_ROW` and
     `_ANSWER_ROW` order), and the hourly rollup key of each answer. `timing`: the time
-    received, the tap's skew, its effective time and the location's time zone."""
+    received, the tap's skew, its effective time and the location's time zone. `sqlite`: the
+    batch's texts and the tap time's (`_SqliteTexts`), to write the row's moments and day as
+    SQLite stores them; without it they are objects."""
     received_at, skew_s, effective_at, zone = timing
     local = effective_at.astimezone(zone)  # `shared.clock.local_parts`, without its object
     local_date, weekday, hour = local.date(), local.isoweekday(), local.hour
     burst = "burst" in item.flags
     payload, digest = content
-    sid, location_id, survey_id, version = (
-        item.id, item.location_id, item.survey_id, item.survey_version
+    sid, location_id, survey_id, version, tapped_at = (
+        item.id, item.location_id, item.survey_id, item.survey_version, item.tapped_at
     )  # fmt: skip
-    row = (
-        sid, device["id"], location_id, survey_id, version, item.staff_id, touchpoint_id,
-        item.language, item.tapped_at, received_at, skew_s, effective_at,
-        local_date, weekday, hour, burst, digest, payload,
-    )  # fmt: skip
+    row: tuple[Any, ...]
+    if sqlite is None:
+        row = (
+            sid, device["id"], location_id, survey_id, version, item.staff_id, touchpoint_id,
+            item.language, tapped_at, received_at, skew_s, effective_at,
+            local_date, weekday, hour, burst, digest, payload,
+        )  # fmt: skip
+    else:
+        texts, tapped = sqlite
+        effective = tapped if effective_at is tapped_at else bulk.utc_text(effective_at)
+        day = texts.days.get(local_date) or texts.day(local_date)
+        row = (
+            sid, device["id"], location_id, survey_id, version, item.staff_id, touchpoint_id,
+            item.language, tapped, texts.received, skew_s, effective,
+            day, weekday, hour, burst, digest, payload,
+        )  # fmt: skip
     answer_rows, keys = [], []
     touchpoint_key, staff_key = touchpoint_id or "", item.staff_id or ""
     for answer, question in zip(item.answers, questions, strict=True):
@@ -407,6 +450,8 @@ class Decided:
     conflicts: list[tuple[str, str, str]]
     #: SQLite's data_version before the stored ids were looked up (`submissions.insert_many`).
     looked_up_at: int | None = None
+    #: Whether the rows hold SQLite's texts of their moments and days (`_SqliteTexts`).
+    converted: bool = False
 
     @property
     def writes_nothing(self) -> bool:
@@ -450,13 +495,14 @@ def decide(
         timezone = location["timezone"]
     zone: ZoneInfo | None = None  # made for the first tap stored, as `local_parts` did
     items, changed = _masked(batch.submissions, country_of_timezone(timezone))
-    contents = canonical_contents(items)
+    contents, tap_texts = _contents_and_tap_texts(items)
+    texts = _SqliteTexts(received_at, tap_texts) if conn.dialect.name == "sqlite" else None
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
     # data_version is read in the same snapshot as the stored ids, so any commit after the
     # look-up shows (`submissions.insert_many`).
     looked_up_at, stored = lookups.first_look_up(items, device["location_id"])
-    decided = Decided(device, items, contents, {}, {}, [], looked_up_at)
+    decided = Decided(device, items, contents, {}, {}, [], looked_up_at, texts is not None)
     results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
@@ -499,7 +545,8 @@ def decide(
             )
         zone = zone or ZoneInfo(timezone)
         timing = (received_at, tap_skew, effective_at, zone)
-        new[sid] = (i, *_rows(device, item, questions, touchpoint_id, timing, contents[i]))
+        sqlite = None if texts is None else (texts, texts.taps[i])
+        new[sid] = (i, *_rows(device, item, questions, touchpoint_id, timing, contents[i], sqlite))
     return decided
 
 
@@ -532,6 +579,7 @@ def store(conn: Connection, decided: Decided, inline_from: int = INLINE_FROM) ->
             [answer for entry in new.values() for answer in entry[2]],
             decided.looked_up_at,
             pending=not count_now,
+            converted=decided.converted,
         )
         raced = [sid for sid in new if sid not in inserted]
         stored_by_others = submissions.find_many(conn, raced) if raced else {}

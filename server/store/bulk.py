@@ -47,7 +47,7 @@ Convert = Callable[[Any], Any]
 _UNSEEN = object()
 
 
-def _utc_text(value: datetime | None) -> str | None:
+def utc_text(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -69,7 +69,7 @@ def _converter(column_type: Any) -> Convert:
     """How a value of this column type is handed to sqlite3, as SQLAlchemy would store it."""
     impl = getattr(column_type, "impl", column_type)  # a TypeDecorator's stored type
     if isinstance(impl, DateTime):
-        return _utc_text
+        return utc_text
     if isinstance(impl, Date):
         return _date_text
     if isinstance(impl, Boolean):
@@ -113,14 +113,14 @@ def _converted(
     time received, and a tap time that needed no correction is its effective time too); any
     other value is converted once per distinct value of its column."""
     found = list(rows)
-    moments = [i for i, convert in changed if convert is _utc_text]
+    moments = [i for i, convert in changed if convert is utc_text]
     if moments and found:
         texts = _utc_texts([row[i] for row in found for i in moments])
         for row in found:
             for i in moments:
                 row[i] = texts[id(row[i])]
     for i, convert in changed:
-        if convert is _utc_text:
+        if convert is utc_text:
             continue
         known: dict[Any, Any] = {}
         for row in found:
@@ -138,7 +138,7 @@ _MOMENTS = TypeAdapter(list[datetime | None])
 
 
 def _utc_texts(values: list[datetime | None]) -> dict[int, str | None]:
-    """`_utc_text` of each of these moments, by the object's `id` (the values keep the objects
+    """`utc_text` of each of these moments, by the object's `id` (the values keep the objects
     alive): each distinct object once, all in one serializer call."""
     distinct = {id(value): value for value in values}
     utc = [
@@ -147,18 +147,27 @@ def _utc_texts(values: list[datetime | None]) -> dict[int, str | None]:
         for value in distinct.values()
     ]  # fmt: skip
     texts = _MOMENTS.dump_python(utc, mode="json")
-    return dict(zip(distinct, map(_sqlite_moment, texts), strict=True))
+    return dict(zip(distinct, map(sqlite_moment, texts), strict=True))
 
 
-def _sqlite_moment(iso: str | None) -> str | None:
+def sqlite_moment(iso: str | None) -> str | None:
     """SQLAlchemy's text of a moment from its ISO 8601 text in UTC (`YYYY-MM-DDTHH:MM:SS`,
     then `.ffffff` unless the microseconds are zero, then `Z` if aware): `YYYY-MM-DD
-    HH:MM:SS.ffffff`, as `_utc_text` writes it."""
+    HH:MM:SS.ffffff`, as `utc_text` writes it."""
     if iso is None:
         return None
     if len(iso) > 20:  # with microseconds
         return f"{iso[:10]} {iso[11:26]}"
     return f"{iso[:10]} {iso[11:19]}.000000"
+
+
+def sqlite_moments(isos: list[str]) -> list[str]:
+    """`sqlite_moment` of each of these texts (none None), in one comprehension rather than
+    a call each."""
+    return [
+        f"{iso[:10]} {iso[11:26]}" if len(iso) > 20 else f"{iso[:10]} {iso[11:19]}.000000"
+        for iso in isos
+    ]
 
 
 def sqlite_executemany(
@@ -198,12 +207,18 @@ def sqlite_values(table: Table, rows: Iterable[Sequence[Any]]) -> list[Sequence[
 
 
 def sqlite_executemany_values(
-    conn: Connection, work: Sequence[tuple[Insert, Table, Iterable[Sequence[Any]]]]
+    conn: Connection,
+    work: Sequence[tuple[Insert, Table, Iterable[Sequence[Any]]]],
+    *,
+    converted: bool = False,
 ) -> None:
     """Several INSERTs (or upserts) on SQLite, in order, each given its rows as values in its
-    table's column order (`sqlite_values`): one driver `executemany` each, on one cursor."""
-    prepared = [(_in_table_order(statement, table), sqlite_values(table, rows))
-                for statement, table, rows in work]  # fmt: skip
+    table's column order (`sqlite_values`; `converted`: converted so already): one driver
+    `executemany` each, on one cursor."""
+    prepared = [
+        (_in_table_order(statement, table), list(rows) if converted else sqlite_values(table, rows))
+        for statement, table, rows in work
+    ]
     prepared = [(sql, rows) for sql, rows in prepared if rows]
     if not prepared:
         return

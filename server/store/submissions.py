@@ -107,13 +107,15 @@ def insert_many(
     answer_rows: Sequence[Sequence[Any]],
     looked_up_at: int | None = None,
     pending: bool = True,
+    converted: bool = False,
 ) -> set[str]:
     """Store submissions and their answers in a few statements, each inserted submission
     marked pending for the rollups (`server.store.pending_rollups`) unless not `pending` (the
     caller counts them itself); the ids actually inserted
     (an id another transaction stored first is skipped, with its answers). Each row is its
     values in column order (`SUBMISSION_COLUMNS`, `ANSWER_COLUMNS`): ingest makes them so,
-    with no dict per row.
+    with no dict per row. `converted` (SQLite): the rows hold their moments and days as the
+    text SQLite stores (`bulk.sqlite_values`), made by ingest as it built them.
 
     PostgreSQL: ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same
     id: it waits for the other transaction and then skips that row, instead of failing the
@@ -157,6 +159,7 @@ def insert_many(
             (_ANSWERS, answers, their_answers),
             (_PENDING, pending_rollups, marks),
         ],
+        converted=converted,
     )
     return inserted
 

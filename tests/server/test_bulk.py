@@ -167,13 +167,13 @@ def test_moments_converted_by_the_batch_are_utc_texts(
     moment: datetime, zone: Any, whole_second: bool
 ) -> None:
     """A batch's moments are written by pydantic's serializer and cut to SQLAlchemy's form:
-    the text `_utc_text` writes for each, naive, UTC, other offsets and zones, microseconds
+    the text `utc_text` writes for each, naive, UTC, other offsets and zones, microseconds
     and none."""
     if whole_second:
         moment = moment.replace(microsecond=0)
     moment = moment.replace(tzinfo=zone)
     texts = bulk._utc_texts([moment, None])
-    assert texts == {id(moment): bulk._utc_text(moment), id(None): None}
+    assert texts == {id(moment): bulk.utc_text(moment), id(None): None}
 
 
 def test_rows_sharing_moments_and_dates_convert_each_value_right() -> None:

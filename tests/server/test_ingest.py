@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.ingest import canonical_contents, canonical_payload, canonical_payloads, content_hash
+from server.ingest import (
+    _contents_and_tap_texts,
+    _rows,
+    _SqliteTexts,
+    canonical_contents,
+    canonical_payload,
+    canonical_payloads,
+    content_hash,
+)
+from server.store import bulk
+from server.store.schema import submissions
 from shared.clock import to_rfc3339
 from shared.protocol import Submission, SubmissionBatch
 
@@ -132,3 +145,44 @@ def test_contents_are_the_payloads_and_their_hashes() -> None:
     assert [digest for _payload, digest in contents] == [
         content_hash(payload) for payload, _digest in contents
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30), timezones=st.just(UTC)
+    ),
+    offset_minutes=st.sampled_from([0, 0, 1, -1, 60, -330, 345, 14 * 60, -12 * 60]),
+    whole_second=st.booleans(),
+    corrected_by_s=st.sampled_from([None, 0, -3600, 0.5]),
+    zone=st.sampled_from(["Europe/Warsaw", "Asia/Kathmandu", "America/St_Johns", "UTC"]),
+)
+def test_rows_for_sqlite_hold_the_text_bulk_would_write(
+    moment: datetime,
+    offset_minutes: int,
+    whole_second: bool,
+    corrected_by_s: float | None,
+    zone: str,
+) -> None:
+    """On SQLite ingest writes a submission row's moments and day as it builds the row (the
+    tap time cut from its payload's text, `_SqliteTexts`): they must be what `bulk` converts
+    the same row's objects to, for tap times with any offset, microseconds or none, and an
+    effective time that is the tap time itself or a corrected one."""
+    if whole_second:
+        moment = moment.replace(microsecond=0)
+    sent = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    answers = [{"question_id": "q1", "value": 2, "reasons": [], "comment": None}]
+    (item,) = _items({**ITEM, "tapped_at": sent.isoformat(), "answers": answers}).submissions
+    contents, taps = _contents_and_tap_texts([item])
+    effective = item.tapped_at
+    if corrected_by_s is not None:
+        effective = (item.tapped_at + timedelta(seconds=corrected_by_s)).astimezone(UTC)
+    received = datetime(2026, 11, 23, 9, 15, 0, 250, UTC)
+    timing = (received, 1.5, effective, ZoneInfo(zone))
+    device = {"id": "dev"}
+    question: Any = SimpleNamespace(kind="smiley", scale=5)
+    plain = _rows(device, item, [question], None, timing, contents[0])
+    texts = _SqliteTexts(received, taps)
+    as_text = _rows(device, item, [question], None, timing, contents[0], (texts, texts.taps[0]))
+    assert list(as_text[0]) == list(bulk.sqlite_values(submissions, [plain[0]])[0])
+    assert as_text[1:] == plain[1:]
