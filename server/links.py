@@ -14,17 +14,18 @@ enough data. It says "moves with", never "causes".
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import Connection
 
 from server import kpi_report
+from server.array_json import Coded, Parts, object_parts, pieced, texts
 from server.scores import rounded
 from server.store import day_parts
 from server.store import kpis as kpi_store
@@ -90,46 +91,39 @@ def kpi_columns(kpi: str) -> tuple[str, str]:
     return SUMMED_TOPS[kpi], "visitors"
 
 
-def _period_namer(grain: str) -> Callable[[date | str | int], str]:
-    """A period as the points write it, from a day (a date, or its ISO text as SQLite's are
-    read without conversion) or, for weeks, from a week number (`day_parts.week_monday`);
-    remembered, as a year of rows has 365 days."""
-
-    def name(day: date | str | int) -> str:
-        if isinstance(day, int):
-            return kpi_report.iso_week(day_parts.week_monday(day))
-        if grain == "day":
-            return day if isinstance(day, str) else day.isoformat()
-        return kpi_report.iso_week(date.fromisoformat(day) if isinstance(day, str) else day)
-
-    return functools.cache(name)
-
-
 class _Periods:
     """(location, period) groups as int64 codes — location index × 2**32 + period index — so
     the rows of a year (18,000 location-days) become arrays with no object made per row:
-    each distinct location and day is looked up once. Shared by the scores and the KPIs of
-    one report, so their codes match."""
+    each distinct location is looked up once, and each distinct period named once. Shared
+    by the scores and the KPIs of one report, so their codes match."""
 
     def __init__(self, grain: str) -> None:
         self.grain = grain
-        self.period_of = _period_namer(grain)
         self.locations: dict[str, int] = {}
-        self.periods: dict[str, int] = {}
+        #: Each period's index by its number (a `day_parts.day_number`, or a week number),
+        #: and its name as the points write it, by index.
+        self.numbers: dict[int, int] = {}
+        self.periods: list[str] = []
 
-    def codes(self, locations: Sequence[str], days: Sequence[date | str | int]) -> np.ndarray:
-        """Each row's group code."""
-        if isinstance(days, np.ndarray):  # week numbers (`fetch_columns`' whole numbers)
-            days = days.tolist()
+    def _name(self, number: int) -> str:
+        if self.grain == "day":
+            return day_parts.day_of(number).isoformat()
+        return kpi_report.iso_week(day_parts.week_monday(number))
+
+    def codes(self, locations: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        """Each row's group code, from its location id and its period's number."""
         for location in set(locations).difference(self.locations):
             self.locations[location] = len(self.locations)
-        period_at = {}
-        for day in set(days):
-            period = self.period_of(day)
-            period_at[day] = self.periods.setdefault(period, len(self.periods))
+        distinct, at = np.unique(numbers, return_inverse=True)
+        index = np.empty(len(distinct), np.int64)
+        for i, number in enumerate(distinct.tolist()):
+            if number not in self.numbers:
+                self.numbers[number] = len(self.periods)
+                self.periods.append(self._name(number))
+            index[i] = self.numbers[number]
         n = len(locations)
         found = np.fromiter(map(self.locations.__getitem__, locations), np.int64, n) << 32
-        code: np.ndarray = found | np.fromiter(map(period_at.__getitem__, days), np.int64, n)
+        code: np.ndarray = found | index[at.reshape(-1)]
         return code
 
     def keys(self, codes: np.ndarray) -> list[tuple[str, str]]:
@@ -140,15 +134,15 @@ class _Periods:
         """The location ids and the periods of the codes: two lists, no object made per code
         (each one a request holds alive makes Python's collector work longer)."""
         locations = np.array(list(self.locations), dtype=object)[codes >> 32]
-        periods = np.array(list(self.periods), dtype=object)[codes & _LOW]
+        periods = np.array(self.periods, dtype=object)[codes & _LOW]
         return locations.tolist(), periods.tolist()
 
     def order(self, codes: np.ndarray) -> np.ndarray:
         """The indices that put codes in period order, then location order (as text)."""
         ranks = []
-        for names in (self.locations, self.periods):
+        for names in (list(self.locations), self.periods):
             rank = np.empty(len(names), dtype=np.int64)
-            rank[np.argsort(np.array(list(names), dtype=object))] = np.arange(len(names))
+            rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
             ranks.append(rank)
         found: np.ndarray = np.lexsort((ranks[0][codes >> 32], ranks[1][codes & _LOW]))
         return found
@@ -177,27 +171,32 @@ def period_kpis(
     same sums, in the same order, so the same floats), with numpy over all groups at once."""
     periods = _Periods(grain)
     columns = [list(column) for column in zip(*rows, strict=True)] or [[], [], [], []]
+    columns[1] = [_as_date(day).toordinal() - 1 for day in columns[1]]  # `day_number`s
     codes, values = _kpi_parts(columns, kpi, periods)
     return dict(zip(periods.keys(codes), values.tolist(), strict=True))
+
+
+def _as_date(day: date | str) -> date:
+    return date.fromisoformat(day) if isinstance(day, str) else day
 
 
 def _kpi_parts(
     columns: Sequence[Sequence[Any]], kpi: str, periods: _Periods
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`period_kpis` of (location_id, day, numerator, denominator) columns in any order
-    (`kpi_store.daily_parts`), as the groups' codes (ascending) and their KPIs."""
+    """`period_kpis` of (location_id, `day_parts.day_number`, numerator, denominator) columns
+    in any order (`kpi_store.daily_parts`), as the groups' codes (ascending) and their KPIs."""
     locations, days, tops, bottoms = columns
-    if not locations:
+    if not len(locations):
         return np.empty(0, dtype=np.int64), np.empty(0)
-    codes = periods.codes(locations, days)
+    numbers = np.asarray(days, dtype=np.int64)
+    week = periods.grain == "week"
+    codes = periods.codes(locations, numbers // 7 if week else numbers)  # weeks: as in SQL
     top = np.array(tops, dtype=float)  # None: NaN
     bottom = np.array(bottoms, dtype=float)
-    if periods.grain == "week":
+    if week:
         # A week sums its days in date order, as kpi_report does (staffed hours are floats,
         # whose sums depend on the order): the rows by date, stably.
-        rank = {day: i for i, day in enumerate(sorted(set(days)))}
-        by_date = np.argsort(np.fromiter(map(rank.__getitem__, days), np.int64, len(days)),
-                             kind="stable")  # fmt: skip
+        by_date = np.argsort(numbers, kind="stable")
         codes, top, bottom = codes[by_date], top[by_date], bottom[by_date]
     keys, group = np.unique(codes, return_inverse=True)
     size = len(keys)
@@ -304,8 +303,9 @@ def _score_parts(
     if not locations:
         return np.empty(0, dtype=np.int64), np.empty(0)
     scale = np.array(scales, dtype=np.int64)
+    codes = periods.codes(locations, np.asarray(days, dtype=np.int64))
     # One part per (period, scale): a week sums its days; a period on two scales keeps both.
-    pair, at = np.unique((periods.codes(locations, days) << 4) | scale, return_inverse=True)
+    pair, at = np.unique((codes << 4) | scale, return_inverse=True)
     # Scales are 3..11: four bits. Sums as float64 are exact (whole numbers below 2**53).
     n, *parts = (
         np.bincount(at, weights=np.array(column, dtype=np.int64), minlength=len(pair))
@@ -340,8 +340,50 @@ def report(
     conn: Connection, filters: Filters, score: str, kpi: str, grain: str
 ) -> tuple[list[dict[str, Any]], Link]:
     """The points with both a score and a KPI, in period order, and their link
-    (`within_location` of the points): matched and ordered as arrays, one dict made per point
-    for the JSON."""
+    (`within_location` of the points)."""
+    matched = _matched(conn, filters, score, kpi, grain)
+    found = [
+        {"location_id": location_id, "period": period, "score": score, "kpi": kpi}
+        for location_id, period, score, kpi in zip(
+            *matched.periods.names(matched.codes), matched.x.tolist(), matched.y.tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    return found, matched.link
+
+
+def report_json(
+    conn: Connection, filters: Filters, score: str, kpi: str, grain: str
+) -> tuple[bytes, Link]:
+    """`report`'s points as JSON text — byte for byte orjson's of them with sorted keys — and
+    their link: written from the arrays (`array_json`), with no object made per point."""
+    matched = _matched(conn, filters, score, kpi, grain)
+    periods, codes = matched.periods, matched.codes
+    if not len(codes):
+        return b"[]", matched.link
+    fields: dict[str, Parts] = {
+        "location_id": [Coded([orjson.dumps(name) for name in periods.locations], codes >> 32)],
+        "period": [Coded([orjson.dumps(name) for name in periods.periods], codes & _LOW)],
+        "score": [texts(matched.x)],
+        "kpi": [texts(matched.y)],
+    }
+    return b"[" + pieced(object_parts(fields), len(codes), b",")[:-1] + b"]", matched.link
+
+
+@dataclass(frozen=True)
+class _Matched:
+    """The points as arrays: their (location, period) codes in period order, then location
+    order; their scores and KPIs (to 3 digits); and their link."""
+
+    periods: _Periods
+    codes: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    link: Link
+
+
+def _matched(conn: Connection, filters: Filters, score: str, kpi: str, grain: str) -> _Matched:
+    """The location-periods with both a score and a KPI, matched and ordered as arrays."""
     periods = _Periods(grain)
     columns = day_parts.headline_counts(conn, score, filters, grain)
     score_codes, scores = _score_parts(columns, score, periods)
@@ -356,13 +398,7 @@ def report(
     order = periods.order(codes)
     codes, at_score, at_kpi = codes[order], at_score[order], at_kpi[order]
     x, y = scores[at_score], rounded(kpis[at_kpi], 3)
-    found = [
-        {"location_id": location_id, "period": period, "score": score, "kpi": kpi}
-        for location_id, period, score, kpi in zip(
-            *periods.names(codes), x.tolist(), y.tolist(), strict=True
-        )
-    ]
-    return found, _within(_dense(codes >> 32), x, y)
+    return _Matched(periods, codes, x, y, _within(_dense(codes >> 32), x, y))
 
 
 def _dense(values: np.ndarray) -> np.ndarray:

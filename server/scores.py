@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from server.array_json import END, Coded, Parts, each, object_array, object_parts, pieced, texts
 from server.store.rollups import GROUP_COLUMNS, CountColumns, key_ids
 from shared import scoring
 
@@ -69,7 +70,7 @@ def score_groups(rows: Sequence[Sequence[Any]], group_by: str, min_n: int) -> li
     if scored is None:
         return []
     names = KEY_NAMES[group_by]
-    keys = zip(*(_each(list(map(_key_value, found)), at) for found, at in scored.keys), strict=True)
+    keys = zip(*(each(list(map(_key_value, found)), at) for found, at in scored.keys), strict=True)
     n_of, ranked = scored.n.tolist(), scored.ranked.tolist()
     kinds = [scored.kinds[kind].as_dicts() for kind in _SCORERS]
     return [
@@ -91,19 +92,19 @@ def groups_json(counted: CountColumns, group_by: str, min_n: int) -> bytes:
     scored = _scored(counted, group_by, min_n)
     if scored is None:
         return b"[]"
-    keys: dict[str, _Parts] = {
-        name: [_Coded([orjson.dumps(_key_value(value)) for value in found], at)]
+    keys: dict[str, Parts] = {
+        name: [Coded([orjson.dumps(_key_value(value)) for value in found], at)]
         for name, (found, at) in zip(KEY_NAMES[group_by], scored.keys, strict=True)
     }
-    fields: dict[str, _Parts] = {
-        "key": _object_parts(keys),
-        "n": [_texts(scored.n)],
-        "ranked": [_Coded([b"false", b"true"], scored.ranked.astype(np.intp))],
+    fields: dict[str, Parts] = {
+        "key": object_parts(keys),
+        "n": [texts(scored.n)],
+        "ranked": [Coded([b"false", b"true"], scored.ranked.astype(np.intp))],
     }
     for kind in _SCORERS:
         fields[kind] = scored.kinds[kind].json_parts()
     # Each group's text ends in a comma: the last one is cut.
-    return b"[" + _pieced(_object_parts(fields), scored.size, b",")[:-1] + b"]"
+    return b"[" + pieced(object_parts(fields), scored.size, b",")[:-1] + b"]"
 
 
 @dataclasses.dataclass
@@ -234,16 +235,16 @@ class _KindScores:
             for present, found in zip(self.present.tolist(), values, strict=True)
         ]
 
-    def json_parts(self) -> _Parts:
-        """Each group's object (or null) as JSON pieces (`_Parts`)."""
+    def json_parts(self) -> Parts:
+        """Each group's object (or null) as JSON pieces (`Parts`)."""
         if not self.present.any():
             return [b"null"]
         at = np.flatnonzero(self.present)
         if len(at) == len(self.present):
-            return _object_parts({name: _json(c) for name, c in self.fields.items()})
-        parts = _object_parts({name: _json(_taken(c, at)) for name, c in self.fields.items()})
+            return object_parts({name: _json(c) for name, c in self.fields.items()})
+        parts = object_parts({name: _json(_taken(c, at)) for name, c in self.fields.items()})
         out = np.full(len(self.present), b"null", object)
-        out[at] = _object_array(_pieced(parts, len(at), _END).split(_END)[:-1])
+        out[at] = object_array(pieced(parts, len(at), END).split(END)[:-1])
         return [out.tolist()]
 
 
@@ -270,68 +271,24 @@ def _python(column: _Column) -> list[Any]:
     return found
 
 
-# Writing JSON from arrays. orjson writes a whole numpy array as fast as C can (its numbers
-# exactly as it writes Python's ints and floats); the groups' text is then one join of literal
-# pieces and each field's text per group (`_pieced`), in as few pieces as can be: the join
-# costs about as much per piece as per byte.
-
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
-#: Ends each item's text in `_pieced` where the texts are split apart again: orjson writes a
-#: control character in a string as an escape, so a NUL byte is never part of its JSON.
-_END = b"\x00"
-
-
-@dataclasses.dataclass
-class _Coded:
-    """A text per group out of a few (a key part, true or false, a scale): `texts[at[g]]`.
-
-    The literals next to it are written into its few texts (`_pieced`), not once per group.
-    """
-
-    texts: list[bytes]
-    at: np.ndarray
-
-
-#: Pieces of one JSON text per group, in the order they are written: a literal (the same for
-#: every group), a list of one text per group, or a `_Coded` text.
-_Parts = list[bytes | list[bytes] | _Coded]
-
-
-def _texts(values: np.ndarray) -> list[bytes]:
-    """Each number of a 1-D array, or each row of a 2-D one (its numbers and commas), as JSON
-    text."""
-    if not len(values):
-        return []
-    written: bytes = orjson.dumps(np.ascontiguousarray(values), option=_NUMPY)
-    if values.ndim == 2:  # b'[[1,2],[3,4]]' -> b'1,2', b'3,4'
-        return written[2:-2].split(b"],[")
-    return written[1:-1].split(b",")
-
-
-def _each(found: list[Any], at: np.ndarray) -> list[Any]:
-    """found[i] for each index i in `at` (the same objects: no new text for a repeated key)."""
-    taken: list[Any] = _object_array(found)[at].tolist()
-    return taken
-
-
-#: Whole-number columns spanning at most this many values (scales) are written as `_Coded`.
+#: Whole-number columns spanning at most this many values (scales) are written as `Coded`.
 _FEW = 16
 
 
-def _json(column: _Column) -> _Parts:
+def _json(column: _Column) -> Parts:
     """A column's JSON text per group, as pieces."""
     if isinstance(column, _Pair):
-        return [b"[", _texts(np.stack([column.low, column.high], axis=1)), b"]"]
+        return [b"[", texts(np.stack([column.low, column.high], axis=1)), b"]"]
     if isinstance(column, _Lists):
         lengths = np.unique(column.lengths)
         if len(lengths) == 1 and lengths[0]:  # one length (scale): one 2-D array
-            return [b"[", _texts(column.values[:, : lengths[0]]), b"]"]
+            return [b"[", texts(column.values[:, : lengths[0]]), b"]"]
         return [_list_texts(column)]
     if column.dtype.kind == "i" and len(column):
         low, high = int(column.min()), int(column.max())
         if high - low < _FEW:
-            return [_Coded(_texts(np.arange(low, high + 1)), column - low)]
-    return [_texts(column)]
+            return [Coded(texts(np.arange(low, high + 1)), column - low)]
+    return [texts(column)]
 
 
 def _list_texts(column: _Lists) -> list[bytes]:
@@ -342,49 +299,10 @@ def _list_texts(column: _Lists) -> list[bytes]:
         if length == 0:
             out[at] = b"[]"
             continue
-        rows = _texts(column.values[at, :length])
-        out[at] = _object_array(_pieced([b"[", rows, b"]"], len(at), _END).split(_END)[:-1])
+        rows = texts(column.values[at, :length])
+        out[at] = object_array(pieced([b"[", rows, b"]"], len(at), END).split(END)[:-1])
     written: list[bytes] = out.tolist()
     return written
-
-
-def _object_parts(fields: Mapping[str, _Parts]) -> _Parts:
-    """The pieces of one JSON object per group, keys sorted, from each field's pieces."""
-    parts: _Parts = []
-    for i, name in enumerate(sorted(fields)):
-        parts += [(b"," if i else b"{") + orjson.dumps(name) + b":", *fields[name]]
-    parts.append(b"}")
-    return parts
-
-
-def _pieced(parts: _Parts, size: int, end: bytes) -> bytes:
-    """The texts of `size` groups, each the concatenation of `parts` followed by `end`, as
-    one bytes: laid out in one list and joined, with no Python-level step per group."""
-    merged: _Parts = []
-    for part in [*parts, end]:
-        last = merged[-1] if merged else None
-        if isinstance(part, bytes) and isinstance(last, bytes):  # neighbouring literals as one
-            merged[-1] = last + part
-        elif isinstance(part, bytes) and isinstance(last, _Coded):  # into the few texts
-            merged[-1] = _Coded([text + part for text in last.texts], last.at)
-        elif isinstance(part, _Coded) and isinstance(last, bytes):
-            merged[-1] = _Coded([last + text for text in part.texts], part.at)
-        else:
-            merged.append(part)
-    stride = len(merged)
-    flat: list[bytes] = [b""] * (stride * size)
-    for j, part in enumerate(merged):
-        if isinstance(part, _Coded):
-            part = _each(part.texts, part.at)
-        flat[j::stride] = [part] * size if isinstance(part, bytes) else part
-    return b"".join(flat)
-
-
-def _object_array(items: list[Any]) -> np.ndarray:
-    """A 1-D object array of `items` (numpy would make bytes a fixed-width string array)."""
-    found = np.empty(len(items), object)
-    found[:] = items
-    return found
 
 
 # The scores, as `shared.scoring` computes them, over all groups at once.

@@ -23,14 +23,12 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
-    String,
     bindparam,
     case,
     cast,
     func,
     literal,
     select,
-    type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -46,7 +44,7 @@ from server.store.schema import (
     rollups_location_any,
 )
 from shared.scoring import is_happy, is_unhappy
-from shared.survey import ALLOWED_SCALES
+from shared.survey import ALLOWED_SCALES, value_range
 
 _KEY_AT = tuple(ROLLUP_KEY.index(name) for name in DAY_PARTS_KEY)
 _VALUE_AT = ROLLUP_KEY.index("value")
@@ -105,9 +103,36 @@ HEADLINE_PARTS = {
 }
 
 
+class day_number(FunctionElement[int]):
+    """A day as a whole number: the days since 0001-01-01 (`date.fromordinal(1 + n)` is the
+    day). Reports read days as these, not as text or dates: numpy takes 18,000 numbers from
+    one JSON array with no Python object each, where texts cost one each and a look-up."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: FunctionElement[int], compiler: Any, **kw: Any) -> str:
+    # julianday of a day is N.5 (midnight); 1721425.5 is 0001-01-01's.
+    day = compiler.process(element.clauses, **kw)
+    return f"(CAST(julianday({day}) AS INTEGER) - 1721425)"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element: FunctionElement[int], compiler: Any, **kw: Any) -> str:
+    day = compiler.process(element.clauses, **kw)
+    return f"({day} - DATE '0001-01-01')"
+
+
+def day_of(number: int) -> date:
+    """The day of a `day_number`."""
+    return date.fromordinal(1 + number)
+
+
 class _week_number(FunctionElement[int]):
     """The week a day falls in, counted in whole weeks from Monday 0001-01-01 (so Monday to
-    Sunday; `date.fromordinal(1 + 7 * week)` is its Monday)."""
+    Sunday; `week_monday` is its Monday)."""
 
     type = Integer()
     inherit_cache = True
@@ -115,20 +140,23 @@ class _week_number(FunctionElement[int]):
 
 @compiles(_week_number, "sqlite")
 def _week_number_sqlite(element: _week_number, compiler: Any, **kw: Any) -> str:
-    # julianday of a day is N.5 (midnight); 1721425.5 is 0001-01-01's.
-    day = compiler.process(element.clauses, **kw)
-    return f"((CAST(julianday({day}) AS INTEGER) - 1721425) / 7)"
+    return f"({_day_number_sqlite(element, compiler, **kw)} / 7)"
 
 
 @compiles(_week_number, "postgresql")
 def _week_number_postgresql(element: _week_number, compiler: Any, **kw: Any) -> str:
-    day = compiler.process(element.clauses, **kw)
-    return f"(({day} - DATE '0001-01-01') / 7)"
+    return f"({_day_number_postgresql(element, compiler, **kw)} / 7)"
 
 
 def week_monday(week: int) -> date:
     """The Monday of a `headline_counts` week number."""
     return date.fromordinal(1 + 7 * week)
+
+
+def _value_span(kind: str) -> tuple[int, int]:
+    """The lowest and highest answer value a kind takes on any of its scales."""
+    ranges = [value_range(kind, scale) for scale in ALLOWED_SCALES[kind]]
+    return min(low for low, _ in ranges), max(high for _, high in ranges)
 
 
 def _part(kind: str, part: str, r: Any) -> ColumnElement[Any]:
@@ -137,11 +165,13 @@ def _part(kind: str, part: str, r: Any) -> ColumnElement[Any]:
     answers for "total"); one expression where every scale has the same cut-off."""
     by_scale = {}
     for scale in ALLOWED_SCALES[kind]:
+        low, high = value_range(kind, scale)  # the other counts are 0 (see `_value_span`)
         if part == "total":
-            weights = DAY_PARTS_VALUES
+            weights = tuple(v if low <= v <= high else 0 for v in DAY_PARTS_VALUES)
         else:
             counted = is_happy if part == "happy" else is_unhappy
-            weights = tuple(int(counted(kind, scale, v)) for v in DAY_PARTS_VALUES)
+            weights = tuple(int(low <= v <= high and counted(kind, scale, v))
+                            for v in DAY_PARTS_VALUES)  # fmt: skip
         by_scale[scale] = weights
 
     def summed(weights: tuple[int, ...]) -> ColumnElement[Any]:
@@ -200,10 +230,13 @@ def _headline_query(
         where.append(r.location_id.in_(bindparam("location_ids", expanding=True)))
     if not include_burst:
         where.append(r.burst.is_(False))
-    n = functools.reduce(operator.add, [r[name] for name in DAY_PARTS_SUMS])
+    # Only the counts of values the kind can take (ingest refuses others: value_out_of_range):
+    # each count a row adds costs SQLite about as much as reading one more column.
+    low, high = _value_span(kind)
+    n = functools.reduce(operator.add, [r[f"c{v}"] for v in range(low, high + 1)])
     parts = [n, *(_part(kind, part, r) for part in HEADLINE_PARTS[kind])]
     if grain == "day":
-        query = select(r.location_id, type_coerce(day, String), r.scale, *parts)
+        query = select(r.location_id, day_number(day), r.scale, *parts)
     else:
         week = _week_number(day)
         sums = (cast(func.sum(part), BigInteger) for part in parts)

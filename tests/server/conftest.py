@@ -6,6 +6,7 @@ tables. PostgreSQL tests skip locally when the server is unreachable, and fail u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.config import Config as AlembicConfig
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -28,6 +30,7 @@ from server.cli import main
 from server.db import dispose_engine, make_engine
 from server.store.schema import DELETE_ORDER, metadata
 from shared.clock import to_rfc3339
+from tests.pgdb import fresh_pg_database
 from tests.server.alerting import SmtpServer
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
@@ -99,6 +102,23 @@ def pg_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin_engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def throwaway_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Engine, AlembicConfig]]:
+    """An empty database of each backend (a new file, or a new PostgreSQL database dropped
+    afterwards) and an Alembic config on it, for tests that migrate up and down by hand."""
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'old.db'}"
+            if request.param == "sqlite"
+            else stack.enter_context(fresh_pg_database())
+        )
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        yield engine, migrations.alembic_config(engine)
 
 
 def _emptying_sql(engine: Engine) -> str | None:

@@ -9,6 +9,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Connection, select
 
@@ -22,6 +23,7 @@ from server.store.schema import locations, rollups_day_parts
 from shared.clock import utcnow
 
 FIRST_DAY = date(2026, 11, 2)
+SORTED = orjson.OPT_SORT_KEYS
 DAYS = 21
 #: Every kind on every scale it comes on (smiley and CES on several, so the majority scale
 #: and its ties are exercised).
@@ -234,6 +236,9 @@ def test_report_points_equal_the_groups(database_url: str, seed: int) -> None:
                             ]  # fmt: skip
                             points, link = links.report(conn, filters, score, kpi, grain)
                             assert points == expected, (filters, score, kpi, grain)
+                            # The API's text of them: orjson's of the dicts, byte for byte.
+                            text = links.report_json(conn, filters, score, kpi, grain)
+                            assert text == (orjson.dumps(points, option=SORTED), link)
                             as_tuples = [(p["location_id"], p["score"], p["kpi"]) for p in points]
                             assert link == links.within_location(as_tuples)
                             compared += len(points)

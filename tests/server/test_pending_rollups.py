@@ -4,13 +4,13 @@ purge, and every reader of the rollups sees an upload as soon as it committed.""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from flask import Flask
 from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
@@ -29,7 +29,6 @@ from server.store.schema import (
 )
 from server.store.schema import pending_rollups as pending_table
 from server.store.schema import rollups as hourly
-from tests.pgdb import fresh_pg_database
 from tests.server.conftest import Kiosk, Smiletap
 from tests.server.dashboard.conftest import Chain
 
@@ -306,39 +305,30 @@ def test_every_reader_sees_an_upload_as_soon_as_it_committed(
     assert _pending(engine) == 0 and _counted(engine) == (12, 12, 12)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_0023_adds_an_empty_pending_table_and_downgrades_only_when_empty(
-    backend: str, tmp_path
+    throwaway_database: tuple[Engine, Config],
 ) -> None:
-    with contextlib.ExitStack() as stack:
-        url = (
-            f"sqlite:///{tmp_path / 'old.db'}"
-            if backend == "sqlite"
-            else stack.enter_context(fresh_pg_database())
-        )
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        config = migrations.alembic_config(engine)
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0022")
-            command.upgrade(config, "0023")
-            assert conn.execute(text("SELECT count(*) FROM pending_rollups")).scalar_one() == 0
+    engine, config = throwaway_database
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0022")
+        command.upgrade(config, "0023")
+        assert conn.execute(text("SELECT count(*) FROM pending_rollups")).scalar_one() == 0
+        command.downgrade(config, "0022")
+        assert "pending_rollups" not in _tables(conn)
+        command.upgrade(config, "0023")
+    migrations.upgrade(engine)
+    _one_submission(engine)  # stored with the code of 0023: marked pending
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        with pytest.raises(RuntimeError, match="fold-rollups"):
             command.downgrade(config, "0022")
-            assert "pending_rollups" not in _tables(conn)
-            command.upgrade(config, "0023")
-        migrations.upgrade(engine)
-        _one_submission(engine)  # stored with the code of 0023: marked pending
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            with pytest.raises(RuntimeError, match="fold-rollups"):
-                command.downgrade(config, "0022")
-        assert _pending(engine) == 1
-        assert _fold(engine) == 0 and _pending(engine) == 0  # it has no answers
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0022")
-            assert "pending_rollups" not in _tables(conn)
+    assert _pending(engine) == 1
+    assert _fold(engine) == 0 and _pending(engine) == 0  # it has no answers
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0022")
+        assert "pending_rollups" not in _tables(conn)
 
 
 def _one_submission(engine: Engine) -> None:

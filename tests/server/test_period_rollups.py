@@ -3,18 +3,17 @@ range: across month and year boundaries, DST changes and time zones, on both bac
 
 from __future__ import annotations
 
-import contextlib
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-import pytest
 from alembic import command
+from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from server import migrations
 from server.db import make_engine
@@ -23,7 +22,6 @@ from server.store import day_hours, pending_rollups, rollups
 from server.store.filters import Filters
 from server.store.schema import rollups as hourly
 from server.store.schema import rollups_day_parts
-from tests.pgdb import fresh_pg_database
 from tests.server.conftest import Smiletap
 
 FIRST_DAY = date(2025, 12, 20)
@@ -256,58 +254,51 @@ def _weekday_hour_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migration_0022_packs_the_weekday_hour_days(backend: str, tmp_path) -> None:
+def test_migration_0022_packs_the_weekday_hour_days(
+    throwaway_database: tuple[Engine, Config],
+) -> None:
     """Day rows of the weekday × hour tables (as 0021 kept them) become packed rows equal to
     those derived from the hourly rows; month and year rows stay; the downgrade gives the
     day rows back. On both backends: a blob on SQLite, an integer[] on PostgreSQL."""
-    with contextlib.ExitStack() as stack:
-        url = (
-            f"sqlite:///{tmp_path / 'old.db'}"
-            if backend == "sqlite"
-            else stack.enter_context(fresh_pg_database())
-        )
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        config = migrations.alembic_config(engine)
-        rng = random.Random(5)
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0021")
-            cells = {}
-            for _ in range(400):
-                day = date(2026, 1, 1) + timedelta(days=rng.randrange(70))
-                key = (rng.choice("LM"), rng.choice(["", "t"]), rng.choice(["smiley", "nps"]),
-                       day, rng.randrange(24), rng.random() < 0.2, rng.randrange(11))  # fmt: skip
-                cells[key] = rng.randrange(1, 9)
-            conn.execute(
-                hourly.insert(),
-                [
-                    {"location_id": loc, "touchpoint_id": tp, "staff_id": "", "survey_id": "s",
-                     "survey_version": 1, "question_id": kind, "kind": kind, "scale": 5,
-                     "local_date": day, "weekday": day.isoweekday(), "hour": hour,
-                     "burst": burst, "value": value, "count": n}
-                    for (loc, tp, kind, day, hour, burst, value), n in cells.items()
-                ],
-            )  # fmt: skip
-            sums = ", ".join(f"SUM(CASE WHEN value = {v} THEN count ELSE 0 END)" for v in range(11))
-            for name, tp in (("rollups_weekday_hour", "touchpoint_id, "),
-                             ("rollups_weekday_hour_any", "")):  # fmt: skip
-                group = f"local_date, location_id, {tp}weekday, hour, burst, kind, scale"
-                conn.execute(text(f"INSERT INTO {name} SELECT 'day', {group}, {sums}"
-                                  f" FROM rollups GROUP BY {group}"))  # fmt: skip
-                conn.execute(text(f"INSERT INTO {name} SELECT 'year', '2026-01-01', {group[12:]},"
-                                  f" {sums} FROM rollups GROUP BY {group[12:]}"))  # fmt: skip
-            before = _weekday_hour_rows(conn)
-            assert all(len({row[0] for row in rows}) == 2 for rows in before.values())
-            command.upgrade(config, "0022")
-            tables = day_hours.TABLES
-            migrated = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
-            kept = _weekday_hour_rows(conn)
-            day_hours.derive(conn, hourly)
-            derived = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
-            assert migrated == derived and all(migrated.values())
-            for name, rows in before.items():
-                assert kept[name] == [row for row in rows if row[0] != "day"]
-            command.downgrade(config, "0021")
-            assert _weekday_hour_rows(conn) == before
+    engine, config = throwaway_database
+    rng = random.Random(5)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0021")
+        cells = {}
+        for _ in range(400):
+            day = date(2026, 1, 1) + timedelta(days=rng.randrange(70))
+            key = (rng.choice("LM"), rng.choice(["", "t"]), rng.choice(["smiley", "nps"]),
+                   day, rng.randrange(24), rng.random() < 0.2, rng.randrange(11))  # fmt: skip
+            cells[key] = rng.randrange(1, 9)
+        conn.execute(
+            hourly.insert(),
+            [
+                {"location_id": loc, "touchpoint_id": tp, "staff_id": "", "survey_id": "s",
+                 "survey_version": 1, "question_id": kind, "kind": kind, "scale": 5,
+                 "local_date": day, "weekday": day.isoweekday(), "hour": hour,
+                 "burst": burst, "value": value, "count": n}
+                for (loc, tp, kind, day, hour, burst, value), n in cells.items()
+            ],
+        )  # fmt: skip
+        sums = ", ".join(f"SUM(CASE WHEN value = {v} THEN count ELSE 0 END)" for v in range(11))
+        for name, tp in (("rollups_weekday_hour", "touchpoint_id, "),
+                         ("rollups_weekday_hour_any", "")):  # fmt: skip
+            group = f"local_date, location_id, {tp}weekday, hour, burst, kind, scale"
+            conn.execute(text(f"INSERT INTO {name} SELECT 'day', {group}, {sums}"
+                              f" FROM rollups GROUP BY {group}"))  # fmt: skip
+            conn.execute(text(f"INSERT INTO {name} SELECT 'year', '2026-01-01', {group[12:]},"
+                              f" {sums} FROM rollups GROUP BY {group[12:]}"))  # fmt: skip
+        before = _weekday_hour_rows(conn)
+        assert all(len({row[0] for row in rows}) == 2 for rows in before.values())
+        command.upgrade(config, "0022")
+        tables = day_hours.TABLES
+        migrated = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
+        kept = _weekday_hour_rows(conn)
+        day_hours.derive(conn, hourly)
+        derived = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
+        assert migrated == derived and all(migrated.values())
+        for name, rows in before.items():
+            assert kept[name] == [row for row in rows if row[0] != "day"]
+        command.downgrade(config, "0021")
+        assert _weekday_hour_rows(conn) == before
