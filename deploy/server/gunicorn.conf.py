@@ -11,6 +11,16 @@ import tempfile
 
 wsgi_app = "server.wsgi:app"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+# connections over them. On one shared socket whichever worker woke first accepted, and a
+# burst of connections (nginx's upstream keep-alive ones, a bench's) could all land on one
+# worker and stay there while the others idled: bench/fleet.py's wrk found all 16 of its
+# connections on one of two workers in 3 runs of 9, and the figures swung with it. A TCP
+# address only: workers each binding one Unix socket path would remove each other's, and
+# sockets systemd hands over are shared anyway (`on_starting`). The cost: a worker that
+# stops drops the connections still queued on its socket (a restart or HUP: a kiosk sends
+# again later).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() == "true"
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
 # Threads let a worker answer while another request waits on the SQLite write lock.
 worker_class = "gthread"
@@ -43,6 +53,11 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
+    if server.cfg.reuse_port and (
+        os.environ.get("LISTEN_FDS")
+        or not all(isinstance(address, tuple) for address in server.cfg.address)
+    ):
+        server.cfg.set("reuse_port", False)
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, mode=0o700, exist_ok=True)
