@@ -177,14 +177,12 @@ class _Lookups:
         #: (location, survey) pairs known ever assigned or not (`first_look_up`).
         self.assigned_pairs: dict[tuple[str, str], bool] = {}
 
-    def first_look_up(
-        self, items: list[Submission], location_id: str
-    ) -> tuple[int | None, dict[str, dict[str, Any]]]:
-        """SQLite's data_version and the stored ids of the batch (`submissions.insert_many`),
-        with the first item's survey version and its assignment to the device's location, in
-        one statement (`batch_lookups`); a batch of one tap needs no other look-up."""
+    def first_look_up(self, items: list[Submission], location_id: str) -> dict[str, dict[str, Any]]:
+        """The stored ids of the batch, with the first item's survey version and its
+        assignment to the device's location, in one statement (`batch_lookups`); a batch of
+        one tap needs no other look-up."""
         if not items:
-            return submissions.data_version(self.conn), {}
+            return {}
         first = items[0]
         fits = 1 <= first.survey_version <= MAX_DB_INT  # else `_check` asks no version
         version = first.survey_version if fits else 0
@@ -196,7 +194,7 @@ class _Lookups:
             rules = None if body is None else _rules_of(body, first.survey_id, version)
             self.surveys[(first.survey_id, version)] = rules
         self.assigned_pairs[(location_id, first.survey_id)] = found.assigned
-        return found.data_version, found.stored
+        return found.stored
 
     def ever_assigned(self, location_id: str, survey_id: str) -> bool:
         """Whether the location was ever assigned this survey (one query per location)."""
@@ -448,8 +446,6 @@ class Decided:
     results: dict[int, ItemResult]
     new: dict[str, tuple[int, tuple[Any, ...], list[tuple[Any, ...]], list[Any]]]
     conflicts: list[tuple[str, str, str]]
-    #: SQLite's data_version before the stored ids were looked up (`submissions.insert_many`).
-    looked_up_at: int | None = None
     #: Whether the rows hold SQLite's texts of their moments and days (`_SqliteTexts`).
     converted: bool = False
 
@@ -499,10 +495,10 @@ def decide(
     texts = _SqliteTexts(received_at, tap_texts) if conn.dialect.name == "sqlite" else None
     # Hashes of the text as typed, for taps stored before masking and resent after it.
     unmasked = {i: content_hash(canonical_payload(batch.submissions[i])) for i in changed}
-    # data_version is read in the same snapshot as the stored ids, so any commit after the
-    # look-up shows (`submissions.insert_many`).
-    looked_up_at, stored = lookups.first_look_up(items, device["location_id"])
-    decided = Decided(device, items, contents, {}, {}, [], looked_up_at, texts is not None)
+    # An id another connection stores after this look-up is found by the insert
+    # (`submissions.insert_many`) and judged again in `store`.
+    stored = lookups.first_look_up(items, device["location_id"])
+    decided = Decided(device, items, contents, {}, {}, [], texts is not None)
     results, new = decided.results, decided.new
     # Rows are locked in one global order (submissions by id, then rollups by key) so that
     # concurrent batches on PostgreSQL wait for each other instead of deadlocking.
@@ -577,7 +573,6 @@ def store(conn: Connection, decided: Decided, inline_from: int = INLINE_FROM) ->
             conn,
             [entry[1] for entry in new.values()],
             [answer for entry in new.values() for answer in entry[2]],
-            decided.looked_up_at,
             pending=not count_now,
             converted=decided.converted,
         )

@@ -111,9 +111,9 @@ def submit() -> Response:
     )
     conn = get_db()
     if conn.dialect.name == "sqlite":
-        # The judging's reads need no common snapshot: `store` looks the ids up again when
-        # anything was committed since `decide` read data_version (with the stored ids), and a
-        # read transaction would end before the write one began anyway.
+        # The judging's reads need no common snapshot: `store` finds an id another connection
+        # stored since `decide` looked (`submissions.insert_many`), and a read transaction
+        # would end before the write one began anyway.
         with read_once(conn):
             decided = decide(conn, device, batch, received_at, settings.skew_threshold_s)
         with conn.begin() if contact or not decided.writes_nothing else contextlib.nullcontext():

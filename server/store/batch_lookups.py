@@ -1,14 +1,13 @@
-"""An upload's first look-ups in one statement (`server.ingest`): SQLite's `data_version`,
-the stored hash and payload of the batch's ids, the first item's survey version and whether
-the device's location was ever assigned that survey.
+"""An upload's first look-ups in one statement (`server.ingest`): the stored hash and payload
+of the batch's ids, the first item's survey version and whether the device's location was
+ever assigned that survey.
 
 A one-tap upload made four statements of them, each some 20 µs of the driver's and
 `db.Prepared`'s work on SQLite and a round trip on PostgreSQL. Here they are one: a one-row
 SELECT of the scalars, LEFT JOINed to the stored rows (one row per stored id, or one row of
-NULLs when none is stored). It is a single statement, so on SQLite its reads share one
-snapshot: `data_version` is read no later than the ids are looked up, which is what
-`submissions.insert_many` needs of it. The other items' survey versions and assignments,
-staff and touchpoints are looked up as the batch meets them, as before.
+NULLs when none is stored). The other items' survey versions and assignments, staff and
+touchpoints are looked up as the batch meets them, as before. (An id stored by another
+connection after this look-up is found by the insert: `submissions.insert_many`.)
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Connection,
-    Integer,
     Select,
     String,
     bindparam,
@@ -28,7 +26,6 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
-    null,
     select,
     true,
 )
@@ -41,9 +38,6 @@ from server.store.schema import submissions, survey_assignments, survey_versions
 class Found:
     """What `look_up` found."""
 
-    #: SQLite's `PRAGMA data_version` (None on PostgreSQL), read in the same snapshot as
-    #: `stored`.
-    data_version: int | None
     #: The stored hash and payload of each id of the batch already stored, by id.
     stored: dict[str, dict[str, Any]]
     #: The survey version's definition as stored (JSON), or None when there is none.
@@ -56,14 +50,8 @@ def _statement(dialect: str) -> Prepared:
     v, a, s = survey_versions.c, survey_assignments.c, submissions.c
     if dialect == "sqlite":
         ids = func.json_each(bindparam("ids", type_=String))
-        version: Any = (
-            select(literal_column("data_version", Integer))
-            .select_from(func.pragma_data_version())
-            .scalar_subquery()
-        )
     else:
         ids = func.json_array_elements_text(cast(bindparam("ids", type_=String), JSON))
-        version = null()
     body = (
         select(v.body)
         .where(v.survey_id == bindparam("survey_id"), v.version == bindparam("version"))
@@ -72,13 +60,10 @@ def _statement(dialect: str) -> Prepared:
     assigned = exists().where(
         a.location_id == bindparam("location_id"), a.survey_id == bindparam("survey_id")
     )
-    head = select(
-        version.label("data_version"), body.label("body"), assigned.label("assigned")
-    ).subquery("head")
+    head = select(body.label("body"), assigned.label("assigned")).subquery("head")
     wanted: Select[Any] = select(literal_column("value")).select_from(ids)
     stored = select(s.id, s.content_hash, s.payload).where(s.id.in_(wanted)).subquery("stored")
     query = select(
-        head.c.data_version,
         head.c.body,
         head.c.assigned,
         stored.c.id,
@@ -111,9 +96,7 @@ def look_up(
         for row in rows
         if row["id"] is not None
     }
-    data_version = first["data_version"]
     return Found(
-        None if data_version is None else int(data_version),
         stored,
         None if first["body"] is None else str(first["body"]),
         bool(first["assigned"]),

@@ -189,6 +189,12 @@ def _in_table_order(statement: Insert, table: Table) -> str:
     return sql
 
 
+def sqlite_sql(statement: Insert, table: Table) -> str:
+    """The SQL of an INSERT (or upsert) of `table` whose `?`s are its columns in their
+    order, for rows made by `sqlite_values`."""
+    return _in_table_order(statement, table)
+
+
 @functools.cache
 def _table_converters(table: Table) -> tuple[tuple[int, Convert], ...]:
     """Where a row of `table`'s values in column order needs converting for sqlite3, and how."""

@@ -14,20 +14,18 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
-    Integer,
     Select,
     String,
     bindparam,
     cast,
-    column,
     func,
     literal_column,
     or_,
     select,
-    text,
 )
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from server.db import Prepared
+from server.db import Prepared, driver_cursor
 from server.store import bulk
 from server.store.filters import Filters
 from server.store.schema import (
@@ -82,17 +80,6 @@ def find_ids(conn: Connection, submission_ids: list[str]) -> set[str]:
     return found
 
 
-def data_version(conn: Connection) -> int | None:
-    """SQLite's `PRAGMA data_version` of this connection (None on PostgreSQL): it moves
-    whenever another connection commits to the database file."""
-    if conn.dialect.name != "sqlite":
-        return None
-    return int(_DATA_VERSION.all(conn, {})[0]["data_version"])
-
-
-_DATA_VERSION = Prepared(text("PRAGMA data_version").columns(column("data_version", Integer)))
-
-
 #: The columns of a submission row and of an answer row, in the tables' order: the order of
 #: the values `insert_many` takes.
 SUBMISSION_COLUMNS = tuple(str(column.name) for column in submissions.c)  # plain str: orjson
@@ -105,7 +92,6 @@ def insert_many(
     conn: Connection,
     rows: Sequence[Sequence[Any]],
     answer_rows: Sequence[Sequence[Any]],
-    looked_up_at: int | None = None,
     pending: bool = True,
     converted: bool = False,
 ) -> set[str]:
@@ -120,11 +106,14 @@ def insert_many(
     PostgreSQL: ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same
     id: it waits for the other transaction and then skips that row, instead of failing the
     whole batch; RETURNING names the rows inserted. SQLite: the caller holds the one write
-    lock (`BEGIN IMMEDIATE`), so the ids not stored now are inserted without a conflict, by
-    the driver's `executemany` (`server.store.bulk`). Which are stored is looked up again
-    unless `looked_up_at`, the `data_version` read before the caller last found these ids
-    missing, is still current: then no other connection has committed since. Rows are
-    inserted in the order given (ingest sorts them by id).
+    lock (`BEGIN IMMEDIATE`), and the rows go in by the driver's `executemany`
+    (`server.store.bulk`) skipping any id stored already (ON CONFLICT DO NOTHING), inside a
+    savepoint; the count of rows inserted says whether every one went in. If not (another
+    connection stored some of these ids since the caller found them missing), the savepoint
+    is undone, the stored ids are looked up and only the rest inserted. So the look-up runs
+    only when an id was really taken in between (before, whenever any other connection had
+    committed: under concurrent uploads, often). Rows are inserted in the order given (ingest
+    sorts them by id).
     """
     if not rows:
         return set()
@@ -144,24 +133,40 @@ def insert_many(
             named_marks = [{"submission_id": sid} for sid in sorted(inserted)]
             _PG_PENDING.all(conn, {"rows": bulk.json_rows(named_marks)})
         return inserted
-    unchanged = looked_up_at is not None and data_version(conn) == looked_up_at
-    stored = set() if unchanged else find_ids(conn, [row[_ID_AT] for row in rows])
-    fresh = [row for row in rows if row[_ID_AT] not in stored] if stored else rows
+    fresh = _sqlite_insert_new(conn, rows, converted)
     inserted = {row[_ID_AT] for row in fresh}
     their_answers = (
-        [a for a in answer_rows if a[_SUBMISSION_ID_AT] in inserted] if stored else answer_rows
+        answer_rows
+        if len(fresh) == len(rows)
+        else [a for a in answer_rows if a[_SUBMISSION_ID_AT] in inserted]
     )
     marks = [(row[_ID_AT],) for row in fresh] if pending else []
     bulk.sqlite_executemany_values(
-        conn,
-        [
-            (_SQLITE_SUBMISSIONS, submissions, fresh),
-            (_ANSWERS, answers, their_answers),
-            (_PENDING, pending_rollups, marks),
-        ],
-        converted=converted,
+        conn, [(_ANSWERS, answers, their_answers), (_PENDING, pending_rollups, marks)]
     )
     return inserted
+
+
+def _sqlite_insert_new(
+    conn: Connection, rows: Sequence[Sequence[Any]], converted: bool
+) -> Sequence[Sequence[Any]]:
+    """Insert the submission rows whose ids are not stored yet, in the caller's transaction;
+    those rows (`insert_many`)."""
+    if not conn.in_transaction():
+        conn.begin()  # as SQLAlchemy begins one for any statement; the savepoint is in it
+    values = list(rows) if converted else bulk.sqlite_values(submissions, rows)
+    sql = bulk.sqlite_sql(_SQLITE_NEW_SUBMISSIONS, submissions)
+    with driver_cursor(conn, sql, values) as cursor:
+        cursor.execute("SAVEPOINT insert_many")
+        cursor.executemany(sql, values)
+        if cursor.rowcount != len(values):  # an id was stored by another connection
+            cursor.execute("ROLLBACK TO insert_many")
+            stored = find_ids(conn, [row[_ID_AT] for row in rows])
+            kept = [i for i, row in enumerate(rows) if row[_ID_AT] not in stored]
+            rows, values = [rows[i] for i in kept], [values[i] for i in kept]
+            cursor.executemany(sql, values)
+        cursor.execute("RELEASE insert_many")
+    return rows
 
 
 #: Run on the driver's cursor (`db.Prepared`), like the rollup upserts.
@@ -173,7 +178,10 @@ _PG_NEW_SUBMISSIONS = Prepared(
 _PG_ANSWERS = Prepared(bulk.recordset_insert(answers))
 _PG_PENDING = Prepared(bulk.recordset_insert(pending_rollups))
 _PENDING = pending_rollups.insert()
-_SQLITE_SUBMISSIONS = submissions.insert()
+#: Skipping an id stored already (`_sqlite_insert_new` counts the rows inserted).
+_SQLITE_NEW_SUBMISSIONS = sqlite_dialect.insert(submissions).on_conflict_do_nothing(
+    index_elements=["id"]
+)
 _ANSWERS = answers.insert()
 
 
