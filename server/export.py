@@ -155,16 +155,17 @@ class _Cells:
         A list as ingest writes it (`["a", "b"]`, no escapes: no backslash, 92) is joined by
         replacing its separators, with no JSON parsed; on PostgreSQL parsing it in a subquery
         per answer cost more than all the other cells together. Any other text (escapes, other
-        spacing: a quote left over) goes through the JSON functions."""
+        spacing: a quote left over) goes through the JSON functions: on PostgreSQL in
+        `smiletap_joined_reasons` (migration 0024), a function declared PARALLEL SAFE, as a
+        subquery here is parallel restricted and kept the cells of every row out of the
+        parallel workers (the leader computed them all after the sort)."""
         if self.postgresql:
-            joined = "string_agg(r.id, ';' ORDER BY r.n)"
-            each = f"json_array_elements_text(CAST({x} AS json)) WITH ORDINALITY AS r(id, n)"
+            parsed = self.unquoted_empty(self.safe(f"smiletap_joined_reasons({x})"))
             find, chr_function = "strpos", "chr"
         else:
             joined = "group_concat(value, ';')"  # json_each's rows come in the list's order
-            each = f"json_each({x})"
+            parsed = f"(SELECT {self.safe(joined)} FROM json_each({x}))"
             find, chr_function = "instr", "char"
-        parsed = f"(SELECT {self.unquoted_empty(self.safe(joined))} FROM {each})"
         inner = f"substr({x}, 3, length({x}) - 4)"  # between `["` and `"]`
         replaced = f"""replace(replace({inner}, '", "', ';'), '","', ';')"""
         listed = (

@@ -290,6 +290,33 @@ def test_sqlite_sorts_with_helper_threads_during_the_export_only(
     assert raw.execute("PRAGMA threads").fetchone()[0] == 0
 
 
+def test_postgresql_parallel_workers_compute_the_cells(smiletap: Smiletap, app: Flask) -> None:
+    """PostgreSQL: nothing in the export's cells is parallel restricted, so in a parallel plan
+    the workers compute them before their sort (a subquery among them left every cell of
+    every row to the leader, after the sort)."""
+    kiosk = smiletap.setup()
+    with app.app_context():
+        if get_engine().dialect.name != "postgresql":
+            pytest.skip("SQLite has no parallel workers")
+        _store_answers(kiosk.location_id, kiosk.device_id, [{"id": f"s{n}"} for n in range(3)])
+        with get_engine().connect() as conn, conn.begin():
+            wanted = Filters(date(2026, 11, 20), date(2026, 11, 20), None, False)
+            query = submissions.export_select(conn, export.cell_columns("postgresql"), wanted)
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            # a parallel plan even for three rows
+            conn.exec_driver_sql(
+                "SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; "
+                "SET LOCAL min_parallel_table_scan_size = 0; "
+                "SET LOCAL min_parallel_index_scan_size = 0"
+            )
+            [plan] = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}").scalar_one()
+    node = plan["Plan"]
+    while node["Node Type"] not in ("Gather", "Gather Merge"):
+        [node] = node["Plans"]
+    [below] = node["Plans"]  # the workers' part of the plan
+    assert any("smiletap_joined_reasons" in cell for cell in below["Output"]), below["Output"]
+
+
 def test_copy_lines_get_csv_writer_line_ends_wherever_the_chunks_split() -> None:
     """PostgreSQL's COPY ends lines with LF; the export turns them into csv.writer's CRLF but
     keeps a line break inside a quoted cell, also when a chunk ends inside the cell."""
