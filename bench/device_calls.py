@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/device_calls.py [--rounds 2000] [--backend sqlite]
                                            [--backend postgresql] [--floor] [--profile KIND]
+                                           [--code DIR]
 
 No HTTP and no gunicorn: each request is a WSGI environ handed to the app (the way gunicorn
 hands it), so what is measured is the app's own work per request, by this thread's CPU time
@@ -10,10 +11,13 @@ answered 304, a steady heartbeat, a single-tap upload (bench/fleet_mix.lua's bod
 enrolled kiosks taken in turn. Each kind runs `--rounds` times after a warm-up, in turns
 with the others, and the median and the minimum of blocks of 50 are printed (µs per
 request). `--floor` runs bench/floor_app.py's bare Flask app on the same requests beside it.
-`--profile KIND` prints cProfile's top functions for that kind instead.
+`--profile KIND` prints cProfile's top functions for that kind instead. `--code DIR` runs the
+server code of another checkout (an older commit unpacked with `git archive`), for
+before/after figures in one run of this bench.
 
 PostgreSQL is a throwaway database on the local server (`SMILETAP_TEST_PG_URL`); PostgreSQL's
-own CPU is not counted. Prints figures; never passes or fails on time.
+own CPU is printed apart: its backends' for that database (/proc/PID/schedstat) per request
+of each kind, all blocks together. Prints figures; never passes or fails on time.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ EXPECTED = {"304": "304 NOT MODIFIED", "heartbeat": "200 OK", "upload": "200 OK"
 
 
 @contextlib.contextmanager
-def smiletap_app(backend: str) -> Iterator[tuple[App, list[Device]]]:
+def smiletap_app(backend: str) -> Iterator[tuple[App, list[Device], Backends]]:
     """A migrated server app with a location, the demo survey and a dozen enrolled kiosks."""
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="smiletap-calls-"))
@@ -152,6 +156,7 @@ def smiletap_app(backend: str) -> Iterator[tuple[App, list[Device]]]:
         if backend == "postgresql":
             os.environ["SMILETAP_DATABASE_URL"] = stack.enter_context(fresh_pg_database())
         os.environ["SMILETAP_SCHEDULER"] = "false"
+        database_url = os.environ.get("SMILETAP_DATABASE_URL")
         from click.testing import CliRunner
 
         from server.cli import main as cli
@@ -181,28 +186,68 @@ def smiletap_app(backend: str) -> Iterator[tuple[App, list[Device]]]:
             etag = config.get_json()["etag"]
             found.append(Device(token, etag, location["id"], survey["id"], survey["version"]))
         freeze_startup_objects()
-        yield app, found
+        yield app, found, Backends(database_url)
         from server.db import dispose_engine
 
         dispose_engine(app)
 
 
 @contextlib.contextmanager
-def floor_app() -> Iterator[tuple[App, list[Device]]]:
+def floor_app() -> Iterator[tuple[App, list[Device], Backends]]:
     from floor_app import app
 
-    yield app, [Device(f"t{n}", "floor", "loc_floor", "srv_floor", 1) for n in range(DEVICES)]
+    devices = [Device(f"t{n}", "floor", "loc_floor", "srv_floor", 1) for n in range(DEVICES)]
+    yield app, devices, Backends(None)
 
 
-def measure(app: App, found: list[Device], rounds: int, check: bool) -> dict[str, list[float]]:
-    """µs of thread CPU per request, per block of BLOCK requests of one kind, kinds in turn."""
+class Backends:
+    """PostgreSQL's backend processes serving one database, and their CPU time so far (ns,
+    from /proc/PID/schedstat: the ticks of /proc/PID/stat are too coarse for a block)."""
+
+    def __init__(self, database_url: str | None) -> None:
+        self.database = None
+        self.admin: Any = None
+        if database_url is not None:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            url = make_url(database_url)
+            self.database = url.database
+            self.admin = psycopg.connect(
+                host=url.host, port=url.port, user=url.username, password=url.password,
+                dbname="postgres", autocommit=True,
+            )  # fmt: skip
+
+    def cpu_ns(self) -> int:
+        """The CPU time of the database's backends now (0 for SQLite)."""
+        if self.admin is None:
+            return 0
+        rows = self.admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
+        ).fetchall()
+        total = 0
+        for (pid,) in rows:
+            try:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total
+
+
+def measure(
+    app: App, found: list[Device], rounds: int, check: bool, backends: Backends
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """µs of thread CPU per request, per block of BLOCK requests of one kind, kinds in turn;
+    and PostgreSQL's backends' CPU per request of each kind over all blocks (0 on SQLite)."""
     plans = [requests_for(device) for device in found]
     per_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    database_ns = dict.fromkeys(KINDS, 0)
     done = 0
     warm = True
     while done < rounds:
         for kind in KINDS:
             bodies = [plans[i % len(plans)][kind][3]() for i in range(BLOCK)]
+            database_before = backends.cpu_ns()
             started = time.thread_time()
             for i in range(BLOCK):
                 method, path, headers, _make = plans[i % len(plans)][kind]
@@ -210,13 +255,15 @@ def measure(app: App, found: list[Device], rounds: int, check: bool) -> dict[str
                 if check and status != EXPECTED[kind]:
                     raise SystemExit(f"{kind} answered {status}")
             spent = (time.thread_time() - started) / BLOCK * 1e6
+            database_spent = backends.cpu_ns() - database_before
             if not warm:
                 per_kind[kind].append(spent)
+                database_ns[kind] += database_spent
         if warm:
             warm = False
             continue
         done += BLOCK
-    return per_kind
+    return per_kind, {kind: database_ns[kind] / done / 1000 for kind in KINDS}
 
 
 def profile(app: App, found: list[Device], kind: str, rounds: int) -> None:
@@ -244,7 +291,11 @@ def main() -> None:
     )
     parser.add_argument("--floor", action="store_true", help="bare Flask floor beside it")
     parser.add_argument("--profile", choices=KINDS, help="cProfile one kind instead")
+    parser.add_argument("--code", type=Path, help="checkout whose server code runs")
     args = parser.parse_args()
+    if args.code is not None:
+        # Before this checkout on the path: the app and its CLI come from there.
+        sys.path.insert(0, str(args.code.resolve()))
     print(f"load average {os.getloadavg()[0]:.1f} at start; µs thread CPU per request")
     runs: list[tuple[str, Callable[[], contextlib.AbstractContextManager[Any]]]] = []
     if args.floor:
@@ -252,12 +303,12 @@ def main() -> None:
     for backend in args.backend or ["sqlite"]:
         runs.append((backend, lambda b=backend: smiletap_app(b)))  # type: ignore[misc]
     for name, make in runs:
-        with make() as (app, found):
+        with make() as (app, found, backends):
             if args.profile:
                 print(f"== {name} {args.profile}")
                 profile(app, found, args.profile, args.rounds)
                 continue
-            per_kind = measure(app, found, args.rounds, check=name != "floor")
+            per_kind, database = measure(app, found, args.rounds, name != "floor", backends)
         mix = []
         parts = []
         for kind in KINDS:
@@ -267,6 +318,14 @@ def main() -> None:
         # The fleet mix: two 304s, a heartbeat and an upload in four requests.
         average = (2 * mix[0] + mix[1] + mix[2]) / 4
         print(f"{name}: " + ", ".join(parts) + f"; mix average {average:,.0f}", flush=True)
+        if backends.admin is not None:
+            spent = [database[kind] for kind in KINDS]
+            print(
+                f"{name}, PostgreSQL's backends per request: "
+                + ", ".join(f"{kind} {us:,.0f}" for kind, us in zip(KINDS, spent, strict=True))
+                + f"; mix average {(2 * spent[0] + spent[1] + spent[2]) / 4:,.0f}",
+                flush=True,
+            )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

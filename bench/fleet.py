@@ -10,8 +10,10 @@ tokens. For each backend it prints, beside the floor measured just before it:
 
 - capacity: req/s with `--connections` connections as fast as the server answers, the ratio
   to the floor, kiosks served at the mix's 4 requests/min (req/s x 15), p50 / p99, and the
-  CPU time of gunicorn's processes per request of that run beside the floor's (PostgreSQL's
-  own processes not counted): on a shared machine the figure its other load moves least;
+  CPU time of gunicorn's processes per request of that run beside the floor's: on a shared
+  machine the figure its other load moves least; on PostgreSQL also the CPU time of the
+  database's own backends per request (its WAL writer and checkpointer not counted), which
+  shares the same cores;
 - p99 at 70 % of that capacity: wrk has no rate option (wrk2 has), so each connection waits
   a fixed delay before each request (the Lua `delay()` hook) so that, all together, they
   offer 70 % of the capacity. It is a closed loop: a slow answer delays that connection's
@@ -40,7 +42,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
@@ -164,16 +168,57 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def process_cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) of these processes so far (those gone count nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in pids:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def database_backends(database_url: str | None) -> list[int]:
+    """The PostgreSQL backend processes serving this database now (none for SQLite)."""
+    if database_url is None:
+        return []
+    url = make_url(database_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, dbname="postgres"
+    ) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (url.database,),
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 def measure(
-    server: CheckoutGunicorn, devices_file: Path, seconds: int, connections: int
+    server: CheckoutGunicorn,
+    devices_file: Path,
+    seconds: int,
+    connections: int,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Capacity (with the server's CPU per request), then p99 at 70 % of it."""
+    """Capacity (with the server's CPU per request, and PostgreSQL's), then p99 at 70 % of
+    it."""
     wrk(server.url, devices_file, 2, connections, 0)  # warm-up: imports, pools, page cache
     assert server.proc is not None
+    # The workers' pooled connections, all made during the warm-up (gunicorn's threads each
+    # hold at most one).
+    backends = database_backends(database_url)
     cpu_before = server_cpu_s(server.proc.pid)
+    database_before = process_cpu_s(backends)
     full = wrk(server.url, devices_file, seconds, connections, 0)
-    # The figure the machine's other load moves least (PostgreSQL's own CPU not counted).
+    # The figure the machine's other load moves least.
     full["cpu_us"] = (server_cpu_s(server.proc.pid) - cpu_before) / full["requests"] * 1e6
+    # PostgreSQL's backends for this database (its WAL writer and checkpointer not counted):
+    # on these two cores its CPU is the server's too.
+    database_cpu = process_cpu_s(backends) - database_before
+    full["database_cpu_us"] = database_cpu / full["requests"] * 1e6 if backends else None
     # Enough connections that each waits long between requests, so the delay sets the rate.
     paced_connections = max(connections, 64)
     delay_ms = paced_connections / (LOAD_SHARE * full["rate"]) * 1000
@@ -203,7 +248,7 @@ def run_fleet(
         try:
             devices_file = folder / f"{backend}-devices.txt"
             enroll_fleet(server, devices_file)
-            return measure(server, devices_file, seconds, connections)
+            return measure(server, devices_file, seconds, connections, database_url)
         finally:
             server.stop()
 
@@ -214,12 +259,14 @@ def row(name: str, floor: dict[str, Any], fleet: dict[str, Any]) -> str:
     kiosks = full["rate"] * 60 / REQUESTS_PER_KIOSK_MINUTE
     errors = full["status_errors"] + full["socket_errors"]
     errors += paced["status_errors"] + paced["socket_errors"]
+    database_us = full.get("database_cpu_us")
+    database = "–" if database_us is None else f"{database_us:,.0f} µs"
     return (
         f"| {name} | {full['rate']:,.0f} req/s | {floor['full']['rate']:,.0f} req/s | "
         f"{ratio:.2f} | ~{kiosks:,.0f} | {full['p50_us'] / 1000:.0f} / "
         f"{full['p99_us'] / 1000:.0f} ms | {paced['rate']:,.0f} req/s: "
         f"{paced['p50_us'] / 1000:.0f} / {paced['p99_us'] / 1000:.0f} ms | "
-        f"{full['cpu_us']:,.0f} / {floor['full']['cpu_us']:,.0f} µs | {errors} |"
+        f"{full['cpu_us']:,.0f} / {floor['full']['cpu_us']:,.0f} µs | {database} | {errors} |"
     )
 
 
@@ -243,8 +290,9 @@ def main() -> None:
     )
     lines = [
         "| backend | fleet mix | bare Flask floor | ratio | kiosks at 4 requests/min | "
-        "p50 / p99 | at 70 %: rate, p50 / p99 | server CPU per request: mix / floor | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "p50 / p99 | at 70 %: rate, p50 / p99 | server CPU per request: mix / floor | "
+        "PostgreSQL's CPU per request | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     measured: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="smiletap-fleet-") as tmp:
