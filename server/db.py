@@ -14,6 +14,7 @@ entry points also set the umask to `PRIVATE_UMASK`, so nothing they create is wo
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -23,6 +24,9 @@ from typing import Any, cast
 
 import numpy as np
 from flask import Flask, current_app, g
+from psycopg import errors as psycopg_errors
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, InvalidRequestError
@@ -261,13 +265,28 @@ def read_once(conn: Connection) -> Iterator[Connection]:
         finally:
             conn.execution_options(**{_NO_BEGIN: False})
         return
-    level = conn.default_isolation_level
-    conn.execution_options(isolation_level="AUTOCOMMIT")
+    # PostgreSQL: the driver's connection in autocommit for the block, set on it directly
+    # (SQLAlchemy's isolation level option, set and reset, cost a tenth of a one-tap upload).
+    # As on SQLite no transaction is begun for the block: `Prepared` runs alone anyway, and
+    # one SQLAlchemy begins for a `conn.execute` sends no BEGIN in autocommit and is ended
+    # with the block (psycopg sends nothing to end it).
+    if conn.in_transaction():
+        raise InvalidRequestError("read_once: a transaction is already begun")
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    dbapi_connection.autocommit = True
     try:
-        with conn.begin():
-            yield conn
+        yield conn
+    except BaseException:
+        if conn.in_transaction():
+            conn.rollback()
+        raise
+    else:
+        if conn.in_transaction():
+            conn.commit()
     finally:
-        conn.execution_options(isolation_level=level)
+        if not dbapi_connection.closed:  # one lost in the block is the pool's to replace
+            dbapi_connection.autocommit = False
 
 
 class Prepared:
@@ -283,9 +302,10 @@ class Prepared:
 
     Inside the connection's transaction it runs in it. Outside one it runs alone, like
     `read_once` (a single statement sees one snapshot): SQLite's driver is in autocommit
-    mode already, and PostgreSQL's connection is put in autocommit for the statement, so
-    no transaction is left open behind SQLAlchemy's back. A statement that writes, outside
-    a transaction, goes through `conn.execute`, which begins one as for any statement.
+    mode already, and on PostgreSQL it goes to libpq itself, outside any transaction
+    (`_run_alone_on_libpq`), so none is left open behind SQLAlchemy's back. A statement
+    that writes, outside a transaction, goes through `conn.execute`, which begins one as
+    for any statement, unless it is run `alone`.
     """
 
     def __init__(self, statement: Executable) -> None:
@@ -306,12 +326,21 @@ class Prepared:
             conn = conn if isinstance(conn, Connection) else get_db()
             result = conn.execute(self.statement, params)
             return [dict(row) for row in result.mappings()] if result.returns_rows else []
+        return self._run(conn, params)
+
+    def _run(self, conn: Connection | Checkout, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """`all` on the driver's cursor: in the connection's transaction, or alone."""
         plan = self._plan(conn.dialect)
-        arguments = plan.arguments(params)
         postgresql = conn.dialect.name == "postgresql"
-        alone = postgresql and not conn.in_transaction()
         dbapi_connection = conn.connection.dbapi_connection
         assert dbapi_connection is not None
+        if (
+            postgresql
+            and not conn.in_transaction()
+            and dbapi_connection.pgconn.transaction_status == _PQ_IDLE
+        ):
+            return _run_alone_on_libpq(conn, plan, dbapi_connection, params)
+        arguments = plan.arguments(params)
         # `driver_cursor`'s work written out: a generator-based context manager costs a few
         # microseconds, on every device call.
         kept = postgresql and not conn.info.get(_PIPELINE)
@@ -319,20 +348,14 @@ class Prepared:
             _kept_cursor(conn.info, dbapi_connection) if kept else dbapi_connection.cursor()
         )
         try:
-            if alone:
-                dbapi_connection.autocommit = True
-            try:
-                cursor.execute(plan.sql, arguments)
-                if not plan.columns and conn.info.get(_PIPELINE):
-                    return []  # its outcome arrives at the end of `pipelined`
-                # psycopg builds `description` anew (a Column per column, its type looked
-                # up) at every access: asked only when the compiled statement names no
-                # result columns, and for the first result's converters (`_Plan.rows`).
-                returns = bool(plan.columns) or cursor.description is not None
-                rows = cursor.fetchall() if returns else []
-            finally:
-                if alone:
-                    dbapi_connection.autocommit = False
+            cursor.execute(plan.sql, arguments)
+            if not plan.columns and conn.info.get(_PIPELINE):
+                return []  # its outcome arrives at the end of `pipelined`
+            # psycopg builds `description` anew (a Column per column, its type looked up) at
+            # every access: asked only when the compiled statement names no result columns,
+            # and for the first result's converters (`_Plan.rows`).
+            returns = bool(plan.columns) or cursor.description is not None
+            rows = cursor.fetchall() if returns else []
             return plan.rows(rows, cursor) if rows else []
         except conn.dialect.loaded_dbapi.Error as exc:
             if kept:
@@ -347,6 +370,117 @@ class Prepared:
         """The first row, or None."""
         rows = self.all(conn, params)
         return rows[0] if rows else None
+
+    def alone(self, conn: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of a statement that writes, run outside a transaction as one that
+        commits by itself: a single statement is atomic (its writes all commit or none do).
+
+        PostgreSQL: on libpq outside any transaction, as `all` runs a read alone: no BEGIN
+        and no COMMIT, two round trips fewer than a transaction around it (an upload's store
+        is one statement, `submissions.insert_many`). SQLite: in a write transaction of its
+        own, so it takes this process's writers' lock as any write does.
+        """
+        if conn.in_transaction():
+            raise InvalidRequestError("Prepared.alone: a transaction is already begun")
+        if conn.dialect.name != "postgresql":
+            with conn.begin():
+                return self.all(conn, params)
+        return self._run(conn, params)
+
+
+#: libpq's transaction status of a connection outside any transaction (psycopg's `pq`).
+_PQ_IDLE = pq.TransactionStatus.IDLE
+#: The pool's info name for a PostgreSQL connection's `_Libpq` (`_run_alone_on_libpq`).
+_LIBPQ = "smiletap_libpq"
+#: SQLSTATE of a prepared statement the server does not know (invalid_sql_statement_name).
+_NO_SUCH_STATEMENT = b"26000"
+_statement_names = itertools.count()
+
+
+class _Libpq:
+    """A PostgreSQL driver connection's state for `_run_alone_on_libpq`: the psycopg
+    `Transformer` that converts its parameters and rows (the connection's own adapters, as
+    its cursors use), and the name of each statement prepared on it, by SQL and parameter
+    types (what psycopg keys its own prepared statements by)."""
+
+    __slots__ = ("dbapi_connection", "names", "transformer")
+
+    def __init__(self, dbapi_connection: Any) -> None:
+        self.dbapi_connection = dbapi_connection
+        self.transformer = Transformer(dbapi_connection)
+        self.names: dict[tuple[str, tuple[int, ...]], bytes] = {}
+
+
+def _run_alone_on_libpq(
+    conn: Connection | Checkout, plan: _Plan, dbapi_connection: Any, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`Prepared` alone on PostgreSQL (outside a transaction): one prepared statement
+    executed through psycopg's libpq wrapper (`pq`), its rows converted by psycopg's own
+    `Transformer`.
+
+    A psycopg cursor's `execute` and `fetchall` cost about 40 µs of Python around a look-up
+    by key, of which libpq's own send, wait (without the GIL) and result take about 15: the
+    token look-up, every device call's one statement, and an upload's judging and storing
+    each pay it. Outside a transaction libpq runs the statement in a transaction of its
+    own, as psycopg's autocommit would, so psycopg's connection is left as it was (idle).
+    Parameters go as text with the types psycopg's dumpers give them, as a cursor's would.
+
+    psycopg deallocates every statement prepared on its connection when it rolls a
+    transaction back: a statement the server no longer knows is prepared again and run
+    once more (outside a transaction its failed run changed nothing). Any other error is
+    psycopg's exception for it, handed to SQLAlchemy's handling as for any statement (a
+    connection lost is a disconnect).
+    """
+    info = conn.info
+    libpq: _Libpq | None = info.get(_LIBPQ)
+    if libpq is None or libpq.dbapi_connection is not dbapi_connection:
+        libpq = info[_LIBPQ] = _Libpq(dbapi_connection)
+    sql, positions = plan.numbered()
+    values = plan.values(params)
+    transformer = libpq.transformer
+    pgconn = dbapi_connection.pgconn
+    try:
+        arguments = transformer.dump_sequence(
+            [values[name] for name in positions], [PyFormat.TEXT] * len(positions)
+        )
+        key = (sql, tuple(transformer.types or ()))
+        result = _execute_prepared(libpq, pgconn, key, arguments)
+        if result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
+            libpq.names.clear()
+            result = _execute_prepared(libpq, pgconn, key, arguments)
+        _check(result, dbapi_connection)
+        if result.status != pq.ExecStatus.TUPLES_OK or not result.ntuples:
+            return []
+        transformer.set_pgresult(result)
+        try:
+            rows = transformer.load_rows(0, result.ntuples, tuple)
+        finally:
+            transformer.set_pgresult(None)
+        return plan.rows(rows, lambda: [result.ftype(i) for i in range(result.nfields)])
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, sql, values, None, None)
+        raise  # not reached: the handler raises
+
+
+def _execute_prepared(
+    libpq: _Libpq, pgconn: Any, key: tuple[str, tuple[int, ...]], arguments: Any
+) -> Any:
+    """libpq's result of the statement `key` (SQL, parameter types), prepared first on this
+    connection when it was not yet."""
+    name = libpq.names.get(key)
+    if name is None:
+        name = f"smiletap_{next(_statement_names)}".encode()
+        _check(pgconn.prepare(name, key[0].encode(), key[1]), libpq.dbapi_connection)
+        libpq.names[key] = name
+    return pgconn.exec_prepared(name, arguments, libpq.transformer.formats)
+
+
+def _check(result: Any, dbapi_connection: Any) -> None:
+    """psycopg's exception for a failed libpq result (what its cursor raises for it)."""
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        raise psycopg_errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
+    if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        raise psycopg_errors.InterfaceError(f"unexpected result {result.status!r}")
 
 
 def _kept_cursor(info: dict[Any, Any], dbapi_connection: Any) -> Any:
@@ -380,7 +514,7 @@ def _drop_kept_cursor(info: dict[Any, Any], cursor: Any) -> None:
 def pipelined(conn: Connection) -> Iterator[Connection]:
     """PostgreSQL: the block's `Prepared` statements that return no rows are sent without
     waiting for each one's answer (psycopg's pipeline mode) and all answered at its end: one
-    round trip instead of one each (an upload's answers and rollup upserts, nine). They run
+    round trip instead of one each (a big upload's rollup upserts, one per table). They run
     in the order sent, in the caller's transaction; the first one that fails raises at the
     end of the block, as SQLAlchemy's error. A statement that returns rows waits for its own
     answer as usual. Elsewhere (SQLite, outside a transaction) it changes nothing.
@@ -461,9 +595,11 @@ class _Plan:
     converted, and each result column's name and converter (found at the first result)."""
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=dialect))
+        self.compilable = cast(ClauseElement, statement)
+        compiled = cast(SQLCompiler, self.compilable.compile(dialect=dialect))
         assert not compiled.literal_execute_params and not compiled.post_compile_params
         self.sql = compiled.string
+        self._numbered: tuple[str, list[str]] | None = None
         self.positions = compiled.positiontup if compiled.positional else None
         self.defaults = {
             name: bind.value
@@ -482,21 +618,39 @@ class _Plan:
         #: result (the driver's description gives each column's type).
         self.converting: list[tuple[int, Callable[[Any], Any]]] | None = None
 
-    def arguments(self, params: dict[str, Any]) -> Any:
+    def values(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Each parameter's value for the driver (defaults filled in, types' converters)."""
         values = {**self.defaults, **params}
         for name, convert in self.converters.items():
             values[name] = convert(values[name])
+        return values
+
+    def arguments(self, params: dict[str, Any]) -> Any:
+        values = self.values(params)
         if self.positions is None:
             return values
         return tuple(values[name] for name in self.positions)
 
+    def numbered(self) -> tuple[str, list[str]]:
+        """PostgreSQL: the SQL with `$1`, `$2` … parameters (libpq's own form), and the
+        parameter's name at each number."""
+        if self._numbered is None:
+            dialect = cast(Any, type(self.dialect))(paramstyle="numeric_dollar")
+            compiled = cast(SQLCompiler, self.compilable.compile(dialect=dialect))
+            self._numbered = (compiled.string, list(compiled.positiontup or ()))
+        return self._numbered
+
     def rows(self, rows: list[Any], cursor: Any) -> list[dict[str, Any]]:
+        """The rows as dicts, each value through its column's result processor; `cursor`
+        gives the result's column types (its `description`), or is a callable that does."""
         if self.converting is None:
+            if callable(cursor):
+                type_codes = cursor()
+            else:
+                type_codes = [described[1] for described in cursor.description]
             processors = [
-                column_type._cached_result_processor(self.dialect, described[1])
-                for (_name, column_type), described in zip(
-                    self.columns, cursor.description, strict=True
-                )
+                column_type._cached_result_processor(self.dialect, type_code)
+                for (_name, column_type), type_code in zip(self.columns, type_codes, strict=True)
             ]
             self.converting = [(i, p) for i, p in enumerate(processors) if p is not None]
         names = self.names

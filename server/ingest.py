@@ -21,6 +21,7 @@ with its unmasked hash is still a `duplicate` when resent.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -435,6 +436,10 @@ def _known(
     return ItemResult(id=item.id, status="rejected", reason="id_conflict", field=f"{at}.id")
 
 
+#: `ROLLUP_INLINE_FROM`'s default (`server.settings`).
+INLINE_FROM = 32
+
+
 @dataclass(slots=True)
 class Decided:
     """A batch judged by `decide`, to be stored by `store`: the results known so far, the new
@@ -453,6 +458,13 @@ class Decided:
     def writes_nothing(self) -> bool:
         """Whether storing it changes nothing: every item a duplicate or a rejection."""
         return not self.new and not self.conflicts
+
+    def stored_alone(self, inline_from: int = INLINE_FROM) -> bool:
+        """Whether `store` writes it in one statement on PostgreSQL, which may then run
+        outside a transaction: no id conflict to record and too few new submissions to count
+        them in the rollups now. (An id another request stores meanwhile may still turn out
+        a conflict: `store` records it in a transaction of its own.)"""
+        return not self.conflicts and len(self.new) < inline_from
 
 
 def ingest_batch(
@@ -546,10 +558,6 @@ def decide(
     return decided
 
 
-#: `ROLLUP_INLINE_FROM`'s default (`server.settings`).
-INLINE_FROM = 32
-
-
 def store(conn: Connection, decided: Decided, inline_from: int = INLINE_FROM) -> list[ItemResult]:
     """Write a decided batch: one multi-row insert of the new submissions and one of their
     answers, the id conflicts; the results in request order.
@@ -562,8 +570,10 @@ def store(conn: Connection, decided: Decided, inline_from: int = INLINE_FROM) ->
     far less than its own (~200–400 µs for 18 row upserts over ten tables).
 
     An id stored by another request since `decide` looked (its insert skipped by ON CONFLICT)
-    is judged again against what that request stored. On PostgreSQL the answers and the
-    marks or rollup upserts go in one round trip (`db.pipelined`).
+    is judged again against what that request stored. On PostgreSQL the submissions, their
+    answers and marks are one statement (`submissions.insert_many`), which may run outside a
+    transaction (`Decided.stored_alone`), and a big batch's rollup upserts go in one round
+    trip (`db.pipelined`).
     """
     device, items, contents = decided.device, decided.items, decided.contents
     results, new, conflicts = dict(decided.results), decided.new, list(decided.conflicts)
@@ -590,6 +600,12 @@ def store(conn: Connection, decided: Decided, inline_from: int = INLINE_FROM) ->
                 ) or ItemResult(id=sid, status="duplicate")
         if count_now:
             rollups.add(conn, counted)
-    for submission_id, stored_payload, new_payload in conflicts:
-        submissions.record_conflict(conn, device["id"], submission_id, stored_payload, new_payload)
+    if conflicts:
+        # Outside a transaction (`Decided.stored_alone`) the submissions are committed already
+        # and only an id stored by another request meanwhile can be a conflict here.
+        with contextlib.nullcontext() if conn.in_transaction() else conn.begin():
+            for submission_id, stored_payload, new_payload in conflicts:
+                submissions.record_conflict(
+                    conn, device["id"], submission_id, stored_payload, new_payload
+                )
     return [results[i] for i in range(len(items))]

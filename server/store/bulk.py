@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from server.db import driver_cursor, driver_executemany
 
@@ -246,10 +247,16 @@ def recordset_insert(table: Table) -> postgresql.Insert:
     the JSON is written in C by `json` and read by PostgreSQL, which casts each field to its
     column's type.
     """
-    fields = [column(c.name, c.type) for c in table.c]
-    rows = func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON))
-    records = rows.table_valued(*fields).render_derived(with_types=True)
+    records = recordset(table)
     return postgresql.insert(table).from_select([c.name for c in table.c], select(records))
+
+
+def recordset(table: Table, name: str = "rows") -> TableValuedAlias:
+    """PostgreSQL: the rows of the JSON array in parameter `name` as a set of `table`'s
+    columns (`json_to_recordset`, each field cast to its column's type)."""
+    fields = [column(c.name, c.type) for c in table.c]
+    rows = func.json_to_recordset(cast(bindparam(name, type_=Text), JSON))
+    return rows.table_valued(*fields).render_derived(with_types=True)
 
 
 def json_rows(rows: list[dict[str, Any]]) -> str:

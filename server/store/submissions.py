@@ -23,6 +23,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from server.db import Prepared, driver_cursor
@@ -103,9 +104,12 @@ def insert_many(
     with no dict per row. `converted` (SQLite): the rows hold their moments and days as the
     text SQLite stores (`bulk.sqlite_values`), made by ingest as it built them.
 
-    PostgreSQL: ON CONFLICT DO NOTHING is the backstop for a concurrent insert of the same
-    id: it waits for the other transaction and then skips that row, instead of failing the
-    whole batch; RETURNING names the rows inserted. SQLite: the caller holds the one write
+    PostgreSQL: one statement (`_pg_store`) inserts the submissions, the answers of those
+    inserted and their pending marks. ON CONFLICT DO NOTHING is the backstop for a concurrent
+    insert of the same id: it waits for the other transaction and then skips that row (and
+    its answers), instead of failing the whole batch; RETURNING names the rows inserted.
+    Outside a transaction it runs alone (`db.Prepared.alone`): one statement commits all of
+    it or nothing, with no BEGIN and COMMIT around it. SQLite: the caller holds the one write
     lock (`BEGIN IMMEDIATE`), and the rows go in by the driver's `executemany`
     (`server.store.bulk`) skipping any id stored already (ON CONFLICT DO NOTHING), inside a
     savepoint; the count of rows inserted says whether every one went in. If not (another
@@ -118,21 +122,17 @@ def insert_many(
     if not rows:
         return set()
     if conn.dialect.name == "postgresql":
-        named = [dict(zip(SUBMISSION_COLUMNS, row, strict=True)) for row in rows]
-        result = _PG_NEW_SUBMISSIONS.all(conn, {"rows": bulk.json_rows(named)})
+        params = {
+            "rows": bulk.json_rows([dict(zip(SUBMISSION_COLUMNS, r, strict=True)) for r in rows]),
+            "answers": bulk.json_rows(
+                [dict(zip(ANSWER_COLUMNS, a, strict=True)) for a in answer_rows]
+            ),
+        }
+        statement = _PG_STORE[pending]
+        alone = not conn.in_transaction()
+        result = statement.alone(conn, params) if alone else statement.all(conn, params)
         # RETURNING, because drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-        inserted = {row["id"] for row in result}
-        kept = [
-            dict(zip(ANSWER_COLUMNS, a, strict=True))
-            for a in answer_rows
-            if a[_SUBMISSION_ID_AT] in inserted
-        ]
-        if kept:
-            _PG_ANSWERS.all(conn, {"rows": bulk.json_rows(kept)})
-        if inserted and pending:
-            named_marks = [{"submission_id": sid} for sid in sorted(inserted)]
-            _PG_PENDING.all(conn, {"rows": bulk.json_rows(named_marks)})
-        return inserted
+        return {row["id"] for row in result}
     fresh = _sqlite_insert_new(conn, rows, converted)
     inserted = {row[_ID_AT] for row in fresh}
     their_answers = (
@@ -169,14 +169,39 @@ def _sqlite_insert_new(
     return rows
 
 
-#: Run on the driver's cursor (`db.Prepared`), like the rollup upserts.
-_PG_NEW_SUBMISSIONS = Prepared(
-    bulk.recordset_insert(submissions)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(submissions.c.id)
-)
-_PG_ANSWERS = Prepared(bulk.recordset_insert(answers))
-_PG_PENDING = Prepared(bulk.recordset_insert(pending_rollups))
+def _pg_store(pending: bool) -> Prepared:
+    """PostgreSQL's `insert_many` in one statement: the submissions (`rows`), then in CTEs
+    of the same statement the answers (`answers`) of those inserted and, when `pending`,
+    their marks (in id order, as rows are locked); the ids inserted. The foreign keys of the
+    answers and marks are checked at the statement's end, when the submissions are in."""
+    stored = bulk.recordset(submissions)
+    new = (
+        postgresql.insert(submissions)
+        .from_select([c.name for c in submissions.c], select(stored))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(submissions.c.id)
+        .cte("new")
+    )
+    given = bulk.recordset(answers, "answers")
+    their_answers = (
+        postgresql.insert(answers)
+        .from_select(
+            [c.name for c in answers.c],
+            select(given).where(given.c.submission_id.in_(select(new.c.id))),
+        )
+        .cte("new_answers")
+    )
+    query = select(new.c.id).add_cte(their_answers)
+    if pending:
+        marks = postgresql.insert(pending_rollups).from_select(
+            ["submission_id"], select(new.c.id).order_by(new.c.id)
+        )
+        query = query.add_cte(marks.cte("new_marks"))
+    return Prepared(query)
+
+
+#: Run on the driver's cursor (`db.Prepared`), like the rollup upserts; by `pending`.
+_PG_STORE = {True: _pg_store(True), False: _pg_store(False)}
 _PENDING = pending_rollups.insert()
 #: Skipping an id stored already (`_sqlite_insert_new` counts the rows inserted).
 _SQLITE_NEW_SUBMISSIONS = sqlite_dialect.insert(submissions).on_conflict_do_nothing(

@@ -7,12 +7,14 @@ import subprocess
 import sys
 
 import pytest
+from psycopg import pq
 from sqlalchemy import Integer, String, column, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.app import create_app
 from server.db import (
     _CURSOR,
+    _LIBPQ,
     Checkout,
     Prepared,
     get_db,
@@ -339,34 +341,119 @@ def test_a_connection_lost_in_a_pipeline_is_a_disconnect(app) -> None:
 
 
 def test_postgresql_prepared_statements_share_their_connection_s_cursor(app) -> None:
-    """On PostgreSQL `db.Prepared` runs on one cursor per driver connection, made at its
-    first use (making one cost about as much as a look-up's own Python): each statement
-    still gives only its own rows, a statement after a driver error gets a fresh cursor, and
-    a connection replaced after an invalidation never gets the old one's."""
+    """On PostgreSQL `db.Prepared` runs in a transaction on one cursor per driver connection,
+    made at its first use (making one cost about as much as a look-up's own Python): each
+    statement still gives only its own rows, a statement after a driver error gets a fresh
+    cursor, and a connection replaced after an invalidation never gets the old one's."""
     if get_engine(app).dialect.name != "postgresql":
         pytest.skip("SQLite's cursors cost next to nothing: one per statement")
     numbers = Prepared(text("SELECT n FROM generate_series(1, :top) AS n").columns(n=Integer))
     words = Prepared(text("SELECT 'a' || :word AS w").columns(w=String))
     broken = Prepared(select(text("1")).select_from(text("no_such_table")))
     with get_engine(app).connect() as conn:
-        assert numbers.all(conn, {"top": 3}) == [{"n": 1}, {"n": 2}, {"n": 3}]
-        kept = conn.info[_CURSOR]
-        assert kept[0] is conn.connection.dbapi_connection
-        assert numbers.all(conn, {"top": 0}) == []
-        assert words.all(conn, {"word": "b"}) == [{"w": "ab"}]
+        with conn.begin():
+            assert numbers.all(conn, {"top": 3}) == [{"n": 1}, {"n": 2}, {"n": 3}]
+            kept = conn.info[_CURSOR]
+            assert kept[0] is conn.connection.dbapi_connection
+            assert numbers.all(conn, {"top": 0}) == []
+            assert words.all(conn, {"word": "b"}) == [{"w": "ab"}]
         with conn.begin():
             assert numbers.first(conn, {"top": 2}) == {"n": 1}
         assert conn.info[_CURSOR] is kept  # one cursor for all of them
-        with pytest.raises(DBAPIError):
+        with pytest.raises(DBAPIError), conn.begin():
             broken.all(conn, {})
         assert kept[1].closed and _CURSOR not in conn.info
-        assert words.all(conn, {"word": "c"}) == [{"w": "ac"}]
+        with conn.begin():
+            assert words.all(conn, {"word": "c"}) == [{"w": "ac"}]
         after_error = conn.info[_CURSOR]
         assert after_error[1] is not kept[1]
         old_driver_connection = conn.connection.dbapi_connection
         conn.invalidate()
-        assert numbers.all(conn, {"top": 1}) == [{"n": 1}]
+        with conn.begin():
+            assert numbers.all(conn, {"top": 1}) == [{"n": 1}]
         assert conn.connection.dbapi_connection is not old_driver_connection
         assert conn.info[_CURSOR][0] is conn.connection.dbapi_connection
         assert conn.info[_CURSOR][1] is not after_error[1]
         assert not conn.in_transaction()
+
+
+def test_postgresql_prepared_alone_runs_on_libpq_and_copes_with_what_psycopg_does(app) -> None:
+    """Outside a transaction `db.Prepared` runs on psycopg's libpq wrapper (no cursor): each
+    statement prepared once per connection and parameter types (an integer psycopg sends as
+    a smallint, then one it sends as a bigint), prepared again once the server forgot it
+    (psycopg's DEALLOCATE ALL after a rollback), its errors SQLAlchemy's, a lost connection
+    a disconnect (503), and the connection idle after each."""
+    if get_engine(app).dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's")
+    echo = Prepared(text("SELECT :n AS n").columns(n=Integer))
+    broken = Prepared(select(text("1")).select_from(text("no_such_table")))
+    with get_engine(app).connect() as conn:
+        driver = conn.connection.dbapi_connection
+        assert echo.all(conn, {"n": 3}) == [{"n": 3}]
+        assert echo.all(conn, {"n": 2**40}) == [{"n": 2**40}]
+        assert echo.all(conn, {"n": None}) == [{"n": None}]
+        assert _CURSOR not in conn.info
+        state = conn.info[_LIBPQ]
+        assert len(state.names) == 3  # smallint, bigint, unknown
+        conn.exec_driver_sql("DEALLOCATE ALL")  # what psycopg sends after a rollback
+        conn.commit()
+        assert echo.all(conn, {"n": 4}) == [{"n": 4}]
+        assert len(state.names) == 1  # prepared again
+        with pytest.raises(DBAPIError) as failed:
+            broken.all(conn, {})
+        assert not failed.value.connection_invalidated
+        assert echo.first(conn, {"n": 5}) == {"n": 5}
+        assert driver.info.transaction_status == pq.TransactionStatus.IDLE
+        assert not conn.in_transaction()
+    with get_engine(app).connect() as victim, get_engine(app).connect() as killer:
+        pid = victim.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        victim.commit()
+        assert echo.first(victim, {"n": 6}) == {"n": 6}
+        with killer.begin():
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as lost:
+            echo.all(victim, {"n": 7})
+        assert lost.value.connection_invalidated
+        assert echo.first(victim, {"n": 8}) == {"n": 8}  # a new connection
+
+
+def test_prepared_alone_commits_a_write_by_itself_and_all_or_nothing(app) -> None:
+    """`Prepared.alone`: a statement that writes, outside a transaction, is committed when it
+    returns (another connection sees it) and a failing one leaves nothing (one statement is
+    atomic); refused inside a transaction."""
+    from sqlalchemy.exc import InvalidRequestError
+
+    engine = get_engine(app)
+    insert = Prepared(
+        (
+            text("INSERT INTO alone_probe (n) SELECT unnest(CAST(:ns AS INTEGER[])) RETURNING n")
+            if engine.dialect.name == "postgresql"
+            else text("INSERT INTO alone_probe (n) VALUES (:n) RETURNING n")
+        ).columns(n=Integer)
+    )
+    count = text("SELECT count(*) FROM alone_probe")
+    with engine.connect() as conn, engine.connect() as other:
+        with conn.begin():
+            conn.execute(text("CREATE TABLE alone_probe (n INTEGER PRIMARY KEY)"))
+        try:
+            if engine.dialect.name == "postgresql":
+                assert insert.alone(conn, {"ns": [1, 2]}) == [{"n": 1}, {"n": 2}]
+                assert not conn.in_transaction()
+                assert other.execute(count).scalar() == 2
+                other.rollback()
+                with pytest.raises(IntegrityError):
+                    insert.alone(conn, {"ns": [3, 1]})  # 3 is not kept: 1 is taken
+            else:
+                assert insert.alone(conn, {"n": 1}) == [{"n": 1}]
+                assert not conn.in_transaction()
+                assert other.execute(count).scalar() == 1
+                other.rollback()
+            assert not conn.in_transaction()
+            expected = 2 if engine.dialect.name == "postgresql" else 1
+            assert other.execute(count).scalar() == expected
+            other.rollback()
+            with pytest.raises(InvalidRequestError), conn.begin():
+                insert.alone(conn, {"n": 9, "ns": [9]})
+        finally:
+            with conn.begin():
+                conn.execute(text("DROP TABLE alone_probe"))

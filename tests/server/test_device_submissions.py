@@ -356,3 +356,71 @@ def test_an_id_stored_between_judging_and_storing(
         assert conn.execute(select(func.count()).select_from(answers)).scalar_one() == 2
         conflicts = conn.execute(select(func.count()).select_from(id_conflicts)).scalar_one()
     assert conflicts == (0 if same_content else 1)
+
+
+def test_a_few_new_taps_are_stored_outside_a_transaction_on_postgresql(
+    smiletap: Smiletap, app
+) -> None:
+    """PostgreSQL: a batch of a few new taps is judged and stored with no transaction begun
+    (its store is one statement, `Decided.stored_alone`), and every tap, answer and pending
+    mark is there after it; an id conflict is stored in a transaction, as before."""
+    from sqlalchemy import event
+
+    from server import settings
+    from server.store.schema import pending_rollups
+
+    if get_engine(app).dialect.name != "postgresql":
+        pytest.skip("SQLite's uploads take the write lock in a transaction")
+    settings.override(app, rollup_fold_every=10**9)  # no fold in the requests below
+    kiosk = smiletap.setup()
+    first = kiosk.item(3)
+    assert _results(kiosk.submit([first]))[0]["status"] == "accepted"  # skew news: written
+    begun: list[object] = []
+
+    def note(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(get_engine(app), "begin", note)
+    try:
+        items = [kiosk.item(4), kiosk.item(5)]
+        statuses = [r["status"] for r in _results(kiosk.submit([*items, first]))]
+        assert statuses == ["accepted", "accepted", "duplicate"]
+        assert begun == []
+        changed = {**first, "answers": [{"question_id": "q1", "value": 1}]}
+        assert _results(kiosk.submit([changed]))[0]["reason"] == "id_conflict"
+        assert len(begun) == 1
+    finally:
+        event.remove(get_engine(app), "begin", note)
+    with get_engine(app).connect() as conn:
+        for table, expected in ((submissions, 3), (answers, 3), (pending_rollups, 3)):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == expected
+        assert conn.execute(select(func.count()).select_from(id_conflicts)).scalar_one() == 1
+
+
+def test_postgresql_looks_each_id_of_a_batch_up_in_the_primary_key(smiletap: Smiletap, app) -> None:
+    """The batch's look-up of stored ids uses the primary key even where PostgreSQL, which
+    guesses 100 ids for any JSON array, would rather scan a table of a few hundred rows
+    whole (it did on every upload, its cost growing with the table)."""
+    from server.store import batch_lookups
+
+    if get_engine(app).dialect.name != "postgresql":
+        pytest.skip("SQLite looks each id up in the primary key by itself")
+    kiosk = smiletap.setup()
+    items = [kiosk.item() for _ in range(300)]
+    assert {r["status"] for r in _results(kiosk.submit(items))} == {"accepted"}
+    params = {
+        "ids": json.dumps([items[0]["id"], "not-stored"]),
+        "survey_id": kiosk.survey_id,
+        "version": 1,
+        "location_id": kiosk.location_id,
+    }
+    with get_engine(app).connect() as conn:
+        conn.exec_driver_sql("ANALYZE submissions")
+        plan = batch_lookups._LOOK_UP["postgresql"]._plan(conn.dialect)
+        lines = conn.exec_driver_sql("EXPLAIN " + plan.sql, plan.arguments(params)).scalars()
+        explained = "\n".join(lines)
+        wanted = [items[0]["id"], "not-stored"]
+        found = batch_lookups.look_up(conn, wanted, kiosk.location_id, kiosk.survey_id, 1)
+    assert "Index Scan using submissions_pkey" in explained, explained
+    assert "Seq Scan on submissions" not in explained, explained
+    assert list(found.stored) == [items[0]["id"]] and found.assigned and found.body
