@@ -22,6 +22,8 @@ import codecs
 import csv
 import io
 import json
+import threading
+from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
@@ -155,16 +157,17 @@ class _Cells:
         A list as ingest writes it (`["a", "b"]`, no escapes: no backslash, 92) is joined by
         replacing its separators, with no JSON parsed; on PostgreSQL parsing it in a subquery
         per answer cost more than all the other cells together. Any other text (escapes, other
-        spacing: a quote left over) goes through the JSON functions."""
+        spacing: a quote left over) goes through the JSON functions: on PostgreSQL in
+        `smiletap_joined_reasons` (migration 0024), a function declared PARALLEL SAFE, as a
+        subquery here is parallel restricted and kept the cells of every row out of the
+        parallel workers (the leader computed them all after the sort)."""
         if self.postgresql:
-            joined = "string_agg(r.id, ';' ORDER BY r.n)"
-            each = f"json_array_elements_text(CAST({x} AS json)) WITH ORDINALITY AS r(id, n)"
+            parsed = self.unquoted_empty(self.safe(f"smiletap_joined_reasons({x})"))
             find, chr_function = "strpos", "chr"
         else:
             joined = "group_concat(value, ';')"  # json_each's rows come in the list's order
-            each = f"json_each({x})"
+            parsed = f"(SELECT {self.safe(joined)} FROM json_each({x}))"
             find, chr_function = "instr", "char"
-        parsed = f"(SELECT {self.unquoted_empty(self.safe(joined))} FROM {each})"
         inner = f"substr({x}, 3, length({x}) - 4)"  # between `["` and `"]`
         replaced = f"""replace(replace({inner}, '", "', ';'), '","', ';')"""
         listed = (
@@ -276,11 +279,74 @@ def cell_batches(conn: Connection, query: Select[Any]) -> Iterator[Sequence[Sequ
 
 def sqlite_chunks(conn: Connection, query: Select[Any]) -> Iterator[bytes]:
     """The lines of a query of (`line_column`, `ANSWER_ROWID`), in chunks of about
-    CHUNK_CHARS bytes. A batch whose lines hold more commas, quotes, CRs and LFs than their
-    separators and line ends (one `bytes.translate` over the batch) has those lines written
-    again by `csv.writer`, which quotes their cells."""
+    CHUNK_CHARS bytes, read on a thread of their own (`read_ahead`). A batch whose lines hold
+    more commas, quotes, CRs and LFs than their separators and line ends (one
+    `bytes.translate` over the batch) has those lines written again by `csv.writer`, which
+    quotes their cells."""
+    yield from read_ahead(_sorted_chunks(conn, query))
+
+
+def _sorted_chunks(conn: Connection, query: Select[Any]) -> Generator[bytes]:
     with sorter_threads(conn):
         yield from _sqlite_chunks(conn, query)
+
+
+#: SQLite: chunks the reading thread may have ready before the response takes them.
+READ_AHEAD_CHUNKS = 4
+
+
+def read_ahead(chunks: Generator[bytes]) -> Iterator[bytes]:
+    """The chunks, made on a thread of their own up to READ_AHEAD_CHUNKS ahead of the caller.
+
+    SQLite computes the lines while the GIL is released (its step), so the reading goes on
+    while the caller's thread sends the chunks before them; in one thread the two took turns.
+    The iterator and the connection it reads are the thread's alone until it ends: leaving
+    early (a client gone) stops it after the chunk it is making, and it closes the iterator
+    (the cursor) before this returns, so the transaction ends after it; a failure in it is
+    raised here."""
+    ready: deque[bytes] = deque()
+    state = threading.Condition()
+    done: list[BaseException | None] = []  # the thread's end: None, or what it raised
+    leaving = False
+
+    def make() -> None:
+        ended: BaseException | None = None
+        try:
+            with closing(chunks):
+                for chunk in chunks:
+                    with state:
+                        while len(ready) >= READ_AHEAD_CHUNKS and not leaving:
+                            state.wait()
+                        if leaving:
+                            break
+                        ready.append(chunk)
+                        state.notify()
+        except BaseException as exc:  # handed to the caller's thread
+            ended = exc
+        with state:
+            done.append(ended)
+            state.notify()
+
+    thread = threading.Thread(target=make, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            with state:
+                while not ready and not done:
+                    state.wait()
+                if ready:
+                    chunk = ready.popleft()
+                    state.notify()
+                elif done[0] is not None:
+                    raise done[0]
+                else:
+                    return
+            yield chunk
+    finally:
+        with state:
+            leaving = True
+            state.notify()
+        thread.join()
 
 
 #: SQLite: helper threads the export's sort may start (`PRAGMA threads`): they sort and write

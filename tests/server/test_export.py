@@ -290,6 +290,65 @@ def test_sqlite_sorts_with_helper_threads_during_the_export_only(
     assert raw.execute("PRAGMA threads").fetchone()[0] == 0
 
 
+def test_postgresql_parallel_workers_compute_the_cells(smiletap: Smiletap, app: Flask) -> None:
+    """PostgreSQL: nothing in the export's cells is parallel restricted, so in a parallel plan
+    the workers compute them before their sort (a subquery among them left every cell of
+    every row to the leader, after the sort)."""
+    kiosk = smiletap.setup()
+    with app.app_context():
+        if get_engine().dialect.name != "postgresql":
+            pytest.skip("SQLite has no parallel workers")
+        _store_answers(kiosk.location_id, kiosk.device_id, [{"id": f"s{n}"} for n in range(3)])
+        with get_engine().connect() as conn, conn.begin():
+            wanted = Filters(date(2026, 11, 20), date(2026, 11, 20), None, False)
+            query = submissions.export_select(conn, export.cell_columns("postgresql"), wanted)
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            # a parallel plan even for three rows
+            conn.exec_driver_sql(
+                "SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; "
+                "SET LOCAL min_parallel_table_scan_size = 0; "
+                "SET LOCAL min_parallel_index_scan_size = 0"
+            )
+            [plan] = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}").scalar_one()
+    node = plan["Plan"]
+    while node["Node Type"] not in ("Gather", "Gather Merge"):
+        [node] = node["Plans"]
+    [below] = node["Plans"]  # the workers' part of the plan
+    assert any("smiletap_joined_reasons" in cell for cell in below["Output"]), below["Output"]
+
+
+def test_read_ahead_makes_chunks_on_its_own_thread_and_stops_when_left() -> None:
+    """SQLite's chunks are made on a thread of their own, at most READ_AHEAD_CHUNKS ahead;
+    leaving early closes the source (the cursor) before the caller goes on, and a failure
+    in the thread is raised to the caller after the chunks made before it."""
+    made: list[int] = []
+    closed: list[bool] = []
+
+    def source(fail_at: int | None = None) -> Iterator[bytes]:
+        try:
+            for n in range(100):
+                if n == fail_at:
+                    raise ValueError("the database went away")
+                made.append(threading.get_ident())
+                yield b"%d" % n
+        finally:
+            closed.append(True)
+
+    chunks = export.read_ahead(source())
+    assert next(chunks) == b"0"
+    chunks.close()
+    assert closed == [True]
+    assert 1 <= len(made) <= export.READ_AHEAD_CHUNKS + 2
+    assert threading.get_ident() not in made
+    made.clear()
+    chunks = export.read_ahead(source(fail_at=3))
+    assert [next(chunks) for _ in range(3)] == [b"0", b"1", b"2"]
+    with pytest.raises(ValueError, match="went away"):
+        next(chunks)
+    assert len(closed) == 2
+    assert b"".join(export.read_ahead(source())) == b"".join(b"%d" % n for n in range(100))
+
+
 def test_copy_lines_get_csv_writer_line_ends_wherever_the_chunks_split() -> None:
     """PostgreSQL's COPY ends lines with LF; the export turns them into csv.writer's CRLF but
     keeps a line break inside a quoted cell, also when a chunk ends inside the cell."""
@@ -317,8 +376,9 @@ def test_export_holds_one_batch_not_the_file(
     smiletap: Smiletap, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each chunk leaves after at most a batch more was read (PostgreSQL: a chunk's worth of
-    COPY's lines), and the memory the export allocates stays far below the file's size:
-    nothing builds the whole file."""
+    COPY's lines; SQLite: also the READ_AHEAD_CHUNKS its reading thread may have ready), and
+    the memory the export allocates stays far below the file's size: nothing builds the
+    whole file."""
     kiosk = smiletap.setup()
     rows = [
         {"id": f"sub-{n:05d}", "at": datetime(2026, 11, 20, 10, tzinfo=UTC) + timedelta(seconds=n)}
@@ -326,8 +386,10 @@ def test_export_holds_one_batch_not_the_file(
     ]
     with app.app_context():
         _store_answers(kiosk.location_id, kiosk.device_id, rows)
+        sqlite = get_engine().dialect.name == "sqlite"
     monkeypatch.setattr(export, "EXPORT_BATCH_ROWS", 20)
     monkeypatch.setattr(export, "CHUNK_CHARS", 4096)
+    ahead = (export.READ_AHEAD_CHUNKS + 1) * (4096 + 20 * 170) if sqlite else 4096 + 20 * 170
     read = _count_rows_read(monkeypatch)
     key = smiletap.api_key()
 
@@ -352,7 +414,7 @@ def test_export_holds_one_batch_not_the_file(
     try:
         for chunk in chunks:
             size += len(chunk)
-            assert len(read) * 150 <= size + 4096 + 20 * 170  # at most a batch ahead
+            assert len(read) * 150 <= size + ahead
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
