@@ -8,7 +8,7 @@ from datetime import timedelta, timezone
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.db import get_engine, reading
 from server.ingest import decide, store
@@ -324,6 +324,35 @@ def test_a_tap_time_with_an_offset_is_stored_as_the_same_moment(smiletap: Smilet
         row = conn.execute(select(submissions)).one()
     assert as_utc(row.tapped_at) == moment
     assert abs((as_utc(row.effective_at) - moment).total_seconds()) < 60
+
+
+def test_an_id_stored_between_judging_and_storing_at_the_highest_rowid(
+    smiletap: Smiletap, app
+) -> None:
+    """SQLite tells the rows an insert added by their rowids past the highest before it; at
+    the highest rowid there is, new rows get random ones, so the stored ids are found first
+    instead: the id stored in between is a duplicate and the other tap still accepted."""
+    if get_engine(app).dialect.name != "sqlite":
+        pytest.skip("rowids are SQLite's")
+    kiosk = smiletap.setup()
+    item, fresh = kiosk.item(2), kiosk.item(3)
+    body = {"sent_at": item["tapped_at"], "submissions": [item, fresh]}
+    batch = SubmissionBatch.model_validate_json(json.dumps(body))
+    with get_engine(app).connect() as conn:
+        with reading(conn):
+            device = devices.by_token(conn, kiosk.token)
+            assert device is not None
+            decided = decide(conn, device, batch, utcnow(), 120.0)
+        assert _results(kiosk.submit([item]))[0]["status"] == "accepted"
+        with conn.begin():
+            conn.execute(text("UPDATE submissions SET rowid = 9223372036854775807"))
+        with conn.begin():
+            results = store(conn, decided)
+        with conn.begin():
+            assert rollups.differences(conn) == 0
+    assert [r.status for r in results] == ["duplicate", "accepted"]
+    with get_engine(app).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(answers)).scalar_one() == 2
 
 
 @pytest.mark.parametrize("same_content", [True, False])
