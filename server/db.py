@@ -478,7 +478,12 @@ def _execute_prepared(
 def _check(result: Any, dbapi_connection: Any) -> None:
     """psycopg's exception for a failed libpq result (what its cursor raises for it)."""
     if result.status == pq.ExecStatus.FATAL_ERROR:
-        raise psycopg_errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
+        encoding = dbapi_connection.info.encoding
+        if not result.error_field(pq.DiagnosticField.SQLSTATE):
+            # libpq's own error, not the server's: the connection lost (a stopped server closes
+            # it without a word), which psycopg's cursor raises as OperationalError (a 503).
+            raise psycopg_errors.OperationalError(result.get_error_message(encoding))
+        raise psycopg_errors.error_from_result(result, encoding=encoding)
     if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
         raise psycopg_errors.InterfaceError(f"unexpected result {result.status!r}")
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
 import pytest
 from psycopg import pq
 from sqlalchemy import Integer, String, column, func, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from server.app import create_app
 from server.db import (
@@ -415,6 +416,14 @@ def test_postgresql_prepared_alone_runs_on_libpq_and_copes_with_what_psycopg_doe
             echo.all(victim, {"n": 7})
         assert lost.value.connection_invalidated
         assert echo.first(victim, {"n": 8}) == {"n": 8}  # a new connection
+        # Closed without a word (PostgreSQL stopped): libpq's own error, no SQLSTATE, is
+        # SQLAlchemy's OperationalError, as psycopg's cursor raises it (a 503, not a 500).
+        driver = victim.connection.dbapi_connection
+        with socket.socket(fileno=os.dup(driver.pgconn.socket)) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        with pytest.raises(OperationalError) as closed:
+            echo.all(victim, {"n": 9})
+        assert closed.value.connection_invalidated
 
 
 def test_prepared_alone_commits_a_write_by_itself_and_all_or_nothing(app) -> None:
