@@ -105,7 +105,10 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: WAL mode at NORMAL syncs only at checkpoints, so a power cut could take back
+        # uploads already answered "accepted", which the kiosk then never sends again
+        # (DESIGN.md: power loss loses nothing). FULL syncs the WAL at every commit.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
         # The upsert of packed hour counts adds them cell by cell (server.store.day_hours):
         # SQLite has no function that reads numbers out of a blob.
